@@ -1,0 +1,110 @@
+import { ConfigError } from './errors.js';
+
+/** Everything the function reads from its environment, validated once and frozen. */
+export type Config = Readonly<{
+  /** Target bucket; empty only where no storage is needed yet (the local CLI fills it in). */
+  bucket: string;
+  keyPrefix: string;
+  /** S3-compatible endpoint (path-style addressing); undefined means AWS S3. */
+  s3Endpoint: string | undefined;
+  region: string;
+  picsumBaseUrl: URL;
+  /** host[:port] entries that redirects may go to besides the base host. */
+  redirectHosts: readonly string[];
+  maxCount: number;
+  syncMaxCount: number;
+  defaultConcurrency: number;
+  maxConcurrency: number;
+  maxImageBytes: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Tries per item, the first included. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** The longest Retry-After we wait for; longer ones fail the item. */
+  maxRetryAfterMs: number;
+}>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const MB = 1024 * 1024;
+
+function integerVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`Expected ${name} to be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function urlVar(env: Env, name: string, fallback: string): URL {
+  const raw = env[name]?.trim() || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Expected ${name} to be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`Expected ${name} to be an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  return url;
+}
+
+function hostListVar(env: Env, name: string, fallback: string): string[] {
+  const raw = env[name] ?? fallback;
+  const hosts = raw
+    .split(',')
+    .map((host) => host.trim().toLowerCase())
+    .filter(Boolean);
+  for (const host of hosts) {
+    if (!/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(host)) {
+      throw new ConfigError(
+        `Expected ${name} to be a comma-separated list of host[:port], got ${JSON.stringify(host)}`,
+      );
+    }
+  }
+  return hosts;
+}
+
+/**
+ * Reads the environment once. Throws a ConfigError naming the variable when a value is unusable,
+ * or when BUCKET_NAME is missing and `requireBucket` is set (as it is in Lambda).
+ */
+export function loadConfig(env: Env = process.env, options: { requireBucket?: boolean } = {}): Config {
+  const bucket = env.BUCKET_NAME?.trim() ?? '';
+  if (options.requireBucket && !bucket) throw new ConfigError('BUCKET_NAME is not set');
+  const keyPrefix = env.KEY_PREFIX ?? 'images/';
+  if (keyPrefix.startsWith('/') || keyPrefix.length > 200) {
+    throw new ConfigError(
+      `Expected KEY_PREFIX not to start with "/" and to be at most 200 characters, got ${JSON.stringify(keyPrefix)}`,
+    );
+  }
+  const maxCount = integerVar(env, 'MAX_COUNT', 1000, 1, 100_000);
+  const maxConcurrency = integerVar(env, 'MAX_CONCURRENCY', 64, 1, 1024);
+  const retryBaseMs = integerVar(env, 'RETRY_BASE_MS', 200, 1, 60_000);
+  return Object.freeze({
+    bucket,
+    keyPrefix,
+    s3Endpoint: env.S3_ENDPOINT?.trim() ? urlVar(env, 'S3_ENDPOINT', '').toString() : undefined,
+    region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1',
+    picsumBaseUrl: urlVar(env, 'PICSUM_BASE_URL', 'https://picsum.photos'),
+    redirectHosts: Object.freeze(hostListVar(env, 'PICSUM_REDIRECT_HOSTS', 'fastly.picsum.photos')),
+    maxCount,
+    syncMaxCount: integerVar(env, 'SYNC_MAX_COUNT', Math.min(100, maxCount), 1, maxCount),
+    defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),
+    maxConcurrency,
+    maxImageBytes: integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB),
+    connectTimeoutMs: integerVar(env, 'SOURCE_CONNECT_TIMEOUT_MS', 5_000, 1, 600_000),
+    headersTimeoutMs: integerVar(env, 'SOURCE_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
+    bodyTimeoutMs: integerVar(env, 'SOURCE_BODY_TIMEOUT_MS', 10_000, 1, 600_000),
+    maxAttempts: integerVar(env, 'MAX_ATTEMPTS', 4, 1, 20),
+    retryBaseMs,
+    retryMaxMs: integerVar(env, 'RETRY_MAX_MS', 5_000, retryBaseMs, 600_000),
+    maxRetryAfterMs: integerVar(env, 'MAX_RETRY_AFTER_MS', 20_000, 0, 600_000),
+  });
+}

@@ -1,0 +1,44 @@
+import { mkdir } from 'node:fs/promises';
+import S3rver from 's3rver';
+
+/** s3rver's built-in account: any client must sign with these. */
+export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export type EmbeddedS3 = {
+  endpoint: string;
+  bucket: string;
+  directory: string;
+  /** Stops the server; `hard` also drops open connections (a crash, for tests). */
+  close(options?: { hard?: boolean }): Promise<void>;
+};
+
+/**
+ * Starts an S3-compatible server (s3rver) on 127.0.0.1 with `bucket` created, keeping objects
+ * under `directory` so they outlive the process. Port 0 picks a free port.
+ */
+export async function startEmbeddedS3(options: {
+  directory: string;
+  bucket: string;
+  port?: number;
+}): Promise<EmbeddedS3> {
+  await mkdir(options.directory, { recursive: true });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    directory: options.directory,
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: [{ name: options.bucket }],
+  });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket: options.bucket,
+    directory: options.directory,
+    async close({ hard = false } = {}) {
+      if (hard) server.httpServer.closeAllConnections();
+      else server.httpServer.closeIdleConnections();
+      await server.close();
+    },
+  };
+}

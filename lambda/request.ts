@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { Config } from './config.js';
+import { RequestError } from './errors.js';
+
+/** A validated batch request with every default filled in. */
+export type BatchRequest = {
+  count: number;
+  width: number;
+  height: number;
+  concurrency: number;
+  grayscale: boolean;
+  blur: number | undefined;
+  format: 'jpg' | 'webp';
+  seed: string | undefined;
+};
+
+export type RequestLimits = Pick<Config, 'maxCount' | 'maxConcurrency' | 'defaultConcurrency'>;
+
+export const SEED_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const FORMATS = ['jpg', 'webp'] as const;
+
+type IntegerField = { kind: 'integer'; min: number; max: number };
+type FieldSpec = IntegerField | { kind: 'boolean' } | { kind: 'enum'; values: readonly string[] } | { kind: 'seed' };
+
+/**
+ * The request fields and their limits: the one source of truth for validation, error messages,
+ * CLI flags and (later) the API Gateway model.
+ */
+export function requestFields(limits: RequestLimits): Record<keyof BatchRequest, FieldSpec> {
+  return {
+    count: { kind: 'integer', min: 1, max: limits.maxCount },
+    width: { kind: 'integer', min: 1, max: 5000 },
+    height: { kind: 'integer', min: 1, max: 5000 },
+    concurrency: { kind: 'integer', min: 1, max: limits.maxConcurrency },
+    grayscale: { kind: 'boolean' },
+    blur: { kind: 'integer', min: 1, max: 10 },
+    format: { kind: 'enum', values: FORMATS },
+    seed: { kind: 'seed' },
+  };
+}
+
+function describe(spec: FieldSpec): string {
+  switch (spec.kind) {
+    case 'integer':
+      return `an integer from ${spec.min} to ${spec.max}`;
+    case 'boolean':
+      return 'a boolean';
+    case 'enum':
+      return spec.values.map((value) => JSON.stringify(value)).join(' or ');
+    case 'seed':
+      return 'a string of 1 to 64 characters from A-Z, a-z, 0-9, _ and -';
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function schemaFor(spec: FieldSpec) {
+  switch (spec.kind) {
+    case 'integer':
+      return z.number().int().min(spec.min).max(spec.max);
+    case 'boolean':
+      return z.boolean();
+    case 'enum':
+      return z.enum(spec.values as [string, ...string[]]);
+    case 'seed':
+      return z.string().regex(SEED_PATTERN);
+  }
+}
+
+/**
+ * Validates a request body (already JSON-decoded) and fills in defaults:
+ * count 15, width 600, height = width, concurrency DEFAULT_CONCURRENCY, grayscale false, format jpg.
+ * Throws a RequestError naming the first bad field and its value; unknown fields are refused.
+ */
+export function parseRequest(input: unknown, limits: RequestLimits): BatchRequest {
+  const fields = requestFields(limits);
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new RequestError(`Expected the request to be a JSON object, got ${show(input)}`);
+  }
+  const shape = Object.fromEntries(Object.entries(fields).map(([name, spec]) => [name, schemaFor(spec).optional()]));
+  const parsed = z.strictObject(shape).safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      const field = issue.keys[0] ?? '';
+      throw new RequestError(`Unknown field \`${field}\`; expected one of ${Object.keys(fields).join(', ')}`, {
+        field,
+        code: 'UNKNOWN_FIELD',
+      });
+    }
+    const field = String(issue?.path[0] ?? '') as keyof BatchRequest;
+    const spec = fields[field];
+    const value = (input as Record<string, unknown>)[field];
+    throw new RequestError(`Expected \`${field}\` to be ${spec ? describe(spec) : 'valid'}, got ${show(value)}`, {
+      field,
+      code: 'INVALID_FIELD',
+    });
+  }
+  const body = parsed.data as Partial<BatchRequest>;
+  const width = body.width ?? 600;
+  return {
+    count: body.count ?? 15,
+    width,
+    height: body.height ?? width,
+    concurrency: body.concurrency ?? limits.defaultConcurrency,
+    grayscale: body.grayscale ?? false,
+    blur: body.blur,
+    format: body.format ?? 'jpg',
+    seed: body.seed,
+  };
+}

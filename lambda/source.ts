@@ -1,0 +1,183 @@
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher, request, errors as undiciErrors } from 'undici';
+import type { Config } from './config.js';
+import { SourceError } from './errors.js';
+import type { BatchRequest } from './request.js';
+
+/** picsum answers every image request with a 302 to its CDN; allow that and one more hop. */
+export const MAX_REDIRECTS = 2;
+
+const USER_AGENT = 'picsum-batch/0.1 (+https://github.com/picsum-batch)';
+
+/** The picsum URL of item `index`: `/{w}/{h}` or `/seed/{seed}-{index}/{w}/{h}`, then `.webp`, `?grayscale&blur=N`. */
+export function imageUrl(base: URL, request: BatchRequest, index: number): URL {
+  const seedPath = request.seed === undefined ? '' : `/seed/${request.seed}-${index}`;
+  const extension = request.format === 'webp' ? '.webp' : '';
+  const query = [request.grayscale ? 'grayscale' : '', request.blur === undefined ? '' : `blur=${request.blur}`]
+    .filter(Boolean)
+    .join('&');
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const url = new URL(base);
+  url.pathname = `${basePath}${seedPath}/${request.width}/${request.height}${extension}`;
+  url.search = query ? `?${query}` : '';
+  return url;
+}
+
+/**
+ * The one keep-alive connection pool for the image source. `connections` caps sockets per origin
+ * at MAX_CONCURRENCY; p-map keeps a batch to its own concurrency, so a batch opens at most that many.
+ */
+export function createSourceAgent(config: Config): Agent {
+  return new Agent({
+    connections: config.maxConcurrency,
+    keepAliveTimeout: 10_000,
+    headersTimeout: config.headersTimeoutMs,
+    bodyTimeout: config.bodyTimeoutMs,
+    connect: { timeout: config.connectTimeoutMs },
+  });
+}
+
+/** A 200 image response whose body the caller must consume or destroy. */
+export type OpenedImage = {
+  body: Readable;
+  contentType: string;
+  /** From Content-Length; undefined when the source streams without one. */
+  contentLength: number | undefined;
+  picsumId: string;
+  /** The URL we asked for (before redirects). */
+  sourceUrl: string;
+};
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Retry-After as milliseconds from now: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function allowedHosts(config: Config): Set<string> {
+  return new Set([config.picsumBaseUrl.host.toLowerCase(), ...config.redirectHosts]);
+}
+
+/** Refuses a redirect that leaves the allowed hosts or steps down from https to http. */
+export function checkRedirect(from: URL, to: URL, config: Config): void {
+  if (to.protocol !== 'https:' && to.protocol !== 'http:') {
+    throw new SourceError('redirect_refused', `Refused redirect to ${to.protocol} URL ${to.href}`);
+  }
+  if (from.protocol === 'https:' && to.protocol !== 'https:') {
+    throw new SourceError('redirect_refused', `Refused redirect from https to ${to.href}`);
+  }
+  // URL.host omits the scheme's default port, so "fastly.picsum.photos" matches only :443 (or :80).
+  if (!allowedHosts(config).has(to.host.toLowerCase())) {
+    throw new SourceError(
+      'redirect_refused',
+      `Refused redirect to host ${to.host}, which is not in PICSUM_REDIRECT_HOSTS`,
+    );
+  }
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * GETs an image, following redirects by hand (only to allowed hosts, never https -> http, at most
+ * MAX_REDIRECTS hops). Resolves with the open 200 response once its headers show an image of
+ * acceptable size; every other response's body is dumped before throwing a SourceError.
+ */
+export async function openImage(
+  url: URL,
+  config: Config,
+  deps: { dispatcher: Dispatcher },
+  signal: AbortSignal,
+): Promise<OpenedImage> {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const response = await request(current, {
+      method: 'GET',
+      dispatcher: deps.dispatcher,
+      signal,
+      headers: { 'user-agent': USER_AGENT, accept: 'image/webp,image/jpeg,image/*' },
+    }).catch((error: unknown) => {
+      throw toSourceError(error);
+    });
+    const { statusCode, headers, body } = response;
+
+    if (statusCode >= 300 && statusCode < 400 && statusCode !== 304) {
+      await body.dump();
+      const location = header(headers, 'location');
+      if (!location) throw new SourceError('source_status', `HTTP ${statusCode} without Location from ${current.host}`);
+      if (hop >= MAX_REDIRECTS)
+        throw new SourceError('redirect_refused', `More than ${MAX_REDIRECTS} redirects from ${url.href}`);
+      const next = new URL(location, current);
+      checkRedirect(current, next, config);
+      current = next;
+      continue;
+    }
+    if (statusCode !== 200) {
+      await body.dump();
+      throw new SourceError('source_status', `HTTP ${statusCode} from ${current.host}`, {
+        retryable: RETRYABLE_STATUS.has(statusCode),
+        retryAfterMs: parseRetryAfter(header(headers, 'retry-after')),
+      });
+    }
+    const contentType = header(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!contentType.startsWith('image/')) {
+      await body.dump();
+      throw new SourceError(
+        'not_image',
+        `Expected an image from ${current.host}, got Content-Type ${JSON.stringify(contentType)}`,
+      );
+    }
+    const lengthHeader = header(headers, 'content-length');
+    const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    if (contentLength !== undefined && contentLength > config.maxImageBytes) {
+      body.destroy();
+      throw new SourceError(
+        'too_large',
+        `Image of ${contentLength} bytes is over MAX_IMAGE_BYTES (${config.maxImageBytes})`,
+      );
+    }
+    return {
+      body,
+      contentType,
+      contentLength,
+      picsumId: sanitizeId(header(headers, 'picsum-id')),
+      sourceUrl: url.href,
+    };
+  }
+}
+
+/** picsum ids are small integers; anything else must not reach an S3 key unfiltered. */
+function sanitizeId(raw: string | undefined): string {
+  const id = raw?.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32);
+  return id || 'unknown';
+}
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** Maps transport errors (undici, sockets, body streams) to a SourceError; abort errors pass through. */
+export function toSourceError(error: unknown): unknown {
+  if (error instanceof SourceError) return error;
+  if (error instanceof undiciErrors.RequestAbortedError || (error as Error | undefined)?.name === 'AbortError') {
+    return error;
+  }
+  const code = (error as { code?: string } | undefined)?.code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (TIMEOUT_CODES.has(code)) {
+    return new SourceError('source_timeout', `Source timed out: ${message}`, { retryable: true, cause: error });
+  }
+  return new SourceError('source_network', `Source connection failed: ${message}${code ? ` (${code})` : ''}`, {
+    retryable: true,
+    cause: error,
+  });
+}

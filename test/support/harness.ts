@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { request } from 'undici';
+import { type Config, loadConfig } from '../../lambda/config.js';
+import type { Deps } from '../../lambda/item.js';
+import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/local/embedded-s3.js';
+import {
+  type OfflinePicsum,
+  type OfflinePicsumOptions,
+  startOfflinePicsum,
+} from '../../lambda/local/offline-picsum.js';
+import { createSourceAgent } from '../../lambda/source.js';
+import { createS3Client } from '../../lambda/store.js';
+
+export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** A real s3rver and an offline picsum server on loopback, and the config and clients that use them. */
+export type Harness = {
+  s3server: EmbeddedS3;
+  picsum: OfflinePicsum;
+  config: Config;
+  s3: S3Client;
+  deps: Deps;
+  /** Every object key under the prefix. */
+  keys(): Promise<string[]>;
+  object(key: string): Promise<{ bytes: Buffer; contentType: string | undefined; metadata: Record<string, string> }>;
+  /** What the source serves at `url`, fetched directly (following the redirect). */
+  served(url: string): Promise<Buffer>;
+  close(): Promise<void>;
+};
+
+export async function startHarness(
+  options: { picsum?: OfflinePicsumOptions; env?: Record<string, string> } = {},
+): Promise<Harness> {
+  const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-s3-'));
+  const s3server = await startEmbeddedS3({ directory, bucket: 'test-bucket' });
+  const picsum = await startOfflinePicsum(options.picsum);
+  const config = loadConfig({
+    BUCKET_NAME: 'test-bucket',
+    S3_ENDPOINT: s3server.endpoint,
+    PICSUM_BASE_URL: picsum.baseUrl,
+    PICSUM_REDIRECT_HOSTS: picsum.imageHost,
+    RETRY_BASE_MS: '20',
+    RETRY_MAX_MS: '100',
+    SOURCE_HEADERS_TIMEOUT_MS: '2000',
+    SOURCE_BODY_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+  const dispatcher = createSourceAgent(config);
+  const harness: Harness = {
+    s3server,
+    picsum,
+    config,
+    s3,
+    deps: { s3, dispatcher },
+    async keys() {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.keyPrefix }));
+      return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
+    },
+    async object(key) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      return {
+        bytes: Buffer.from((await response.Body?.transformToByteArray()) ?? []),
+        contentType: response.ContentType,
+        metadata: response.Metadata ?? {},
+      };
+    },
+    async served(url) {
+      const first = await request(url);
+      await first.body.dump();
+      const location = first.headers.location as string;
+      const image = await request(location);
+      return Buffer.from(await image.body.arrayBuffer());
+    },
+    async close() {
+      s3.destroy();
+      await dispatcher.close();
+      await picsum.close();
+      await s3server.close({ hard: true }).catch(() => {});
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
