@@ -1,0 +1,121 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { newBatchId, runBatch } from './batch.js';
+import type { Config } from './config.js';
+import { RequestError } from './errors.js';
+import { errorResponse, json } from './http.js';
+import type { Deps } from './item.js';
+import { acceptJob, type Launcher, readStatus } from './jobs.js';
+import { parseRequest } from './request.js';
+
+/** Largest request body accepted (API Gateway itself allows 10 MB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
+export const SYNC_BUDGET_MS = 25_000;
+
+export const BATCH_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export type ApiContext = {
+  config: Config;
+  deps: Deps;
+  /** Milliseconds until the runtime stops us (the Lambda context's remaining time). */
+  remainingMs: number;
+  launch: Launcher;
+  log: ErrorLog;
+};
+
+/** The one logger method the API needs. */
+export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value ?? undefined;
+  return undefined;
+}
+
+function readJsonBody(event: APIGatewayProxyEvent): unknown {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new RequestError(`Request body is over ${MAX_BODY_BYTES} bytes`, { status: 413, code: 'BODY_TOO_LARGE' });
+  }
+  const contentType = header(event, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (text.trim() === '' && contentType === undefined) return {};
+  if (contentType !== 'application/json') {
+    throw new RequestError(`Expected Content-Type application/json, got ${JSON.stringify(contentType ?? '')}`, {
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+  }
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RequestError('Request body is not valid JSON', { code: 'INVALID_JSON' });
+  }
+}
+
+async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const { config, deps } = context;
+  const request = parseRequest(readJsonBody(event), config);
+  const batchId = newBatchId();
+  if (request.count > config.syncMaxCount) {
+    await acceptJob({ batchId, request }, config, deps, context.launch);
+    return json(202, { batchId, status: 'accepted', statusUrl: `/batches/${batchId}` });
+  }
+  // Keep 2 s after the deadline to write the manifest and answer.
+  const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
+  const result = await runBatch(request, { config, deps, batchId, deadlineAt: Date.now() + Math.max(0, budget) });
+  return json(200, result);
+}
+
+async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
+  if (!BATCH_ID_PATTERN.test(batchId)) {
+    throw new RequestError(`Expected \`batchId\` to match ${BATCH_ID_PATTERN}, got ${JSON.stringify(batchId)}`, {
+      field: 'batchId',
+    });
+  }
+  const status = await readStatus(batchId, context.config, context.deps);
+  if (!status) throw new RequestError(`No batch ${batchId}`, { status: 404, code: 'NOT_FOUND' });
+  return json(200, status);
+}
+
+function methodNotAllowed(allowed: string, method: string): APIGatewayProxyResult {
+  return errorResponse(
+    new RequestError(`Method ${method} is not allowed here; use ${allowed}`, {
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+    }),
+    { allow: allowed },
+  );
+}
+
+/**
+ * Answers an API Gateway REST proxy event: `POST /batches`, `GET /batches/{batchId}`.
+ * Every failure is a JSON `{error: {code, message, field?}}`; nothing throws out of here.
+ */
+export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
+  const method = event.httpMethod.toUpperCase();
+  try {
+    if (path === '/batches')
+      return method === 'POST' ? await postBatch(event, context) : methodNotAllowed('POST', method);
+    const match = /^\/batches\/([^/]+)$/.exec(path);
+    if (match?.[1] !== undefined) {
+      const batchId = event.pathParameters?.batchId ?? decodeSegment(match[1]);
+      return method === 'GET' ? await getBatch(batchId, context) : methodNotAllowed('GET', method);
+    }
+    throw new RequestError(`No route for ${method} ${path}`, { status: 404, code: 'NOT_FOUND' });
+  } catch (error) {
+    if (!(error instanceof RequestError)) context.log.error('Request failed', { method, path, error });
+    return errorResponse(error);
+  }
+}

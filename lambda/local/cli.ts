@@ -1,0 +1,57 @@
+import './quiet-node-warning.js';
+import { join } from 'node:path';
+import { runBatch } from '../batch.js';
+import { loadConfig } from '../config.js';
+import { messageOf, RequestError } from '../errors.js';
+import { parseRequest } from '../request.js';
+import { parseFlags, USAGE } from './flags.js';
+import { progressReporter } from './progress.js';
+import { startLocalRuntime } from './setup.js';
+import { summarize } from './summary.js';
+
+/** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
+const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
+
+async function main(argv: string[]): Promise<number> {
+  const options = parseFlags(argv);
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const say = (line: string) => {
+    if (!options.json) process.stderr.write(`${line}\n`);
+  };
+  // Validate before starting any server: a typo should cost nothing.
+  const request = parseRequest(options.input, loadConfig(process.env));
+  const runtime = await startLocalRuntime({ source: options.source, say });
+  try {
+    say(`Fetching ${request.count} images from ${runtime.sourceNote}, ${request.concurrency} at a time.`);
+    const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
+    const progress = progressReporter(mode, (text) => process.stderr.write(text));
+    const result = await runBatch(request, {
+      config: runtime.config,
+      deps: runtime.deps,
+      deadlineAt: Date.now() + LOCAL_BUDGET_MS,
+      onProgress: progress.update,
+    });
+    progress.finish();
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const folder = runtime.dataDirectory && join(runtime.dataDirectory, result.bucket, result.prefix);
+      process.stdout.write(`${summarize(result, runtime.storageNote, folder)}\n`);
+    }
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const hint = error instanceof RequestError ? `\n\n${USAGE}` : '';
+    process.stderr.write(`picsum-batch: ${messageOf(error)}${hint}\n`);
+    process.exit(error instanceof RequestError ? 2 : 1);
+  },
+);

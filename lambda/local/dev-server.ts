@@ -1,0 +1,98 @@
+import './quiet-node-warning.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { type ErrorLog, handleApiEvent } from '../api.js';
+import { messageOf } from '../errors.js';
+import { errorResponse, json } from '../http.js';
+import { type Launcher, runJob } from '../jobs.js';
+import type { LocalRuntime } from './setup.js';
+
+/** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
+const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Reads the body up to `limit` bytes; undefined when it is larger (the rest is not kept). */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The REST API proxy event API Gateway would send for this request. */
+export function toProxyEvent(req: IncomingMessage, body: string): APIGatewayProxyEvent {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const batchId = /^\/batches\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+  return {
+    httpMethod: req.method ?? 'GET',
+    path: url.pathname,
+    resource: batchId ? '/batches/{batchId}' : url.pathname,
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
+    multiValueQueryStringParameters: null,
+    pathParameters: batchId ? { batchId } : null,
+    stageVariables: null,
+    body: body === '' ? null : body,
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+function send(res: ServerResponse, result: { statusCode: number; headers?: Record<string, unknown>; body: string }) {
+  res.writeHead(result.statusCode, result.headers as Record<string, string>);
+  res.end(result.body);
+}
+
+/**
+ * Serves the API handler on 127.0.0.1 as API Gateway would. Batches over SYNC_MAX_COUNT run in
+ * this process in the background, as they would in a second Lambda invocation.
+ */
+export async function startDevServer(runtime: LocalRuntime, options: { port?: number; log?: ErrorLog } = {}) {
+  const log = options.log ?? { error: (message, ...extra) => console.error(message, ...extra) };
+  const background = new Set<Promise<unknown>>();
+  const launch: Launcher = async (job) => {
+    const run = runJob(job, { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000 })
+      .catch((error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)))
+      .finally(() => background.delete(run));
+    background.add(run);
+  };
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const body = await readBody(req, GATEWAY_MAX_BYTES);
+      if (body === undefined) {
+        send(res, json(413, { error: { code: 'BODY_TOO_LARGE', message: 'Request body is over 10 MB' } }));
+        return;
+      }
+      const result = await handleApiEvent(toProxyEvent(req, body), {
+        config: runtime.config,
+        deps: runtime.deps,
+        remainingMs: 29_000,
+        launch,
+        log,
+      });
+      send(res, result);
+    } catch (error) {
+      log.error('Dev server request failed', error);
+      if (!res.headersSent) send(res, errorResponse(error));
+    }
+  });
+  server.listen(options.port ?? 3000, '127.0.0.1');
+  await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await Promise.allSettled(background);
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import './quiet-node-warning.js';
+import { messageOf } from '../errors.js';
+import { startDevServer } from './dev-server.js';
+import { startLocalRuntime } from './setup.js';
+
+/** `npm run dev`: the HTTP API on 127.0.0.1:PORT until Ctrl-C. */
+async function main() {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const runtime = await startLocalRuntime({ say });
+  const server = await startDevServer(runtime, { port: Number(process.env.PORT) || 3000 });
+  say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
+  say(`Try: curl -s -X POST ${server.url}/batches -H 'content-type: application/json' -d '{"count":5}'`);
+  const stop = async () => {
+    await server.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`picsum-batch dev server: ${messageOf(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { request } from 'undici';
+import { type Config, loadConfig } from '../config.js';
+import type { Deps } from '../item.js';
+import { createSourceAgent } from '../source.js';
+import { createS3Client } from '../store.js';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
+import { startOfflinePicsum } from './offline-picsum.js';
+
+export const PICSUM_URL = 'https://picsum.photos';
+export const EMBEDDED_BUCKET = 'picsum-batch';
+export const DATA_DIRECTORY = '.data/s3';
+
+/** `picsum` (the real service), `offline` (the bundled server), or the URL of any compatible server. */
+export type SourceChoice = 'picsum' | 'offline' | string | undefined;
+
+export type LocalRuntime = {
+  config: Config;
+  deps: Deps;
+  /** Where the images end up, in words for a person. */
+  storageNote: string;
+  /** The embedded server's folder, when one runs. */
+  dataDirectory: string | undefined;
+  sourceNote: string;
+  close(): Promise<void>;
+};
+
+/** Why picsum.photos can't be used from here, or undefined when it answers. */
+async function unreachable(baseUrl: string): Promise<string | undefined> {
+  try {
+    const response = await request(`${baseUrl}/id/0/8/8`, { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
+    await response.body.dump();
+    return response.statusCode < 500 ? undefined : `it answered HTTP ${response.statusCode}`;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code ?? (error as Error).name;
+  }
+}
+
+/**
+ * Everything a local run needs: S3 (the environment's, or an embedded s3rver keeping data under
+ * .data/) and the image source (flag, then PICSUM_BASE_URL, then picsum.photos, falling back to
+ * the offline server when picsum.photos can't be reached). Flags beat environment beats defaults.
+ */
+export async function startLocalRuntime(
+  options: { source?: SourceChoice; say?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<LocalRuntime> {
+  const env = { ...(options.env ?? process.env) };
+  const say = options.say ?? (() => {});
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  };
+  try {
+    let sourceNote: string;
+    const choice = options.source ?? (env.PICSUM_BASE_URL ? env.PICSUM_BASE_URL : undefined);
+    let useOffline = choice === 'offline';
+    if (choice === undefined || choice === 'picsum') {
+      const why = await unreachable(PICSUM_URL);
+      if (why && choice === 'picsum') throw new Error(`picsum.photos can't be reached (${why})`);
+      if (why) {
+        say(`picsum.photos can't be reached (${why}); using the offline picsum-compatible server instead.`);
+        useOffline = true;
+      } else {
+        env.PICSUM_BASE_URL = PICSUM_URL;
+      }
+    } else if (!useOffline) {
+      env.PICSUM_BASE_URL = choice;
+    }
+    if (useOffline) {
+      const offline = await startOfflinePicsum();
+      closers.push(() => offline.close());
+      env.PICSUM_BASE_URL = offline.baseUrl;
+      env.PICSUM_REDIRECT_HOSTS = offline.imageHost;
+      sourceNote = `offline picsum server at ${offline.baseUrl}`;
+    } else {
+      sourceNote = env.PICSUM_BASE_URL ?? PICSUM_URL;
+    }
+
+    let storageNote: string;
+    let dataDirectory: string | undefined;
+    let credentials: typeof EMBEDDED_S3_CREDENTIALS | undefined;
+    if (env.S3_ENDPOINT || env.BUCKET_NAME) {
+      if (!env.BUCKET_NAME) throw new Error('BUCKET_NAME is not set (it is needed with S3_ENDPOINT)');
+      storageNote = `s3://${env.BUCKET_NAME}${env.S3_ENDPOINT ? ` at ${env.S3_ENDPOINT}` : ''}`;
+    } else {
+      dataDirectory = join(process.cwd(), DATA_DIRECTORY);
+      const embedded = await startEmbeddedS3({ directory: dataDirectory, bucket: EMBEDDED_BUCKET });
+      closers.push(() => embedded.close());
+      env.S3_ENDPOINT = embedded.endpoint;
+      env.BUCKET_NAME = EMBEDDED_BUCKET;
+      credentials = EMBEDDED_S3_CREDENTIALS;
+      storageNote = `embedded S3 server, files under ${DATA_DIRECTORY}/${EMBEDDED_BUCKET}/`;
+    }
+
+    const config = loadConfig(env, { requireBucket: true });
+    const s3 = createS3Client(config, credentials ? { credentials } : {});
+    const dispatcher = createSourceAgent(config);
+    closers.push(async () => {
+      s3.destroy();
+      await dispatcher.close();
+    });
+    return { config, deps: { s3, dispatcher }, storageNote, dataDirectory, sourceNote, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
