@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 import type { Config } from './config.js';
 import { type FailureReason, messageOf } from './errors.js';
@@ -69,10 +70,11 @@ export async function runBatch(request: BatchRequest, options: BatchOptions): Pr
   const startedAt = new Date();
   const started = performance.now();
   const deadline = new AbortController();
-  const timer = setTimeout(
-    () => deadline.abort(new Error('batch deadline')),
-    Math.max(0, options.deadlineAt - Date.now()),
-  );
+  // Each item in flight listens for the deadline (request, upload, backoff): not a leak.
+  setMaxListeners(request.concurrency * 4 + 10, deadline.signal);
+  const remainingMs = options.deadlineAt - Date.now();
+  const timer = setTimeout(() => deadline.abort(new Error('batch deadline')), Math.max(0, remainingMs));
+  if (remainingMs <= 0) deadline.abort(new Error('batch deadline'));
   const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: request.count };
   const context = { config, request, batchId, deps, signal: deadline.signal, deadlineAt: options.deadlineAt };
 

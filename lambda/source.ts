@@ -136,7 +136,7 @@ export async function openImage(
     const lengthHeader = header(headers, 'content-length');
     const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
     if (contentLength !== undefined && contentLength > config.maxImageBytes) {
-      body.destroy();
+      discard(body);
       throw new SourceError(
         'too_large',
         `Image of ${contentLength} bytes is over MAX_IMAGE_BYTES (${config.maxImageBytes})`,
@@ -150,6 +150,12 @@ export async function openImage(
       sourceUrl: url.href,
     };
   }
+}
+
+/** Drops a body we will not read. An undici body destroyed with no error listener would crash the process. */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 /** picsum ids are small integers; anything else must not reach an S3 key unfiltered. */

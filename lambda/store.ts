@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { Config } from './config.js';
 import { SourceError } from './errors.js';
 import { withRetries } from './retry.js';
@@ -10,6 +20,20 @@ import { type OpenedImage, toSourceError } from './source.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
 export type S3Sender = Pick<S3Client, 'send'>;
+
+/**
+ * Failed calls reach the caller as errors and end up in the batch result, so the SDK need not log
+ * them (with a logger set it logs each one, input and all). Without one it would print, on every
+ * failed streamed upload, that it will not retry it: we retry the whole item instead.
+ */
+const quietLogger = {
+  debug() {},
+  info() {},
+  warn(...content: unknown[]) {
+    if (!String(content[0]).includes('non-retryable streaming request')) console.warn(...content);
+  },
+  error() {},
+};
 
 /**
  * The S3 client for this config. For an S3-compatible endpoint it uses path-style addressing and
@@ -32,6 +56,7 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
     // One attempt per call: a streamed body cannot be replayed, so retries happen a level up,
     // where the whole item (download and upload) is tried again.
     maxAttempts: 1,
+    logger: quietLogger,
     requestHandler: {
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
@@ -111,9 +136,58 @@ async function collect(stream: ByteGuard): Promise<Buffer> {
 export type StoredImage = { key: string; bytes: number; sha256: string };
 
 /**
- * Writes one opened image to S3. With a known length the body streams straight into PutObject
- * (download and upload overlap); without one it is read whole, up to MAX_IMAGE_BYTES, first.
- * If the source fails mid-body the upload is aborted, so S3 never completes the object.
+ * Bodies up to this size are read whole, then written with one PutObject. Larger ones stream
+ * straight into a multipart upload, so download and upload overlap and memory stays flat.
+ */
+export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
+
+type ObjectFields = { Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string> };
+
+/**
+ * Streams a body of known length as the single part of a multipart upload. Unlike a streamed
+ * PutObject, nothing becomes visible until CompleteMultipartUpload, on every S3-compatible server
+ * (s3rver keeps a cut PutObject body as an object), so a cut download never leaves an object.
+ */
+async function uploadStreamed(
+  s3: S3Sender,
+  fields: ObjectFields,
+  body: ByteGuard,
+  length: number,
+  signal: AbortSignal,
+  checksum: boolean,
+): Promise<void> {
+  const { Bucket, Key } = fields;
+  const created = await s3.send(
+    new CreateMultipartUploadCommand({ ...fields, ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const } : {}) }),
+    { abortSignal: signal },
+  );
+  const UploadId = created.UploadId;
+  try {
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: body, ContentLength: length }),
+      { abortSignal: signal },
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] },
+      }),
+      { abortSignal: signal },
+    );
+  } catch (error) {
+    // Best effort: the stored part costs money until aborted; the bucket's lifecycle rule catches any we miss.
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Writes one opened image to S3, verifying its length (Content-Length, MAX_IMAGE_BYTES) on the way.
+ * Small bodies are read whole and then PUT; large ones stream through a multipart upload.
+ * Either way an object appears only once every byte arrived; if the source fails mid-body the
+ * upload is aborted.
  */
 export async function storeImage(
   s3: S3Sender,
@@ -124,7 +198,11 @@ export async function storeImage(
 ): Promise<StoredImage> {
   const key = imageKey(config, { ...item, picsumId: image.picsumId });
   const guard = new ByteGuard(image.contentLength, config.maxImageBytes);
+  // Aborts the upload when the source fails or the batch deadline comes, whichever is first.
   const upload = new AbortController();
+  const onDeadline = () => upload.abort(signal.reason);
+  signal.addEventListener('abort', onDeadline, { once: true });
+  if (signal.aborted) onDeadline();
   let sourceError: unknown;
   pipeline(image.body, guard, (error) => {
     if (error) {
@@ -132,22 +210,25 @@ export async function storeImage(
       upload.abort(error);
     }
   });
+  const fields: ObjectFields = {
+    Bucket: config.bucket,
+    Key: key,
+    ContentType: image.contentType,
+    Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': item.batchId },
+  };
   try {
-    const body = image.contentLength === undefined ? await collect(guard) : guard;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: config.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: image.contentLength ?? (body as Buffer).length,
-        ContentType: image.contentType,
-        Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': item.batchId },
-      }),
-      { abortSignal: AbortSignal.any([signal, upload.signal]) },
-    );
+    if (image.contentLength !== undefined && image.contentLength > STREAM_THRESHOLD_BYTES) {
+      await uploadStreamed(s3, fields, guard, image.contentLength, upload.signal, config.s3Endpoint === undefined);
+    } else {
+      const body = await collect(guard);
+      await s3.send(new PutObjectCommand({ ...fields, Body: body, ContentLength: body.length }), {
+        abortSignal: upload.signal,
+      });
+    }
   } catch (error) {
     throw sourceError ? toSourceError(sourceError) : error;
   } finally {
+    signal.removeEventListener('abort', onDeadline);
     // An upload that failed first leaves the source body half read: destroy it to free the socket.
     guard.destroy();
   }

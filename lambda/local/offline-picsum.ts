@@ -33,6 +33,8 @@ export type OfflinePicsum = {
   imageHost: string;
   /** Every request seen, in order. */
   requests: RequestInfo[];
+  /** TCP connections accepted so far, per hop. */
+  connections(): { base: number; image: number };
   close(): Promise<void>;
 };
 
@@ -167,10 +169,15 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
   });
   const basePort = await listen(baseServer, options.port ?? 0);
 
+  const accepted = { base: 0, image: 0 };
+  baseServer.on('connection', () => accepted.base++);
+  imageServer.on('connection', () => accepted.image++);
+
   return {
     baseUrl: `http://127.0.0.1:${basePort}`,
     imageHost,
     requests,
+    connections: () => ({ ...accepted }),
     async close() {
       for (const server of [baseServer, imageServer]) {
         server.closeAllConnections();

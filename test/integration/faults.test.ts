@@ -1,0 +1,214 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BatchResult, type Manifest, runBatch } from '../../lambda/batch.js';
+import type { Fault, RequestInfo } from '../../lambda/local/offline-picsum.js';
+import { parseRequest } from '../../lambda/request.js';
+import { type Harness, sha256, startHarness } from '../support/harness.js';
+
+let harness: Harness;
+afterEach(() => harness?.close());
+
+async function runWith(
+  faults: (request: RequestInfo) => Fault | undefined,
+  input: object,
+  options: { env?: Record<string, string>; deadlineMs?: number; latencyMs?: number } = {},
+): Promise<BatchResult> {
+  harness = await startHarness({ picsum: { faults, latencyMs: options.latencyMs }, env: options.env });
+  return runBatch(parseRequest({ seed: 'f', width: 40, ...input }, harness.config), {
+    config: harness.config,
+    deps: harness.deps,
+    deadlineAt: Date.now() + (options.deadlineMs ?? 20_000),
+  });
+}
+
+async function manifestItems(result: BatchResult) {
+  return (JSON.parse((await harness.object(result.manifestKey)).bytes.toString()) as Manifest).items;
+}
+
+/** Image keys stored for item `index` (the manifest aside). */
+async function storedFor(result: BatchResult, index: number): Promise<string[]> {
+  return (await harness.keys()).filter((key) => key.startsWith(`${result.prefix}${index}-`));
+}
+
+describe('source faults', () => {
+  it('waits for Retry-After on a 429, then succeeds', async () => {
+    const result = await runWith(
+      (r) => (r.hop === 'base' && r.attempt === 1 ? { kind: 'status', status: 429, retryAfter: '1' } : undefined),
+      { count: 1 },
+    );
+
+    expect(result.succeeded).toBe(1);
+    const [first, second] = harness.picsum.requests.filter((r) => r.hop === 'base');
+    expect(second?.at).toBeDefined();
+    // The retry came no sooner than the server asked (a lower bound, not a timing budget).
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    expect((await manifestItems(result))[0]?.attempts).toBe(2);
+  });
+
+  it('fails at once when Retry-After is longer than the cap, without waiting for it', async () => {
+    const result = await runWith(() => ({ kind: 'status', status: 429, retryAfter: '3600' }), { count: 1 });
+
+    expect(result.failures).toMatchObject([{ index: 0, reason: 'source_status', attempts: 1 }]);
+    expect(result.failures[0]?.message).toMatch(/Retry-After/);
+  });
+
+  it('retries 5xx answers until one succeeds', async () => {
+    const result = await runWith(
+      (r) => (r.hop === 'image' && r.attempt <= 2 ? { kind: 'status', status: 503 } : undefined),
+      { count: 2 },
+    );
+
+    expect(result.succeeded).toBe(2);
+    expect((await manifestItems(result)).map((item) => item.attempts)).toEqual([3, 3]);
+  });
+
+  it('gives up on a persistent 5xx after MAX_ATTEMPTS and stores nothing', async () => {
+    const result = await runWith((r) => (r.index === 1 ? { kind: 'status', status: 500 } : undefined), { count: 3 });
+
+    expect(result.succeeded).toBe(2);
+    expect(result.failures).toMatchObject([{ index: 1, reason: 'source_status', attempts: 4 }]);
+    expect(await storedFor(result, 1)).toEqual([]);
+  });
+
+  it('does not retry a 404', async () => {
+    const result = await runWith((r) => (r.hop === 'base' ? { kind: 'status', status: 404 } : undefined), { count: 1 });
+
+    expect(result.failures).toMatchObject([{ reason: 'source_status', attempts: 1 }]);
+  });
+
+  it('retries a connection reset', async () => {
+    const result = await runWith((r) => (r.hop === 'image' && r.attempt === 1 ? { kind: 'reset' } : undefined), {
+      count: 2,
+    });
+
+    expect(result.succeeded).toBe(2);
+  });
+
+  it('retries a body cut short and stores the whole image', async () => {
+    const result = await runWith((r) => (r.hop === 'image' && r.attempt === 1 ? { kind: 'truncate' } : undefined), {
+      count: 1,
+      width: 400,
+    });
+
+    expect(result.succeeded).toBe(1);
+    const [key] = await storedFor(result, 0);
+    const served = await harness.served(`${harness.config.picsumBaseUrl.origin}/seed/f-0/400/400`);
+    expect(sha256((await harness.object(key ?? '')).bytes)).toBe(sha256(served));
+  });
+
+  it('leaves no object behind when every body is cut short', async () => {
+    const result = await runWith((r) => (r.hop === 'image' ? { kind: 'truncate' } : undefined), {
+      count: 2,
+      width: 400,
+    });
+
+    expect(result.failures).toMatchObject([
+      { index: 0, reason: 'source_network', attempts: 4 },
+      { index: 1, reason: 'source_network', attempts: 4 },
+    ]);
+    expect(await harness.keys()).toEqual([result.manifestKey]);
+  });
+
+  it('times out a response that never comes', async () => {
+    const result = await runWith(
+      (r) => (r.hop === 'image' ? { kind: 'hang' } : undefined),
+      { count: 1 },
+      {
+        env: { SOURCE_HEADERS_TIMEOUT_MS: '300', MAX_ATTEMPTS: '2' },
+      },
+    );
+
+    expect(result.failures).toMatchObject([{ reason: 'source_timeout', attempts: 2 }]);
+  });
+
+  it('refuses a Content-Type that is not an image, without retrying', async () => {
+    const result = await runWith((r) => (r.hop === 'image' ? { kind: 'html' } : undefined), { count: 1 });
+
+    expect(result.failures).toMatchObject([{ reason: 'not_image', attempts: 1 }]);
+    expect(await harness.keys()).toEqual([result.manifestKey]);
+  });
+
+  it('refuses a body over MAX_IMAGE_BYTES, with or without Content-Length', async () => {
+    const result = await runWith(
+      (r) => (r.hop === 'image' && r.index === 1 ? { kind: 'chunked' } : undefined),
+      { count: 2, width: 300 },
+      { env: { MAX_IMAGE_BYTES: '2000' } },
+    );
+
+    expect(result.failures).toMatchObject([
+      { index: 0, reason: 'too_large', attempts: 1 },
+      { index: 1, reason: 'too_large', attempts: 1 },
+    ]);
+    expect(await harness.keys()).toEqual([result.manifestKey]);
+  });
+});
+
+describe('redirects', () => {
+  it('refuses a redirect to the instance metadata address', async () => {
+    const result = await runWith(
+      (r) =>
+        r.hop === 'base' ? { kind: 'redirect', location: 'http://169.254.169.254/latest/meta-data/' } : undefined,
+      { count: 1 },
+    );
+
+    expect(result.failures).toMatchObject([{ reason: 'redirect_refused', attempts: 1 }]);
+  });
+
+  it('refuses a redirect to another port on the same host and never contacts it', async () => {
+    let contacted = 0;
+    const other = createServer((_req, res) => {
+      contacted++;
+      res.end();
+    }).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const port = (other.address() as AddressInfo).port;
+    try {
+      const result = await runWith(
+        (r) => (r.hop === 'base' ? { kind: 'redirect', location: `http://127.0.0.1:${port}/id/1/40/40` } : undefined),
+        { count: 1 },
+      );
+
+      expect(result.failures).toMatchObject([{ reason: 'redirect_refused' }]);
+      expect(contacted).toBe(0);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('stops after two hops', async () => {
+    const result = await runWith((r) => (r.hop === 'image' ? { kind: 'redirect', location: r.path } : undefined), {
+      count: 1,
+    });
+
+    expect(result.failures).toMatchObject([{ reason: 'redirect_refused' }]);
+    expect(result.failures[0]?.message).toMatch(/More than 2 redirects/);
+  });
+});
+
+describe('the deadline', () => {
+  it('returns a partial result, reporting unfinished items as timeout and storing nothing for them', async () => {
+    const result = await runWith(
+      (r) => (r.hop === 'base' && r.index >= 2 ? { kind: 'hang' } : undefined),
+      { count: 6, concurrency: 6 },
+      { deadlineMs: 1_500 },
+    );
+
+    expect(result.succeeded).toBe(2);
+    expect(result.failures.map((f) => [f.index, f.reason])).toEqual([
+      [2, 'timeout'],
+      [3, 'timeout'],
+      [4, 'timeout'],
+      [5, 'timeout'],
+    ]);
+    expect((await harness.keys()).filter((key) => !key.endsWith('manifest.json'))).toHaveLength(2);
+  });
+
+  it('does not start items once the deadline has passed', async () => {
+    const result = await runWith(() => undefined, { count: 4, concurrency: 1 }, { deadlineMs: 0 });
+
+    expect(result.failures.map((f) => [f.reason, f.attempts])).toEqual(Array(4).fill(['timeout', 0]));
+    expect(harness.picsum.requests).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+import { Readable } from 'node:stream';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBatch } from '../../lambda/batch.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
+import { parseRequest } from '../../lambda/request.js';
+import { STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
+import { type Harness, sha256, startHarness } from '../support/harness.js';
+
+let harness: Harness;
+afterEach(() => harness?.close());
+
+const LARGE = STREAM_THRESHOLD_BYTES * 3;
+
+const run = (input: object, onProgress?: Parameters<typeof runBatch>[1]['onProgress']) =>
+  runBatch(parseRequest({ seed: 's', width: 64, ...input }, harness.config), {
+    config: harness.config,
+    deps: harness.deps,
+    deadlineAt: Date.now() + 20_000,
+    onProgress,
+  });
+
+describe('storing in an S3-compatible server', () => {
+  it('keeps streamed uploads byte-identical, where the SDK default would store aws-chunked framing', async () => {
+    harness = await startHarness();
+    const bytes = Buffer.alloc(300_000, 7);
+    const put = (client: S3Client, key: string) =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: harness.config.bucket,
+          Key: key,
+          Body: Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]),
+          ContentLength: bytes.length,
+        }),
+      );
+    const defaultClient = new S3Client({
+      region: 'us-east-1',
+      endpoint: harness.s3server.endpoint,
+      forcePathStyle: true,
+      credentials: EMBEDDED_S3_CREDENTIALS,
+    });
+
+    await put(defaultClient, `${harness.config.keyPrefix}default`);
+    await put(harness.s3, `${harness.config.keyPrefix}ours`);
+
+    defaultClient.destroy();
+    expect(sha256((await harness.object(`${harness.config.keyPrefix}default`)).bytes)).not.toBe(sha256(bytes));
+    expect(sha256((await harness.object(`${harness.config.keyPrefix}ours`)).bytes)).toBe(sha256(bytes));
+  });
+
+  it('streams large images through a multipart upload, byte-identical', async () => {
+    harness = await startHarness({ picsum: { imageBytes: LARGE } });
+
+    const result = await run({ count: 3, concurrency: 3 });
+
+    expect(result.succeeded).toBe(3);
+    expect(result.bytes).toBe(3 * LARGE);
+    const key = (await harness.keys()).find((k) => k.includes('/1-')) ?? '';
+    const served = await harness.served(`${harness.config.picsumBaseUrl.origin}/seed/s-1/64/64`);
+    expect(served.length).toBe(LARGE);
+    expect(sha256((await harness.object(key)).bytes)).toBe(sha256(served));
+  });
+
+  it('leaves no object behind when a large streamed body is cut short', async () => {
+    harness = await startHarness({
+      picsum: { imageBytes: LARGE, faults: (r) => (r.hop === 'image' ? { kind: 'truncate' } : undefined) },
+      env: { MAX_ATTEMPTS: '2' },
+    });
+
+    const result = await run({ count: 2 });
+
+    expect(result.failures).toMatchObject([
+      { index: 0, reason: 'source_network', attempts: 2 },
+      { index: 1, reason: 'source_network', attempts: 2 },
+    ]);
+    expect(await harness.keys()).toEqual([result.manifestKey]);
+  });
+
+  it('fails items cleanly when the S3 server goes away mid-batch, and the process carries on', async () => {
+    harness = await startHarness({ picsum: { latencyMs: 30 }, env: { MAX_ATTEMPTS: '2' } });
+    let stopping: Promise<void> | undefined;
+
+    const result = await run({ count: 12, concurrency: 2 }, (progress) => {
+      if (progress.succeeded === 4 && !stopping) stopping = harness.s3server.close({ hard: true });
+    });
+    await stopping;
+
+    expect(result.succeeded).toBeGreaterThanOrEqual(4);
+    expect(result.succeeded).toBeLessThan(12);
+    expect(result.succeeded + result.failed).toBe(12);
+    expect(new Set(result.failures.map((f) => f.reason))).toEqual(new Set(['store_failed']));
+    expect(result.manifestError).toBeDefined();
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      keyPrefix: 'images/',
+      s3Endpoint: undefined,
+      redirectHosts: ['fastly.picsum.photos'],
+      maxCount: 1000,
+      syncMaxCount: 100,
+      defaultConcurrency: 16,
+      maxConcurrency: 64,
+      maxImageBytes: 20 * 1024 * 1024,
+    });
+    expect(config.picsumBaseUrl.href).toBe('https://picsum.photos/');
+  });
+
+  it('says BUCKET_NAME is not set when a bucket is required', () => {
+    expect(() => loadConfig({}, { requireBucket: true })).toThrow('BUCKET_NAME is not set');
+  });
+
+  it('names the variable and the value it refuses', () => {
+    expect(() => loadConfig({ MAX_COUNT: 'lots' })).toThrow(
+      'Expected MAX_COUNT to be an integer from 1 to 100000, got "lots"',
+    );
+    expect(() => loadConfig({ PICSUM_BASE_URL: 'ftp://x' })).toThrow(/PICSUM_BASE_URL/);
+    expect(() => loadConfig({ PICSUM_REDIRECT_HOSTS: 'a b' })).toThrow(/PICSUM_REDIRECT_HOSTS/);
+  });
+
+  it('keeps DEFAULT_CONCURRENCY within MAX_CONCURRENCY', () => {
+    expect(() => loadConfig({ MAX_CONCURRENCY: '8', DEFAULT_CONCURRENCY: '9' })).toThrow(/DEFAULT_CONCURRENCY/);
+    expect(loadConfig({ MAX_CONCURRENCY: '8' }).defaultConcurrency).toBe(8);
+  });
+
+  it('is frozen', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { RequestError } from '../../lambda/errors.js';
+import { parseRequest } from '../../lambda/request.js';
+
+const limits = { maxCount: 1000, maxConcurrency: 64, defaultConcurrency: 16 };
+
+function refusal(input: unknown): RequestError {
+  try {
+    parseRequest(input, limits);
+  } catch (error) {
+    if (error instanceof RequestError) return error;
+    throw error;
+  }
+  throw new Error('expected the request to be refused');
+}
+
+describe('parseRequest', () => {
+  it('fills every default for an empty body', () => {
+    expect(parseRequest({}, limits)).toEqual({
+      count: 15,
+      width: 600,
+      height: 600,
+      concurrency: 16,
+      grayscale: false,
+      blur: undefined,
+      format: 'jpg',
+      seed: undefined,
+    });
+  });
+
+  it('takes height from width when only width is given', () => {
+    expect(parseRequest({ width: 320 }, limits).height).toBe(320);
+  });
+
+  it('keeps every valid field as given', () => {
+    const input = {
+      count: 3,
+      width: 10,
+      height: 20,
+      concurrency: 2,
+      grayscale: true,
+      blur: 4,
+      format: 'webp',
+      seed: 'a_B-9',
+    };
+    expect(parseRequest(input, limits)).toEqual(input);
+  });
+
+  it('names the field and the value when a number is out of range', () => {
+    const error = refusal({ count: 1e12 });
+    expect(error.field).toBe('count');
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('Expected `count` to be an integer from 1 to 1000, got 1000000000000');
+  });
+
+  it.each([
+    [{ count: 2.5 }, 'count'],
+    [{ count: '5' }, 'count'],
+    [{ width: 0 }, 'width'],
+    [{ height: 5001 }, 'height'],
+    [{ concurrency: 65 }, 'concurrency'],
+    [{ grayscale: 'yes' }, 'grayscale'],
+    [{ blur: 11 }, 'blur'],
+    [{ format: 'png' }, 'format'],
+    [{ seed: '' }, 'seed'],
+    [{ seed: 'a/b' }, 'seed'],
+    [{ seed: 'x'.repeat(65) }, 'seed'],
+  ])('refuses %j naming %s', (input, field) => {
+    expect(refusal(input).field).toBe(field);
+  });
+
+  it('refuses unknown fields instead of ignoring them', () => {
+    const error = refusal({ count: 1, colour: 'red' });
+    expect(error.field).toBe('colour');
+    expect(error.code).toBe('UNKNOWN_FIELD');
+  });
+
+  it.each([[[]], ['text'], [42]])('refuses a body that is not an object: %j', (input) => {
+    expect(refusal(input).message).toMatch(/JSON object/);
+  });
+
+  it('follows the configured limits', () => {
+    expect(() => parseRequest({ count: 5 }, { ...limits, maxCount: 4 })).toThrow(/from 1 to 4, got 5/);
+  });
+});

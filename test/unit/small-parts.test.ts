@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { newBatchId } from '../../lambda/batch.js';
+import { loadConfig } from '../../lambda/config.js';
+import { backoffMs } from '../../lambda/retry.js';
+import { scheduledJob } from '../../lambda/schedule.js';
+import { percentiles } from '../../lambda/stats.js';
+import { imageKey } from '../../lambda/store.js';
+
+const config = loadConfig({});
+
+describe('imageKey', () => {
+  it('pads the index to the width of the last index', () => {
+    const item = { batchId: 'b1', picsumId: '237', format: 'jpg' as const };
+    expect(imageKey(config, { ...item, index: 7, count: 15 })).toBe('images/b1/07-237.jpg');
+    expect(imageKey(config, { ...item, index: 7, count: 1000 })).toBe('images/b1/007-237.jpg');
+    expect(imageKey(config, { ...item, index: 0, count: 1 })).toBe('images/b1/0-237.jpg');
+  });
+});
+
+describe('backoffMs', () => {
+  const retry = { retryBaseMs: 100, retryMaxMs: 1000, maxAttempts: 5 };
+
+  it('doubles per attempt up to the cap, with jitter in the upper half', () => {
+    expect(backoffMs(1, retry, () => 0)).toBe(50);
+    expect(backoffMs(1, retry, () => 1)).toBe(100);
+    expect(backoffMs(3, retry, () => 1)).toBe(400);
+    expect(backoffMs(10, retry, () => 1)).toBe(1000);
+    expect(backoffMs(10, retry, () => 0)).toBe(500);
+  });
+});
+
+describe('percentiles', () => {
+  it('uses the nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentiles(values)).toEqual({ p50: 50, p90: 90, p99: 99, max: 100 });
+    expect(percentiles([])).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+});
+
+describe('batch ids', () => {
+  it('sort by time and differ within the same second', () => {
+    const now = new Date('2026-11-25T09:42:07.123Z');
+    expect(newBatchId(now)).toMatch(/^20261125T094207Z-[0-9a-f]{8}$/);
+    expect(newBatchId(now)).not.toBe(newBatchId(now));
+  });
+
+  it('derive from the schedule name and time, so a retried delivery reuses them', () => {
+    const event = { request: { count: 2 }, scheduleName: 'daily', scheduledTime: '2026-11-25T00:00:00Z' };
+    expect(scheduledJob(event, config).batchId).toBe('daily-20261125T000000Z');
+    expect(scheduledJob(event, config).batchId).toBe(scheduledJob(event, config).batchId);
+  });
+
+  it('refuse a schedule payload with a bad request', () => {
+    expect(() => scheduledJob({ request: { count: 0 } }, config)).toThrow(/`count`/);
+  });
+});
