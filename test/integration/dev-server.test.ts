@@ -1,0 +1,105 @@
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer } from '../../lambda/local/dev-server.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+let harness: Harness;
+let server: Awaited<ReturnType<typeof startDevServer>>;
+
+beforeAll(async () => {
+  harness = await startHarness({ env: { SYNC_MAX_COUNT: '5' } });
+  server = await startDevServer(
+    {
+      config: harness.config,
+      deps: harness.deps,
+      storageNote: 'test',
+      sourceNote: 'test',
+      dataDirectory: undefined,
+      close: async () => {},
+    },
+    { port: 0, log: { error() {} } },
+  );
+});
+afterAll(async () => {
+  await server?.close();
+  await harness?.close();
+});
+
+async function call(method: string, path: string, body?: string, contentType = 'application/json') {
+  const response = await request(`${server.url}${path}`, {
+    method: method as 'GET',
+    body,
+    headers: body === undefined ? {} : { 'content-type': contentType },
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, headers: response.headers, json: JSON.parse(text) };
+}
+
+describe('the dev server, as API Gateway would call the handler', () => {
+  it('runs a small batch synchronously and answers the result', async () => {
+    const { status, json } = await call('POST', '/batches', JSON.stringify({ count: 2, width: 32 }));
+
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ requested: 2, succeeded: 2, failed: 0, bucket: 'test-bucket' });
+  });
+
+  it('answers 202 for a batch over SYNC_MAX_COUNT and reports it done from the manifest', async () => {
+    const accepted = await call('POST', '/batches', JSON.stringify({ count: 6, width: 16 }));
+    expect(accepted.status).toBe(202);
+    expect(accepted.json.statusUrl).toBe(`/batches/${accepted.json.batchId}`);
+
+    let status = await call('GET', accepted.json.statusUrl);
+    for (let tries = 0; status.json.status !== 'done' && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await call('GET', accepted.json.statusUrl);
+    }
+    expect(status.status).toBe(200);
+    expect(status.json).toMatchObject({ status: 'done', result: { batchId: accepted.json.batchId, succeeded: 6 } });
+  });
+
+  it.each([
+    ['malformed JSON', '{"count":', 400, 'INVALID_JSON', undefined],
+    ['a wrong type', '{"count":"five"}', 400, 'INVALID_FIELD', 'count'],
+    ['an out-of-range number', '{"width":99999}', 400, 'INVALID_FIELD', 'width'],
+    ['an unknown field', '{"count":1,"size":3}', 400, 'UNKNOWN_FIELD', 'size'],
+    ['an array', '[1,2]', 400, 'INVALID_REQUEST', undefined],
+    ['a body over 1 MB', JSON.stringify({ seed: 'x'.repeat(1_100_000) }), 413, 'BODY_TOO_LARGE', undefined],
+  ])('refuses %s with a JSON 4xx', async (_name, body, expectedStatus, code, field) => {
+    const { status, json, headers } = await call('POST', '/batches', body);
+
+    expect(status).toBe(expectedStatus);
+    expect(headers['content-type']).toMatch(/application\/json/);
+    expect(json.error.code).toBe(code);
+    expect(json.error.field).toBe(field);
+    expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('refuses a body that is not JSON with 415', async () => {
+    const { status, json } = await call('POST', '/batches', 'count=3', 'application/x-www-form-urlencoded');
+
+    expect(status).toBe(415);
+    expect(json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers 405 with Allow for a wrong method and 404 for an unknown route', async () => {
+    const wrongMethod = await call('DELETE', '/batches');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('POST');
+    expect((await call('POST', '/batches/abc')).status).toBe(405);
+    expect((await call('GET', '/images')).status).toBe(404);
+  });
+
+  it('answers 404 for an unknown batch and 400 for an id that cannot be one', async () => {
+    expect((await call('GET', '/batches/20200101T000000Z-00000000')).status).toBe(404);
+    const bad = await call('GET', '/batches/..%2F..%2Fsecret');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.field).toBe('batchId');
+  });
+
+  it('keeps serving after all of the above', async () => {
+    const { status, json } = await call('POST', '/batches', JSON.stringify({ count: 1, width: 8 }));
+
+    expect(status).toBe(200);
+    expect(json.succeeded).toBe(1);
+  });
+});
