@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { type FailureReason, messageOf } from './errors.js';
 import { type Deps, type ItemOutcome, transferItem } from './item.js';
 import type { BatchRequest } from './request.js';
+import { Semaphore } from './semaphore.js';
 import { percentiles } from './stats.js';
 import { batchPrefix, manifestKey, putJson } from './store.js';
 
@@ -76,22 +77,36 @@ export async function runBatch(request: BatchRequest, options: BatchOptions): Pr
   const timer = setTimeout(() => deadline.abort(new Error('batch deadline')), Math.max(0, remainingMs));
   if (remainingMs <= 0) deadline.abort(new Error('batch deadline'));
   const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: request.count };
-  const context = { config, request, batchId, deps, signal: deadline.signal, deadlineAt: options.deadlineAt };
+  const context = {
+    config,
+    request,
+    batchId,
+    deps,
+    uploads: new Semaphore(request.concurrency),
+    signal: deadline.signal,
+    deadlineAt: options.deadlineAt,
+  };
 
   let items: ItemOutcome[];
   try {
-    items = await pMap(
+    // p-map bounds the download stage; each mapper hands back its upload as a promise to await below.
+    const started = await pMap(
       Array.from({ length: request.count }, (_, index) => index),
       async (index) => {
-        const outcome = await transferItem(index, context);
-        progress.done++;
-        if (outcome.ok) progress.succeeded++;
-        else progress.failed++;
-        options.onProgress?.({ ...progress });
-        return outcome;
+        const { outcome } = await transferItem(index, context);
+        return {
+          outcome: outcome.then((done) => {
+            progress.done++;
+            if (done.ok) progress.succeeded++;
+            else progress.failed++;
+            options.onProgress?.({ ...progress });
+            return done;
+          }),
+        };
       },
       { concurrency: request.concurrency },
     );
+    items = await Promise.all(started.map((item) => item.outcome));
   } finally {
     clearTimeout(timer);
   }

@@ -3,8 +3,9 @@ import type { Config } from './config.js';
 import { type FailureReason, messageOf, SourceError } from './errors.js';
 import type { BatchRequest } from './request.js';
 import { backoffMs, sleep } from './retry.js';
+import type { Semaphore } from './semaphore.js';
 import { imageUrl, openImage } from './source.js';
-import { type S3Sender, storeImage } from './store.js';
+import { type DownloadedImage, downloadImage, putImage, type S3Sender, shouldStream, streamImage } from './store.js';
 
 /** Clients shared by every item, created once per process. */
 export type Deps = { s3: S3Sender; dispatcher: Dispatcher };
@@ -19,6 +20,8 @@ export type ItemContext = {
   request: BatchRequest;
   batchId: string;
   deps: Deps;
+  /** Bounds writes in flight, so finished downloads wait here instead of piling up in memory. */
+  uploads: Semaphore;
   /** Aborts at the batch deadline. */
   signal: AbortSignal;
   /** Epoch ms of the deadline: no retry is scheduled past it. */
@@ -42,62 +45,112 @@ function classify(error: unknown): Failure {
   return { reason: 'store_failed', message: `S3 write failed: ${messageOf(error)}`, retryable: !permanent };
 }
 
-/**
- * Downloads item `index` and stores it, retrying transient failures (429, 5xx, resets, timeouts,
- * cut bodies, S3 errors) with backoff and Retry-After, never past the deadline. Never throws.
- */
-export async function transferItem(index: number, context: ItemContext): Promise<ItemOutcome> {
-  const { config, request, signal } = context;
-  const started = performance.now();
-  const url = imageUrl(config.picsumBaseUrl, request, index);
-  let attempts = 0;
-  const fail = (reason: FailureReason, message: string): ItemOutcome => ({
-    index,
-    ok: false,
-    reason,
-    message,
-    attempts,
-    latencyMs: Math.round(performance.now() - started),
-  });
-  const timedOut = () => fail('timeout', 'The batch deadline came before this item finished');
+/** One item's tries, shared by its download and upload stages. */
+class Tries {
+  attempts = 0;
+  private readonly started = performance.now();
 
-  for (;;) {
-    if (signal.aborted) return timedOut();
-    attempts++;
-    try {
-      const image = await openImage(url, config, context.deps, signal);
-      const stored = await storeImage(
-        context.deps.s3,
-        config,
-        image,
-        { batchId: context.batchId, index, count: request.count, format: request.format },
-        signal,
-      );
-      return { index, ok: true, ...stored, attempts, latencyMs: Math.round(performance.now() - started) };
-    } catch (error) {
-      if (signal.aborted) return timedOut();
-      const failure = classify(error);
-      if (!failure.retryable) return fail(failure.reason, failure.message);
-      if (attempts >= config.maxAttempts)
-        return fail(failure.reason, `${failure.message} (after ${attempts} attempts)`);
-      let wait = backoffMs(attempts, config);
-      if (failure.retryAfterMs !== undefined) {
-        if (failure.retryAfterMs > config.maxRetryAfterMs) {
-          return fail(
-            failure.reason,
-            `${failure.message}; Retry-After ${failure.retryAfterMs} ms is over the ${config.maxRetryAfterMs} ms cap`,
-          );
-        }
-        wait = Math.max(wait, failure.retryAfterMs);
-      }
-      if (Date.now() + wait >= context.deadlineAt) {
-        return fail(failure.reason, `${failure.message}; no time left before the deadline to retry`);
-      }
+  constructor(
+    private readonly index: number,
+    private readonly context: ItemContext,
+  ) {}
+
+  private elapsed() {
+    return Math.round(performance.now() - this.started);
+  }
+
+  fail(reason: FailureReason, message: string): ItemOutcome {
+    return { index: this.index, ok: false, reason, message, attempts: this.attempts, latencyMs: this.elapsed() };
+  }
+
+  timedOut(): ItemOutcome {
+    return this.fail('timeout', 'The batch deadline came before this item finished');
+  }
+
+  stored(stored: { key: string; bytes: number; sha256: string }): ItemOutcome {
+    return { index: this.index, ok: true, ...stored, attempts: this.attempts, latencyMs: this.elapsed() };
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, retrying transient failures with backoff and Retry-After,
+   * never past the deadline. Returns its value, or the outcome that ends the item. The upload
+   * stage `continues` the try its download began: only its retries count as further attempts.
+   */
+  async run<T>(attempt: () => Promise<T>, continues = false): Promise<{ value: T } | { outcome: ItemOutcome }> {
+    const { config, signal, deadlineAt } = this.context;
+    for (let first = true; ; first = false) {
+      if (signal.aborted) return { outcome: this.timedOut() };
+      if (!(continues && first)) this.attempts++;
       try {
-        await sleep(wait, signal);
-      } catch {
-        return timedOut();
+        return { value: await attempt() };
+      } catch (error) {
+        if (signal.aborted) return { outcome: this.timedOut() };
+        const failure = classify(error);
+        const { reason, message } = failure;
+        if (!failure.retryable) return { outcome: this.fail(reason, message) };
+        if (this.attempts >= config.maxAttempts) {
+          return { outcome: this.fail(reason, `${message} (after ${this.attempts} attempts)`) };
+        }
+        let wait = backoffMs(this.attempts, config);
+        if (failure.retryAfterMs !== undefined) {
+          if (failure.retryAfterMs > config.maxRetryAfterMs) {
+            const why = `Retry-After ${failure.retryAfterMs} ms is over the ${config.maxRetryAfterMs} ms cap`;
+            return { outcome: this.fail(reason, `${message}; ${why}`) };
+          }
+          wait = Math.max(wait, failure.retryAfterMs);
+        }
+        if (Date.now() + wait >= deadlineAt) {
+          return { outcome: this.fail(reason, `${message}; no time left before the deadline to retry`) };
+        }
+        try {
+          await sleep(wait, signal);
+        } catch {
+          return { outcome: this.timedOut() };
+        }
       }
     }
   }
+}
+
+/**
+ * Item `index` in two stages. The download stage (this function) holds one of the batch's
+ * `concurrency` slots; small images are read whole and handed to the upload stage, which runs on
+ * after this returns, so the next download starts while this one is written. Large images stream
+ * from source to S3 within the download stage. Retries cover 429, 5xx, resets, timeouts, cut
+ * bodies and S3 errors. Never rejects: `outcome` settles with how the item ended.
+ */
+export async function transferItem(index: number, context: ItemContext): Promise<{ outcome: Promise<ItemOutcome> }> {
+  const { config, request, signal, deps } = context;
+  const url = imageUrl(config.picsumBaseUrl, request, index);
+  const item = { batchId: context.batchId, index, count: request.count, format: request.format };
+  const tries = new Tries(index, context);
+
+  const downloaded = await tries.run(async (): Promise<DownloadedImage | ItemOutcome> => {
+    const image = await openImage(url, config, deps, signal);
+    if (!shouldStream(image)) return downloadImage(image, config);
+    await context.uploads.acquire(signal);
+    try {
+      return tries.stored(await streamImage(deps.s3, config, image, item, signal));
+    } finally {
+      context.uploads.release();
+    }
+  });
+  if ('outcome' in downloaded) return { outcome: Promise.resolve(downloaded.outcome) };
+  const image = downloaded.value;
+  if ('index' in image) return { outcome: Promise.resolve(image) };
+
+  try {
+    await context.uploads.acquire(signal);
+  } catch {
+    return { outcome: Promise.resolve(tries.timedOut()) };
+  }
+  const upload = async () => {
+    try {
+      const stored = await tries.run(() => putImage(deps.s3, config, image, item, signal), true);
+      return 'outcome' in stored ? stored.outcome : tries.stored(stored.value);
+    } finally {
+      context.uploads.release();
+    }
+  };
+  return { outcome: upload() };
 }

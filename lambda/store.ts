@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -127,13 +128,10 @@ class ByteGuard extends Transform {
   }
 }
 
-async function collect(stream: ByteGuard): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export type StoredImage = { key: string; bytes: number; sha256: string };
+
+/** An image read whole and checked: its length matched Content-Length and stayed under the limit. */
+export type DownloadedImage = Omit<OpenedImage, 'body' | 'contentLength'> & { body: Buffer; sha256: string };
 
 /**
  * Bodies up to this size are read whole, then written with one PutObject. Larger ones stream
@@ -141,64 +139,69 @@ export type StoredImage = { key: string; bytes: number; sha256: string };
  */
 export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
 
+/** Whether an opened image goes through streamImage (large, known length) or downloadImage + putImage. */
+export const shouldStream = (image: OpenedImage): boolean =>
+  image.contentLength !== undefined && image.contentLength > STREAM_THRESHOLD_BYTES;
+
 type ObjectFields = { Bucket: string; Key: string; ContentType: string; Metadata: Record<string, string> };
+type ItemRef = { batchId: string; index: number; count: number; format: 'jpg' | 'webp' };
+
+function objectFields(config: Config, image: Omit<OpenedImage, 'body' | 'contentLength'>, item: ItemRef): ObjectFields {
+  return {
+    Bucket: config.bucket,
+    Key: imageKey(config, { ...item, picsumId: image.picsumId }),
+    ContentType: image.contentType,
+    Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': item.batchId },
+  };
+}
+
+/** Reads a body whole through the guard; throws a SourceError when it is cut, too long or too large. */
+export async function downloadImage(image: OpenedImage, config: Config): Promise<DownloadedImage> {
+  const guard = new ByteGuard(image.contentLength, config.maxImageBytes);
+  const chunks: Buffer[] = [];
+  try {
+    await pipelinePromise(image.body, guard, async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) chunks.push(chunk);
+    });
+  } catch (error) {
+    throw toSourceError(error);
+  }
+  const { body: _stream, contentLength: _length, ...rest } = image;
+  return { ...rest, body: Buffer.concat(chunks), sha256: guard.sha256 };
+}
+
+/** Writes a downloaded image with one PutObject: the whole body is in hand, so the write is atomic anywhere. */
+export async function putImage(
+  s3: S3Sender,
+  config: Config,
+  image: DownloadedImage,
+  item: ItemRef,
+  signal: AbortSignal,
+): Promise<StoredImage> {
+  const fields = objectFields(config, image, item);
+  await s3.send(new PutObjectCommand({ ...fields, Body: image.body, ContentLength: image.body.length }), {
+    abortSignal: signal,
+  });
+  return { key: fields.Key, bytes: image.body.length, sha256: image.sha256 };
+}
 
 /**
  * Streams a body of known length as the single part of a multipart upload. Unlike a streamed
  * PutObject, nothing becomes visible until CompleteMultipartUpload, on every S3-compatible server
  * (s3rver keeps a cut PutObject body as an object), so a cut download never leaves an object.
+ * If the source fails mid-body, or the deadline comes, the upload is aborted.
  */
-async function uploadStreamed(
-  s3: S3Sender,
-  fields: ObjectFields,
-  body: ByteGuard,
-  length: number,
-  signal: AbortSignal,
-  checksum: boolean,
-): Promise<void> {
-  const { Bucket, Key } = fields;
-  const created = await s3.send(
-    new CreateMultipartUploadCommand({ ...fields, ...(checksum ? { ChecksumAlgorithm: 'CRC32' as const } : {}) }),
-    { abortSignal: signal },
-  );
-  const UploadId = created.UploadId;
-  try {
-    const part = await s3.send(
-      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: body, ContentLength: length }),
-      { abortSignal: signal },
-    );
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] },
-      }),
-      { abortSignal: signal },
-    );
-  } catch (error) {
-    // Best effort: the stored part costs money until aborted; the bucket's lifecycle rule catches any we miss.
-    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {});
-    throw error;
-  }
-}
-
-/**
- * Writes one opened image to S3, verifying its length (Content-Length, MAX_IMAGE_BYTES) on the way.
- * Small bodies are read whole and then PUT; large ones stream through a multipart upload.
- * Either way an object appears only once every byte arrived; if the source fails mid-body the
- * upload is aborted.
- */
-export async function storeImage(
+export async function streamImage(
   s3: S3Sender,
   config: Config,
   image: OpenedImage,
-  item: { batchId: string; index: number; count: number; format: 'jpg' | 'webp' },
+  item: ItemRef,
   signal: AbortSignal,
 ): Promise<StoredImage> {
-  const key = imageKey(config, { ...item, picsumId: image.picsumId });
-  const guard = new ByteGuard(image.contentLength, config.maxImageBytes);
-  // Aborts the upload when the source fails or the batch deadline comes, whichever is first.
+  const length = image.contentLength ?? 0;
+  const fields = objectFields(config, image, item);
+  const { Bucket, Key } = fields;
+  const guard = new ByteGuard(length, config.maxImageBytes);
   const upload = new AbortController();
   const onDeadline = () => upload.abort(signal.reason);
   signal.addEventListener('abort', onDeadline, { once: true });
@@ -210,30 +213,38 @@ export async function storeImage(
       upload.abort(error);
     }
   });
-  const fields: ObjectFields = {
-    Bucket: config.bucket,
-    Key: key,
-    ContentType: image.contentType,
-    Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': item.batchId },
-  };
+  let uploadId: string | undefined;
   try {
-    if (image.contentLength !== undefined && image.contentLength > STREAM_THRESHOLD_BYTES) {
-      await uploadStreamed(s3, fields, guard, image.contentLength, upload.signal, config.s3Endpoint === undefined);
-    } else {
-      const body = await collect(guard);
-      await s3.send(new PutObjectCommand({ ...fields, Body: body, ContentLength: body.length }), {
-        abortSignal: upload.signal,
-      });
-    }
+    const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
+    const created = await s3.send(new CreateMultipartUploadCommand({ ...fields, ...checksum }), {
+      abortSignal: upload.signal,
+    });
+    uploadId = created.UploadId;
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: 1, Body: guard, ContentLength: length }),
+      { abortSignal: upload.signal },
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] },
+      }),
+      { abortSignal: upload.signal },
+    );
   } catch (error) {
+    if (uploadId) {
+      // Best effort: a stored part costs money until aborted; the bucket's lifecycle rule catches any we miss.
+      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => {});
+    }
     throw sourceError ? toSourceError(sourceError) : error;
   } finally {
     signal.removeEventListener('abort', onDeadline);
     // An upload that failed first leaves the source body half read: destroy it to free the socket.
     guard.destroy();
   }
-  if (sourceError) throw toSourceError(sourceError);
-  return { key, bytes: guard.bytes, sha256: guard.sha256 };
+  return { key: Key, bytes: guard.bytes, sha256: guard.sha256 };
 }
 
 /** Writes a JSON document (the manifest, a status record), retrying transient failures. */

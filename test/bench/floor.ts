@@ -1,0 +1,40 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type Dispatcher, request } from 'undici';
+
+/** Runs `count` tasks with `concurrency` workers; resolves with the wall time in ms. */
+export async function timed(count: number, concurrency: number, task: (index: number) => Promise<unknown>) {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return performance.now() - started;
+}
+
+/** The fetch half alone: each image's redirect and body, read and dropped, with nothing stored. */
+export function fetchOnly(urls: string[], concurrency: number, dispatcher: Dispatcher): Promise<number> {
+  return timed(urls.length, concurrency, async (index) => {
+    const redirect = await request(urls[index] ?? '', { dispatcher });
+    await redirect.body.dump();
+    const image = await request(String(redirect.headers.location), { dispatcher });
+    for await (const _chunk of image.body) {
+      // Read every byte, as a real download must.
+    }
+  });
+}
+
+/** The store half alone: `count` objects of `bytes` each, with nothing fetched. */
+export function storeOnly(
+  s3: S3Client,
+  bucket: string,
+  count: number,
+  bytes: number,
+  concurrency: number,
+): Promise<number> {
+  const body = Buffer.alloc(bytes, 1);
+  const run = `floor-${Date.now()}`;
+  return timed(count, concurrency, (index) =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${run}/${index}`, Body: body, ContentType: 'image/jpeg' })),
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * A benchmark server in a process of its own, so that it shares no event loop with the client
+ * being measured nor with the other server, as picsum and S3 share nothing in the real world.
+ *   tsx test/bench/servers.ts picsum LATENCY_MS [IMAGE_BYTES]   the offline picsum server
+ *   tsx test/bench/servers.ts s3                                s3rver in a temporary folder
+ * Prints one JSON line with its address, then runs until stdin closes.
+ */
+import '../../lambda/local/quiet-node-warning.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedS3 } from '../../lambda/local/embedded-s3.js';
+import { startOfflinePicsum } from '../../lambda/local/offline-picsum.js';
+
+const [role, latency, bytes] = process.argv.slice(2);
+let close: () => Promise<void>;
+if (role === 's3') {
+  const directory = await mkdtemp(join(tmpdir(), 'picsum-bench-s3-'));
+  const s3 = await startEmbeddedS3({ directory, bucket: 'bench' });
+  process.stdout.write(`${JSON.stringify({ s3Endpoint: s3.endpoint, bucket: s3.bucket })}\n`);
+  close = async () => {
+    await s3.close({ hard: true });
+    await rm(directory, { recursive: true, force: true });
+  };
+} else {
+  const picsum = await startOfflinePicsum({ latencyMs: Number(latency ?? 0), imageBytes: Number(bytes) || undefined });
+  process.stdout.write(`${JSON.stringify({ baseUrl: picsum.baseUrl, imageHost: picsum.imageHost })}\n`);
+  close = () => picsum.close();
+}
+process.stdin.resume();
+process.stdin.on('end', async () => {
+  await close();
+  process.exit(0);
+});
