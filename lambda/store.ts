@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import { pipeline as pipelinePromise } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -17,24 +16,10 @@ import {
 import type { Config } from './config.js';
 import { SourceError } from './errors.js';
 import { withRetries } from './retry.js';
-import { type OpenedImage, toSourceError } from './source.js';
+import { discard, type OpenedImage, toSourceError } from './source.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
 export type S3Sender = Pick<S3Client, 'send'>;
-
-/**
- * Failed calls reach the caller as errors and end up in the batch result, so the SDK need not log
- * them (with a logger set it logs each one, input and all). Without one it would print, on every
- * failed streamed upload, that it will not retry it: we retry the whole item instead.
- */
-const quietLogger = {
-  debug() {},
-  info() {},
-  warn(...content: unknown[]) {
-    if (!String(content[0]).includes('non-retryable streaming request')) console.warn(...content);
-  },
-  error() {},
-};
 
 /**
  * The S3 client for this config. For an S3-compatible endpoint it uses path-style addressing and
@@ -57,7 +42,8 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
     // One attempt per call: a streamed body cannot be replayed, so retries happen a level up,
     // where the whole item (download and upload) is tried again.
     maxAttempts: 1,
-    logger: quietLogger,
+    // No logger on purpose: with any logger but the SDK's own no-op one, every call walks its input
+    // to redact it for the log, which was a third of the SDK's CPU per PutObject here.
     requestHandler: {
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
@@ -85,46 +71,62 @@ export const manifestKey = (config: Pick<Config, 'keyPrefix'>, batchId: string):
   `${batchPrefix(config, batchId)}manifest.json`;
 
 /**
- * Passes bytes through while counting and hashing them; fails when the stream ends short of the
- * declared length or runs past it (or past the size limit), so a cut body never completes an upload.
+ * Counts and hashes a body as it arrives; throws when it runs past the declared length or the size
+ * limit, and (at `finish`) when it ended short of the declared length.
  */
-class ByteGuard extends Transform {
+class BodyCheck {
   bytes = 0;
-  private readonly hash = createHash('sha256');
   sha256 = '';
+  private readonly hash = createHash('sha256');
 
   constructor(
     private readonly expected: number | undefined,
     private readonly limit: number,
-  ) {
+  ) {}
+
+  add(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) throw new SourceError('too_large', `Image is over MAX_IMAGE_BYTES (${this.limit})`);
+    if (this.expected !== undefined && this.bytes > this.expected) {
+      throw new SourceError('source_network', `Body ran past Content-Length ${this.expected}`, { retryable: true });
+    }
+    this.hash.update(chunk);
+  }
+
+  finish(): void {
+    if (this.expected !== undefined && this.bytes !== this.expected) {
+      const message = `Body cut short at ${this.bytes} of ${this.expected} bytes`;
+      throw new SourceError('source_network', message, { retryable: true });
+    }
+    this.sha256 = this.hash.digest('hex');
+  }
+}
+
+/** BodyCheck as a stream stage, for bodies that flow straight into an upload. */
+class ByteGuard extends Transform {
+  readonly check: BodyCheck;
+
+  constructor(expected: number | undefined, limit: number) {
     super();
+    this.check = new BodyCheck(expected, limit);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) {
-      callback(new SourceError('too_large', `Image is over MAX_IMAGE_BYTES (${this.limit})`));
-      return;
+    try {
+      this.check.add(chunk);
+      callback(null, chunk);
+    } catch (error) {
+      callback(error as Error);
     }
-    if (this.expected !== undefined && this.bytes > this.expected) {
-      callback(new SourceError('source_network', `Body ran past Content-Length ${this.expected}`, { retryable: true }));
-      return;
-    }
-    this.hash.update(chunk);
-    callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.expected !== undefined && this.bytes !== this.expected) {
-      callback(
-        new SourceError('source_network', `Body cut short at ${this.bytes} of ${this.expected} bytes`, {
-          retryable: true,
-        }),
-      );
-      return;
+    try {
+      this.check.finish();
+      callback();
+    } catch (error) {
+      callback(error as Error);
     }
-    this.sha256 = this.hash.digest('hex');
-    callback();
   }
 }
 
@@ -157,17 +159,20 @@ function objectFields(config: Config, image: Omit<OpenedImage, 'body' | 'content
 
 /** Reads a body whole through the guard; throws a SourceError when it is cut, too long or too large. */
 export async function downloadImage(image: OpenedImage, config: Config): Promise<DownloadedImage> {
-  const guard = new ByteGuard(image.contentLength, config.maxImageBytes);
+  const check = new BodyCheck(image.contentLength, config.maxImageBytes);
   const chunks: Buffer[] = [];
   try {
-    await pipelinePromise(image.body, guard, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) chunks.push(chunk);
-    });
+    for await (const chunk of image.body) {
+      check.add(chunk as Buffer);
+      chunks.push(chunk as Buffer);
+    }
+    check.finish();
   } catch (error) {
+    discard(image.body);
     throw toSourceError(error);
   }
   const { body: _stream, contentLength: _length, ...rest } = image;
-  return { ...rest, body: Buffer.concat(chunks), sha256: guard.sha256 };
+  return { ...rest, body: Buffer.concat(chunks, check.bytes), sha256: check.sha256 };
 }
 
 /** Writes a downloaded image with one PutObject: the whole body is in hand, so the write is atomic anywhere. */
@@ -244,7 +249,7 @@ export async function streamImage(
     // An upload that failed first leaves the source body half read: destroy it to free the socket.
     guard.destroy();
   }
-  return { key: Key, bytes: guard.bytes, sha256: guard.sha256 };
+  return { key: Key, bytes: guard.check.bytes, sha256: guard.check.sha256 };
 }
 
 /** Writes a JSON document (the manifest, a status record), retrying transient failures. */
