@@ -21,11 +21,14 @@ export type ApiContext = {
   /** Milliseconds until the runtime stops us (the Lambda context's remaining time). */
   remainingMs: number;
   launch: Launcher;
-  log: ErrorLog;
+  log: ApiLog;
 };
 
-/** The one logger method the API needs. */
-export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
+/** The logger methods the API needs (Powertools' Logger in Lambda, the console locally). */
+export type ApiLog = {
+  info(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+};
 
 function decodeSegment(segment: string): string {
   try {
@@ -69,11 +72,14 @@ async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Prom
   const batchId = newBatchId();
   if (request.count > config.syncMaxCount) {
     await acceptJob({ batchId, request }, config, deps, context.launch);
+    context.log.info('Batch accepted', { batchId, requested: request.count });
     return json(202, { batchId, status: 'accepted', statusUrl: `/batches/${batchId}` });
   }
   // Keep 2 s after the deadline to write the manifest and answer.
   const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
   const result = await runBatch(request, { config, deps, batchId, deadlineAt: Date.now() + Math.max(0, budget) });
+  const { succeeded, failed, elapsedMs } = result;
+  context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
   return json(200, result);
 }
 

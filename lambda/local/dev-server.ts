@@ -2,7 +2,7 @@ import './quiet-node-warning.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { type ErrorLog, handleApiEvent } from '../api.js';
+import { type ApiLog, handleApiEvent } from '../api.js';
 import { messageOf } from '../errors.js';
 import { errorResponse, json } from '../http.js';
 import { type Launcher, runJob } from '../jobs.js';
@@ -56,8 +56,11 @@ function send(res: ServerResponse, result: { statusCode: number; headers?: Recor
  * Serves the API handler on 127.0.0.1 as API Gateway would. Batches over SYNC_MAX_COUNT run in
  * this process in the background, as they would in a second Lambda invocation.
  */
-export async function startDevServer(runtime: LocalRuntime, options: { port?: number; log?: ErrorLog } = {}) {
-  const log = options.log ?? { error: (message, ...extra) => console.error(message, ...extra) };
+export async function startDevServer(runtime: LocalRuntime, options: { port?: number; log?: ApiLog } = {}) {
+  const log: ApiLog = options.log ?? {
+    info: (message, extra) => console.error(`${message} ${JSON.stringify(extra)}`),
+    error: (message, ...extra) => console.error(message, ...extra),
+  };
   const background = new Set<Promise<unknown>>();
   const launch: Launcher = async (job) => {
     const run = runJob(job, { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000 })

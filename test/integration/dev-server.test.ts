@@ -17,7 +17,7 @@ beforeAll(async () => {
       dataDirectory: undefined,
       close: async () => {},
     },
-    { port: 0, log: { error() {} } },
+    { port: 0, log: { info() {}, error() {} } },
   );
 });
 afterAll(async () => {
