@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { newBatchId, runBatch } from './batch.js';
+import { type BatchResult, newBatchId, runBatch } from './batch.js';
 import type { Config } from './config.js';
 import { RequestError } from './errors.js';
 import { errorResponse, json } from './http.js';
@@ -22,6 +22,8 @@ export type ApiContext = {
   remainingMs: number;
   launch: Launcher;
   log: ApiLog;
+  /** Called with every batch answered synchronously (metrics). */
+  onResult?: (result: BatchResult) => void;
 };
 
 /** The logger methods the API needs (Powertools' Logger in Lambda, the console locally). */
@@ -80,6 +82,7 @@ async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Prom
   const result = await runBatch(request, { config, deps, batchId, deadlineAt: Date.now() + Math.max(0, budget) });
   const { succeeded, failed, elapsedMs } = result;
   context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
+  context.onResult?.(result);
   return json(200, result);
 }
 

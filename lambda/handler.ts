@@ -1,47 +1,53 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { handleApiEvent } from './api.js';
 import type { BatchResult } from './batch.js';
 import { loadConfig } from './config.js';
-import { type BatchJob, type Launcher, runJob } from './jobs.js';
+import { type BatchJob, type Launcher, runJobOnce } from './jobs.js';
+import { METRICS_NAMESPACE, recordBatch } from './metrics.js';
 import { type ScheduleEvent, scheduledJob } from './schedule.js';
 import { createSourceAgent } from './source.js';
 import { createS3Client } from './store.js';
 
 const config = loadConfig(process.env, { requireBucket: true });
 const log = new Logger({ serviceName: 'picsum-batch' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
 const deps = { s3: createS3Client(config), dispatcher: createSourceAgent(config) };
 const lambda = new LambdaClient({});
 
 /** A 202 batch runs in a second, asynchronous invocation of this same function. */
 const launch: Launcher = async (job) => {
   const event: JobEvent = { kind: 'picsum-batch.job', job };
-  await lambda.send(
-    new InvokeCommand({
-      FunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-      InvocationType: 'Event',
-      Payload: JSON.stringify(event),
-    }),
-  );
+  const FunctionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+  await lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: JSON.stringify(event) }));
 };
 
 type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
 type Event = APIGatewayProxyEvent | JobEvent | ScheduleEvent;
+const isJobEvent = (event: JobEvent | ScheduleEvent): event is JobEvent =>
+  (event as JobEvent).kind === 'picsum-batch.job';
 
 // Keep 5 s after the deadline to write the manifest and return.
 const deadlineFor = (context: Context) => Date.now() + context.getRemainingTimeInMillis() - 5_000;
 
 /** API Gateway proxy events, this function's own background jobs, and EventBridge Scheduler payloads. */
 export async function handler(event: Event, context: Context): Promise<APIGatewayProxyResult | BatchResult> {
+  log.addContext(context);
   if ('httpMethod' in event) {
-    log.addContext(context);
-    return handleApiEvent(event, { config, deps, remainingMs: context.getRemainingTimeInMillis(), launch, log });
+    const remainingMs = context.getRemainingTimeInMillis();
+    const onResult = (result: BatchResult) => recordBatch(metrics, result);
+    return handleApiEvent(event, { config, deps, remainingMs, launch, log, onResult });
   }
-  const job =
-    'kind' in event && event.kind === 'picsum-batch.job' ? event.job : scheduledJob(event as ScheduleEvent, config);
+  const job = isJobEvent(event) ? event.job : scheduledJob(event, config);
   log.appendKeys({ batchId: job.batchId });
-  const result = await runJob(job, { config, deps, deadlineAt: deadlineFor(context) });
-  log.info('Batch finished', { succeeded: result.succeeded, failed: result.failed, elapsedMs: result.elapsedMs });
+  const { result, ranNow } = await runJobOnce(job, { config, deps, deadlineAt: deadlineFor(context) });
+  if (ranNow) recordBatch(metrics, result);
+  log.info(ranNow ? 'Batch finished' : 'Batch already ran; returning its result', {
+    succeeded: result.succeeded,
+    failed: result.failed,
+    elapsedMs: result.elapsedMs,
+  });
   return result;
 }

@@ -56,6 +56,19 @@ export async function runJob(
   return result;
 }
 
+/**
+ * Runs a job unless its manifest says it already ran: a scheduled run retried by EventBridge
+ * Scheduler carries the same batch id, and must not fetch a second set of images.
+ */
+export async function runJobOnce(
+  job: BatchJob,
+  options: Omit<BatchOptions, 'batchId' | 'onProgress'>,
+): Promise<{ result: BatchResult; ranNow: boolean }> {
+  const done = await getJson<Manifest>(options.deps.s3, options.config, manifestKey(options.config, job.batchId));
+  if (done) return { result: done.result, ranNow: false };
+  return { result: await runJob(job, options), ranNow: true };
+}
+
 /** The job's status: done (from the manifest), running or accepted (from the status record), or undefined. */
 export async function readStatus(batchId: string, config: Config, deps: Deps): Promise<BatchStatus | undefined> {
   const manifest = await getJson<Manifest>(deps.s3, config, manifestKey(config, batchId));

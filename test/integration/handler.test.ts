@@ -18,6 +18,7 @@ beforeAll(async () => {
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   ({ handler } = await import('../../lambda/handler.js'));
 });
 afterAll(async () => {
@@ -48,6 +49,19 @@ describe('the Lambda handler', () => {
 
     expect(result).toMatchObject({ batchId: 'nightly-20261125T030000Z', requested: 2, succeeded: 2 });
     expect(await harness.keys()).toContain('images/nightly-20261125T030000Z/manifest.json');
+  });
+
+  it('does not run a retried scheduler delivery again: same batch, same objects', async () => {
+    const event = { request: { count: 2, width: 16 }, scheduleName: 'retry', scheduledTime: '2026-11-25T04:00:00Z' };
+    const first = await handler(event, context);
+    const keysAfterFirst = await harness.keys();
+    const requestsAfterFirst = harness.picsum.requests.length;
+
+    const second = await handler(event, context);
+
+    expect(second).toEqual(first);
+    expect(await harness.keys()).toEqual(keysAfterFirst);
+    expect(harness.picsum.requests).toHaveLength(requestsAfterFirst);
   });
 
   it('fails a scheduler payload with a bad request, naming the field', async () => {

@@ -1,0 +1,21 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { BatchResult } from './batch.js';
+
+/** CloudWatch namespace of the batch metrics; the stack's alarms read the same names. */
+export const METRICS_NAMESPACE = 'PicsumBatch';
+
+export const METRIC_NAMES = {
+  stored: 'ImagesStored',
+  failed: 'ImagesFailed',
+  bytes: 'BytesStored',
+  elapsed: 'BatchElapsedMs',
+} as const;
+
+/** Emits one batch's metrics as an EMF log line. */
+export function recordBatch(metrics: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>, result: BatchResult): void {
+  metrics.addMetric(METRIC_NAMES.stored, MetricUnit.Count, result.succeeded);
+  metrics.addMetric(METRIC_NAMES.failed, MetricUnit.Count, result.failed);
+  metrics.addMetric(METRIC_NAMES.bytes, MetricUnit.Bytes, result.bytes);
+  metrics.addMetric(METRIC_NAMES.elapsed, MetricUnit.Milliseconds, result.elapsedMs);
+  metrics.publishStoredMetrics();
+}
