@@ -1,10 +1,6 @@
 /**
- * The AWS SDK warns on every start that it will need Node 22 from 2027. Locally that is noise on
- * each run (Lambda runs Node 24 and never sees it), so this drops that one warning and no other.
+ * The AWS SDK warns on every start that its 2027 releases will need Node 22. Locally that is noise
+ * on each run (Lambda runs Node 24 and never sees it); the SDK's own switch turns it off.
+ * Imported first by the local entry points, before any SDK client exists.
  */
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const text = typeof warning === 'string' ? warning : warning.message;
-  if (text.startsWith('NodeVersionSupportWarning')) return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

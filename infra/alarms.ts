@@ -1,0 +1,61 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/metrics.js';
+
+export type BatchAlarmsProps = { handler: IFunction; failedRuns: Queue; failedRatioThreshold: number };
+
+/** Alarms a person should hear about: function errors and throttles, failed runs kept, too many failed images. */
+export class BatchAlarms extends Construct {
+  readonly alarms: Alarm[];
+
+  constructor(scope: Construct, id: string, props: BatchAlarmsProps) {
+    super(scope, id);
+    const period = Duration.minutes(5);
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
+    const imageMetric = (metricName: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: 'picsum-batch' },
+        statistic: 'Sum',
+        period,
+      });
+    this.alarms = [
+      new Alarm(this, 'FunctionErrors', {
+        ...atLeastOne,
+        alarmDescription: 'The batch function threw (an unhandled error or a bad scheduled request)',
+        metric: props.handler.metricErrors({ period }),
+      }),
+      new Alarm(this, 'FunctionThrottles', {
+        ...atLeastOne,
+        alarmDescription: 'Invocations were throttled (reserved concurrency or account limit)',
+        metric: props.handler.metricThrottles({ period }),
+      }),
+      new Alarm(this, 'FailedRunsVisible', {
+        ...atLeastOne,
+        alarmDescription: 'A scheduled or background run failed and is kept in the failed-runs queue',
+        metric: props.failedRuns.metricApproximateNumberOfMessagesVisible({ period }),
+      }),
+      new Alarm(this, 'FailedImageRatio', {
+        threshold: props.failedRatioThreshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `More than ${props.failedRatioThreshold * 100}% of images failed`,
+        metric: new MathExpression({
+          expression: 'IF(stored + failed > 0, failed / (stored + failed), 0)',
+          usingMetrics: { stored: imageMetric(METRIC_NAMES.stored), failed: imageMetric(METRIC_NAMES.failed) },
+          period,
+        }),
+      }),
+    ];
+  }
+}

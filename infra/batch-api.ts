@@ -1,0 +1,76 @@
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Model,
+  RequestValidator,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { requestJsonSchema } from './request-model.js';
+import type { StackSettings } from './settings.js';
+
+export type BatchApiProps = {
+  settings: StackSettings;
+  handler: IFunction;
+  limits: Parameters<typeof requestJsonSchema>[0];
+};
+
+/**
+ * The regional REST API: `POST /batches` (body checked against the request model before the
+ * function runs) and `GET /batches/{batchId}`. IAM (SigV4) authorization unless `auth=none`;
+ * stage throttling, JSON access logs, execution logs for errors and X-Ray tracing.
+ */
+export class BatchApi extends Construct {
+  readonly api: RestApi;
+
+  constructor(scope: Construct, id: string, props: BatchApiProps) {
+    super(scope, id);
+    const { settings } = props;
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: settings.logRetentionDays as RetentionDays });
+    this.api = new RestApi(this, 'Api', {
+      restApiName: 'picsum-batch',
+      description: 'Fetch N images from picsum.photos into S3',
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: 'v1',
+        throttlingRateLimit: settings.throttleRate,
+        throttlingBurstLimit: settings.throttleBurst,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        tracingEnabled: true,
+      },
+    });
+    const authorizationType = settings.auth === 'iam' ? AuthorizationType.IAM : AuthorizationType.NONE;
+    const integration = new LambdaIntegration(props.handler);
+    const model = new Model(this, 'BatchRequest', {
+      restApi: this.api,
+      contentType: 'application/json',
+      modelName: 'BatchRequest',
+      schema: requestJsonSchema(props.limits),
+    });
+    const validator = new RequestValidator(this, 'Validator', {
+      restApi: this.api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const batches = this.api.root.addResource('batches');
+    batches.addMethod('POST', integration, {
+      authorizationType,
+      requestValidator: validator,
+      requestModels: { 'application/json': model },
+    });
+    batches.addResource('{batchId}').addMethod('GET', integration, {
+      authorizationType,
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.batchId': true },
+    });
+  }
+}

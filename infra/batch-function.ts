@@ -1,0 +1,113 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StackSettings } from './settings.js';
+
+const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/** esbuild's banner: p-map and friends are ESM-only, some bundled CommonJS still calls require(). */
+export const ESM_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export type BatchFunctionProps = { settings: StackSettings; bucket: Bucket; failedRuns: Queue };
+
+/**
+ * The batch Lambda: Node.js 24 on ARM64, bundled by the local esbuild as minified ESM with source
+ * maps and the AWS SDK version we test. Its role may read and write objects under the key prefix
+ * (and list that prefix, so a missing manifest reads as 404, not 403), write its own log group,
+ * send traces and invoke itself for 202 batches — nothing else.
+ */
+export class BatchFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: BatchFunctionProps) {
+    super(scope, id);
+    const { settings, bucket } = props;
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: settings.logRetentionDays as RetentionDays,
+      removalPolicy: settings.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'picsum-batch function: objects under the key prefix, its logs, traces, itself',
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        resources: [bucket.arnForObjects(`${settings.keyPrefix}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${settings.keyPrefix}*`] } },
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Handler', {
+      entry: root('lambda/handler.ts'),
+      projectRoot: root(''),
+      depsLockFilePath: root('package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: settings.memoryMb,
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role,
+      description: 'Fetches N images from picsum.photos concurrently into S3',
+      environment: {
+        BUCKET_NAME: bucket.bucketName,
+        KEY_PREFIX: settings.keyPrefix,
+        MAX_COUNT: String(settings.maxCount),
+        SYNC_MAX_COUNT: String(settings.syncMaxCount),
+        POWERTOOLS_SERVICE_NAME: 'picsum-batch',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      // Background (202) batches and scheduled runs are asynchronous invocations: a failure is
+      // kept in the failed-runs queue instead of being retried into a duplicate batch.
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(props.failedRuns),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        banner: ESM_BANNER,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
+
+    // A separate policy, not the role's default one: the function depends on its default policy,
+    // and a statement naming the function's own ARN there would make a cycle.
+    new Policy(this, 'InvokeSelf', {
+      roles: [role],
+      statements: [
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.function.functionArn],
+        }),
+      ],
+    });
+  }
+}

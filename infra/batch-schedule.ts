@@ -1,0 +1,44 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StackSettings } from './settings.js';
+
+export type BatchScheduleProps = {
+  settings: StackSettings;
+  handler: IFunction;
+  deadLetterQueue: Queue;
+  scheduleName: string;
+};
+
+/**
+ * The EventBridge Scheduler schedule that runs a batch (default: 15 images of 600×400 a day).
+ * Its payload carries the schedule's name and the scheduled time, from which the function derives
+ * the batch id: a retried delivery of the same run finds that batch done and starts no second one.
+ */
+export class BatchSchedule extends Construct {
+  readonly schedule: Schedule;
+
+  constructor(scope: Construct, id: string, props: BatchScheduleProps) {
+    super(scope, id);
+    const { settings } = props;
+    this.schedule = new Schedule(this, 'Schedule', {
+      scheduleName: props.scheduleName,
+      description: `picsum-batch: ${JSON.stringify(settings.scheduleRequest)}`,
+      schedule: ScheduleExpression.expression(settings.scheduleExpression),
+      enabled: settings.scheduleEnabled,
+      target: new LambdaInvoke(props.handler, {
+        input: ScheduleTargetInput.fromObject({
+          request: settings.scheduleRequest,
+          scheduleName: props.scheduleName,
+          scheduledTime: ContextAttribute.scheduledTime,
+        }),
+        deadLetterQueue: props.deadLetterQueue,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(2),
+      }),
+    });
+  }
+}

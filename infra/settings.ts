@@ -1,0 +1,98 @@
+import { loadConfig } from '../lambda/config.js';
+import { parseRequest } from '../lambda/request.js';
+
+/** Everything the stack reads from CDK context (`-c key=value` or cdk.json), with defaults. */
+export type StackSettings = {
+  /** Throwaway stack: the bucket is destroyed (with its objects) when the stack is. */
+  dev: boolean;
+  /** `iam` (SigV4-signed calls only) or `none` (anyone with the URL). */
+  auth: 'iam' | 'none';
+  keyPrefix: string;
+  expireDays: number;
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** Undefined: no reservation, the account's pool. */
+  reservedConcurrency: number | undefined;
+  throttleRate: number;
+  throttleBurst: number;
+  logRetentionDays: number;
+  maxCount: number;
+  syncMaxCount: number;
+  scheduleEnabled: boolean;
+  scheduleExpression: string;
+  /** The request every scheduled run sends, validated like any other. */
+  scheduleRequest: Record<string, unknown>;
+  /** Alarm when more than this share of a period's images fail. */
+  failedRatioThreshold: number;
+};
+
+type Context = (key: string) => unknown;
+
+function number(context: Context, key: string, fallback: number, min: number, max: number): number {
+  const raw = context(key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`Expected context \`${key}\` to be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function flag(context: Context, key: string, fallback: boolean): boolean {
+  const raw = context(key);
+  if (raw === undefined) return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`Expected context \`${key}\` to be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function object(context: Context, key: string, fallback: Record<string, unknown>): Record<string, unknown> {
+  const raw = context(key);
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`Expected context \`${key}\` to be a JSON object, got ${JSON.stringify(raw)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The retention periods CloudWatch Logs accepts. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** Reads and checks the context; a bad value fails synth with a message naming it. */
+export function readSettings(context: Context): StackSettings {
+  const auth = context('auth') ?? 'iam';
+  if (auth !== 'iam' && auth !== 'none') {
+    throw new Error(`Expected context \`auth\` to be "iam" or "none", got ${JSON.stringify(auth)}`);
+  }
+  const maxCount = number(context, 'maxCount', 1000, 1, 100_000);
+  const settings: StackSettings = {
+    dev: flag(context, 'dev', false),
+    auth,
+    keyPrefix: String(context('keyPrefix') ?? 'images/'),
+    expireDays: number(context, 'expireDays', 30, 1, 3650),
+    memoryMb: number(context, 'memoryMb', 1024, 128, 10_240),
+    timeoutSeconds: number(context, 'timeoutSeconds', 300, 30, 900),
+    reservedConcurrency:
+      context('reservedConcurrency') === undefined ? undefined : number(context, 'reservedConcurrency', 0, 1, 1000),
+    throttleRate: number(context, 'throttleRate', 10, 1, 10_000),
+    throttleBurst: number(context, 'throttleBurst', 20, 1, 5_000),
+    logRetentionDays: number(context, 'logRetentionDays', 30, 1, 3653),
+    maxCount,
+    syncMaxCount: number(context, 'syncMaxCount', Math.min(100, maxCount), 1, maxCount),
+    scheduleEnabled: flag(context, 'scheduleEnabled', true),
+    scheduleExpression: String(context('scheduleExpression') ?? 'rate(1 day)'),
+    scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
+    failedRatioThreshold: number(context, 'failedRatioThreshold', 0.1, 0, 1),
+  };
+  if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {
+    throw new Error(
+      `Expected context \`logRetentionDays\` to be one of ${RETENTION_DAYS.join(', ')}, got ${settings.logRetentionDays}`,
+    );
+  }
+  // The scheduled request must pass the function's own validation, or every run would fail.
+  parseRequest(settings.scheduleRequest, loadConfig({ MAX_COUNT: String(maxCount) }));
+  return settings;
+}

@@ -1,0 +1,64 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { loadConfig } from '../lambda/config.js';
+import { BatchAlarms } from './alarms.js';
+import { BatchApi } from './batch-api.js';
+import { BatchFunction } from './batch-function.js';
+import { BatchSchedule } from './batch-schedule.js';
+import { acknowledgeFindings } from './nag.js';
+import type { StackSettings } from './settings.js';
+import { ImageStorage } from './storage.js';
+
+export type PicsumBatchStackProps = StackProps & { settings: StackSettings };
+
+/** Bucket, function, HTTPS API, schedule, failed-runs queue and alarms. */
+export class PicsumBatchStack extends Stack {
+  readonly storage: ImageStorage;
+  readonly batchFunction: BatchFunction;
+  readonly batchApi: BatchApi;
+  readonly failedRuns: Queue;
+  readonly batchSchedule: BatchSchedule;
+
+  constructor(scope: Construct, id: string, props: PicsumBatchStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    this.storage = new ImageStorage(this, 'Storage', settings);
+    // Scheduled deliveries that never reached the function, and asynchronous runs that failed.
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.batchFunction = new BatchFunction(this, 'Batch', {
+      settings,
+      bucket: this.storage.bucket,
+      failedRuns: this.failedRuns,
+    });
+    const handler = this.batchFunction.function;
+    this.batchApi = new BatchApi(this, 'Http', {
+      settings,
+      handler,
+      // The function's own limits: what it reads from MAX_COUNT and its defaults.
+      limits: loadConfig({ MAX_COUNT: String(settings.maxCount) }),
+    });
+    const scheduleName = `${this.stackName}-batch`;
+    this.batchSchedule = new BatchSchedule(this, 'Scheduled', {
+      settings,
+      handler,
+      deadLetterQueue: this.failedRuns,
+      scheduleName,
+    });
+    new BatchAlarms(this, 'Alarms', {
+      handler,
+      failedRuns: this.failedRuns,
+      failedRatioThreshold: settings.failedRatioThreshold,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.batchApi.api.url, description: 'POST {ApiUrl}batches' });
+    new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, 'FunctionName', { value: handler.functionName });
+    new CfnOutput(this, 'ScheduleName', { value: scheduleName });
+    acknowledgeFindings(this, settings);
+  }
+}

@@ -1,0 +1,99 @@
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BatchResult } from '../../lambda/batch.js';
+import { parseRequest } from '../../lambda/request.js';
+import { imageUrl } from '../../lambda/source.js';
+import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { synthesize } from './synth.js';
+
+/**
+ * The artifact test: the bundle `cdk synth` wrote, the exact file `cdk deploy` uploads, imported
+ * and invoked as Lambda would, against the local S3 server and the offline picsum server.
+ */
+type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResult | BatchResult>;
+
+let harness: Harness;
+let handler: Handler;
+const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+
+beforeAll(async () => {
+  const { bundlePath } = synthesize();
+  harness = await startHarness();
+  const env = {
+    BUCKET_NAME: harness.config.bucket,
+    S3_ENDPOINT: harness.s3server.endpoint,
+    PICSUM_BASE_URL: harness.picsum.baseUrl,
+    PICSUM_REDIRECT_HOSTS: harness.picsum.imageHost,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  ({ handler } = (await import(pathToFileURL(bundlePath).href)) as { handler: Handler });
+}, 120_000);
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await harness?.close();
+});
+
+async function expectByteIdentical(result: BatchResult, request: object) {
+  const parsed = parseRequest(request, harness.config);
+  const keys = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && !key.endsWith('.json'));
+  expect(keys).toHaveLength(parsed.count);
+  for (const [index, key] of keys.entries()) {
+    const served = await harness.served(imageUrl(harness.config.picsumBaseUrl, parsed, index).href);
+    expect(sha256((await harness.object(key)).bytes)).toBe(sha256(served));
+  }
+}
+
+describe('the deployed bundle', () => {
+  it('answers an API Gateway proxy event and stores byte-identical images', async () => {
+    const request = { count: 3, width: 48, seed: 'artifact' };
+    const event = {
+      httpMethod: 'POST',
+      path: '/batches',
+      resource: '/batches',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEvent;
+
+    const response = (await handler(event, context)) as APIGatewayProxyResult;
+
+    expect(response.statusCode).toBe(200);
+    const result = JSON.parse(response.body) as BatchResult;
+    expect(result).toMatchObject({ requested: 3, succeeded: 3, failed: 0 });
+    await expectByteIdentical(result, request);
+  });
+
+  it('refuses a bad body with a JSON 400 naming the field', async () => {
+    const event = {
+      httpMethod: 'POST',
+      path: '/batches',
+      headers: { 'content-type': 'application/json' },
+      body: '{"blur":42}',
+    } as unknown as APIGatewayProxyEvent;
+
+    const response = (await handler(event, context)) as APIGatewayProxyResult;
+
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.field).toBe('blur');
+  });
+
+  it('runs a scheduler event once, even when the delivery is retried', async () => {
+    const request = { count: 2, width: 40, seed: 'nightly' };
+    const event = { request, scheduleName: 'PicsumBatch-batch', scheduledTime: '2026-11-25T00:00:00Z' };
+
+    const first = (await handler(event, context)) as BatchResult;
+    const objectsAfterFirst = await harness.keys();
+    const retried = (await handler(event, context)) as BatchResult;
+
+    expect(first).toMatchObject({ batchId: 'PicsumBatch-batch-20261125T000000Z', succeeded: 2 });
+    expect(retried).toEqual(first);
+    expect(await harness.keys()).toEqual(objectsAfterFirst);
+    await expectByteIdentical(first, request);
+  });
+});

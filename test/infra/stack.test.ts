@@ -1,0 +1,298 @@
+import { readFileSync, statSync } from 'node:fs';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Synthesized, synthesize } from './synth.js';
+
+let defaults: Synthesized;
+let custom: Synthesized;
+let template: Template;
+
+beforeAll(() => {
+  defaults = synthesize();
+  template = defaults.template;
+  custom = synthesize({
+    dev: 'true',
+    auth: 'none',
+    scheduleEnabled: 'false',
+    scheduleExpression: 'rate(6 hours)',
+    scheduleRequest: '{"count":3,"seed":"nightly"}',
+    expireDays: '7',
+    memoryMb: '2048',
+    timeoutSeconds: '600',
+    reservedConcurrency: '5',
+    throttleRate: '3',
+    throttleBurst: '6',
+    maxCount: '500',
+  });
+}, 120_000);
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
+
+/** Every statement of every policy attached to the function's role. */
+function functionRoleStatements(t: Template): Statement[] {
+  const functions = t.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
+  const roleId = (Object.values(functions)[0]?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+describe('the bucket', () => {
+  it('blocks public access, encrypts, logs access to a separate bucket and expires images', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('StorageAccessLogs') } },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: 'images/', ExpirationInDays: 30, Status: 'Enabled' }),
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        ]),
+      },
+    });
+  });
+
+  it('refuses requests without TLS', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('StorageImages') },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('is retained by default, and destroyed with its objects in a dev stack', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    custom.template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    custom.template.resourcePropertiesCountIs('Custom::S3AutoDeleteObjects', {}, 2);
+  });
+
+  it('takes the expiry from context', () => {
+    custom.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 7 })]) },
+    });
+  });
+});
+
+describe('the function', () => {
+  it('runs Node.js 24 on ARM64 with X-Ray, its own log group and the DESIGN.md environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 300,
+      MemorySize: 1024,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('BatchLogs') } },
+      Environment: {
+        Variables: Match.objectLike({
+          BUCKET_NAME: { Ref: Match.stringLikeRegexp('StorageImages') },
+          KEY_PREFIX: 'images/',
+          MAX_COUNT: '1000',
+          SYNC_MAX_COUNT: '100',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('takes memory, timeout and reserved concurrency from context', () => {
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      MemorySize: 2048,
+      Timeout: 600,
+      ReservedConcurrentExecutions: 5,
+      Environment: { Variables: Match.objectLike({ MAX_COUNT: '500' }) },
+    });
+  });
+
+  it('sends failed asynchronous runs to the failed-runs queue instead of retrying them', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedRuns'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('may put and get objects under the key prefix only: no wildcard actions, no delete, no S3 on "*"', () => {
+    const statements = functionRoleStatements(template);
+    const actions = statements.flatMap(actionsOf);
+
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+    expect(actions.filter((action) => action.startsWith('s3:')).sort()).toEqual([
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    expect(actions.filter((action) => /delete/i.test(action))).toEqual([]);
+    for (const statement of statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')))) {
+      expect(statement.Resource).not.toBe('*');
+    }
+    const objects = statements.find((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(objects?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^StorageImages/), 'Arn'] }, '/images/*']],
+    });
+    const list = statements.find((s) => actionsOf(s).includes('s3:ListBucket'));
+    expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['images/*'] } });
+  });
+
+  it('grants "*" resources only for X-Ray, which has no resource-level permissions', () => {
+    const wide = functionRoleStatements(template).filter((s) => s.Resource === '*');
+    expect(wide.flatMap(actionsOf).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('may invoke itself (for 202 batches) and nothing else', () => {
+    const invoke = functionRoleStatements(template).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BatchHandler/), 'Arn'] });
+  });
+});
+
+describe('the API', () => {
+  it('is a regional REST API with IAM authorization on both routes by default', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 2);
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'AWS_IAM' });
+  });
+
+  it('opens only when auth=none is asked for', () => {
+    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 2);
+  });
+
+  it('validates the body against a model that mirrors the request schema', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      RequestValidatorId: { Ref: Match.stringLikeRegexp('HttpValidator') },
+      RequestModels: { 'application/json': { Ref: Match.stringLikeRegexp('HttpBatchRequest') } },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          count: { type: 'integer', minimum: 1, maximum: 1000 },
+          width: { type: 'integer', minimum: 1, maximum: 5000 },
+          height: { type: 'integer', minimum: 1, maximum: 5000 },
+          concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+          grayscale: { type: 'boolean' },
+          blur: { type: 'integer', minimum: 1, maximum: 10 },
+          format: { type: 'string', enum: ['jpg', 'webp'] },
+          seed: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+        },
+      },
+    });
+    custom.template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: Match.objectLike({ properties: Match.objectLike({ count: Match.objectLike({ maximum: 500 }) }) }),
+    });
+  });
+
+  it('throttles, writes JSON access logs and traces on its stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, LoggingLevel: 'ERROR' })],
+    });
+    custom.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 })],
+    });
+  });
+});
+
+describe('the schedule', () => {
+  it('runs 15 images of 600x400 a day, with its name and the scheduled time in the payload', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'PicsumBatch-batch',
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Input: JSON.stringify({
+          request: { count: 15, width: 600, height: 400 },
+          scheduleName: 'PicsumBatch-batch',
+          scheduledTime: '<aws.scheduler.scheduled-time>',
+        }),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 7200 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FailedRuns'), 'Arn'] } },
+      }),
+    });
+  });
+
+  it('takes its expression, request and state from context', () => {
+    custom.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(6 hours)',
+      State: 'DISABLED',
+      Target: Match.objectLike({ Input: Match.stringLikeRegexp('"request":\\{"count":3,"seed":"nightly"\\}') }),
+    });
+  });
+
+  it('refuses a scheduled request the function would refuse, at synth', () => {
+    expect(() => synthesize({ scheduleRequest: '{"count":0}' })).toThrow(/`count`/);
+  });
+
+  it('keeps failed deliveries in an encrypted queue that refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('observability', () => {
+  it('alarms on function errors, throttles, failed runs kept and the failed-image ratio', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0.1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(stored + failed > 0, failed / (stored + failed), 0)' }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'ImagesFailed', Namespace: 'PicsumBatch' }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it('outputs the API URL, bucket, function and schedule names', () => {
+    for (const name of ['ApiUrl', 'BucketName', 'FunctionName', 'ScheduleName']) template.hasOutput(name, {});
+  });
+});
+
+describe('cdk-nag and the bundle', () => {
+  it('leaves no AwsSolutions finding unacknowledged, with either auth setting', () => {
+    expect(defaults.violations).toEqual([]);
+    expect(custom.violations).toEqual([]);
+  });
+
+  it('ships a minified ESM bundle with a createRequire banner, a source map and the AWS SDK inside', () => {
+    const bundle = readFileSync(defaults.bundlePath, 'utf8');
+
+    // Booleans, not the bundle itself: a failing match must not print 1.5 MB of minified code.
+    expect(bundle.startsWith("import { createRequire as __createRequire } from 'node:module';")).toBe(true);
+    expect(statSync(`${defaults.bundlePath}.map`).size).toBeGreaterThan(0);
+    expect(/from\s*["']@aws-sdk\//.test(bundle)).toBe(false);
+    expect(bundle.includes('"PutObject"')).toBe(true);
+    expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+  });
+});

@@ -1,0 +1,38 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../infra/app.js';
+
+export type Synthesized = {
+  template: Template;
+  outdir: string;
+  /** The function bundle exactly as `cdk deploy` would upload it. */
+  bundlePath: string;
+  /** Findings cdk-nag left unacknowledged. */
+  violations: unknown[];
+};
+
+/** Synthesizes the real app (cdk-nag included, bundling with the local esbuild) into a temp folder. */
+export function synthesize(context: Record<string, unknown> = {}): Synthesized {
+  const outdir = mkdtempSync(join(tmpdir(), 'picsum-cdk-'));
+  // The CLI sets asset metadata; here it tells which cdk.out folder holds the function bundle.
+  const { app, stack } = buildApp(new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...context } }));
+  const assembly = app.synth();
+  const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { violations?: unknown[] }[];
+  };
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Runtime: 'nodejs24.x' },
+  });
+  const [logicalId] = Object.keys(functions);
+  const assetPath = functions[logicalId ?? '']?.Metadata?.['aws:asset:path'] as string;
+  return {
+    template,
+    outdir,
+    bundlePath: join(outdir, assetPath, 'index.mjs'),
+    violations: report.pluginReports.flatMap((plugin) => plugin.violations ?? []),
+  };
+}
