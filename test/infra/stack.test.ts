@@ -31,7 +31,8 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string;
 /** Every statement of every policy attached to the function's role. */
 function functionRoleStatements(t: Template): Statement[] {
   const functions = t.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
-  const roleId = (Object.values(functions)[0]?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const [batchFunction] = Object.values(functions);
+  const roleId = (batchFunction?.Properties.Role as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
   const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
 }
