@@ -1,14 +1,22 @@
 import { parseArgs } from 'node:util';
 import { RequestError } from '../errors.js';
 
-export type CliOptions = { input: Record<string, unknown>; source: string | undefined; json: boolean; help: boolean };
+export type CliOptions = {
+  input: Record<string, unknown>;
+  source: string | undefined;
+  json: boolean;
+  help: boolean;
+  /** `npm run invoke` only: the deployed API's URL and its region. */
+  url: string | undefined;
+  region: string | undefined;
+};
 
 const REQUEST_FLAGS = ['count', 'concurrency', 'width', 'height', 'blur', 'format', 'seed'] as const;
 const NUMERIC = new Set(['count', 'concurrency', 'width', 'height', 'blur']);
+/** Flags that belong to one command only. */
+const ONLY_FOR = { source: 'start', url: 'invoke', region: 'invoke' } as const;
 
-export const USAGE = `Usage: npm start -- [options]
-
-  --count N            images to fetch (default 15)
+const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --concurrency C      downloads in flight (default DEFAULT_CONCURRENCY, 16)
   --width W            pixels (default 600)
   --height H           pixels (default: the width)
@@ -16,22 +24,36 @@ export const USAGE = `Usage: npm start -- [options]
   --blur B             blur from 1 to 10
   --format jpg|webp    image format (default jpg)
   --seed S             repeatable batch: the same seed fetches the same images
-  --source S           picsum, offline, or the URL of a picsum-compatible server
   --json               print only the result, as JSON
   --help               this text`;
+
+export const USAGE = `Usage: npm start -- [options]
+
+${REQUEST_USAGE}
+  --source S           picsum, offline, or the URL of a picsum-compatible server`;
+
+export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
+
+  --url URL            the stack's ApiUrl output (https://....execute-api.REGION.amazonaws.com/v1/)
+  --region R           signing region (default: from the URL, else AWS_REGION)
+${REQUEST_USAGE}`;
 
 /**
  * Turns argv into a request body for parseRequest, which owns every limit. Numbers stay strings
  * unless they are plain integers, so `--count 1e3` is refused by name rather than read as 1000.
  */
-export function parseFlags(argv: string[]): CliOptions {
-  let parsed: ReturnType<typeof parse>;
+export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'): CliOptions {
+  let values: ReturnType<typeof parse>['values'];
   try {
-    parsed = parse(argv);
+    ({ values } = parse(argv));
   } catch (error) {
     throw new RequestError((error as Error).message.replace(/\. To specify.*$/s, ''), { code: 'INVALID_FLAG' });
   }
-  const { values } = parsed;
+  for (const [flag, owner] of Object.entries(ONLY_FOR)) {
+    if (owner !== command && values[flag as keyof typeof ONLY_FOR] !== undefined) {
+      throw new RequestError(`Unknown option '--${flag}'`, { code: 'INVALID_FLAG' });
+    }
+  }
   const input: Record<string, unknown> = {};
   for (const name of REQUEST_FLAGS) {
     const value = values[name];
@@ -39,7 +61,14 @@ export function parseFlags(argv: string[]): CliOptions {
     input[name] = NUMERIC.has(name) && /^-?\d{1,15}$/.test(value) ? Number(value) : value;
   }
   if (values.grayscale) input.grayscale = true;
-  return { input, source: values.source, json: values.json ?? false, help: values.help ?? false };
+  return {
+    input,
+    source: values.source,
+    json: values.json ?? false,
+    help: values.help ?? false,
+    url: values.url,
+    region: values.region,
+  };
 }
 
 function parse(argv: string[]) {
@@ -57,6 +86,8 @@ function parse(argv: string[]) {
       seed: { type: 'string' },
       grayscale: { type: 'boolean' },
       source: { type: 'string' },
+      url: { type: 'string' },
+      region: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

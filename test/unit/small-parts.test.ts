@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newBatchId } from '../../lambda/batch.js';
 import { loadConfig } from '../../lambda/config.js';
+import { regionFromApiUrl } from '../../lambda/local/signed-client.js';
 import { backoffMs } from '../../lambda/retry.js';
 import { scheduledJob } from '../../lambda/schedule.js';
 import { percentiles } from '../../lambda/stats.js';
@@ -52,5 +53,12 @@ describe('batch ids', () => {
 
   it('refuse a schedule payload with a bad request', () => {
     expect(() => scheduledJob({ request: { count: 0 } }, config)).toThrow(/`count`/);
+  });
+});
+
+describe('regionFromApiUrl', () => {
+  it('reads the region from an execute-api host, and nothing from another host', () => {
+    expect(regionFromApiUrl(new URL('https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1/'))).toBe('eu-west-1');
+    expect(regionFromApiUrl(new URL('http://127.0.0.1:3000/'))).toBeUndefined();
   });
 });

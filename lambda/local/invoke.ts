@@ -1,0 +1,58 @@
+import './quiet-node-warning.js';
+import type { BatchResult } from '../batch.js';
+import { messageOf, RequestError } from '../errors.js';
+import type { BatchStatus } from '../jobs.js';
+import { INVOKE_USAGE, parseFlags } from './flags.js';
+import { regionFromApiUrl, signedClient } from './signed-client.js';
+import { summarize } from './summary.js';
+
+const POLL_MS = 2_000;
+
+/** `npm run invoke -- --url <ApiUrl> [request flags]`: runs a batch on the deployed stack. */
+export async function invoke(argv: string[], print = (line: string) => process.stdout.write(`${line}\n`)) {
+  const options = parseFlags(argv, 'invoke');
+  if (options.help) {
+    print(INVOKE_USAGE);
+    return;
+  }
+  if (!options.url) throw new RequestError('Expected `--url` (the ApiUrl output of the stack)', { field: 'url' });
+  const baseUrl = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const region = options.region ?? regionFromApiUrl(baseUrl) ?? process.env.AWS_REGION;
+  if (!region)
+    throw new RequestError('Expected `--region` (or AWS_REGION): the URL does not name one', { field: 'region' });
+  const say = (line: string) => {
+    if (!options.json) process.stderr.write(`${line}\n`);
+  };
+  const call = signedClient({ baseUrl, region });
+
+  let response = await call('POST', 'batches', options.input);
+  if (response.status === 202) {
+    const { batchId } = response.body as { batchId: string };
+    say(`Batch ${batchId} accepted; it runs in the background. Waiting for it...`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      response = await call('GET', `batches/${batchId}`);
+      const status = response.body as BatchStatus;
+      if (response.status !== 200 || status.status === 'done') break;
+      if (status.status === 'running') say(`${status.done}/${status.requested} done (${status.failed} failed)`);
+    }
+    if (response.status === 200) response = { status: 200, body: (response.body as { result: BatchResult }).result };
+  }
+  if (response.status !== 200) {
+    const detail = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
+    throw new Error(`The API answered HTTP ${response.status}: ${detail}`);
+  }
+  const result = response.body as BatchResult;
+  print(options.json ? JSON.stringify(result) : summarize(result, 'AWS S3', undefined));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  invoke(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      const hint = error instanceof RequestError ? `\n\n${INVOKE_USAGE}` : '';
+      process.stderr.write(`picsum-batch invoke: ${messageOf(error)}${hint}\n`);
+      process.exit(error instanceof RequestError ? 2 : 1);
+    },
+  );
+}
