@@ -9,7 +9,10 @@ import { summarize } from './summary.js';
 const POLL_MS = 2_000;
 
 /** `npm run invoke -- --url <ApiUrl> [request flags]`: runs a batch on the deployed stack. */
-export async function invoke(argv: string[], print = (line: string) => process.stdout.write(`${line}\n`)) {
+export async function invoke(
+  argv: string[],
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+) {
   const options = parseFlags(argv, 'invoke');
   if (options.help) {
     print(INVOKE_USAGE);
