@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
@@ -9,10 +9,13 @@ import {
   GetObjectCommand,
   NoSuchKey,
   PutObjectCommand,
+  type PutObjectCommandInput,
+  type PutObjectCommandOutput,
   S3Client,
   type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { BuildMiddleware } from '@smithy/types';
 import type { Config } from './config.js';
 import { SourceError } from './errors.js';
 import { withRetries } from './retry.js';
@@ -77,12 +80,16 @@ export const manifestKey = (config: Pick<Config, 'keyPrefix'>, batchId: string):
 class BodyCheck {
   bytes = 0;
   sha256 = '';
-  private readonly hash = createHash('sha256');
+  /** Hashing a body chunk by chunk costs more than one pass over the whole; only streams need it. */
+  private readonly hash: Hash | undefined;
 
   constructor(
     private readonly expected: number | undefined,
     private readonly limit: number,
-  ) {}
+    options: { hash: boolean },
+  ) {
+    this.hash = options.hash ? createHash('sha256') : undefined;
+  }
 
   add(chunk: Buffer): void {
     this.bytes += chunk.length;
@@ -90,7 +97,7 @@ class BodyCheck {
     if (this.expected !== undefined && this.bytes > this.expected) {
       throw new SourceError('source_network', `Body ran past Content-Length ${this.expected}`, { retryable: true });
     }
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
   }
 
   finish(): void {
@@ -98,7 +105,7 @@ class BodyCheck {
       const message = `Body cut short at ${this.bytes} of ${this.expected} bytes`;
       throw new SourceError('source_network', message, { retryable: true });
     }
-    this.sha256 = this.hash.digest('hex');
+    if (this.hash) this.sha256 = this.hash.digest('hex');
   }
 }
 
@@ -108,7 +115,7 @@ class ByteGuard extends Transform {
 
   constructor(expected: number | undefined, limit: number) {
     super();
-    this.check = new BodyCheck(expected, limit);
+    this.check = new BodyCheck(expected, limit, { hash: true });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -159,7 +166,7 @@ function objectFields(config: Config, image: Omit<OpenedImage, 'body' | 'content
 
 /** Reads a body whole through the guard; throws a SourceError when it is cut, too long or too large. */
 export async function downloadImage(image: OpenedImage, config: Config): Promise<DownloadedImage> {
-  const check = new BodyCheck(image.contentLength, config.maxImageBytes);
+  const check = new BodyCheck(image.contentLength, config.maxImageBytes, { hash: false });
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of image.body) {
@@ -172,8 +179,21 @@ export async function downloadImage(image: OpenedImage, config: Config): Promise
     throw toSourceError(error);
   }
   const { body: _stream, contentLength: _length, ...rest } = image;
-  return { ...rest, body: Buffer.concat(chunks, check.bytes), sha256: check.sha256 };
+  const body = Buffer.concat(chunks, check.bytes);
+  return { ...rest, body, sha256: createHash('sha256').update(body).digest('hex') };
 }
+
+/**
+ * SigV4 signs the payload's SHA-256 (x-amz-content-sha256); the signer hashes the body again
+ * unless the header is there. We hashed it already for the manifest: hand it over.
+ */
+const signWithPayloadHash =
+  (sha256: string): BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> =>
+  (next) =>
+  (args) => {
+    (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = sha256;
+    return next(args);
+  };
 
 /** Writes a downloaded image with one PutObject: the whole body is in hand, so the write is atomic anywhere. */
 export async function putImage(
@@ -184,9 +204,15 @@ export async function putImage(
   signal: AbortSignal,
 ): Promise<StoredImage> {
   const fields = objectFields(config, image, item);
-  await s3.send(new PutObjectCommand({ ...fields, Body: image.body, ContentLength: image.body.length }), {
-    abortSignal: signal,
+  const command = new PutObjectCommand({
+    ...fields,
+    Body: image.body,
+    ContentLength: image.body.length,
+    // On AWS S3, a SHA-256 that S3 checks against what it received (and the SDK computes no CRC32).
+    ...(config.s3Endpoint === undefined ? { ChecksumSHA256: Buffer.from(image.sha256, 'hex').toString('base64') } : {}),
   });
+  command.middlewareStack.add(signWithPayloadHash(image.sha256), { step: 'build', name: 'signWithPayloadHash' });
+  await s3.send(command, { abortSignal: signal });
   return { key: fields.Key, bytes: image.body.length, sha256: image.sha256 };
 }
 

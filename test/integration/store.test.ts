@@ -48,6 +48,26 @@ describe('storing in an S3-compatible server', () => {
     expect(sha256((await harness.object(`${harness.config.keyPrefix}ours`)).bytes)).toBe(sha256(bytes));
   });
 
+  it('signs each small upload with the SHA-256 of its bytes, computed once', async () => {
+    harness = await startHarness();
+    const signedHashes: string[] = [];
+    harness.s3.middlewareStack.add(
+      (next) => async (args) => {
+        const headers = (args.request as { headers: Record<string, string> }).headers;
+        if (headers['content-type']?.startsWith('image/')) signedHashes.push(headers['x-amz-content-sha256'] ?? '');
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordPayloadHash' },
+    );
+
+    const result = await run({ count: 2 });
+
+    const images = (await harness.keys()).filter((key) => !key.endsWith('.json'));
+    const stored = await Promise.all(images.map(async (key) => sha256((await harness.object(key)).bytes)));
+    expect(result.succeeded).toBe(2);
+    expect(signedHashes.sort()).toEqual(stored.sort());
+  });
+
   it('streams large images through a multipart upload, byte-identical', async () => {
     harness = await startHarness({ picsum: { imageBytes: LARGE } });
 

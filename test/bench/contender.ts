@@ -1,0 +1,98 @@
+/**
+ * One benchmark contender in a process of its own, so that its CPU time and peak RSS are its own:
+ *   node --import tsx test/bench/contender.ts '<ContenderSpec as JSON>'
+ * Runs a warm-up batch, then `runs` timed batches; prints one JSON line (ContenderReport).
+ */
+import '../../lambda/local/quiet-node-warning.js';
+import { runBatch } from '../../lambda/batch.js';
+import { loadConfig } from '../../lambda/config.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
+import { parseRequest } from '../../lambda/request.js';
+import { createSourceAgent, imageUrl } from '../../lambda/source.js';
+import { createS3Client } from '../../lambda/store.js';
+import { fetchOnly, storeOnly } from './floor.js';
+import { naiveBatch } from './naive.js';
+
+export type ContenderSpec = {
+  kind: 'ours' | 'naive' | 'fetch-floor' | 'store-floor';
+  count: number;
+  concurrency: number;
+  width: number;
+  /** For store-floor: the size of each object. */
+  bytes?: number;
+  runs: number;
+  picsum: { baseUrl: string; imageHost: string };
+  s3: { endpoint: string; bucket: string };
+};
+
+export type ContenderReport = { elapsedMs: number[]; cpuMs: number[]; maxRssKb: number; bytes: number };
+
+async function main(spec: ContenderSpec): Promise<ContenderReport> {
+  const config = loadConfig({
+    BUCKET_NAME: spec.s3.bucket,
+    S3_ENDPOINT: spec.s3.endpoint,
+    PICSUM_BASE_URL: spec.picsum.baseUrl,
+    PICSUM_REDIRECT_HOSTS: spec.picsum.imageHost,
+    MAX_COUNT: '100000',
+  });
+  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+  const dispatcher = createSourceAgent(config);
+  const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
+  const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);
+  let bytes = 0;
+
+  const once = async (count: number, tag: string): Promise<void> => {
+    switch (spec.kind) {
+      case 'ours': {
+        const result = await runBatch(
+          { ...request, count },
+          { config, deps: { s3, dispatcher }, deadlineAt: Date.now() + 3_600_000 },
+        );
+        if (result.failed > 0)
+          throw new Error(`ours: ${result.failed} failed, first: ${JSON.stringify(result.failures[0])}`);
+        bytes = result.bytes;
+        return;
+      }
+      case 'naive':
+        ({ bytes } = await naiveBatch({
+          urls: urls.slice(0, count),
+          concurrency: spec.concurrency,
+          s3: { ...spec.s3, credentials: EMBEDDED_S3_CREDENTIALS },
+          prefix: `naive/${tag}/`,
+        }));
+        return;
+      case 'fetch-floor':
+        await fetchOnly(urls.slice(0, count), spec.concurrency, dispatcher);
+        return;
+      case 'store-floor':
+        await storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency);
+        return;
+    }
+  };
+
+  await once(Math.min(spec.count, Math.max(16, spec.concurrency)), 'warmup');
+  const elapsedMs: number[] = [];
+  const cpuMs: number[] = [];
+  for (let run = 0; run < spec.runs; run++) {
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    await once(spec.count, `run${run}`);
+    elapsedMs.push(performance.now() - started);
+    const cpu = process.cpuUsage(cpuBefore);
+    cpuMs.push((cpu.user + cpu.system) / 1000);
+  }
+  s3.destroy();
+  await dispatcher.close();
+  return { elapsedMs, cpuMs, maxRssKb: process.resourceUsage().maxRSS, bytes };
+}
+
+main(JSON.parse(process.argv[2] ?? '{}') as ContenderSpec).then(
+  (report) => {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  },
+);
