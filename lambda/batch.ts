@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
+import { BufferPool } from './buffer-pool.js';
 import type { Config } from './config.js';
 import { type FailureReason, messageOf } from './errors.js';
 import { type Deps, type ItemOutcome, transferItem } from './item.js';
@@ -83,6 +84,7 @@ export async function runBatch(request: BatchRequest, options: BatchOptions): Pr
     batchId,
     deps,
     uploads: new Semaphore(request.concurrency),
+    buffers: new BufferPool(request.concurrency),
     signal: deadline.signal,
     deadlineAt: options.deadlineAt,
   };

@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { handleApiEvent } from './api.js';
 import type { BatchResult } from './batch.js';
 import { loadConfig } from './config.js';
-import { type BatchJob, type Launcher, runJobOnce } from './jobs.js';
+import { runJobOnce } from './jobs.js';
+import { type JobEvent, selfInvokeLauncher } from './launcher.js';
 import { METRICS_NAMESPACE, recordBatch } from './metrics.js';
 import { type ScheduleEvent, scheduledJob } from './schedule.js';
 import { createSourceAgent } from './source.js';
@@ -15,16 +15,13 @@ const config = loadConfig(process.env, { requireBucket: true });
 const log = new Logger({ serviceName: 'picsum-batch' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
 const deps = { s3: createS3Client(config), dispatcher: createSourceAgent(config) };
-const lambda = new LambdaClient({});
+// A 202 batch runs in a second, asynchronous invocation of this same function.
+const launch = selfInvokeLauncher({
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'picsum-batch',
+  region: config.region,
+  credentials: deps.s3.config.credentials,
+});
 
-/** A 202 batch runs in a second, asynchronous invocation of this same function. */
-const launch: Launcher = async (job) => {
-  const event: JobEvent = { kind: 'picsum-batch.job', job };
-  const FunctionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
-  await lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: JSON.stringify(event) }));
-};
-
-type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
 type Event = APIGatewayProxyEvent | JobEvent | ScheduleEvent;
 const isJobEvent = (event: JobEvent | ScheduleEvent): event is JobEvent =>
   (event as JobEvent).kind === 'picsum-batch.job';

@@ -1,10 +1,11 @@
 import type { Dispatcher } from 'undici';
+import type { BufferPool } from './buffer-pool.js';
 import type { Config } from './config.js';
 import { type FailureReason, messageOf, SourceError } from './errors.js';
 import type { BatchRequest } from './request.js';
 import { backoffMs, sleep } from './retry.js';
 import type { Semaphore } from './semaphore.js';
-import { imageUrl, openImage } from './source.js';
+import { discard, imageUrl, openImage } from './source.js';
 import { type DownloadedImage, downloadImage, putImage, type S3Sender, shouldStream, streamImage } from './store.js';
 
 /** Clients shared by every item, created once per process. */
@@ -20,8 +21,10 @@ export type ItemContext = {
   request: BatchRequest;
   batchId: string;
   deps: Deps;
-  /** Bounds writes in flight, so finished downloads wait here instead of piling up in memory. */
+  /** Bounds bodies held (read or being written), so they wait in sockets instead of memory. */
   uploads: Semaphore;
+  /** Body buffers, reused across the batch's items. */
+  buffers: BufferPool;
   /** Aborts at the batch deadline. */
   signal: AbortSignal;
   /** Epoch ms of the deadline: no retry is scheduled past it. */
@@ -125,30 +128,42 @@ export async function transferItem(index: number, context: ItemContext): Promise
   const item = { batchId: context.batchId, index, count: request.count, format: request.format };
   const tries = new Tries(index, context);
 
+  // The upload slot is taken once the headers are in and before the body is read: a body waits in
+  // the socket, not in memory, while every upload slot is busy. So at most `concurrency` bodies are
+  // held at once, whatever their size.
   const downloaded = await tries.run(async (): Promise<DownloadedImage | ItemOutcome> => {
     const image = await openImage(url, config, deps, signal);
-    if (!shouldStream(image)) return downloadImage(image, config);
-    await context.uploads.acquire(signal);
     try {
-      return tries.stored(await streamImage(deps.s3, config, image, item, signal));
-    } finally {
+      await context.uploads.acquire(signal);
+    } catch (error) {
+      discard(image.body);
+      throw error;
+    }
+    if (shouldStream(image)) {
+      try {
+        return tries.stored(await streamImage(deps.s3, config, image, item, signal));
+      } finally {
+        context.uploads.release();
+      }
+    }
+    try {
+      return await downloadImage(image, config, context.buffers);
+    } catch (error) {
       context.uploads.release();
+      throw error;
     }
   });
   if ('outcome' in downloaded) return { outcome: Promise.resolve(downloaded.outcome) };
   const image = downloaded.value;
   if ('index' in image) return { outcome: Promise.resolve(image) };
 
-  try {
-    await context.uploads.acquire(signal);
-  } catch {
-    return { outcome: Promise.resolve(tries.timedOut()) };
-  }
+  // The download holds an upload slot from here on; the upload stage gives it back.
   const upload = async () => {
     try {
       const stored = await tries.run(() => putImage(deps.s3, config, image, item, signal), true);
       return 'outcome' in stored ? stored.outcome : tries.stored(stored.value);
     } finally {
+      image.release();
       context.uploads.release();
     }
   };

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the same validation as zod's classic API at a twentieth of the bundle size (cold starts).
+import * as z from 'zod/mini';
 import type { Config } from './config.js';
 import { RequestError } from './errors.js';
 
@@ -61,13 +62,13 @@ function show(value: unknown): string {
 function schemaFor(spec: FieldSpec) {
   switch (spec.kind) {
     case 'integer':
-      return z.number().int().min(spec.min).max(spec.max);
+      return z.number().check(z.int(), z.minimum(spec.min), z.maximum(spec.max));
     case 'boolean':
       return z.boolean();
     case 'enum':
       return z.enum(spec.values as [string, ...string[]]);
     case 'seed':
-      return z.string().regex(SEED_PATTERN);
+      return z.string().check(z.regex(SEED_PATTERN));
   }
 }
 
@@ -82,7 +83,7 @@ export function parseRequest(input: unknown, limits: RequestLimits): BatchReques
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new RequestError(`Expected the request to be a JSON object, got ${show(input)}`);
   }
-  const shape = Object.fromEntries(Object.entries(fields).map(([name, spec]) => [name, schemaFor(spec).optional()]));
+  const shape = Object.fromEntries(Object.entries(fields).map(([name, spec]) => [name, z.optional(schemaFor(spec))]));
   const parsed = z.strictObject(shape).safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

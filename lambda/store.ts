@@ -16,6 +16,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
+import type { BufferPool } from './buffer-pool.js';
 import type { Config } from './config.js';
 import { SourceError } from './errors.js';
 import { withRetries } from './retry.js';
@@ -139,8 +140,15 @@ class ByteGuard extends Transform {
 
 export type StoredImage = { key: string; bytes: number; sha256: string };
 
-/** An image read whole and checked: its length matched Content-Length and stayed under the limit. */
-export type DownloadedImage = Omit<OpenedImage, 'body' | 'contentLength'> & { body: Buffer; sha256: string };
+/**
+ * An image read whole and checked: its length matched Content-Length and stayed under the limit.
+ * `release` gives its buffer back to the pool once it is written (or given up on).
+ */
+export type DownloadedImage = Omit<OpenedImage, 'body' | 'contentLength'> & {
+  body: Buffer;
+  sha256: string;
+  release(): void;
+};
 
 /**
  * Bodies up to this size are read whole, then written with one PutObject. Larger ones stream
@@ -165,22 +173,29 @@ function objectFields(config: Config, image: Omit<OpenedImage, 'body' | 'content
 }
 
 /** Reads a body whole through the guard; throws a SourceError when it is cut, too long or too large. */
-export async function downloadImage(image: OpenedImage, config: Config): Promise<DownloadedImage> {
+export async function downloadImage(image: OpenedImage, config: Config, pool: BufferPool): Promise<DownloadedImage> {
   const check = new BodyCheck(image.contentLength, config.maxImageBytes, { hash: false });
+  // With a known length, bytes go straight into a pooled buffer: no list of chunks, no second copy.
+  const lease = image.contentLength === undefined ? undefined : pool.take(image.contentLength);
+  const known = lease?.bytes;
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of image.body) {
+      const offset = check.bytes;
       check.add(chunk as Buffer);
-      chunks.push(chunk as Buffer);
+      if (known) (chunk as Buffer).copy(known, offset);
+      else chunks.push(chunk as Buffer);
     }
     check.finish();
   } catch (error) {
+    lease?.giveBack();
     discard(image.body);
     throw toSourceError(error);
   }
   const { body: _stream, contentLength: _length, ...rest } = image;
-  const body = Buffer.concat(chunks, check.bytes);
-  return { ...rest, body, sha256: createHash('sha256').update(body).digest('hex') };
+  const body = known ?? Buffer.concat(chunks, check.bytes);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  return { ...rest, body, sha256, release: () => lease?.giveBack() };
 }
 
 /**

@@ -4,8 +4,7 @@ import { type Config, loadConfig } from '../config.js';
 import type { Deps } from '../item.js';
 import { createSourceAgent } from '../source.js';
 import { createS3Client } from '../store.js';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './embedded-s3.js';
-import { startOfflinePicsum } from './offline-picsum.js';
+import type { EMBEDDED_S3_CREDENTIALS } from './embedded-s3.js';
 
 export const PICSUM_URL = 'https://picsum.photos';
 export const EMBEDDED_BUCKET = 'picsum-batch';
@@ -68,6 +67,8 @@ export async function startLocalRuntime(
       env.PICSUM_BASE_URL = choice;
     }
     if (useOffline) {
+      // Loaded only when used: the offline server brings sharp (libvips), a large native library.
+      const { startOfflinePicsum } = await import('./offline-picsum.js');
       const offline = await startOfflinePicsum();
       closers.push(() => offline.close());
       env.PICSUM_BASE_URL = offline.baseUrl;
@@ -85,6 +86,8 @@ export async function startLocalRuntime(
       storageNote = `s3://${env.BUCKET_NAME}${env.S3_ENDPOINT ? ` at ${env.S3_ENDPOINT}` : ''}`;
     } else {
       dataDirectory = join(process.cwd(), DATA_DIRECTORY);
+      // Loaded only when used, like the offline server: s3rver brings koa, winston and more.
+      const { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } = await import('./embedded-s3.js');
       const embedded = await startEmbeddedS3({ directory: dataDirectory, bucket: EMBEDDED_BUCKET });
       closers.push(() => embedded.close());
       env.S3_ENDPOINT = embedded.endpoint;

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { ESM_BANNER } from '../../infra/batch-function.js';
+import { synthesize } from '../infra/synth.js';
+import { median } from './measure.js';
+
+const exec = promisify(execFile);
+
+/** Milliseconds to import a module in a fresh Node process, module evaluation included. */
+async function importMs(path: string): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(path).href)}); console.log(performance.now() - t);`;
+  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, BUCKET_NAME: 'cold-start', AWS_REGION: 'us-east-1' },
+  });
+  return Number(stdout.trim());
+}
+
+/**
+ * The bundle `cdk synth` writes, against a reference bundle holding only @aws-sdk/client-s3 built
+ * with the same esbuild settings: sizes, and import times measured alternately in fresh processes.
+ */
+export async function coldStart(rounds = 15) {
+  const { bundlePath } = synthesize();
+  const folder = mkdtempSync(join(tmpdir(), 'picsum-reference-'));
+  writeFileSync(
+    join(folder, 'entry.mjs'),
+    "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
+  );
+  const referencePath = join(folder, 'index.mjs');
+  await build({
+    entryPoints: [join(folder, 'entry.mjs')],
+    outfile: referencePath,
+    nodePaths: [join(process.cwd(), 'node_modules')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    sourcemap: true,
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_BANNER },
+    logLevel: 'silent',
+  });
+  const ours: number[] = [];
+  const reference: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ours.push(await importMs(bundlePath));
+    reference.push(await importMs(referencePath));
+  }
+  return {
+    bundleBytes: statSync(bundlePath).size,
+    referenceBytes: statSync(referencePath).size,
+    importMs: median(ours),
+    referenceImportMs: median(reference),
+  };
+}

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
+import { withServers } from './measure.js';
+
+/** Peak resident memory (VmHWM) of a process, polled from /proc until it exits. */
+async function peakRssMb(pid: number, exited: Promise<unknown>): Promise<number> {
+  let peakKb = 0;
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  while (!done) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    } catch {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return peakKb / 1024;
+}
+
+/**
+ * Peak RSS of `npm start` itself (run as `node --import tsx lambda/local/cli.ts`, one process),
+ * with S3_ENDPOINT set so that no embedded S3 server runs inside it.
+ */
+export async function startRss(count: number, concurrency: number, imageBytes: number): Promise<number> {
+  return withServers({ count, latencyMs: 0, imageBytes, width: 64, runs: 1 }, async (servers) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
+        ...(process.env.BENCH_CLI === 'tsx' ? ['--import', 'tsx', 'lambda/local/cli.ts'] : ['.build/cli.mjs']),
+        '--count',
+        String(count),
+        '--concurrency',
+        String(concurrency),
+        '--width',
+        '64',
+        '--json',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: {
+          ...process.env,
+          S3_ENDPOINT: servers.s3.endpoint,
+          BUCKET_NAME: servers.s3.bucket,
+          AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+          PICSUM_BASE_URL: servers.picsum.baseUrl,
+          PICSUM_REDIRECT_HOSTS: servers.picsum.imageHost,
+          MAX_COUNT: '100000',
+        },
+      },
+    );
+    const exited = once(child, 'exit');
+    const peak = await peakRssMb(child.pid ?? 0, exited);
+    const [code] = (await exited) as [number];
+    if (code !== 0) throw new Error(`npm start exited with ${code}`);
+    return peak;
+  });
+}
