@@ -7,6 +7,8 @@ const exec = promisify(execFile);
 let harness: Harness;
 
 beforeAll(async () => {
+  // What `npm start` runs: the compiled command (its prestart step builds it).
+  await exec(process.execPath, ['lambda/local/build.mjs']);
   harness = await startHarness();
 });
 afterAll(() => harness?.close());
@@ -22,7 +24,7 @@ async function start(args: string[]) {
     PICSUM_BASE_URL: '',
   };
   try {
-    const { stdout, stderr } = await exec('node_modules/.bin/tsx', ['lambda/local/cli.ts', ...args], { env });
+    const { stdout, stderr } = await exec(process.execPath, ['.build/cli.mjs', ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
