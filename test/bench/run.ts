@@ -1,137 +1,192 @@
 /**
- * `npm run bench`: this project against the floor of the network, on loopback.
- * The floor of a run is the slower of its two halves done alone at the same concurrency with a
- * minimal client: fetching the images (redirect and body) and storing objects of their size.
- * Ratios come from one run: the machine is noisy, so compare within a run, not across runs.
+ * `npm run bench`: picsum-batch against the network's floor and its peers, all on loopback.
+ *   npm run bench                 every scenario (about 10 minutes on 2 cores)
+ *   npm run bench -- sweep large  only the named scenarios
+ * Servers (offline picsum with latency per hop, s3rver) and every contender run in processes of
+ * their own. Elapsed is the median of 3 runs after a warm-up. Ratios compare numbers from the same
+ * run: the machine is noisy, compare within a run, not across runs.
+ * Writes docs/bench.json and the chart docs/bench.svg.
  */
 import '../../lambda/local/quiet-node-warning.js';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { createInterface } from 'node:readline';
-import { runBatch } from '../../lambda/batch.js';
-import { loadConfig } from '../../lambda/config.js';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
-import { parseRequest } from '../../lambda/request.js';
-import { createSourceAgent, imageUrl } from '../../lambda/source.js';
-import { createS3Client } from '../../lambda/store.js';
-import { fetchOnly, storeOnly } from './floor.js';
+import { lineChart } from './chart.js';
+import { coldStart } from './coldstart.js';
+import { type Measured, measureAt, type Row, type Setup, withServers } from './measure.js';
+import { startRss } from './memory.js';
 
-/** Starts one server process (see servers.ts) and reads the address it prints. */
-async function startServer<T>(args: string[]): Promise<{ info: T; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn('node_modules/.bin/tsx', ['test/bench/servers.ts', ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const [line] = (await once(lines, 'line')) as [string];
-  return {
-    info: JSON.parse(line) as T,
-    stop: async () => {
-      child.stdin?.end();
-      await once(child, 'exit');
-    },
-  };
+const only = new Set(process.argv.slice(2));
+const wanted = (name: string) => only.size === 0 || only.has(name);
+const results: Record<string, unknown> = {};
+const verdicts: string[] = [];
+
+const fmt = (value: number, digits = 0) => value.toFixed(digits);
+function verdict(label: string, ok: boolean, detail: string) {
+  const line = `${ok ? 'MET   ' : 'MISSED'} ${label}: ${detail}`;
+  verdicts.push(line);
+  console.log(`  ${line}`);
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-
-/** Runs the batch `runs` times against fresh servers; median elapsedMs and the floor of the same runs. */
-async function measure(scenario: {
-  count: number;
-  concurrency: number;
-  latencyMs: number;
-  runs: number;
-  width: number;
-}) {
-  const picsum = await startServer<{ baseUrl: string; imageHost: string }>(['picsum', String(scenario.latencyMs)]);
-  const s3server = await startServer<{ s3Endpoint: string; bucket: string }>(['s3']);
-  const config = loadConfig({
-    BUCKET_NAME: s3server.info.bucket,
-    S3_ENDPOINT: s3server.info.s3Endpoint,
-    PICSUM_BASE_URL: picsum.info.baseUrl,
-    PICSUM_REDIRECT_HOSTS: picsum.info.imageHost,
-  });
-  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
-  const dispatcher = createSourceAgent(config);
-  const request = parseRequest(
-    { count: scenario.count, concurrency: scenario.concurrency, width: scenario.width },
-    config,
+function table(title: string, measured: Measured[]) {
+  console.log(`\n${title}`);
+  console.log(
+    '  contender                      C   elapsed   images/s   MB/s  CPU ms/img  peak RSS   floor (fetch | store)',
   );
-  const urls = Array.from(
-    { length: scenario.count },
-    (_, index) => imageUrl(config.picsumBaseUrl, request, index).href,
-  );
-  const deps = { s3, dispatcher };
-  // Warm up twice: the offline server renders each image variant once, every connection opens,
-  // and the JIT has seen the hot paths of both servers and of this process before anything is timed.
-  for (let warmup = 0; warmup < 2; warmup++) {
-    const warm = { ...request, count: Math.max(16, scenario.concurrency) };
-    await runBatch(warm, { config, deps, deadlineAt: Date.now() + 60_000 });
+  for (const m of measured) {
+    for (const row of m.rows) {
+      console.log(
+        `  ${row.contender.padEnd(28)} ${String(row.concurrency).padStart(3)} ${fmt(row.elapsedMs).padStart(7)} ms ${fmt(row.imagesPerSecond, 1).padStart(9)} ${fmt(row.megabytesPerSecond, 1).padStart(6)} ${fmt(row.cpuMsPerImage, 2).padStart(10)} ${fmt(row.peakRssMb).padStart(6)} MB   ${fmt(m.floorMs)} ms (${fmt(m.fetchMs)} | ${fmt(m.storeMs)})`,
+      );
+    }
   }
-
-  const ours: number[] = [];
-  const cpuMs: number[] = [];
-  const fetches: number[] = [];
-  const stores: number[] = [];
-  let bytesPerImage = 0;
-  for (let run = 0; run < scenario.runs; run++) {
-    const cpuBefore = process.cpuUsage();
-    const result = await runBatch(request, { config, deps, deadlineAt: Date.now() + 600_000 });
-    const cpu = process.cpuUsage(cpuBefore);
-    cpuMs.push((cpu.user + cpu.system) / 1000);
-    if (result.failed > 0)
-      throw new Error(`bench batch had ${result.failed} failures: ${JSON.stringify(result.failures[0])}`);
-    ours.push(result.elapsedMs);
-    bytesPerImage = Math.round(result.bytes / result.requested);
-    fetches.push(await fetchOnly(urls, scenario.concurrency, dispatcher));
-    stores.push(await storeOnly(s3, config.bucket, scenario.count, bytesPerImage, scenario.concurrency));
-  }
-  s3.destroy();
-  await dispatcher.close();
-  await picsum.stop();
-  await s3server.stop();
-  const fetchMs = median(fetches);
-  const storeMs = median(stores);
-  const cpuMsPerImage = median(cpuMs) / scenario.count;
-  return {
-    elapsedMs: median(ours),
-    fetchMs,
-    storeMs,
-    floorMs: Math.max(fetchMs, storeMs),
-    bytesPerImage,
-    cpuMsPerImage,
-  };
 }
 
-const fmt = (ms: number) => `${Math.round(ms)} ms`.padStart(9);
+const ours = (m: Measured) => m.rows.find((row) => row.contender === 'picsum-batch') as Row;
+const peer = (m: Measured, prefix: string) => m.rows.find((row) => row.contender.startsWith(prefix));
+
+async function scenario(
+  name: string,
+  setup: Setup,
+  concurrencies: number[],
+  contenders: ('ours' | 'naive' | 'tutorial')[],
+) {
+  const measured: Measured[] = [];
+  await withServers(setup, async (servers) => {
+    for (const concurrency of concurrencies) measured.push(await measureAt(servers, setup, concurrency, contenders));
+  });
+  results[name] = { setup, measured };
+  return measured;
+}
 
 async function main() {
-  console.log(
-    `picsum-batch bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  );
-  console.log(
-    'All on loopback: the offline picsum server (latency injected on each hop) and s3rver, each in its own process.\n',
-  );
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`picsum-batch bench — ${machine}`);
+  results.machine = machine;
 
-  const near = await measure({ count: 100, concurrency: 20, latencyMs: 100, runs: 3, width: 600 });
-  const nearRatio = near.elapsedMs / near.floorMs;
-  console.log('1. N=100, C=20, 100 ms per hop (median of 3)');
-  console.log(
-    `   ours ${fmt(near.elapsedMs)} | fetch alone ${fmt(near.fetchMs)} | store alone ${fmt(near.storeMs)} | floor ${fmt(near.floorMs)} | ${near.bytesPerImage} B/image | ${near.cpuMsPerImage.toFixed(2)} CPU ms/image`,
-  );
-  console.log(`   ours / floor = ${nearRatio.toFixed(2)} (target <= 1.30) ${nearRatio <= 1.3 ? 'MET' : 'MISSED'}\n`);
-
-  const serial = await measure({ count: 24, concurrency: 1, latencyMs: 100, runs: 5, width: 600 });
-  const parallel = await measure({ count: 24, concurrency: 24, latencyMs: 100, runs: 5, width: 600 });
-  const speedup = serial.elapsedMs / parallel.elapsedMs;
-  console.log("2. N=24, 100 ms per hop: the tutorial's comparison (median of 5)");
-  for (const [label, m] of [
-    ['concurrency 1 ', serial],
-    ['concurrency 24', parallel],
-  ] as const) {
-    console.log(`   ${label} ${fmt(m.elapsedMs)} | fetch alone ${fmt(m.fetchMs)} | store alone ${fmt(m.storeMs)}`);
+  if (wanted('sweep')) {
+    const setup = { count: 100, latencyMs: 50, imageBytes: 200_000, width: 64, runs: 3 };
+    const measured = await scenario('sweep', setup, [1, 2, 4, 8, 16, 32, 64], ['ours', 'naive', 'tutorial']);
+    table('Sweep: N=100, 200 KB images, 50 ms per hop', measured);
+    const series = (label: string, color: string, pick: (m: Measured) => number | undefined, dashed = false) => ({
+      name: label,
+      color,
+      dashed,
+      points: measured.flatMap((m) => {
+        const y = pick(m);
+        return y === undefined ? [] : [{ x: ours(m).concurrency, y }];
+      }),
+    });
+    mkdirSync('docs', { recursive: true });
+    writeFileSync(
+      'docs/bench.svg',
+      lineChart({
+        title: '100 images of 200 KB from picsum to S3, 50 ms per hop',
+        subtitle: `loopback, offline picsum server and s3rver; ${machine}`,
+        xLabel: 'concurrency',
+        yLabel: 'elapsed (median of 3)',
+        series: [
+          series('picsum-batch', '#1f6feb', (m) => ours(m).elapsedMs),
+          series('floor', '#2da44e', (m) => m.floorMs, true),
+          series('naive Node', '#cf222e', (m) => peer(m, 'naive')?.elapsedMs),
+          series('tutorial (Python)', '#bf8700', (m) => peer(m, 'tutorial')?.elapsedMs),
+        ],
+      }),
+    );
   }
-  console.log(`   speed-up = ${speedup.toFixed(1)}x (target >= 15x) ${speedup >= 15 ? 'MET' : 'MISSED'}`);
+
+  if (wanted('near')) {
+    const setup = { count: 200, latencyMs: 50, imageBytes: 200_000, width: 64, runs: 3 };
+    const [m] = await scenario('near', setup, [16], ['ours', 'naive', 'tutorial']);
+    if (m) {
+      table('Target 1a and 2: N=200, C=16, 200 KB, 50 ms per hop', [m]);
+      verdict(
+        '1a elapsed <= 1.20 x floor (N=200, C=16)',
+        ours(m).elapsedMs <= 1.2 * m.floorMs,
+        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
+      );
+      for (const prefix of ['naive', 'tutorial']) {
+        const other = peer(m, prefix);
+        if (other)
+          verdict(
+            `2 faster than ${prefix}`,
+            ours(m).elapsedMs < other.elapsedMs,
+            `${fmt(ours(m).elapsedMs)} vs ${fmt(other.elapsedMs)} ms`,
+          );
+      }
+    }
+  }
+
+  if (wanted('wide')) {
+    const setup = { count: 1000, latencyMs: 50, imageBytes: 40_000, width: 64, runs: 3 };
+    const [m] = await scenario('wide', setup, [64], ['ours']);
+    if (m) {
+      table('Target 1b: N=1000, C=64, 40 KB, 50 ms per hop', [m]);
+      verdict(
+        '1b elapsed <= 1.20 x floor (N=1000, C=64)',
+        ours(m).elapsedMs <= 1.2 * m.floorMs,
+        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
+      );
+    }
+  }
+
+  if (wanted('large')) {
+    const setup = { count: 60, latencyMs: 0, imageBytes: 4_000_000, width: 64, runs: 3 };
+    const [m] = await scenario('large', setup, [12], ['ours', 'naive']);
+    if (m) {
+      table('Target 3: 60 images of 4 MB, C=12, no latency', [m]);
+      verdict(
+        '3 elapsed <= 1.25 x floor',
+        ours(m).elapsedMs <= 1.25 * m.floorMs,
+        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
+      );
+      const naive = peer(m, 'naive');
+      if (naive)
+        verdict(
+          '3 elapsed <= 0.8 x naive',
+          ours(m).elapsedMs <= 0.8 * naive.elapsedMs,
+          `${fmt(ours(m).elapsedMs / naive.elapsedMs, 2)} x`,
+        );
+    }
+  }
+
+  if (wanted('memory')) {
+    console.log('\nTarget 4: peak RSS of `npm start` (S3_ENDPOINT set), 1 MB images, C=32');
+    const at300 = await startRss(300, 32, 1_000_000);
+    const at100 = await startRss(100, 32, 1_000_000);
+    const at1000 = await startRss(1000, 32, 1_000_000);
+    results.memory = { at100, at300, at1000 };
+    console.log(`  N=100 ${fmt(at100)} MB, N=300 ${fmt(at300)} MB, N=1000 ${fmt(at1000)} MB`);
+    verdict('4 peak RSS <= 200 MB at N=300', at300 <= 200, `${fmt(at300)} MB`);
+    verdict('4 N=1000 within 15% of N=100', at1000 <= at100 * 1.15, `+${fmt((at1000 / at100 - 1) * 100)}%`);
+  }
+
+  if (wanted('coldstart')) {
+    console.log('\nTarget 5: the bundle cdk synth writes, against a reference bundle of @aws-sdk/client-s3 alone');
+    const cold = await coldStart();
+    results.coldStart = cold;
+    console.log(
+      `  bundle ${fmt(cold.bundleBytes / 1e6, 2)} MB (reference ${fmt(cold.referenceBytes / 1e6, 2)} MB); import ${fmt(cold.importMs)} ms (reference ${fmt(cold.referenceImportMs)} ms), medians of 15 alternating`,
+    );
+    verdict('5 bundle <= 1.5 MB', cold.bundleBytes <= 1.5e6, `${fmt(cold.bundleBytes / 1e6, 2)} MB`);
+    verdict(
+      '5 import <= 1.5 x reference',
+      cold.importMs <= 1.5 * cold.referenceImportMs,
+      `${fmt(cold.importMs / cold.referenceImportMs, 2)} x`,
+    );
+  }
+
+  if (wanted('cpu')) {
+    const setup = { count: 1000, latencyMs: 0, imageBytes: 40_000, width: 64, runs: 3 };
+    const [m] = await scenario('cpu', setup, [64], ['ours']);
+    if (m) table('Target 6: CPU per image, C=64, 40 KB, no latency', [m]);
+  }
+
+  console.log(`\nVerdicts\n${verdicts.map((line) => `  ${line}`).join('\n')}`);
+  results.verdicts = verdicts;
+  results.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+  mkdirSync('docs', { recursive: true });
+  writeFileSync('docs/bench.json', `${JSON.stringify(results, null, 2)}\n`);
 }
 
 await main();
