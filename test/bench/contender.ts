@@ -62,7 +62,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         }));
         return;
       case 'fetch-floor':
-        await fetchOnly(urls.slice(0, count), spec.concurrency, dispatcher);
+        ({ bytes } = await fetchOnly(urls.slice(0, count), spec.concurrency, dispatcher));
         return;
       case 'store-floor':
         await storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency);

@@ -66,7 +66,12 @@ export async function measureAt(
 ): Promise<Measured> {
   const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
   const fetch = await node({ ...base, kind: 'fetch-floor' });
-  const store = await node({ ...base, kind: 'store-floor', bytes: setup.imageBytes });
+  // Objects of the images' own size: the padded size, or what the fetch floor read.
+  const store = await node({
+    ...base,
+    kind: 'store-floor',
+    bytes: setup.imageBytes || Math.round(fetch.bytes / setup.count),
+  });
   const rows: Row[] = [];
   for (const contender of contenders) {
     if (contender === 'tutorial') {
