@@ -3,7 +3,7 @@ import type { BufferPool } from './buffer-pool.js';
 import type { Config } from './config.js';
 import { type FailureReason, messageOf, SourceError } from './errors.js';
 import type { BatchRequest } from './request.js';
-import { backoffMs, sleep } from './retry.js';
+import { backoffMs, isPermanentS3Error, sleep } from './retry.js';
 import type { Semaphore } from './semaphore.js';
 import { discard, imageUrl, openImage } from './source.js';
 import { type DownloadedImage, downloadImage, putImage, type S3Sender, shouldStream, streamImage } from './store.js';
@@ -43,9 +43,11 @@ function classify(error: unknown): Failure {
     };
   }
   // Anything else was thrown by the S3 client: a refused write or an unreachable endpoint.
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const permanent = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
-  return { reason: 'store_failed', message: `S3 write failed: ${messageOf(error)}`, retryable: !permanent };
+  return {
+    reason: 'store_failed',
+    message: `S3 write failed: ${messageOf(error)}`,
+    retryable: !isPermanentS3Error(error),
+  };
 }
 
 /** One item's tries, shared by its download and upload stages. */

@@ -64,14 +64,17 @@ export async function runJobOnce(
   job: BatchJob,
   options: Omit<BatchOptions, 'batchId' | 'onProgress'>,
 ): Promise<{ result: BatchResult; ranNow: boolean }> {
-  const done = await getJson<Manifest>(options.deps.s3, options.config, manifestKey(options.config, job.batchId));
+  const done = await readManifest(job.batchId, options.config, options.deps);
   if (done) return { result: done.result, ranNow: false };
   return { result: await runJob(job, options), ranNow: true };
 }
 
+const readManifest = (batchId: string, config: Config, deps: Deps) =>
+  getJson<Manifest>(deps.s3, config, manifestKey(config, batchId));
+
 /** The job's status: done (from the manifest), running or accepted (from the status record), or undefined. */
 export async function readStatus(batchId: string, config: Config, deps: Deps): Promise<BatchStatus | undefined> {
-  const manifest = await getJson<Manifest>(deps.s3, config, manifestKey(config, batchId));
+  const manifest = await readManifest(batchId, config, deps);
   if (manifest) return { batchId, status: 'done', result: manifest.result };
   return getJson<BatchStatus>(deps.s3, config, statusKey(config, batchId));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newBatchId } from '../../lambda/batch.js';
 import { loadConfig } from '../../lambda/config.js';
 import { regionFromApiUrl } from '../../lambda/local/signed-client.js';
-import { backoffMs } from '../../lambda/retry.js';
+import { backoffMs, isPermanentS3Error } from '../../lambda/retry.js';
 import { scheduledJob } from '../../lambda/schedule.js';
 import { percentiles } from '../../lambda/stats.js';
 import { imageKey } from '../../lambda/store.js';
@@ -60,5 +60,19 @@ describe('regionFromApiUrl', () => {
   it('reads the region from an execute-api host, and nothing from another host', () => {
     expect(regionFromApiUrl(new URL('https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1/'))).toBe('eu-west-1');
     expect(regionFromApiUrl(new URL('http://127.0.0.1:3000/'))).toBeUndefined();
+  });
+});
+
+describe('isPermanentS3Error', () => {
+  it('gives up on refusals and other 4xx, and retries timeouts, throttling, 5xx and network errors', () => {
+    const s3Error = (name: string, httpStatusCode?: number) =>
+      Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
+    expect(isPermanentS3Error(s3Error('AccessDenied', 403))).toBe(true);
+    expect(isPermanentS3Error(s3Error('NoSuchBucket'))).toBe(true);
+    expect(isPermanentS3Error(s3Error('InvalidRequest', 400))).toBe(true);
+    expect(isPermanentS3Error(s3Error('RequestTimeout', 408))).toBe(false);
+    expect(isPermanentS3Error(s3Error('SlowDown', 503))).toBe(false);
+    expect(isPermanentS3Error(s3Error('TooManyRequests', 429))).toBe(false);
+    expect(isPermanentS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(false);
   });
 });
