@@ -61,30 +61,40 @@ export function newBatchId(now = new Date()): string {
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Items `start` (included) to `end` (excluded) of a request: a whole batch, or one chunk of it. */
+export type ItemRange = { start: number; end: number };
+
+/** How a run of items went: every item's outcome, and when the run started and ended. */
+export type ItemsRun = { items: ItemOutcome[]; startedAt: Date; finishedAt: Date; elapsedMs: number };
+
 /**
- * Fetches and stores `request.count` images with `request.concurrency` in flight, then writes the
- * manifest. One item's failure never fails the batch; at the deadline unfinished items end as
- * `timeout` and the result comes back at once.
+ * Fetches and stores the items of `range` with `concurrency` in flight (default: the request's).
+ * One item's failure never fails the run; at the deadline unfinished items end as `timeout` and
+ * the run returns at once. Never rejects.
  */
-export async function runBatch(request: BatchRequest, options: BatchOptions): Promise<BatchResult> {
-  const { config, deps } = options;
-  const batchId = options.batchId ?? newBatchId();
+export async function runItems(
+  request: BatchRequest,
+  range: ItemRange,
+  options: BatchOptions & { batchId: string; concurrency?: number },
+): Promise<ItemsRun> {
+  const { config, deps, batchId } = options;
+  const concurrency = options.concurrency ?? request.concurrency;
   const startedAt = new Date();
   const started = performance.now();
   const deadline = new AbortController();
   // Each item in flight listens for the deadline (request, upload, backoff): not a leak.
-  setMaxListeners(request.concurrency * 4 + 10, deadline.signal);
+  setMaxListeners(concurrency * 4 + 10, deadline.signal);
   const remainingMs = options.deadlineAt - Date.now();
   const timer = setTimeout(() => deadline.abort(new Error('batch deadline')), Math.max(0, remainingMs));
   if (remainingMs <= 0) deadline.abort(new Error('batch deadline'));
-  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: request.count };
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: range.end - range.start };
   const context = {
     config,
     request,
     batchId,
     deps,
-    uploads: new Semaphore(request.concurrency),
-    buffers: new BufferPool(request.concurrency),
+    uploads: new Semaphore(concurrency),
+    buffers: new BufferPool(concurrency),
     signal: deadline.signal,
     deadlineAt: options.deadlineAt,
   };
@@ -93,7 +103,7 @@ export async function runBatch(request: BatchRequest, options: BatchOptions): Pr
   try {
     // p-map bounds the download stage; each mapper hands back its upload as a promise to await below.
     const started = await pMap(
-      Array.from({ length: request.count }, (_, index) => index),
+      Array.from({ length: range.end - range.start }, (_, offset) => range.start + offset),
       async (index) => {
         const { outcome } = await transferItem(index, context);
         return {
@@ -106,42 +116,76 @@ export async function runBatch(request: BatchRequest, options: BatchOptions): Pr
           }),
         };
       },
-      { concurrency: request.concurrency },
+      { concurrency },
     );
     items = await Promise.all(started.map((item) => item.outcome));
   } finally {
     clearTimeout(timer);
   }
-  const elapsedMs = Math.round(performance.now() - started);
+  return { items, startedAt, finishedAt: new Date(), elapsedMs: Math.round(performance.now() - started) };
+}
 
+/** The result of a batch from every item's outcome (in index order) and its timing. */
+export function summarize(
+  items: readonly ItemOutcome[],
+  run: Omit<ItemsRun, 'items'> & { batchId: string; request: BatchRequest; concurrency: number; config: Config },
+): BatchResult {
+  const { batchId, config } = run;
   let bytes = 0;
   const failures: BatchResult['failures'] = [];
   for (const item of items) {
     if (item.ok) bytes += item.bytes;
     else failures.push({ index: item.index, reason: item.reason, attempts: item.attempts, message: item.message });
   }
-  const result: BatchResult = {
+  return {
     batchId,
     status: 'done',
-    requested: request.count,
-    succeeded: request.count - failures.length,
+    requested: run.request.count,
+    succeeded: items.length - failures.length,
     failed: failures.length,
-    elapsedMs,
+    elapsedMs: run.elapsedMs,
     bytes,
-    concurrency: request.concurrency,
+    concurrency: run.concurrency,
     bucket: config.bucket,
     prefix: batchPrefix(config, batchId),
     manifestKey: manifestKey(config, batchId),
     failures,
     latencyMs: percentiles(items.map((item) => item.latencyMs)),
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
   };
-  const manifest: Manifest = { version: 1, batchId, request, result, items };
+}
+
+/** Writes `manifest.json`; when that fails the result says so in `manifestError` (the images stay). */
+export async function writeManifest(
+  result: BatchResult,
+  request: BatchRequest,
+  items: ItemOutcome[],
+  options: Pick<BatchOptions, 'config' | 'deps'>,
+): Promise<BatchResult> {
+  const manifest: Manifest = { version: 1, batchId: result.batchId, request, result, items };
   try {
-    await putJson(deps.s3, config, result.manifestKey, manifest);
+    await putJson(options.deps.s3, options.config, result.manifestKey, manifest);
   } catch (error) {
     result.manifestError = messageOf(error);
   }
   return result;
+}
+
+/**
+ * Fetches and stores `request.count` images with `request.concurrency` in flight, then writes the
+ * manifest. One item's failure never fails the batch; at the deadline unfinished items end as
+ * `timeout` and the result comes back at once.
+ */
+export async function runBatch(request: BatchRequest, options: BatchOptions): Promise<BatchResult> {
+  const batchId = options.batchId ?? newBatchId();
+  const run = await runItems(request, { start: 0, end: request.count }, { ...options, batchId });
+  const result = summarize(run.items, {
+    ...run,
+    batchId,
+    request,
+    concurrency: request.concurrency,
+    config: options.config,
+  });
+  return writeManifest(result, request, run.items, options);
 }

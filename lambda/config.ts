@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { MAX_CHUNKS } from './plan.js';
 
 /** Everything the function reads from its environment, validated once and frozen. */
 export type Config = Readonly<{
@@ -13,6 +14,14 @@ export type Config = Readonly<{
   redirectHosts: readonly string[];
   maxCount: number;
   syncMaxCount: number;
+  /** The most images one invocation runs; larger batches are split into chunks of at most this. */
+  chunkSize: number;
+  /** Chunks running side by side (the Distributed Map's MaxConcurrency). */
+  mapMaxConcurrency: number;
+  /** Requests in flight on the source across all chunks of one batch. */
+  sourceMaxConcurrency: number;
+  /** The Step Functions state machine that runs batches over `chunkSize` (deployed only). */
+  stateMachineArn: string | undefined;
   defaultConcurrency: number;
   maxConcurrency: number;
   maxImageBytes: number;
@@ -84,8 +93,19 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
       `Expected KEY_PREFIX not to start with "/" and to be at most 200 characters, got ${JSON.stringify(keyPrefix)}`,
     );
   }
-  const maxCount = integerVar(env, 'MAX_COUNT', 1000, 1, 100_000);
+  const maxCount = integerVar(env, 'MAX_COUNT', 100_000, 1, 100_000);
   const maxConcurrency = integerVar(env, 'MAX_CONCURRENCY', 64, 1, 1024);
+  const syncMaxCount = integerVar(env, 'SYNC_MAX_COUNT', Math.min(100, maxCount), 1, maxCount);
+  // At least SYNC_MAX_COUNT (a synchronous batch is one chunk), and few enough chunks for the map's input.
+  const chunkSize = integerVar(
+    env,
+    'CHUNK_SIZE',
+    Math.max(syncMaxCount, Math.min(2000, maxCount)),
+    Math.max(syncMaxCount, Math.ceil(maxCount / MAX_CHUNKS)),
+    maxCount,
+  );
+  const mapMaxConcurrency = integerVar(env, 'MAP_MAX_CONCURRENCY', 8, 1, 1000);
+  const sourceMaxConcurrency = integerVar(env, 'SOURCE_MAX_CONCURRENCY', 128, mapMaxConcurrency, 100_000);
   const retryBaseMs = integerVar(env, 'RETRY_BASE_MS', 200, 1, 60_000);
   return Object.freeze({
     bucket,
@@ -95,7 +115,11 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
     picsumBaseUrl: urlVar(env, 'PICSUM_BASE_URL', 'https://picsum.photos'),
     redirectHosts: Object.freeze(hostListVar(env, 'PICSUM_REDIRECT_HOSTS', 'fastly.picsum.photos')),
     maxCount,
-    syncMaxCount: integerVar(env, 'SYNC_MAX_COUNT', Math.min(100, maxCount), 1, maxCount),
+    syncMaxCount,
+    chunkSize,
+    mapMaxConcurrency,
+    sourceMaxConcurrency,
+    stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),
     maxConcurrency,
     maxImageBytes: integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB),

@@ -36,6 +36,8 @@ export class ConfigError extends Error {
  * - `not_image`: the source answered with a Content-Type that is not an image.
  * - `too_large`: the body is larger than MAX_IMAGE_BYTES.
  * - `store_failed`: S3 refused or could not be reached (after retries).
+ * - `chunk_failed`: the invocation running this item's chunk failed before recording any outcome
+ *   (a batch split over Step Functions; its images may be stored, but none is vouched for).
  */
 export type FailureReason =
   | 'timeout'
@@ -45,7 +47,8 @@ export type FailureReason =
   | 'redirect_refused'
   | 'not_image'
   | 'too_large'
-  | 'store_failed';
+  | 'store_failed'
+  | 'chunk_failed';
 
 /** A failure while fetching from the image source. */
 export class SourceError extends Error {

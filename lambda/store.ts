@@ -7,6 +7,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -313,4 +314,47 @@ export async function getJson<T>(s3: S3Sender, config: Config, key: string): Pro
     if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
     throw error;
   }
+}
+
+/** S3's answer when a conditional write finds the key taken (412), or racing another (409). */
+const isConditionFailed = (error: unknown): boolean => {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 412 || status === 409;
+};
+
+/**
+ * Writes a JSON document only if nothing is stored under `key` yet (`If-None-Match: *`, an atomic
+ * check in S3). Returns false when the key was taken first.
+ */
+export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> {
+  const body = JSON.stringify(value);
+  const put = new PutObjectCommand({
+    Bucket: config.bucket,
+    Key: key,
+    Body: body,
+    ContentType: 'application/json',
+    IfNoneMatch: '*',
+  });
+  try {
+    // 409 and 412 are 4xx: withRetries hands them straight back as answers, not faults.
+    await withRetries(config, () => s3.send(put));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Every key under `prefix`, page by page. */
+export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await withRetries(config, () =>
+      s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token })),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
 }

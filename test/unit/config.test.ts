@@ -8,8 +8,12 @@ describe('loadConfig', () => {
       keyPrefix: 'images/',
       s3Endpoint: undefined,
       redirectHosts: ['fastly.picsum.photos'],
-      maxCount: 1000,
+      maxCount: 100_000,
       syncMaxCount: 100,
+      chunkSize: 2000,
+      mapMaxConcurrency: 8,
+      sourceMaxConcurrency: 128,
+      stateMachineArn: undefined,
       defaultConcurrency: 16,
       maxConcurrency: 64,
       maxImageBytes: 20 * 1024 * 1024,
@@ -32,6 +36,17 @@ describe('loadConfig', () => {
   it('keeps DEFAULT_CONCURRENCY within MAX_CONCURRENCY', () => {
     expect(() => loadConfig({ MAX_CONCURRENCY: '8', DEFAULT_CONCURRENCY: '9' })).toThrow(/DEFAULT_CONCURRENCY/);
     expect(loadConfig({ MAX_CONCURRENCY: '8' }).defaultConcurrency).toBe(8);
+  });
+
+  it('keeps chunks at least SYNC_MAX_COUNT and few enough for one map input, and the map within the source limit', () => {
+    expect(() => loadConfig({ SYNC_MAX_COUNT: '300', CHUNK_SIZE: '200' })).toThrow(
+      'Expected CHUNK_SIZE to be an integer from 300 to 100000, got "200"',
+    );
+    expect(() => loadConfig({ CHUNK_SIZE: '50' })).toThrow(/CHUNK_SIZE to be an integer from 100 /);
+    expect(loadConfig({ MAX_COUNT: '500' }).chunkSize).toBe(500);
+    expect(() => loadConfig({ MAP_MAX_CONCURRENCY: '20', SOURCE_MAX_CONCURRENCY: '10' })).toThrow(
+      /SOURCE_MAX_CONCURRENCY to be an integer from 20 /,
+    );
   });
 
   it('is frozen', () => {

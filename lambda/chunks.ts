@@ -1,0 +1,252 @@
+import pMap from 'p-map';
+import { type BatchOptions, type BatchResult, runItems, summarize, writeManifest } from './batch.js';
+import type { Config } from './config.js';
+import type { Deps, ItemOutcome } from './item.js';
+import type { BatchJob } from './jobs.js';
+import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
+import type { BatchRequest } from './request.js';
+import { type BatchStatus, putStatus, throttled } from './status.js';
+import { batchPrefix, getJson, listKeys, putJson } from './store.js';
+
+/**
+ * A batch too large for one invocation, split into chunks: what the plan step hands to the map
+ * (Step Functions, deployed) or to the loop over chunks (locally).
+ */
+export type BatchPlan = {
+  batchId: string;
+  request: BatchRequest;
+  /** Requests in flight per chunk. */
+  concurrency: number;
+  /** Chunks that may run at once. */
+  parallelChunks: number;
+  startedAt: string;
+  chunks: Chunk[];
+};
+
+/** One chunk's work, as the map sends it. */
+export type ChunkTask = { batchId: string; request: BatchRequest; concurrency: number; chunk: Chunk };
+
+/** How a chunk went, in a few bytes: Step Functions state is limited to 256 KB. */
+export type ChunkSummary = Chunk & {
+  done: number;
+  succeeded: number;
+  failed: number;
+  bytes: number;
+  startedAt: string;
+  finishedAt: string;
+};
+
+/** `chunks/{n}.json`: a finished chunk's summary and every item of it. */
+export type ChunkRecord = { summary: ChunkSummary; items: ItemOutcome[] };
+
+/** `progress/{n}.json`: a chunk's counts so far, rewritten as it runs. */
+type ChunkProgress = Pick<ChunkSummary, 'chunk' | 'done' | 'succeeded' | 'failed'>;
+
+/** What the aggregate step returns to Step Functions: the result itself is in the manifest. */
+export type AggregateSummary = Pick<
+  BatchResult,
+  'batchId' | 'requested' | 'succeeded' | 'failed' | 'elapsedMs' | 'manifestKey'
+> & { missingChunks: number[] };
+
+type Options = { config: Config; deps: Deps };
+
+const chunkKey = (config: Config, batchId: string, chunk: number) =>
+  `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
+const progressPrefix = (config: Config, batchId: string) => `${batchPrefix(config, batchId)}progress/`;
+
+/** Splits the batch into chunks and records it as running. */
+export async function planBatch(job: BatchJob, parallelChunks: number, options: Options): Promise<BatchPlan> {
+  const { config, deps } = options;
+  const chunks = planChunks(job.request.count, config.chunkSize);
+  const plan: BatchPlan = {
+    batchId: job.batchId,
+    request: job.request,
+    concurrency: chunkConcurrency(job.request.concurrency, Math.min(parallelChunks, chunks.length), config),
+    parallelChunks: Math.min(parallelChunks, chunks.length),
+    startedAt: new Date().toISOString(),
+    chunks,
+  };
+  const status: BatchStatus = {
+    batchId: job.batchId,
+    status: 'running',
+    requested: job.request.count,
+    done: 0,
+    succeeded: 0,
+    failed: 0,
+    chunks: { total: chunks.length, done: 0 },
+  };
+  await putStatus(status, config, deps);
+  return plan;
+}
+
+/**
+ * Runs one chunk and records it, unless it is recorded already: Step Functions may deliver a chunk
+ * twice (a retried invocation), and a second run must not fetch a second set of images.
+ */
+export async function runChunk(
+  task: ChunkTask,
+  options: Options & Pick<BatchOptions, 'deadlineAt' | 'onProgress'>,
+): Promise<ChunkSummary> {
+  const { config, deps } = options;
+  const { batchId, chunk } = task;
+  const recorded = await getJson<ChunkRecord>(deps.s3, config, chunkKey(config, batchId, chunk.chunk));
+  if (recorded) return recorded.summary;
+
+  const progressKey = `${progressPrefix(config, batchId)}${chunk.chunk}.json`;
+  const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressKey, progress));
+  const run = await runItems(task.request, chunk, {
+    config,
+    deps,
+    batchId,
+    concurrency: task.concurrency,
+    deadlineAt: options.deadlineAt,
+    onProgress: (progress) => {
+      options.onProgress?.(progress);
+      writeProgress.offer({ chunk: chunk.chunk, ...progress });
+    },
+  });
+  let succeeded = 0;
+  let bytes = 0;
+  for (const item of run.items) {
+    if (!item.ok) continue;
+    succeeded++;
+    bytes += item.bytes;
+  }
+  const summary: ChunkSummary = {
+    ...chunk,
+    done: run.items.length,
+    succeeded,
+    failed: run.items.length - succeeded,
+    bytes,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+  };
+  await writeProgress.flush();
+  // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
+  await putJson(deps.s3, config, chunkKey(config, batchId, chunk.chunk), { summary, items: run.items });
+  await putJson(deps.s3, config, progressKey, {
+    chunk: chunk.chunk,
+    done: summary.done,
+    succeeded,
+    failed: summary.failed,
+  });
+  return summary;
+}
+
+/** A chunk with no record: every item of it failed, with the reason saying why none is vouched for. */
+function unrecorded(chunk: Chunk): ItemOutcome[] {
+  return Array.from({ length: chunk.end - chunk.start }, (_, offset) => ({
+    index: chunk.start + offset,
+    ok: false as const,
+    reason: 'chunk_failed' as const,
+    message: `Chunk ${chunk.chunk} (items ${chunk.start}-${chunk.end - 1}) did not finish`,
+    attempts: 0,
+    latencyMs: 0,
+  }));
+}
+
+/**
+ * Every item of the plan in index order, from the chunk records (in plan order, undefined where a
+ * chunk left none: its items fail as `chunk_failed`), and when the last recorded chunk finished.
+ */
+export function joinChunks(
+  plan: Pick<BatchPlan, 'chunks' | 'startedAt'>,
+  records: readonly (ChunkRecord | undefined)[],
+): { items: ItemOutcome[]; missingChunks: number[]; finishedAt: number } {
+  const items: ItemOutcome[] = [];
+  const missingChunks: number[] = [];
+  let finishedAt = Date.parse(plan.startedAt);
+  for (const [position, chunk] of plan.chunks.entries()) {
+    const record = records[position];
+    if (record) {
+      for (const item of record.items) items.push(item);
+      finishedAt = Math.max(finishedAt, Date.parse(record.summary.finishedAt));
+    } else {
+      for (const item of unrecorded(chunk)) items.push(item);
+      missingChunks.push(chunk.chunk);
+    }
+  }
+  return { items, missingChunks, finishedAt };
+}
+
+/**
+ * Joins the chunk records into the batch's manifest and result, the same shape as a batch run in
+ * one piece. Elapsed time runs from the plan to the last chunk's last write.
+ */
+export async function aggregateBatch(
+  plan: BatchPlan,
+  options: Options,
+): Promise<{ result: BatchResult; missingChunks: number[] }> {
+  const { config, deps } = options;
+  const records = await pMap(
+    plan.chunks,
+    (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk)),
+    { concurrency: 16 },
+  );
+  const { items, missingChunks, finishedAt } = joinChunks(plan, records);
+  const startedAt = new Date(plan.startedAt);
+  const result = summarize(items, {
+    batchId: plan.batchId,
+    request: plan.request,
+    concurrency: plan.concurrency * plan.parallelChunks,
+    config,
+    startedAt,
+    finishedAt: new Date(finishedAt),
+    elapsedMs: finishedAt - startedAt.getTime(),
+  });
+  await writeManifest(result, plan.request, items, options);
+  // The status record answers GET without reading a manifest that may hold 100,000 items.
+  await putStatus({ batchId: plan.batchId, status: 'done', result }, config, deps).catch(() => {});
+  return { result, missingChunks };
+}
+
+/** A running chunked batch's counts so far, summed over its chunks' progress records. */
+export async function chunkedProgress(
+  status: Extract<BatchStatus, { status: 'running' }>,
+  options: Options,
+): Promise<BatchStatus> {
+  const { config, deps } = options;
+  const keys = await listKeys(deps.s3, config, progressPrefix(config, status.batchId));
+  const records = await pMap(keys, (key) => getJson<ChunkProgress>(deps.s3, config, key), { concurrency: 16 });
+  const counts = { done: 0, succeeded: 0, failed: 0 };
+  for (const record of records) {
+    if (!record) continue;
+    counts.done += record.done;
+    counts.succeeded += record.succeeded;
+    counts.failed += record.failed;
+  }
+  const finished = await listKeys(deps.s3, config, `${batchPrefix(config, status.batchId)}chunks/`);
+  return { ...status, ...counts, chunks: { total: status.chunks?.total ?? 0, done: finished.length } };
+}
+
+/**
+ * The whole chunked path in this process, chunk after chunk: plan, every chunk, aggregate. What
+ * `npm start` and the dev server run for a batch over CHUNK_SIZE, so the same code is exercised
+ * without AWS.
+ */
+export async function runChunkedHere(
+  job: BatchJob,
+  options: Options & Pick<BatchOptions, 'deadlineAt' | 'onProgress'>,
+): Promise<BatchResult> {
+  const plan = await planBatch(job, 1, options);
+  const before = { done: 0, succeeded: 0, failed: 0 };
+  for (const chunk of plan.chunks) {
+    const summary = await runChunk(
+      { batchId: plan.batchId, request: plan.request, concurrency: plan.concurrency, chunk },
+      {
+        ...options,
+        onProgress: (progress) =>
+          options.onProgress?.({
+            done: before.done + progress.done,
+            succeeded: before.succeeded + progress.succeeded,
+            failed: before.failed + progress.failed,
+            total: plan.request.count,
+          }),
+      },
+    );
+    before.done += summary.done;
+    before.succeeded += summary.succeeded;
+    before.failed += summary.failed;
+  }
+  return (await aggregateBatch(plan, options)).result;
+}
