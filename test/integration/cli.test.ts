@@ -57,7 +57,7 @@ describe('npm start', () => {
     const { code, stderr } = await start(['--count', 'many', '--source', 'offline']);
 
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Expected `count` to be an integer from 1 to 1000, got "many"/);
+    expect(stderr).toMatch(/Expected `count` to be an integer from 1 to 100000, got "many"/);
   });
 
   it('refuses an unknown flag with exit code 2', async () => {
