@@ -3,9 +3,10 @@ import { type BatchResult, newBatchId, runBatch } from './batch.js';
 import type { Config } from './config.js';
 import { RequestError } from './errors.js';
 import { errorResponse, json } from './http.js';
+import { claimIdempotencyKey, readIdempotencyKey } from './idempotency.js';
 import type { Deps } from './item.js';
 import { acceptJob, type Launcher, readStatus } from './jobs.js';
-import { parseRequest } from './request.js';
+import { type BatchRequest, parseRequest } from './request.js';
 
 /** Largest request body accepted (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -68,10 +69,34 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
+/**
+ * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
+ * batch is done, else where to watch it. Nothing new starts.
+ */
+async function replay(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const status = await readStatus(batchId, context.config, context.deps);
+  const headers = { 'idempotent-replayed': 'true' };
+  if (status?.status === 'done' && request.count <= context.config.syncMaxCount) {
+    return json(200, status.result, headers);
+  }
+  // A synchronous batch records nothing until its manifest: no record means it is still running.
+  const state = status?.status ?? 'running';
+  return json(202, { batchId, status: state, statusUrl: `/batches/${batchId}` }, headers);
+}
+
 async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
   const { config, deps } = context;
   const request = parseRequest(readJsonBody(event), config);
-  const batchId = newBatchId();
+  const key = readIdempotencyKey(header(event, 'idempotency-key'));
+  const claim =
+    key === undefined
+      ? { batchId: newBatchId(), fresh: true }
+      : await claimIdempotencyKey(key, request, newBatchId(), context);
+  if (!claim.fresh) {
+    context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
+    return replay(claim.batchId, request, context);
+  }
+  const batchId = claim.batchId;
   if (request.count > config.syncMaxCount) {
     await acceptJob({ batchId, request }, config, deps, context.launch);
     context.log.info('Batch accepted', { batchId, requested: request.count });

@@ -50,6 +50,12 @@ export type AggregateSummary = Pick<
 
 type Options = { config: Config; deps: Deps };
 
+/** The state machine's three task events (see infra/batch-workflow.ts). */
+export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob };
+export type ChunkEvent = { kind: 'picsum-batch.chunk'; task: ChunkTask };
+export type AggregateEvent = { kind: 'picsum-batch.aggregate'; plan: BatchPlan };
+export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent;
+
 const chunkKey = (config: Config, batchId: string, chunk: number) =>
   `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
 const progressPrefix = (config: Config, batchId: string) => `${batchPrefix(config, batchId)}progress/`;

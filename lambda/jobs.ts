@@ -15,6 +15,12 @@ export type BatchJob = { batchId: string; request: BatchRequest };
 /** Starts a job elsewhere: an asynchronous Lambda invocation when deployed, in-process locally. */
 export type Launcher = (job: BatchJob) => Promise<void>;
 
+/** Batches over CHUNK_SIZE go to the chunked launcher (Step Functions), the others to `whole`. */
+export function launcherBySize(config: Pick<Config, 'chunkSize'>, launchers: { whole: Launcher; chunked: Launcher }) {
+  return (job: BatchJob): Promise<void> =>
+    job.request.count > config.chunkSize ? launchers.chunked(job) : launchers.whole(job);
+}
+
 /** Records the job as accepted, then launches it. */
 export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launch: Launcher): Promise<void> {
   const status: BatchStatus = {

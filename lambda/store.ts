@@ -302,14 +302,18 @@ export async function putJson(s3: S3Sender, config: Config, key: string, value: 
   );
 }
 
-/** Reads a JSON document, or undefined when there is no such key. */
+/**
+ * Reads a JSON document, or undefined when there is no such key. A document that does not parse
+ * is read again: S3 never serves half a write, but s3rver writes in place and a reader racing a
+ * writer (a status record being rewritten) can see the first half.
+ */
 export async function getJson<T>(s3: S3Sender, config: Config, key: string): Promise<T | undefined> {
   try {
-    const text = await withRetries(config, async () => {
+    return await withRetries(config, async () => {
       const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
-      return response.Body?.transformToString();
+      const text = await response.Body?.transformToString();
+      return text === undefined ? undefined : (JSON.parse(text) as T);
     });
-    return text === undefined ? undefined : (JSON.parse(text) as T);
   } catch (error) {
     if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
     throw error;
@@ -345,7 +349,10 @@ export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string,
   }
 }
 
-/** Every key under `prefix`, page by page. */
+/**
+ * Every key under `prefix`, page by page. (Callers list at most MAX_CHUNKS keys, one page: s3rver
+ * cannot continue a v2 listing on Node's OpenSSL 3, see test/support/harness.ts.)
+ */
 export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;

@@ -1,6 +1,7 @@
 import './quiet-node-warning.js';
 import { join } from 'node:path';
-import { runBatch } from '../batch.js';
+import { type BatchResult, newBatchId, runBatch } from '../batch.js';
+import { runChunkedHere } from '../chunks.js';
 import { loadConfig } from '../config.js';
 import { messageOf, RequestError } from '../errors.js';
 import { parseRequest } from '../request.js';
@@ -28,12 +29,22 @@ async function main(argv: string[]): Promise<number> {
     say(`Fetching ${request.count} images from ${runtime.sourceNote}, ${request.concurrency} at a time.`);
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
-    const result = await runBatch(request, {
+    const batchOptions = {
       config: runtime.config,
       deps: runtime.deps,
       deadlineAt: Date.now() + LOCAL_BUDGET_MS,
       onProgress: progress.update,
-    });
+    };
+    const { chunkSize } = runtime.config;
+    let result: BatchResult;
+    if (request.count > chunkSize) {
+      // The deployed path for a batch this size: plan, chunks, aggregate, with the chunks run one
+      // after another here where Step Functions would run them side by side.
+      say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
+      result = await runChunkedHere({ batchId: newBatchId(), request }, batchOptions);
+    } else {
+      result = await runBatch(request, batchOptions);
+    }
     progress.finish();
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);

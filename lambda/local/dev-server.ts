@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type ApiLog, handleApiEvent } from '../api.js';
+import { runChunkedHere } from '../chunks.js';
 import { messageOf } from '../errors.js';
 import { errorResponse, json } from '../http.js';
-import { type Launcher, runJob } from '../jobs.js';
+import { type BatchJob, launcherBySize, runJob } from '../jobs.js';
 import type { LocalRuntime } from './setup.js';
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
@@ -54,7 +55,7 @@ function send(res: ServerResponse, result: { statusCode: number; headers?: Recor
 
 /**
  * Serves the API handler on 127.0.0.1 as API Gateway would. Batches over SYNC_MAX_COUNT run in
- * this process in the background, as they would in a second Lambda invocation.
+ * this process in the background, as they would in a second Lambda invocation or on Step Functions.
  */
 export async function startDevServer(runtime: LocalRuntime, options: { port?: number; log?: ApiLog } = {}) {
   const log: ApiLog = options.log ?? {
@@ -62,12 +63,16 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
     error: (message, ...extra) => console.error(message, ...extra),
   };
   const background = new Set<Promise<unknown>>();
-  const launch: Launcher = async (job) => {
-    const run = runJob(job, { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000 })
+  const inBackground = (runner: typeof runJob | typeof runChunkedHere) => async (job: BatchJob) => {
+    const options = { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000 };
+    const run = runner(job, options)
       .catch((error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)))
       .finally(() => background.delete(run));
     background.add(run);
   };
+  // As deployed: over SYNC_MAX_COUNT in the background; over CHUNK_SIZE chunk by chunk, the path
+  // the state machine takes.
+  const launch = launcherBySize(runtime.config, { whole: inBackground(runJob), chunked: inBackground(runChunkedHere) });
   const server: Server = createServer(async (req, res) => {
     try {
       const body = await readBody(req, GATEWAY_MAX_BYTES);

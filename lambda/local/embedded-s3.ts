@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
+import { conditionalWrites } from './conditional-writes.js';
 
 /** s3rver's built-in account: any client must sign with these. */
 export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -30,6 +31,8 @@ export async function startEmbeddedS3(options: {
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucket }],
   });
+  // Before s3rver's router, the last middleware; Koa composes the list when the server starts.
+  server.middleware.splice(server.middleware.length - 1, 0, conditionalWrites());
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -14,5 +14,7 @@ declare module 's3rver' {
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
     httpServer: Server;
+    /** Koa's middleware list, composed when the server starts. */
+    middleware: unknown[];
   }
 }

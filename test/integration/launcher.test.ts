@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selfInvokeLauncher } from '../../lambda/launcher.js';
+import { executionName, selfInvokeLauncher, stepFunctionsLauncher } from '../../lambda/launcher.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
 describe('the self-invoking launcher', () => {
@@ -54,5 +54,56 @@ describe('the self-invoking launcher', () => {
     } finally {
       await lambda.close();
     }
+  });
+});
+
+describe('the Step Functions launcher', () => {
+  const job = { batchId: '20261125T094207Z-3f9a1c2b', request: { count: 5000 } as never };
+  const arn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:picsum-batch-batches';
+
+  it('starts one signed execution named after the batch, with the job as its input', async () => {
+    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
+      res.writeHead(200).end('{"executionArn":"x","startDate":1}'),
+    );
+    try {
+      const launch = stepFunctionsLauncher({
+        stateMachineArn: arn,
+        region: 'eu-west-1',
+        credentials: async () => TEST_CREDENTIALS,
+        endpoint: states.url,
+      });
+
+      await launch(job);
+
+      const [call] = states.seen;
+      expect(call?.signatureValid).toBe(true);
+      expect(call?.headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');
+      expect(call?.headers['content-type']).toBe('application/x-amz-json-1.0');
+      const body = JSON.parse(call?.body ?? '');
+      expect(body).toMatchObject({ stateMachineArn: arn, name: job.batchId });
+      expect(JSON.parse(body.input)).toEqual(job);
+    } finally {
+      await states.close();
+    }
+  });
+
+  it('fails loudly when Step Functions refuses, and names executions within its rules', async () => {
+    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
+      res.writeHead(400).end('{"__type":"ExecutionAlreadyExists"}'),
+    );
+    try {
+      const launch = stepFunctionsLauncher({
+        stateMachineArn: arn,
+        region: 'eu-west-1',
+        credentials: async () => TEST_CREDENTIALS,
+        endpoint: states.url,
+      });
+      await expect(launch(job)).rejects.toThrow(/HTTP 400.*ExecutionAlreadyExists/);
+    } finally {
+      await states.close();
+    }
+    const long = executionName(`${'n'.repeat(64)}-20261125T000000Z.x`);
+    expect(long).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(long.endsWith('20261125T000000Z-x')).toBe(true);
   });
 });

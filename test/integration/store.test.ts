@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBatch } from '../../lambda/batch.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
 import { parseRequest } from '../../lambda/request.js';
-import { STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
+import { getJson, putJsonIfAbsent, STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
@@ -19,6 +19,32 @@ const run = (input: object, onProgress?: Parameters<typeof runBatch>[1]['onProgr
     deadlineAt: Date.now() + 20_000,
     onProgress,
   });
+
+describe('conditional writes (If-None-Match: *), as idempotency keys use them', () => {
+  it('write once: a second write to the key is refused and the first document stays', async () => {
+    harness = await startHarness();
+    const { s3 } = harness;
+    const key = 'images/idempotency/k.json';
+
+    expect(await putJsonIfAbsent(s3, harness.config, key, { n: 1 })).toBe(true);
+    expect(await putJsonIfAbsent(s3, harness.config, key, { n: 2 })).toBe(false);
+    expect(await getJson(s3, harness.config, key)).toEqual({ n: 1 });
+    // The refusal is S3's own answer over the wire: 412 PreconditionFailed.
+    const refused = await s3
+      .send(new PutObjectCommand({ Bucket: harness.config.bucket, Key: key, Body: '{}', IfNoneMatch: '*' }))
+      .catch((error: { name: string; $metadata: { httpStatusCode: number } }) => error);
+    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+  });
+
+  it('lets exactly one of many racing writers win', async () => {
+    harness = await startHarness();
+    const wins = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => putJsonIfAbsent(harness.s3, harness.config, 'images/race.json', { n })),
+    );
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await getJson(harness.s3, harness.config, 'images/race.json')).toEqual({ n: wins.indexOf(true) });
+  });
+});
 
 describe('storing in an S3-compatible server', () => {
   it('keeps streamed uploads byte-identical, where the SDK default would store aws-chunked framing', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { type Config, loadConfig } from '../../lambda/config.js';
 import type { Deps } from '../../lambda/item.js';
@@ -58,8 +58,18 @@ export async function startHarness(
     s3,
     deps: { s3, dispatcher },
     async keys() {
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.keyPrefix }));
-      return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
+      // ListObjects v1 with markers: s3rver makes v2 continuation tokens with DES, which Node's
+      // OpenSSL 3 no longer has, so a truncated v2 listing fails there (InternalError).
+      const keys: string[] = [];
+      let marker: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsCommand({ Bucket: config.bucket, Prefix: config.keyPrefix, Marker: marker }),
+        );
+        for (const object of page.Contents ?? []) keys.push(object.Key ?? '');
+        marker = page.IsTruncated ? keys.at(-1) : undefined;
+      } while (marker);
+      return keys.sort();
     },
     async object(key) {
       const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));

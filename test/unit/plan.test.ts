@@ -8,9 +8,11 @@ import { chunkConcurrency, MAX_CHUNKS, planChunks } from '../../lambda/plan.js';
 import { parseRequest } from '../../lambda/request.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b' });
-const sizes = fc.integer({ min: 1, max: 5000 }).chain((chunkSize) =>
-  fc.record({ chunkSize: fc.constant(chunkSize), count: fc.integer({ min: 0, max: chunkSize * MAX_CHUNKS }) }),
-);
+const sizes = fc
+  .integer({ min: 1, max: 5000 })
+  .chain((chunkSize) =>
+    fc.record({ chunkSize: fc.constant(chunkSize), count: fc.integer({ min: 0, max: chunkSize * MAX_CHUNKS }) }),
+  );
 
 describe('planChunks', () => {
   it('covers indexes 0..N-1 exactly once, in order, none over the limit, none empty', () => {
