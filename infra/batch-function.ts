@@ -8,7 +8,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { StackSettings } from './settings.js';
+import { functionLimits, type StackSettings } from './settings.js';
 
 const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
@@ -16,13 +16,19 @@ const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.u
 export const ESM_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-export type BatchFunctionProps = { settings: StackSettings; bucket: Bucket; failedRuns: Queue };
+export type BatchFunctionProps = {
+  settings: StackSettings;
+  bucket: Bucket;
+  failedRuns: Queue;
+  /** The state machine that runs batches over the chunk size; built from its name (no cycle). */
+  stateMachineArn: string;
+};
 
 /**
  * The batch Lambda: Node.js 24 on ARM64, bundled by the local esbuild as minified ESM with source
  * maps and the AWS SDK version we test. Its role may read and write objects under the key prefix
  * (and list that prefix, so a missing manifest reads as 404, not 403), write its own log group,
- * send traces and invoke itself for 202 batches — nothing else.
+ * send traces, invoke itself for 202 batches and start the batch state machine — nothing else.
  */
 export class BatchFunction extends Construct {
   readonly function: NodejsFunction;
@@ -75,8 +81,8 @@ export class BatchFunction extends Construct {
       environment: {
         BUCKET_NAME: bucket.bucketName,
         KEY_PREFIX: settings.keyPrefix,
-        MAX_COUNT: String(settings.maxCount),
-        SYNC_MAX_COUNT: String(settings.syncMaxCount),
+        ...functionLimits(settings),
+        STATE_MACHINE_ARN: props.stateMachineArn,
         POWERTOOLS_SERVICE_NAME: 'picsum-batch',
         NODE_OPTIONS: '--enable-source-maps',
       },
@@ -106,6 +112,11 @@ export class BatchFunction extends Construct {
           effect: Effect.ALLOW,
           actions: ['lambda:InvokeFunction'],
           resources: [this.function.functionArn],
+        }),
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['states:StartExecution'],
+          resources: [props.stateMachineArn],
         }),
       ],
     });

@@ -1,4 +1,4 @@
-import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, type Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { StackSettings } from './settings.js';
 
@@ -60,6 +60,29 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
     http,
     'AwsSolutions-APIG3',
     'No WAF web ACL by default: IAM authorization, request validation and stage throttling guard the API; a WAF adds a monthly cost a small tool should not impose.',
+  );
+  // Step Functions: the policy CDK writes for the Distributed Map's child executions.
+  const workflow = find('Workflow');
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const stateMachineName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(['Workflow', 'StateMachine'])}"}]}]}`;
+  const executions = `arn:<AWS::Partition>:states:${region}:${account}:execution:${stateMachineName}`;
+  for (const resource of [`${executions}:*`, `${executions}/Chunks:*`]) {
+    acknowledge(
+      workflow,
+      `AwsSolutions-IAM5[Resource::${resource}]`,
+      "Distributed Map: DescribeExecution/StopExecution (and RedriveExecution) on this state machine's own executions and its map runs, whose ids are made at run time.",
+    );
+  }
+  acknowledge(
+    workflow,
+    'AwsSolutions-IAM5[Resource::*]',
+    'X-Ray tracing and CloudWatch Logs vended log delivery (logs:CreateLogDelivery and friends) support no resource-level permissions.',
+  );
+  acknowledge(
+    workflow,
+    `AwsSolutions-IAM5[Resource::${functionArn}:*]`,
+    'LambdaInvoke tasks: lambda:InvokeFunction on the batch function and its versions/aliases only.',
   );
   acknowledge(
     find('FailedRuns'),

@@ -18,6 +18,14 @@ export type StackSettings = {
   logRetentionDays: number;
   maxCount: number;
   syncMaxCount: number;
+  /** Largest batch one invocation runs; larger ones go to the state machine in chunks of this. */
+  chunkSize: number;
+  /** Chunks running at once (the Distributed Map's MaxConcurrency). */
+  mapConcurrency: number;
+  /** Requests in flight on picsum across all chunks of one batch. */
+  sourceMaxConcurrency: number;
+  /** Share of chunks that may fail before the map (and the execution) fails. */
+  toleratedChunkFailurePercent: number;
   scheduleEnabled: boolean;
   scheduleExpression: string;
   /** The request every scheduled run sends, validated like any other. */
@@ -61,13 +69,24 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/** The limits the function reads from its environment, as the stack sets them. */
+export function functionLimits(settings: StackSettings): Record<string, string> {
+  return {
+    MAX_COUNT: String(settings.maxCount),
+    SYNC_MAX_COUNT: String(settings.syncMaxCount),
+    CHUNK_SIZE: String(settings.chunkSize),
+    MAP_MAX_CONCURRENCY: String(settings.mapConcurrency),
+    SOURCE_MAX_CONCURRENCY: String(settings.sourceMaxConcurrency),
+  };
+}
+
 /** Reads and checks the context; a bad value fails synth with a message naming it. */
 export function readSettings(context: Context): StackSettings {
   const auth = context('auth') ?? 'iam';
   if (auth !== 'iam' && auth !== 'none') {
     throw new Error(`Expected context \`auth\` to be "iam" or "none", got ${JSON.stringify(auth)}`);
   }
-  const maxCount = number(context, 'maxCount', 1000, 1, 100_000);
+  const maxCount = number(context, 'maxCount', 100_000, 1, 100_000);
   const settings: StackSettings = {
     dev: flag(context, 'dev', false),
     auth,
@@ -82,6 +101,10 @@ export function readSettings(context: Context): StackSettings {
     logRetentionDays: number(context, 'logRetentionDays', 30, 1, 3653),
     maxCount,
     syncMaxCount: number(context, 'syncMaxCount', Math.min(100, maxCount), 1, maxCount),
+    chunkSize: number(context, 'chunkSize', Math.min(2000, maxCount), 1, maxCount),
+    mapConcurrency: number(context, 'mapConcurrency', 8, 1, 1000),
+    sourceMaxConcurrency: number(context, 'sourceMaxConcurrency', 128, 1, 100_000),
+    toleratedChunkFailurePercent: number(context, 'toleratedChunkFailurePercent', 10, 0, 100),
     scheduleEnabled: flag(context, 'scheduleEnabled', true),
     scheduleExpression: String(context('scheduleExpression') ?? 'rate(1 day)'),
     scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
@@ -92,7 +115,19 @@ export function readSettings(context: Context): StackSettings {
       `Expected context \`logRetentionDays\` to be one of ${RETENTION_DAYS.join(', ')}, got ${settings.logRetentionDays}`,
     );
   }
-  // The scheduled request must pass the function's own validation, or every run would fail.
-  parseRequest(settings.scheduleRequest, loadConfig({ MAX_COUNT: String(maxCount) }));
+  if (settings.reservedConcurrency !== undefined && settings.mapConcurrency >= settings.reservedConcurrency) {
+    throw new Error(
+      `Expected context \`mapConcurrency\` (${settings.mapConcurrency}) to be below \`reservedConcurrency\` (${settings.reservedConcurrency}): chunks would take every instance the API needs`,
+    );
+  }
+  // The function reads these limits from its environment: they must pass its own checks, and the
+  // scheduled request its own validation, or every run would fail.
+  let limits: ReturnType<typeof loadConfig>;
+  try {
+    limits = loadConfig(functionLimits(settings));
+  } catch (error) {
+    throw new Error(`The context gives the function limits it refuses: ${(error as Error).message}`);
+  }
+  parseRequest(settings.scheduleRequest, limits);
   return settings;
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { loadConfig } from '../lambda/config.js';
@@ -6,19 +6,21 @@ import { BatchAlarms } from './alarms.js';
 import { BatchApi } from './batch-api.js';
 import { BatchFunction } from './batch-function.js';
 import { BatchSchedule } from './batch-schedule.js';
+import { BatchWorkflow } from './batch-workflow.js';
 import { acknowledgeFindings } from './nag.js';
-import type { StackSettings } from './settings.js';
+import { functionLimits, type StackSettings } from './settings.js';
 import { ImageStorage } from './storage.js';
 
 export type PicsumBatchStackProps = StackProps & { settings: StackSettings };
 
-/** Bucket, function, HTTPS API, schedule, failed-runs queue and alarms. */
+/** Bucket, function, HTTPS API, schedule, batch state machine, failed-runs queue and alarms. */
 export class PicsumBatchStack extends Stack {
   readonly storage: ImageStorage;
   readonly batchFunction: BatchFunction;
   readonly batchApi: BatchApi;
   readonly failedRuns: Queue;
   readonly batchSchedule: BatchSchedule;
+  readonly batchWorkflow: BatchWorkflow;
 
   constructor(scope: Construct, id: string, props: PicsumBatchStackProps) {
     super(scope, id, props);
@@ -30,17 +32,28 @@ export class PicsumBatchStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    // The state machine invokes the function and the function starts the state machine: its ARN is
+    // built from a fixed name, so neither resource has to wait for the other.
+    const stateMachineName = `${this.stackName}-batches`;
+    const stateMachineArn = this.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.batchFunction = new BatchFunction(this, 'Batch', {
       settings,
       bucket: this.storage.bucket,
       failedRuns: this.failedRuns,
+      stateMachineArn,
     });
     const handler = this.batchFunction.function;
+    this.batchWorkflow = new BatchWorkflow(this, 'Workflow', { settings, handler, stateMachineName });
     this.batchApi = new BatchApi(this, 'Http', {
       settings,
       handler,
       // The function's own limits: what it reads from MAX_COUNT and its defaults.
-      limits: loadConfig({ MAX_COUNT: String(settings.maxCount) }),
+      limits: loadConfig(functionLimits(settings)),
     });
     const scheduleName = `${this.stackName}-batch`;
     this.batchSchedule = new BatchSchedule(this, 'Scheduled', {
@@ -59,6 +72,10 @@ export class PicsumBatchStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
     new CfnOutput(this, 'FunctionName', { value: handler.functionName });
     new CfnOutput(this, 'ScheduleName', { value: scheduleName });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: this.batchWorkflow.stateMachine.stateMachineArn,
+      description: 'Batches over chunkSize run here (Step Functions console: executions, map runs)',
+    });
     acknowledgeFindings(this, settings);
   }
 }

@@ -3,10 +3,18 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { handleApiEvent } from './api.js';
 import type { BatchResult } from './batch.js';
-import { aggregateBatch, type ChunkSummary, planBatch, runChunk, type WorkflowEvent } from './chunks.js';
+import {
+  type AggregateSummary,
+  aggregateBatch,
+  type BatchPlan,
+  type ChunkSummary,
+  planBatch,
+  runChunk,
+  type WorkflowEvent,
+} from './chunks.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { acceptJob, launcherBySize, readStatus, runJobOnce } from './jobs.js';
+import { acceptJob, type BatchStatus, launcherBySize, readStatus, runJobOnce } from './jobs.js';
 import { type JobEvent, selfInvokeLauncher, stepFunctionsLauncher } from './launcher.js';
 import { METRICS_NAMESPACE, recordBatch } from './metrics.js';
 import { type ScheduleEvent, scheduledJob } from './schedule.js';
@@ -40,7 +48,10 @@ const isWorkflowEvent = (event: object): event is WorkflowEvent =>
 const deadlineFor = (context: Context) => Date.now() + context.getRemainingTimeInMillis() - 5_000;
 
 /** The state machine's steps: plan, one chunk, aggregate. Each returns a few bytes of state. */
-async function runWorkflowStep(event: WorkflowEvent, context: Context) {
+async function runWorkflowStep(
+  event: WorkflowEvent,
+  context: Context,
+): Promise<BatchPlan | ChunkSummary | AggregateSummary> {
   switch (event.kind) {
     case 'picsum-batch.plan':
       log.appendKeys({ batchId: event.job.batchId });
@@ -66,7 +77,10 @@ async function runWorkflowStep(event: WorkflowEvent, context: Context) {
  * API Gateway proxy events, this function's own background jobs, the batch state machine's steps,
  * and EventBridge Scheduler payloads.
  */
-export async function handler(event: Event, context: Context): Promise<unknown> {
+export async function handler(
+  event: Event,
+  context: Context,
+): Promise<APIGatewayProxyResult | BatchResult | BatchStatus | BatchPlan | ChunkSummary | AggregateSummary> {
   log.addContext(context);
   if ('httpMethod' in event) {
     const remainingMs = context.getRemainingTimeInMillis();
@@ -82,7 +96,12 @@ export async function handler(event: Event, context: Context): Promise<unknown> 
     if (known) return known;
     await acceptJob(job, config, deps, launch);
     log.info('Batch accepted', { requested: job.request.count });
-    return { batchId: job.batchId, status: 'accepted' };
+    return {
+      batchId: job.batchId,
+      status: 'accepted',
+      requested: job.request.count,
+      acceptedAt: new Date().toISOString(),
+    };
   }
   const { result, ranNow } = await runJobOnce(job, { config, deps, deadlineAt: deadlineFor(context) });
   if (ranNow) recordBatch(metrics, result);

@@ -5,6 +5,7 @@ import type { BatchResult } from '../../lambda/batch.js';
 import { parseRequest } from '../../lambda/request.js';
 import { imageUrl } from '../../lambda/source.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { definitionOf, runDefinition } from '../support/state-machine.js';
 import { synthesize } from './synth.js';
 
 /**
@@ -15,10 +16,12 @@ type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResu
 
 let harness: Harness;
 let handler: Handler;
+let definition: ReturnType<typeof definitionOf>;
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
 beforeAll(async () => {
-  const { bundlePath } = synthesize();
+  const { bundlePath, template } = synthesize();
+  definition = definitionOf(template);
   harness = await startHarness();
   const env = {
     BUCKET_NAME: harness.config.bucket,
@@ -30,6 +33,9 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Small chunks, so a 250-image batch takes the state machine's path.
+    MAX_COUNT: '10000',
+    CHUNK_SIZE: '100',
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   ({ handler } = (await import(pathToFileURL(bundlePath).href)) as { handler: Handler });
@@ -95,5 +101,28 @@ describe('the deployed bundle', () => {
     expect(retried).toEqual(first);
     expect(await harness.keys()).toEqual(objectsAfterFirst);
     await expectByteIdentical(first, request);
+  });
+});
+
+describe('the deployed bundle under the synthesized state machine', () => {
+  it('runs plan, every chunk and aggregate with the payloads the definition sends, into one manifest', async () => {
+    const request = parseRequest({ count: 250, width: 8, seed: 'workflow', concurrency: 8 }, harness.config);
+    const job = { batchId: 'workflow-batch', request };
+
+    const run = await runDefinition(definition, job, (payload) => handler(payload, context));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.visited).toEqual(['Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
+    expect(run.output).toMatchObject({ batchId: 'workflow-batch', requested: 250, succeeded: 250, failed: 0 });
+    const manifest = JSON.parse((await harness.object((run.output as BatchResult).manifestKey)).bytes.toString());
+    expect(manifest.items).toHaveLength(250);
+    expect(manifest.result).toMatchObject({ requested: 250, succeeded: 250, concurrency: 8 * 3 });
+    const images = (await harness.keys()).filter((key) => key.includes('/workflow-batch/') && key.endsWith('.jpg'));
+    expect(images).toHaveLength(250);
+    const status = (await handler(
+      { httpMethod: 'GET', path: '/batches/workflow-batch', headers: {} } as unknown as APIGatewayProxyEvent,
+      context,
+    )) as APIGatewayProxyResult;
+    expect(JSON.parse(status.body)).toMatchObject({ status: 'done', result: { succeeded: 250 } });
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { definitionOf } from '../support/state-machine.js';
 import { type Synthesized, synthesize } from './synth.js';
 
 let defaults: Synthesized;
@@ -20,6 +21,9 @@ beforeAll(() => {
     memoryMb: '2048',
     timeoutSeconds: '600',
     reservedConcurrency: '5',
+    mapConcurrency: '2',
+    chunkSize: '250',
+    toleratedChunkFailurePercent: '0',
     throttleRate: '3',
     throttleBurst: '6',
     maxCount: '500',
@@ -98,8 +102,25 @@ describe('the function', () => {
         Variables: Match.objectLike({
           BUCKET_NAME: { Ref: Match.stringLikeRegexp('StorageImages') },
           KEY_PREFIX: 'images/',
-          MAX_COUNT: '1000',
+          MAX_COUNT: '100000',
           SYNC_MAX_COUNT: '100',
+          CHUNK_SIZE: '2000',
+          MAP_MAX_CONCURRENCY: '8',
+          SOURCE_MAX_CONCURRENCY: '128',
+          STATE_MACHINE_ARN: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':states:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':stateMachine:PicsumBatch-batches',
+              ],
+            ],
+          },
         }),
       },
     });
@@ -112,7 +133,7 @@ describe('the function', () => {
       MemorySize: 2048,
       Timeout: 600,
       ReservedConcurrentExecutions: 5,
-      Environment: { Variables: Match.objectLike({ MAX_COUNT: '500' }) },
+      Environment: { Variables: Match.objectLike({ MAX_COUNT: '500', CHUNK_SIZE: '250', MAP_MAX_CONCURRENCY: '2' }) },
     });
   });
 
@@ -153,10 +174,17 @@ describe('the function', () => {
     expect(wide.flatMap(actionsOf).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
-  it('may invoke itself (for 202 batches) and nothing else', () => {
-    const invoke = functionRoleStatements(template).filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+  it('may invoke itself (for 202 batches) and start the batch state machine, and nothing else', () => {
+    const statements = functionRoleStatements(template);
+    const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);
     expect(invoke[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BatchHandler/), 'Arn'] });
+    const states = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('states:')));
+    expect(states.flatMap(actionsOf)).toEqual(['states:StartExecution']);
+    expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-batches');
+    // sqs: the failed-runs destination of asynchronous invocations.
+    const other = statements.flatMap(actionsOf).filter((action) => !/^(s3|logs|xray|lambda|states|sqs):/.test(action));
+    expect(other).toEqual([]);
   });
 });
 
@@ -184,7 +212,7 @@ describe('the API', () => {
         type: 'object',
         additionalProperties: false,
         properties: {
-          count: { type: 'integer', minimum: 1, maximum: 1000 },
+          count: { type: 'integer', minimum: 1, maximum: 100000 },
           width: { type: 'integer', minimum: 1, maximum: 5000 },
           height: { type: 'integer', minimum: 1, maximum: 5000 },
           concurrency: { type: 'integer', minimum: 1, maximum: 64 },
@@ -275,8 +303,95 @@ describe('observability', () => {
     });
   });
 
-  it('outputs the API URL, bucket, function and schedule names', () => {
-    for (const name of ['ApiUrl', 'BucketName', 'FunctionName', 'ScheduleName']) template.hasOutput(name, {});
+  it('outputs the API URL, bucket, function and schedule names, and the state machine', () => {
+    for (const name of ['ApiUrl', 'BucketName', 'FunctionName', 'ScheduleName', 'StateMachineArn']) {
+      template.hasOutput(name, {});
+    }
+  });
+});
+
+describe('the batch state machine (batches over chunkSize)', () => {
+  it('is a Standard state machine named for the function to start: plan, map over chunks, aggregate', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'PicsumBatch-batches',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+    const definition = definitionOf(template);
+    expect(definition.StartAt).toBe('Plan');
+    expect(definition.States.Plan).toMatchObject({ Type: 'Task', Next: 'Chunks' });
+    expect(definition.States.Plan.Parameters).toEqual({ kind: 'picsum-batch.plan', 'job.$': '$' });
+    expect(definition.States.Chunks.Next).toBe('Aggregate');
+    expect(definition.States.Aggregate.Parameters).toEqual({ kind: 'picsum-batch.aggregate', 'plan.$': '$' });
+    expect(definition.States.Aggregate.Next).toBe('AllChunksRan');
+    expect(definition.States.AllChunksRan.Choices[0]).toMatchObject({
+      Variable: '$.mapError',
+      IsPresent: true,
+      Next: 'TooManyChunksFailed',
+    });
+    expect(definition.States.TooManyChunksFailed.Type).toBe('Fail');
+  });
+
+  it('maps in DISTRIBUTED mode over chunk descriptors, with MaxConcurrency and a failure threshold from context', () => {
+    const chunks = definitionOf(template).States.Chunks;
+    expect(chunks).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.chunks',
+      MaxConcurrency: 8,
+      ToleratedFailurePercentage: 10,
+      ResultPath: null,
+      ItemSelector: {
+        'batchId.$': '$.batchId',
+        'request.$': '$.request',
+        'concurrency.$': '$.concurrency',
+        'chunk.$': '$$.Map.Item.Value',
+      },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'RunChunk' },
+    });
+    expect(chunks.ItemProcessor.States.RunChunk.Parameters).toEqual({
+      kind: 'picsum-batch.chunk',
+      'task.$': '$',
+    });
+    // A failed map still aggregates: every item ends stored or failed in the manifest.
+    expect(chunks.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: 'Aggregate' }]);
+    const customChunks = definitionOf(custom.template).States.Chunks;
+    expect(customChunks.MaxConcurrency).toBe(2);
+    // 0 is Step Functions' default (no chunk may fail), and CDK leaves it out.
+    expect(customChunks.ToleratedFailurePercentage ?? 0).toBe(0);
+  });
+
+  it('retries every step on Lambda throttling and service errors, with backoff', () => {
+    const definition = definitionOf(template);
+    const steps = [
+      definition.States.Plan,
+      definition.States.Chunks.ItemProcessor.States.RunChunk,
+      definition.States.Aggregate,
+    ];
+    for (const step of steps) {
+      expect(step.Retry).toEqual([
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException']),
+          MaxAttempts: 6,
+          BackoffRate: 2,
+        }),
+      ]);
+    }
+  });
+
+  it('may start and watch its own child executions (Distributed Map) and invoke the function, nothing else', () => {
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    const roleId = machine?.Properties.RoleArn['Fn::GetAtt'][0];
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const start = statements.find((s) => actionsOf(s).includes('states:StartExecution'));
+    expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/^WorkflowStateMachine/) });
+    const watch = statements.find((s) => actionsOf(s).includes('states:DescribeExecution'));
+    expect(actionsOf(watch as Statement).sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+    const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invoke.map((s) => s.Resource))).toMatch(/BatchHandler/);
+    const actions = new Set(statements.flatMap(actionsOf));
+    for (const action of actions) expect(action).toMatch(/^(states|lambda|xray|logs):[A-Za-z]+$/);
   });
 });
 

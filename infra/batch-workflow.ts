@@ -1,0 +1,108 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  DistributedMap,
+  Fail,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { StackSettings } from './settings.js';
+
+export type BatchWorkflowProps = { settings: StackSettings; handler: IFunction; stateMachineName: string };
+
+/** Lambda's transient refusals: throttling and service faults, retried with backoff and jitter. */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+/**
+ * The state machine for batches over the chunk size (Standard, so it may run for hours):
+ * Plan (split into chunks) -> Chunks (Distributed Map over the chunk list, each child a Standard
+ * execution running one chunk) -> Aggregate (the batch's manifest and result) -> done, or failed
+ * when more chunks failed than tolerated (their items are in the manifest as `chunk_failed`).
+ * Every step is the batch function, so a chunk runs exactly the code a small batch runs.
+ */
+export class BatchWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: BatchWorkflowProps) {
+    super(scope, id);
+    const { settings, handler } = props;
+    const step = (name: string, payload: Record<string, unknown>, resultPath?: string) => {
+      const task = new LambdaInvoke(this, name, {
+        lambdaFunction: handler,
+        payload: TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        ...(resultPath ? { resultPath } : {}),
+      });
+      return task.addRetry({
+        errors: LAMBDA_TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+      });
+    };
+
+    const plan = step('Plan', { kind: 'picsum-batch.plan', 'job.$': '$' });
+    const runChunk = step('RunChunk', { kind: 'picsum-batch.chunk', 'task.$': '$' });
+    const chunks = new DistributedMap(this, 'Chunks', {
+      itemsPath: '$.chunks',
+      itemSelector: {
+        'batchId.$': '$.batchId',
+        'request.$': '$.request',
+        'concurrency.$': '$.concurrency',
+        'chunk.$': '$$.Map.Item.Value',
+      },
+      maxConcurrency: settings.mapConcurrency,
+      toleratedFailurePercentage: settings.toleratedChunkFailurePercent,
+      mapExecutionType: StateMachineType.STANDARD,
+      label: 'Chunks',
+      // The chunk records in S3 are the results; the map's own output would only fill the state.
+      resultPath: JsonPath.DISCARD,
+    });
+    chunks.itemProcessor(runChunk);
+    const aggregate = step('Aggregate', { kind: 'picsum-batch.aggregate', 'plan.$': '$' }, '$.summary');
+    // The map failing (too many failed chunks) still ends in a manifest that accounts for every item.
+    chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: '$.mapError' });
+    const outcome = new Choice(this, 'AllChunksRan')
+      .when(
+        Condition.isPresent('$.mapError'),
+        new Fail(this, 'TooManyChunksFailed', {
+          error: 'ChunksFailed',
+          cause:
+            'More chunks failed than toleratedChunkFailurePercent; their items are in the manifest as chunk_failed',
+        }),
+      )
+      .otherwise(new Succeed(this, 'Done', { outputPath: '$.summary' }));
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: settings.logRetentionDays as RetentionDays,
+      removalPolicy: settings.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(plan.next(chunks).next(aggregate).next(outcome)),
+      timeout: Duration.hours(24),
+      tracingEnabled: true,
+      // Every state transition logged, without the data (requests and results stay in S3).
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}
