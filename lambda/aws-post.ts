@@ -8,7 +8,7 @@ export type AwsEndpoint = {
   region: string;
   credentials: AwsCredentialIdentityProvider;
   /** Defaults to `https://{service}.{region}.amazonaws.com`; tests point it at a local server. */
-  endpoint?: string;
+  endpoint?: string | undefined;
 };
 
 /**

@@ -26,13 +26,19 @@ const log = new Logger({ serviceName: 'picsum-batch' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
 const deps = { s3: createS3Client(config), dispatcher: createSourceAgent(config) };
 const aws = { region: config.region, credentials: deps.s3.config.credentials };
+// The AWS SDKs' service-specific endpoint variables, honoured here too (local stand-ins, tests).
+const endpoints = { lambda: process.env.AWS_ENDPOINT_URL_LAMBDA, states: process.env.AWS_ENDPOINT_URL_SFN };
 const { stateMachineArn } = config;
 // A 202 batch runs in a second, asynchronous invocation of this same function; one over
 // CHUNK_SIZE runs on the batch state machine, chunk by chunk.
 const launch = launcherBySize(config, {
-  whole: selfInvokeLauncher({ ...aws, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'picsum-batch' }),
+  whole: selfInvokeLauncher({
+    ...aws,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'picsum-batch',
+    endpoint: endpoints.lambda,
+  }),
   chunked: stateMachineArn
-    ? stepFunctionsLauncher({ ...aws, stateMachineArn })
+    ? stepFunctionsLauncher({ ...aws, stateMachineArn, endpoint: endpoints.states })
     : async () => {
         throw new ConfigError('STATE_MACHINE_ARN is not set: batches over CHUNK_SIZE need the batch state machine');
       },

@@ -24,16 +24,17 @@ const parseAmzDate = (value: string) =>
   );
 
 /**
- * A local HTTP server that checks SigV4: it signs what arrived again, with TEST_CREDENTIALS and the
+ * A local HTTP server that checks SigV4: it signs what arrived again, with `credentials` and the
  * request's own date and signed headers, and records whether the signatures agree.
  */
 export async function startSigV4Server(
   service: string,
   region: string,
   answer: (request: SignedRequest, res: ServerResponse) => void,
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS,
 ) {
   const seen: SignedRequest[] = [];
-  const signer = new SignatureV4({ service, region, credentials: TEST_CREDENTIALS, sha256: Hash.bind(null, 'sha256') });
+  const signer = new SignatureV4({ service, region, credentials, sha256: Hash.bind(null, 'sha256') });
   const server = createServer(async (req, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
