@@ -37,7 +37,10 @@ export async function invoke(
       response = await call('GET', `batches/${batchId}`);
       const status = response.body as BatchStatus;
       if (response.status !== 200 || status.status === 'done') break;
-      if (status.status === 'running') say(`${status.done}/${status.requested} done (${status.failed} failed)`);
+      if (status.status === 'running') {
+        const chunks = status.chunks ? `, chunks ${status.chunks.done}/${status.chunks.total} finished` : '';
+        say(`${status.done}/${status.requested} done (${status.failed} failed${chunks})`);
+      }
     }
     if (response.status === 200) response = { status: 200, body: (response.body as { result: BatchResult }).result };
   }
