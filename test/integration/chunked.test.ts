@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lambda/batch.js';
 import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/chunks.js';
+import { readStatus } from '../../lambda/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { parseRequest } from '../../lambda/request.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
@@ -80,6 +81,16 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
 
     expect(again).toEqual(first);
     expect(harness.picsum.requests.length - requestsAfterFirst).toBe(83 * 2); // chunk 2 only: redirect + image
+    // While running, GET sums the chunks' progress records.
+    expect(await readStatus('b', harness.config, harness.deps)).toEqual({
+      batchId: 'b',
+      status: 'running',
+      requested: 250,
+      done: 84 + 83,
+      succeeded: 84 + 83,
+      failed: 0,
+      chunks: { total: 3, done: 2 },
+    });
     const { result, missingChunks } = await aggregateBatch(plan, options);
     expect(missingChunks).toEqual([1]);
     expect(result).toMatchObject({ requested: 250, succeeded: 167, failed: 83 });
@@ -87,6 +98,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
     expect(result.failures.every((failure) => failure.reason === 'chunk_failed')).toBe(true);
     const manifest = JSON.parse((await harness.object(result.manifestKey)).bytes.toString('utf8')) as Manifest;
     expect(manifest.items).toHaveLength(250);
+    expect(await readStatus('b', harness.config, harness.deps)).toEqual({ batchId: 'b', status: 'done', result });
   });
 });
 
