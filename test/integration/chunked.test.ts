@@ -105,15 +105,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
 describe('the dev server with chunked batches and Idempotency-Key', () => {
   async function devServer() {
     harness = await startHarness({ env: { MAX_COUNT: '10000', SYNC_MAX_COUNT: '5', CHUNK_SIZE: '10' } });
-    const runtime = {
-      config: harness.config,
-      deps: harness.deps,
-      storageNote: 'test',
-      sourceNote: 'test',
-      dataDirectory: undefined,
-      close: async () => {},
-    };
-    const server = await startDevServer(runtime, { port: 0, log: { info() {}, error() {} } });
+    const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
     const call = async (method: string, path: string, body?: object, headers: Record<string, string> = {}) => {
       const response = await request(`${server.url}${path}`, {
         method: method as 'GET',

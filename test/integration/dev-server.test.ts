@@ -8,17 +8,7 @@ let server: Awaited<ReturnType<typeof startDevServer>>;
 
 beforeAll(async () => {
   harness = await startHarness({ env: { SYNC_MAX_COUNT: '5' } });
-  server = await startDevServer(
-    {
-      config: harness.config,
-      deps: harness.deps,
-      storageNote: 'test',
-      sourceNote: 'test',
-      dataDirectory: undefined,
-      close: async () => {},
-    },
-    { port: 0, log: { info() {}, error() {} } },
-  );
+  server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
 });
 afterAll(async () => {
   await server?.close();

@@ -12,6 +12,7 @@ import {
   type OfflinePicsumOptions,
   startOfflinePicsum,
 } from '../../lambda/local/offline-picsum.js';
+import type { LocalRuntime } from '../../lambda/local/setup.js';
 import { createSourceAgent } from '../../lambda/source.js';
 import { createS3Client } from '../../lambda/store.js';
 
@@ -27,6 +28,8 @@ export type Harness = {
   /** Every object key under the prefix. */
   keys(): Promise<string[]>;
   object(key: string): Promise<{ bytes: Buffer; contentType: string | undefined; metadata: Record<string, string> }>;
+  /** The harness as the local commands' runtime (the dev server takes one). */
+  runtime(): LocalRuntime;
   /** What the source serves at `url`, fetched directly (following the redirect). */
   served(url: string): Promise<Buffer>;
   close(): Promise<void>;
@@ -79,6 +82,14 @@ export async function startHarness(
         metadata: response.Metadata ?? {},
       };
     },
+    runtime: () => ({
+      config,
+      deps: { s3, dispatcher },
+      storageNote: 'test',
+      sourceNote: 'test',
+      dataDirectory: undefined,
+      close: async () => {},
+    }),
     async served(url) {
       const first = await request(url);
       await first.body.dump();
