@@ -53,7 +53,7 @@ export class BatchFunction extends Construct {
     );
     role.addToPolicy(
       new PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        actions: ['s3:PutObject', 's3:GetObject'],
         resources: [bucket.arnForObjects(`${settings.keyPrefix}*`)],
       }),
     );

@@ -25,7 +25,7 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
   acknowledge(
     batch,
     `AwsSolutions-IAM5[Resource::${bucketArn}/${settings.keyPrefix}*]`,
-    'Each batch writes new keys under the key prefix ({prefix}{batchId}/...), unknown in advance; the grant is limited to that prefix and to Put/Get/AbortMultipartUpload.',
+    'Each batch writes new keys under the key prefix ({prefix}{batchId}/...), unknown in advance; the grant is limited to that prefix and to PutObject/GetObject.',
   );
   acknowledge(
     batch,

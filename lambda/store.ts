@@ -3,9 +3,6 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
@@ -14,7 +11,6 @@ import {
   type PutObjectCommandOutput,
   S3Client,
   type S3ClientConfig,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
 import type { BufferPool } from './buffer-pool.js';
@@ -111,9 +107,15 @@ class BodyCheck {
   }
 }
 
-/** BodyCheck as a stream stage, for bodies that flow straight into an upload. */
+/**
+ * BodyCheck as a stream stage, for bodies that flow straight into an upload. It holds back the
+ * latest chunk until the next one arrives, and the last until the source has ended with exactly
+ * the declared length: the upload's final byte is never sent for a body that turns out cut, too
+ * long or too large, so the PUT stays incomplete and S3 stores nothing.
+ */
 class ByteGuard extends Transform {
   readonly check: BodyCheck;
+  private held: Buffer | undefined;
 
   constructor(expected: number | undefined, limit: number) {
     super();
@@ -123,7 +125,9 @@ class ByteGuard extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.check.add(chunk);
-      callback(null, chunk);
+      const previous = this.held;
+      this.held = chunk;
+      callback(null, previous);
     } catch (error) {
       callback(error as Error);
     }
@@ -132,7 +136,7 @@ class ByteGuard extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.check.finish();
-      callback();
+      callback(null, this.held);
     } catch (error) {
       callback(error as Error);
     }
@@ -152,8 +156,8 @@ export type DownloadedImage = Omit<OpenedImage, 'body' | 'contentLength'> & {
 };
 
 /**
- * Bodies up to this size are read whole, then written with one PutObject. Larger ones stream
- * straight into a multipart upload, so download and upload overlap and memory stays flat.
+ * Bodies up to this size are read whole, then written with one PutObject (hashed once, signed with
+ * that hash). Larger ones stream straight into a PutObject, so download and upload overlap.
  */
 export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
 
@@ -233,10 +237,10 @@ export async function putImage(
 }
 
 /**
- * Streams a body of known length as the single part of a multipart upload. Unlike a streamed
- * PutObject, nothing becomes visible until CompleteMultipartUpload, on every S3-compatible server
- * (s3rver keeps a cut PutObject body as an object), so a cut download never leaves an object.
- * If the source fails mid-body, or the deadline comes, the upload is aborted.
+ * Streams a body of known length straight into a PutObject of that length, so download and upload
+ * overlap and only a socket's worth of the image is in memory. The guard holds back the last bytes
+ * until the source has ended cleanly; if the source fails mid-body or the deadline comes, the
+ * upload is aborted short of its Content-Length, and S3 keeps nothing (a PUT is all or nothing).
  */
 export async function streamImage(
   s3: S3Sender,
@@ -247,7 +251,6 @@ export async function streamImage(
 ): Promise<StoredImage> {
   const length = image.contentLength ?? 0;
   const fields = objectFields(config, image, item);
-  const { Bucket, Key } = fields;
   const guard = new ByteGuard(length, config.maxImageBytes);
   const upload = new AbortController();
   const onDeadline = () => upload.abort(signal.reason);
@@ -260,38 +263,21 @@ export async function streamImage(
       upload.abort(error);
     }
   });
-  let uploadId: string | undefined;
   try {
+    // On AWS S3 the SDK adds a CRC32 of the stream as a trailer, and S3 checks it.
     const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
-    const created = await s3.send(new CreateMultipartUploadCommand({ ...fields, ...checksum }), {
+    await s3.send(new PutObjectCommand({ ...fields, ...checksum, Body: guard, ContentLength: length }), {
       abortSignal: upload.signal,
     });
-    uploadId = created.UploadId;
-    const part = await s3.send(
-      new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: 1, Body: guard, ContentLength: length }),
-      { abortSignal: upload.signal },
-    );
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 }] },
-      }),
-      { abortSignal: upload.signal },
-    );
   } catch (error) {
-    if (uploadId) {
-      // Best effort: a stored part costs money until aborted; the bucket's lifecycle rule catches any we miss.
-      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => {});
-    }
     throw sourceError ? toSourceError(sourceError) : error;
   } finally {
     signal.removeEventListener('abort', onDeadline);
     // An upload that failed first leaves the source body half read: destroy it to free the socket.
     guard.destroy();
   }
-  return { key: Key, bytes: guard.check.bytes, sha256: guard.check.sha256 };
+  if (sourceError) throw toSourceError(sourceError);
+  return { key: fields.Key, bytes: guard.check.bytes, sha256: guard.check.sha256 };
 }
 
 /** Writes a JSON document (the manifest, a status record), retrying transient failures. */

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
+import { completeBodies } from './complete-bodies.js';
 import { conditionalWrites } from './conditional-writes.js';
 
 /** s3rver's built-in account: any client must sign with these. */
@@ -31,8 +32,9 @@ export async function startEmbeddedS3(options: {
     vhostBuckets: false,
     configureBuckets: [{ name: options.bucket }],
   });
-  // Before s3rver's router, the last middleware; Koa composes the list when the server starts.
-  server.middleware.splice(server.middleware.length - 1, 0, conditionalWrites());
+  // S3 behaviour s3rver lacks, before its router (the last middleware; Koa composes the list when
+  // the server starts): a body is received whole first, then a conditional write is checked.
+  server.middleware.splice(server.middleware.length - 1, 0, conditionalWrites(), completeBodies());
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,

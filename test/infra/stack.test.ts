@@ -152,7 +152,6 @@ describe('the function', () => {
 
     expect(actions.filter((action) => action.includes('*'))).toEqual([]);
     expect(actions.filter((action) => action.startsWith('s3:')).sort()).toEqual([
-      's3:AbortMultipartUpload',
       's3:GetObject',
       's3:ListBucket',
       's3:PutObject',

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBatch } from '../../lambda/batch.js';
@@ -43,6 +43,33 @@ describe('conditional writes (If-None-Match: *), as idempotency keys use them', 
     );
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect(await getJson(harness.s3, harness.config, 'images/race.json')).toEqual({ n: wins.indexOf(true) });
+  });
+});
+
+describe('the embedded S3 server keeps a PUT all or nothing, as S3 does', () => {
+  it('stores nothing for a body cut short of its Content-Length, and leaves an object it would replace', async () => {
+    harness = await startHarness();
+    const { s3, config } = harness;
+    await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'images/kept.bin', Body: 'first' }));
+    // Half the declared bytes, then the upload is aborted, as the function aborts one whose source fails.
+    const cutPut = async (key: string) => {
+      const body = new PassThrough();
+      const upload = new AbortController();
+      const sending = s3.send(
+        new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentLength: 1000, Body: body }),
+        { abortSignal: upload.signal },
+      );
+      body.write(Buffer.alloc(500, 1), () => setTimeout(() => upload.abort(new Error('source went away')), 50));
+      return sending;
+    };
+
+    await expect(cutPut('images/new.bin')).rejects.toThrow();
+    await expect(cutPut('images/kept.bin')).rejects.toThrow();
+    // The server notices the closed connection on its own time: give it a moment before looking.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(await harness.keys()).toEqual(['images/kept.bin']);
+    expect((await harness.object('images/kept.bin')).bytes.toString()).toBe('first');
   });
 });
 
@@ -94,7 +121,7 @@ describe('storing in an S3-compatible server', () => {
     expect(signedHashes.sort()).toEqual(stored.sort());
   });
 
-  it('streams large images through a multipart upload, byte-identical', async () => {
+  it('streams large images straight into PutObject, byte-identical', async () => {
     harness = await startHarness({ picsum: { imageBytes: LARGE } });
 
     const result = await run({ count: 3, concurrency: 3 });
