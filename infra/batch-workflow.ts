@@ -34,6 +34,7 @@ export const LAMBDA_TRANSIENT_ERRORS = [
  * Plan (split into chunks) -> Chunks (Distributed Map over the chunk list, each child a Standard
  * execution running one chunk) -> Aggregate (the batch's manifest and result) -> done, or failed
  * when more chunks failed than tolerated (their items are in the manifest as `chunk_failed`).
+ * A plan or aggregate that fails for good is recorded as the batch's status before the execution fails.
  * Every step is the batch function, so a chunk runs exactly the code a small batch runs.
  */
 export class BatchWorkflow extends Construct {
@@ -48,7 +49,7 @@ export class BatchWorkflow extends Construct {
         payload: TaskInput.fromObject(payload),
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
-        ...(resultPath ? { resultPath } : {}),
+        ...(resultPath !== undefined ? { resultPath } : {}),
       });
       return task.addRetry({
         errors: LAMBDA_TRANSIENT_ERRORS,
@@ -78,6 +79,27 @@ export class BatchWorkflow extends Construct {
     });
     chunks.itemProcessor(runChunk);
     const aggregate = step('Aggregate', { kind: 'picsum-batch.aggregate', 'plan.$': '$' }, '$.summary');
+    // Aggregating only reads chunk records and writes the manifest: safe to try again on any error.
+    aggregate.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(5),
+      maxAttempts: 2,
+      backoffRate: 2,
+    });
+    // A plan or aggregate that fails for good is recorded, so GET answers "failed" rather than
+    // "running" forever, and the execution fails with the step's own error.
+    const recordFailure = step(
+      'RecordFailure',
+      {
+        kind: 'picsum-batch.failed',
+        'batchId.$': '$.batchId',
+        'requested.$': '$.request.count',
+        'failure.$': '$.failure',
+      },
+      JsonPath.DISCARD,
+    ).next(new Fail(this, 'BatchFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }));
+    plan.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.failure' });
+    aggregate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.failure' });
     // The map failing (too many failed chunks) still ends in a manifest that accounts for every item.
     chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: '$.mapError' });
     const outcome = new Choice(this, 'AllChunksRan')

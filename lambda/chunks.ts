@@ -54,7 +54,14 @@ type Options = { config: Config; deps: Deps };
 export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob };
 export type ChunkEvent = { kind: 'picsum-batch.chunk'; task: ChunkTask };
 export type AggregateEvent = { kind: 'picsum-batch.aggregate'; plan: BatchPlan };
-export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent;
+/** Sent by the state machine's catch when plan or aggregate failed for good: Step Functions' error. */
+export type FailedEvent = {
+  kind: 'picsum-batch.failed';
+  batchId: string;
+  requested: number;
+  failure: { Error?: string; Cause?: string };
+};
+export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEvent;
 
 const chunkKey = (config: Config, batchId: string, chunk: number) =>
   `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
@@ -223,6 +230,20 @@ export async function chunkedProgress(
   }
   const finished = await listKeys(deps.s3, config, `${batchPrefix(config, status.batchId)}chunks/`);
   return { ...status, ...counts, chunks: { total: status.chunks?.total ?? 0, done: finished.length } };
+}
+
+/** Records a batch the state machine gave up on, so GET says so instead of "running" forever. */
+export async function recordFailure(event: FailedEvent, options: Options): Promise<BatchStatus> {
+  const status: BatchStatus = {
+    batchId: event.batchId,
+    status: 'failed',
+    requested: event.requested,
+    error: event.failure.Error ?? 'Unknown',
+    cause: (event.failure.Cause ?? '').slice(0, 1000),
+    failedAt: new Date().toISOString(),
+  };
+  await putStatus(status, options.config, options.deps);
+  return status;
 }
 
 /**

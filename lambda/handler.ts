@@ -9,6 +9,7 @@ import {
   type BatchPlan,
   type ChunkSummary,
   planBatch,
+  recordFailure,
   runChunk,
   type WorkflowEvent,
 } from './chunks.js';
@@ -48,7 +49,9 @@ type Event = APIGatewayProxyEvent | JobEvent | WorkflowEvent | ScheduleEvent;
 const kindOf = (event: object): unknown => (event as { kind?: unknown }).kind;
 const isJobEvent = (event: object): event is JobEvent => kindOf(event) === 'picsum-batch.job';
 const isWorkflowEvent = (event: object): event is WorkflowEvent =>
-  ['picsum-batch.plan', 'picsum-batch.chunk', 'picsum-batch.aggregate'].includes(kindOf(event) as string);
+  ['picsum-batch.plan', 'picsum-batch.chunk', 'picsum-batch.aggregate', 'picsum-batch.failed'].includes(
+    kindOf(event) as string,
+  );
 
 // Keep 5 s after the deadline to write the manifest and return.
 const deadlineFor = (context: Context) => Date.now() + context.getRemainingTimeInMillis() - 5_000;
@@ -57,7 +60,7 @@ const deadlineFor = (context: Context) => Date.now() + context.getRemainingTimeI
 async function runWorkflowStep(
   event: WorkflowEvent,
   context: Context,
-): Promise<BatchPlan | ChunkSummary | AggregateSummary> {
+): Promise<BatchPlan | ChunkSummary | AggregateSummary | BatchStatus> {
   switch (event.kind) {
     case 'picsum-batch.plan':
       log.appendKeys({ batchId: event.job.batchId });
@@ -76,6 +79,10 @@ async function runWorkflowStep(
       log.info('Batch finished', { succeeded, failed, elapsedMs, missingChunks });
       return { batchId, requested, succeeded, failed, elapsedMs, manifestKey, missingChunks };
     }
+    case 'picsum-batch.failed':
+      log.appendKeys({ batchId: event.batchId });
+      log.error('Batch failed', { failure: event.failure });
+      return recordFailure(event, { config, deps });
   }
 }
 

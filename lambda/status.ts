@@ -16,7 +16,9 @@ export type BatchStatus =
       /** Batches split into chunks: how many there are and how many have finished. */
       chunks?: { total: number; done: number };
     }
-  | { batchId: string; status: 'done'; result: BatchResult };
+  | { batchId: string; status: 'done'; result: BatchResult }
+  /** A chunked batch whose plan or aggregate step failed for good (the state machine says why). */
+  | { batchId: string; status: 'failed'; requested: number; error: string; cause: string; failedAt: string };
 
 export const statusKey = (config: Config, batchId: string) => `${batchPrefix(config, batchId)}status.json`;
 

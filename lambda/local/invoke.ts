@@ -37,6 +37,7 @@ export async function invoke(
       response = await call('GET', `batches/${batchId}`);
       const status = response.body as BatchStatus;
       if (response.status !== 200 || status.status === 'done') break;
+      if (status.status === 'failed') throw new Error(`Batch ${batchId} failed: ${status.error} ${status.cause}`);
       if (status.status === 'running') {
         const chunks = status.chunks ? `, chunks ${status.chunks.done}/${status.chunks.total} finished` : '';
         say(`${status.done}/${status.requested} done (${status.failed} failed${chunks})`);

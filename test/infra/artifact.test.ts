@@ -125,4 +125,25 @@ describe('the deployed bundle under the synthesized state machine', () => {
     )) as APIGatewayProxyResult;
     expect(JSON.parse(status.body)).toMatchObject({ status: 'done', result: { succeeded: 250 } });
   });
+
+  it('records a batch whose plan fails for good as failed, so GET stops saying running', async () => {
+    const job = { batchId: 'doomed', request: { ...parseRequest({}, harness.config), count: -1 } };
+
+    const run = await runDefinition(definition, job, (payload) => handler(payload, context));
+
+    expect(run.status).toBe('FAILED');
+    expect(run.visited).toEqual(['Plan', 'RecordFailure', 'BatchFailed']);
+    expect(run.output).toMatchObject({ error: 'RangeError' });
+    const status = (await handler(
+      { httpMethod: 'GET', path: '/batches/doomed', headers: {} } as unknown as APIGatewayProxyEvent,
+      context,
+    )) as APIGatewayProxyResult;
+    expect(JSON.parse(status.body)).toMatchObject({
+      batchId: 'doomed',
+      status: 'failed',
+      requested: -1,
+      error: 'RangeError',
+    });
+    expect(JSON.parse(status.body).cause).toContain('count must be a whole number');
+  });
 });

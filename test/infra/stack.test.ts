@@ -368,14 +368,37 @@ describe('the batch state machine (batches over chunkSize)', () => {
       definition.States.Aggregate,
     ];
     for (const step of steps) {
-      expect(step.Retry).toEqual([
+      expect(step.Retry).toContainEqual(
         expect.objectContaining({
           ErrorEquals: expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException']),
           MaxAttempts: 6,
           BackoffRate: 2,
         }),
-      ]);
+      );
     }
+    // Aggregate only reads and writes records: any error is worth one more try.
+    expect(definition.States.Aggregate.Retry).toContainEqual(
+      expect.objectContaining({ ErrorEquals: ['States.TaskFailed'], MaxAttempts: 2 }),
+    );
+  });
+
+  it('records a plan or aggregate that fails for good as the batch status, then fails the execution', () => {
+    const { States } = definitionOf(template);
+    const toRecord = { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailure' };
+    expect(States.Plan.Catch).toEqual([toRecord]);
+    expect(States.Aggregate.Catch).toEqual([toRecord]);
+    expect(States.RecordFailure.Parameters).toEqual({
+      kind: 'picsum-batch.failed',
+      'batchId.$': '$.batchId',
+      'requested.$': '$.request.count',
+      'failure.$': '$.failure',
+    });
+    expect(States.RecordFailure.Next).toBe('BatchFailed');
+    expect(States.BatchFailed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.failure.Error',
+      CausePath: '$.failure.Cause',
+    });
   });
 
   it('may start and watch its own child executions (Distributed Map) and invoke the function, nothing else', () => {

@@ -40,10 +40,10 @@ function place(input: unknown, result: unknown, resultPath: unknown): unknown {
 
 /**
  * Runs a synthesized definition the way Step Functions would for the subset this project uses
- * (Lambda tasks with Parameters, a Map with ItemsPath/ItemSelector/ResultPath, Choice on
- * IsPresent, Succeed with OutputPath, Fail), calling `invoke` for each Lambda task. Proves the
- * payload paths in the definition fit what the handler expects; it is not Step Functions itself
- * (no retries, catches or parallel children).
+ * (Lambda tasks with Parameters and Catch, a Map with ItemsPath/ItemSelector/ResultPath, Choice on
+ * IsPresent, Succeed with OutputPath, Fail with ErrorPath/CausePath), calling `invoke` for each
+ * Lambda task. Proves the payload paths in the definition fit what the handler expects; it is not
+ * Step Functions itself (no retries, no parallel children, no catch on the map).
  */
 export async function runDefinition(
   machine: Machine,
@@ -52,14 +52,28 @@ export async function runDefinition(
   context: Json = {},
 ): Promise<{ status: 'SUCCEEDED' | 'FAILED'; output: unknown; visited: string[] }> {
   const visited: string[] = [];
-  let name: string | undefined = machine.StartAt;
+  let step: string | undefined = machine.StartAt;
   let data = input;
-  while (name) {
-    visited.push(name);
-    const state = machine.States[name] as State;
+  while (step) {
+    visited.push(step);
+    const state = machine.States[step] as State;
     switch (state.Type) {
       case 'Task': {
-        const result = await invoke(fill(state.Parameters as Json, data, context));
+        let result: unknown;
+        try {
+          result = await invoke(fill(state.Parameters as Json, data, context));
+        } catch (error) {
+          // As Step Functions reports a Lambda function error: its type, and the error as JSON.
+          const { name, message } = error as Error;
+          const failure = { Error: name, Cause: JSON.stringify({ errorType: name, errorMessage: message }) };
+          const handler = (
+            state.Catch as { ErrorEquals: string[]; ResultPath?: string; Next: string }[] | undefined
+          )?.find((c) => c.ErrorEquals.includes('States.ALL') || c.ErrorEquals.includes(name));
+          if (!handler) return { status: 'FAILED', output: failure, visited };
+          data = place(data, failure, handler.ResultPath);
+          step = handler.Next;
+          continue;
+        }
         data = place(data, result, state.ResultPath);
         break;
       }
@@ -78,7 +92,7 @@ export async function runDefinition(
       case 'Choice': {
         const choices = state.Choices as { Variable: string; IsPresent: boolean; Next: string }[];
         const match = choices.find((c) => (read(c.Variable, data, context) !== undefined) === c.IsPresent);
-        name = match?.Next ?? (state.Default as string);
+        step = match?.Next ?? (state.Default as string);
         continue;
       }
       case 'Succeed':
@@ -87,13 +101,16 @@ export async function runDefinition(
           output: state.OutputPath ? read(state.OutputPath as string, data, context) : data,
           visited,
         };
-      case 'Fail':
-        return { status: 'FAILED', output: { error: state.Error, cause: state.Cause }, visited };
+      case 'Fail': {
+        const error = state.ErrorPath ? read(state.ErrorPath as string, data, context) : state.Error;
+        const cause = state.CausePath ? read(state.CausePath as string, data, context) : state.Cause;
+        return { status: 'FAILED', output: { error, cause }, visited };
+      }
       default:
         throw new Error(`State type ${state.Type} is not modelled here`);
     }
     if (state.End) return { status: 'SUCCEEDED', output: data, visited };
-    name = state.Next as string;
+    step = state.Next as string;
   }
   throw new Error('Definition ended without an end state');
 }
