@@ -125,23 +125,33 @@ export async function runItems(
   return { items, startedAt, finishedAt: new Date(), elapsedMs: Math.round(performance.now() - started) };
 }
 
-/** The result of a batch from every item's outcome (in index order) and its timing. */
-export function summarize(
-  items: readonly ItemOutcome[],
-  run: Omit<ItemsRun, 'items'> & { batchId: string; request: BatchRequest; concurrency: number; config: Config },
-): BatchResult {
-  const { batchId, config } = run;
+/** Images stored and their bytes, and one entry per failed item. */
+export function tally(items: readonly ItemOutcome[]): {
+  succeeded: number;
+  bytes: number;
+  failures: BatchResult['failures'];
+} {
   let bytes = 0;
   const failures: BatchResult['failures'] = [];
   for (const item of items) {
     if (item.ok) bytes += item.bytes;
     else failures.push({ index: item.index, reason: item.reason, attempts: item.attempts, message: item.message });
   }
+  return { succeeded: items.length - failures.length, bytes, failures };
+}
+
+/** The result of a batch from every item's outcome (in index order) and its timing. */
+export function summarize(
+  items: readonly ItemOutcome[],
+  run: Omit<ItemsRun, 'items'> & { batchId: string; request: BatchRequest; concurrency: number; config: Config },
+): BatchResult {
+  const { batchId, config } = run;
+  const { succeeded, bytes, failures } = tally(items);
   return {
     batchId,
     status: 'done',
     requested: run.request.count,
-    succeeded: items.length - failures.length,
+    succeeded,
     failed: failures.length,
     elapsedMs: run.elapsedMs,
     bytes,

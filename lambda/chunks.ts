@@ -1,5 +1,5 @@
 import pMap from 'p-map';
-import { type BatchOptions, type BatchResult, runItems, summarize, writeManifest } from './batch.js';
+import { type BatchOptions, type BatchResult, runItems, summarize, tally, writeManifest } from './batch.js';
 import type { Config } from './config.js';
 import type { Deps, ItemOutcome } from './item.js';
 import type { BatchJob } from './jobs.js';
@@ -39,8 +39,8 @@ export type ChunkSummary = Chunk & {
 /** `chunks/{n}.json`: a finished chunk's summary and every item of it. */
 export type ChunkRecord = { summary: ChunkSummary; items: ItemOutcome[] };
 
-/** `progress/{n}.json`: a chunk's counts so far, rewritten as it runs. */
-type ChunkProgress = Pick<ChunkSummary, 'chunk' | 'done' | 'succeeded' | 'failed'>;
+/** `progress/{n}.json`: a chunk's counts so far, rewritten as it runs; `finished` once recorded. */
+type ChunkProgress = Pick<ChunkSummary, 'chunk' | 'done' | 'succeeded' | 'failed'> & { finished?: true };
 
 /** What the aggregate step returns to Step Functions: the result itself is in the manifest. */
 export type AggregateSummary = Pick<
@@ -118,18 +118,12 @@ export async function runChunk(
       writeProgress.offer({ chunk: chunk.chunk, ...progress });
     },
   });
-  let succeeded = 0;
-  let bytes = 0;
-  for (const item of run.items) {
-    if (!item.ok) continue;
-    succeeded++;
-    bytes += item.bytes;
-  }
+  const { succeeded, bytes, failures } = tally(run.items);
   const summary: ChunkSummary = {
     ...chunk,
     done: run.items.length,
     succeeded,
-    failed: run.items.length - succeeded,
+    failed: failures.length,
     bytes,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
@@ -137,12 +131,8 @@ export async function runChunk(
   await writeProgress.flush();
   // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
   await putJson(deps.s3, config, chunkKey(config, batchId, chunk.chunk), { summary, items: run.items });
-  await putJson(deps.s3, config, progressKey, {
-    chunk: chunk.chunk,
-    done: summary.done,
-    succeeded,
-    failed: summary.failed,
-  });
+  const finished: ChunkProgress = { chunk: chunk.chunk, done: summary.done, succeeded, failed: summary.failed };
+  await putJson(deps.s3, config, progressKey, { ...finished, finished: true });
   return summary;
 }
 
@@ -222,14 +212,15 @@ export async function chunkedProgress(
   const keys = await listKeys(deps.s3, config, progressPrefix(config, status.batchId));
   const records = await pMap(keys, (key) => getJson<ChunkProgress>(deps.s3, config, key), { concurrency: 16 });
   const counts = { done: 0, succeeded: 0, failed: 0 };
+  let chunksDone = 0;
   for (const record of records) {
     if (!record) continue;
     counts.done += record.done;
     counts.succeeded += record.succeeded;
     counts.failed += record.failed;
+    if (record.finished) chunksDone++;
   }
-  const finished = await listKeys(deps.s3, config, `${batchPrefix(config, status.batchId)}chunks/`);
-  return { ...status, ...counts, chunks: { total: status.chunks?.total ?? 0, done: finished.length } };
+  return { ...status, ...counts, chunks: { total: status.chunks?.total ?? 0, done: chunksDone } };
 }
 
 /** Records a batch the state machine gave up on, so GET says so instead of "running" forever. */

@@ -1,16 +1,5 @@
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-
-const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as new (
-  code: string,
-  message: string,
-  detail?: Record<string, string>,
-) => Error;
-
-type S3Object = { bucket: string; key: string; content: unknown };
-type Store = { putObject(object: S3Object): Promise<unknown> };
-type KoaContext = { method: string; headers: Record<string, string | undefined>; query: object; store: Store };
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+import { isPlainPut, type KoaMiddleware, S3Error, type S3Object, wrapPut } from './s3rver-parts.js';
 
 /** Reads a request body whole; rejects when the client went away first or sent another length. */
 async function readDeclared(body: AsyncIterable<Buffer>, declared: number): Promise<Buffer[]> {
@@ -45,22 +34,14 @@ async function readDeclared(body: AsyncIterable<Buffer>, declared: number): Prom
 export function completeBodies(): KoaMiddleware {
   return async (ctx, next) => {
     const declared = Number(ctx.headers['content-length']);
-    const plainPut =
-      ctx.method === 'PUT' &&
-      !('uploadId' in ctx.query) &&
-      !('partNumber' in ctx.query) &&
-      ctx.headers['x-amz-copy-source'] === undefined;
-    if (plainPut && Number.isInteger(declared)) {
-      const store = ctx.store;
-      ctx.store = Object.assign(Object.create(store) as Store, {
-        putObject: async (object: S3Object) => {
-          if (Buffer.isBuffer(object.content)) return store.putObject(object);
-          const chunks = await readDeclared(object.content as AsyncIterable<Buffer>, declared);
-          const whole = Object.assign(Object.create(Object.getPrototypeOf(object)) as S3Object, object, {
-            content: Readable.from(chunks),
-          });
-          return store.putObject(whole);
-        },
+    if (isPlainPut(ctx) && Number.isInteger(declared)) {
+      wrapPut(ctx, async (store, object) => {
+        if (Buffer.isBuffer(object.content)) return store.putObject(object);
+        const chunks = await readDeclared(object.content as AsyncIterable<Buffer>, declared);
+        const whole = Object.assign(Object.create(Object.getPrototypeOf(object)) as S3Object, object, {
+          content: Readable.from(chunks),
+        });
+        return store.putObject(whole);
       });
     }
     await next();

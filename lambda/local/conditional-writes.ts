@@ -1,19 +1,4 @@
-import { createRequire } from 'node:module';
-
-// s3rver's own error type, so a refused write is answered as S3 answers it (XML, status 412).
-const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as new (
-  code: string,
-  message: string,
-  detail?: Record<string, string>,
-) => Error;
-
-type S3Object = { bucket: string; key: string };
-type Store = {
-  existsObject(bucket: string, key: string): Promise<boolean>;
-  putObject(object: S3Object): Promise<unknown>;
-};
-type KoaContext = { method: string; headers: Record<string, string | undefined>; query: object; store: Store };
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+import { isPlainPut, type KoaMiddleware, S3Error, type S3Object, type Store, wrapPut } from './s3rver-parts.js';
 
 /**
  * S3's conditional write, `PutObject` with `If-None-Match: *` (GA since August 2024): the write
@@ -47,13 +32,7 @@ export function conditionalWrites(): KoaMiddleware {
     }
   };
   return async (ctx, next) => {
-    const plainPut = ctx.method === 'PUT' && !('uploadId' in ctx.query) && !('partNumber' in ctx.query);
-    if (plainPut && ctx.headers['if-none-match']?.trim() === '*') {
-      const store = ctx.store;
-      ctx.store = Object.assign(Object.create(store) as Store, {
-        putObject: (object: S3Object) => putIfAbsent(store, object),
-      });
-    }
+    if (isPlainPut(ctx) && ctx.headers['if-none-match']?.trim() === '*') wrapPut(ctx, putIfAbsent);
     await next();
   };
 }
