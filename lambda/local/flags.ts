@@ -9,12 +9,14 @@ export type CliOptions = {
   /** `npm run invoke` only: the deployed API's URL and its region. */
   url: string | undefined;
   region: string | undefined;
+  /** `npm run invoke` only: sent as the Idempotency-Key header, so a repeated command starts nothing new. */
+  idempotencyKey: string | undefined;
 };
 
 const REQUEST_FLAGS = ['count', 'concurrency', 'width', 'height', 'blur', 'format', 'seed'] as const;
 const NUMERIC = new Set(['count', 'concurrency', 'width', 'height', 'blur']);
 /** Flags that belong to one command only. */
-const ONLY_FOR = { source: 'start', url: 'invoke', region: 'invoke' } as const;
+const ONLY_FOR = { source: 'start', url: 'invoke', region: 'invoke', 'idempotency-key': 'invoke' } as const;
 
 const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --concurrency C      downloads in flight (default DEFAULT_CONCURRENCY, 16)
@@ -36,6 +38,7 @@ export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
 
   --url URL            the stack's ApiUrl output (https://....execute-api.REGION.amazonaws.com/v1/)
   --region R           signing region (default: from the URL, else AWS_REGION)
+  --idempotency-key K  run it again with the same K and get the same batch, not a second one
 ${REQUEST_USAGE}`;
 
 /**
@@ -68,6 +71,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     help: values.help ?? false,
     url: values.url,
     region: values.region,
+    idempotencyKey: values['idempotency-key'],
   };
 }
 
@@ -88,6 +92,7 @@ function parse(argv: string[]) {
       source: { type: 'string' },
       url: { type: 'string' },
       region: { type: 'string' },
+      'idempotency-key': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

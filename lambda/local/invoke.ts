@@ -28,7 +28,9 @@ export async function invoke(
   };
   const call = signedClient({ baseUrl, region });
 
-  let response = await call('POST', 'batches', options.input);
+  const key: Record<string, string> =
+    options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
+  let response = await call('POST', 'batches', options.input, key);
   if (response.status === 202) {
     const { batchId } = response.body as { batchId: string };
     say(`Batch ${batchId} accepted; it runs in the background. Waiting for it...`);

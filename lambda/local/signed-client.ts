@@ -22,7 +22,12 @@ export function signedClient(options: { baseUrl: URL; region: string; credential
     credentials: options.credentials ?? fromNodeProviderChain(),
     sha256: Hash.bind(null, 'sha256'),
   });
-  return async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SignedResponse> {
+  return async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<SignedResponse> {
     const url = new URL(path.replace(/^\//, ''), options.baseUrl);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const signed = await signer.sign({
@@ -35,6 +40,7 @@ export function signedClient(options: { baseUrl: URL; region: string; credential
       headers: {
         host: url.host,
         ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        ...extraHeaders,
       },
       body: payload,
     });

@@ -51,7 +51,19 @@ describe('npm run invoke', () => {
     const printed: string[] = [];
 
     await invoke(
-      ['--url', `${api.url}/v1/`, '--region', 'eu-west-1', '--count', '150', '--seed', 'x', '--json'],
+      [
+        '--url',
+        `${api.url}/v1/`,
+        '--region',
+        'eu-west-1',
+        '--count',
+        '150',
+        '--seed',
+        'x',
+        '--idempotency-key',
+        'nightly-42',
+        '--json',
+      ],
       (line) => printed.push(line),
     );
 
@@ -62,7 +74,28 @@ describe('npm run invoke', () => {
     ]);
     expect(api.seen.every((s) => s.signatureValid)).toBe(true);
     expect(JSON.parse(api.seen[0]?.body ?? '')).toEqual({ count: 150, seed: 'x' });
+    // Signed along with the rest, so API Gateway passes it through untouched.
+    expect(api.seen[0]?.headers['idempotency-key']).toBe('nightly-42');
+    expect(api.seen[0]?.headers.authorization).toMatch(/SignedHeaders=[^,]*idempotency-key/);
     expect(JSON.parse(printed.at(-1) ?? '')).toEqual(result);
+  }, 20_000);
+
+  it('stops waiting and fails when the batch is reported failed', async () => {
+    const failing = await startSigV4Server('execute-api', 'eu-west-1', (request, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (request.method === 'POST') res.writeHead(202).end(JSON.stringify({ batchId: 'b-2', status: 'accepted' }));
+      else
+        res.end(
+          JSON.stringify({ batchId: 'b-2', status: 'failed', requested: 5000, error: 'States.Timeout', cause: 'plan' }),
+        );
+    });
+    try {
+      await expect(
+        invoke(['--url', `${failing.url}/v1/`, '--region', 'eu-west-1', '--count', '5000'], () => {}),
+      ).rejects.toThrow('Batch b-2 failed: States.Timeout plan');
+    } finally {
+      await failing.close();
+    }
   }, 20_000);
 
   it('needs the URL, and a region when the URL does not name one', async () => {
