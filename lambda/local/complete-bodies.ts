@@ -1,26 +1,58 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isPlainPut, type KoaMiddleware, S3Error, type S3Object, wrapPut } from './s3rver-parts.js';
 
-/** Reads a request body whole; rejects when the client went away first or sent another length. */
-async function readDeclared(body: AsyncIterable<Buffer>, declared: number): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
+/** Bodies up to this size wait in memory; larger ones in a temporary file (a local server, many uploads at once). */
+const IN_MEMORY_BYTES = 8 * 1024 * 1024;
+
+const incomplete = (declared: number, received: number) =>
+  new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', {
+    NumberBytesExpected: String(declared),
+    NumberBytesProvided: String(received),
+  });
+
+/**
+ * Receives a request body whole, then hands it on as a stream, with `done` to free what held it.
+ * Rejects with IncompleteBody when the client went away first or sent another length.
+ */
+async function receiveWhole(
+  body: AsyncIterable<Buffer>,
+  declared: number,
+): Promise<{ content: Readable; done(): Promise<void> }> {
   let received = 0;
-  try {
+  const counted = async function* () {
     for await (const chunk of body) {
-      chunks.push(chunk);
       received += chunk.length;
+      yield chunk;
     }
+  };
+  if (declared <= IN_MEMORY_BYTES) {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of counted()) chunks.push(chunk);
+    } catch {
+      // The connection closed mid-body: the length check below says so.
+    }
+    if (received !== declared) throw incomplete(declared, received);
+    return { content: Readable.from(chunks), done: async () => {} };
+  }
+  const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-put-'));
+  const done = () => rm(directory, { recursive: true, force: true });
+  const file = join(directory, 'body');
+  try {
+    await pipeline(Readable.from(counted()), createWriteStream(file));
   } catch {
-    // The connection closed mid-body: fall through to the length check.
+    // As above.
   }
   if (received !== declared) {
-    throw new S3Error(
-      'IncompleteBody',
-      'You did not provide the number of bytes specified by the Content-Length HTTP header',
-      { NumberBytesExpected: String(declared), NumberBytesProvided: String(received) },
-    );
+    await done();
+    throw incomplete(declared, received);
   }
-  return chunks;
+  return { content: createReadStream(file), done };
 }
 
 /**
@@ -37,11 +69,15 @@ export function completeBodies(): KoaMiddleware {
     if (isPlainPut(ctx) && Number.isInteger(declared)) {
       wrapPut(ctx, async (store, object) => {
         if (Buffer.isBuffer(object.content)) return store.putObject(object);
-        const chunks = await readDeclared(object.content as AsyncIterable<Buffer>, declared);
-        const whole = Object.assign(Object.create(Object.getPrototypeOf(object)) as S3Object, object, {
-          content: Readable.from(chunks),
-        });
-        return store.putObject(whole);
+        const whole = await receiveWhole(object.content as AsyncIterable<Buffer>, declared);
+        try {
+          const received = Object.assign(Object.create(Object.getPrototypeOf(object)) as S3Object, object, {
+            content: whole.content,
+          });
+          return await store.putObject(received);
+        } finally {
+          await whole.done();
+        }
       });
     }
     await next();

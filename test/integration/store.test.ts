@@ -47,30 +47,50 @@ describe('conditional writes (If-None-Match: *), as idempotency keys use them', 
 });
 
 describe('the embedded S3 server keeps a PUT all or nothing, as S3 does', () => {
-  it('stores nothing for a body cut short of its Content-Length, and leaves an object it would replace', async () => {
-    harness = await startHarness();
-    const { s3, config } = harness;
-    await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'images/kept.bin', Body: 'first' }));
-    // Half the declared bytes, then the upload is aborted, as the function aborts one whose source fails.
-    const cutPut = async (key: string) => {
-      const body = new PassThrough();
-      const upload = new AbortController();
-      const sending = s3.send(
-        new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentLength: 1000, Body: body }),
-        { abortSignal: upload.signal },
+  // Bodies up to 8 MiB wait in memory, larger ones in a temporary file: both ways are checked.
+  it.each([
+    ['in memory', 1000],
+    ['in a temporary file', 9 * 1024 * 1024],
+  ])(
+    'stores nothing for a body cut short of its Content-Length, and leaves an object it would replace (%s)',
+    async (_way, size) => {
+      harness = await startHarness();
+      const { s3, config } = harness;
+      await s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'images/kept.bin', Body: 'first' }));
+      // Half the declared bytes, then the upload is aborted, as the function aborts one whose source fails.
+      const cutPut = async (key: string) => {
+        const body = new PassThrough();
+        const upload = new AbortController();
+        const sending = s3.send(
+          new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentLength: size, Body: body }),
+          { abortSignal: upload.signal },
+        );
+        body.write(Buffer.alloc(size / 2, 1), () => setTimeout(() => upload.abort(new Error('source went away')), 50));
+        return sending;
+      };
+
+      await expect(cutPut('images/new.bin')).rejects.toThrow();
+      await expect(cutPut('images/kept.bin')).rejects.toThrow();
+      // The server notices the closed connection on its own time: give it a moment before looking.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      expect(await harness.keys()).toEqual(['images/kept.bin']);
+      expect((await harness.object('images/kept.bin')).bytes.toString()).toBe('first');
+
+      // And a whole body of that size is stored byte for byte.
+      const whole = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4096) whole[i] = i % 251;
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: 'images/whole.bin',
+          ContentLength: size,
+          Body: Readable.from([whole]),
+        }),
       );
-      body.write(Buffer.alloc(500, 1), () => setTimeout(() => upload.abort(new Error('source went away')), 50));
-      return sending;
-    };
-
-    await expect(cutPut('images/new.bin')).rejects.toThrow();
-    await expect(cutPut('images/kept.bin')).rejects.toThrow();
-    // The server notices the closed connection on its own time: give it a moment before looking.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-
-    expect(await harness.keys()).toEqual(['images/kept.bin']);
-    expect((await harness.object('images/kept.bin')).bytes.toString()).toBe('first');
-  });
+      expect(sha256((await harness.object('images/whole.bin')).bytes)).toBe(sha256(whole));
+    },
+  );
 });
 
 describe('storing in an S3-compatible server', () => {
