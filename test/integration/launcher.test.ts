@@ -60,19 +60,21 @@ describe('the self-invoking launcher', () => {
 describe('the Step Functions launcher', () => {
   const job = { batchId: '20261125T094207Z-3f9a1c2b', request: { count: 5000 } as never };
   const arn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:picsum-batch-batches';
+  /** A Step Functions stand-in answering `status` and `body`, and the launcher pointed at it. */
+  async function statesAnswering(status: number, body: string) {
+    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) => res.writeHead(status).end(body));
+    const launch = stepFunctionsLauncher({
+      stateMachineArn: arn,
+      region: 'eu-west-1',
+      credentials: async () => TEST_CREDENTIALS,
+      endpoint: states.url,
+    });
+    return { states, launch };
+  }
 
   it('starts one signed execution named after the batch, with the job as its input', async () => {
-    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
-      res.writeHead(200).end('{"executionArn":"x","startDate":1}'),
-    );
+    const { states, launch } = await statesAnswering(200, '{"executionArn":"x","startDate":1}');
     try {
-      const launch = stepFunctionsLauncher({
-        stateMachineArn: arn,
-        region: 'eu-west-1',
-        credentials: async () => TEST_CREDENTIALS,
-        endpoint: states.url,
-      });
-
       await launch(job);
 
       const [call] = states.seen;
@@ -88,16 +90,8 @@ describe('the Step Functions launcher', () => {
   });
 
   it('fails loudly when Step Functions refuses, and names executions within its rules', async () => {
-    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
-      res.writeHead(400).end('{"__type":"ExecutionAlreadyExists"}'),
-    );
+    const { states, launch } = await statesAnswering(400, '{"__type":"ExecutionAlreadyExists"}');
     try {
-      const launch = stepFunctionsLauncher({
-        stateMachineArn: arn,
-        region: 'eu-west-1',
-        credentials: async () => TEST_CREDENTIALS,
-        endpoint: states.url,
-      });
       await expect(launch(job)).rejects.toThrow(/HTTP 400.*ExecutionAlreadyExists/);
     } finally {
       await states.close();
