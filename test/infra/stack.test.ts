@@ -269,6 +269,16 @@ describe('the schedule', () => {
     expect(() => synthesize({ scheduleRequest: '{"count":0}' })).toThrow(/`count`/);
   });
 
+  it('refuses, at synth, limits the function would refuse or chunks that would starve the API', () => {
+    expect(() => synthesize({ syncMaxCount: '500', chunkSize: '300' })).toThrow(
+      /function limits it refuses: Expected CHUNK_SIZE to be an integer from 500/,
+    );
+    expect(() => synthesize({ mapConcurrency: '20', sourceMaxConcurrency: '10' })).toThrow(/SOURCE_MAX_CONCURRENCY/);
+    expect(() => synthesize({ reservedConcurrency: '8' })).toThrow(
+      /`mapConcurrency` \(8\) to be below `reservedConcurrency`/,
+    );
+  });
+
   it('keeps failed deliveries in an encrypted queue that refuses plain HTTP', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
