@@ -15,14 +15,22 @@ import AgentClass from 'undici/lib/dispatcher/agent.js';
 export const Agent = AgentClass as typeof AgentType;
 export const errors = errorClasses as typeof ErrorsType;
 
+/** undici's `dispatcher.request(options)`: the method lives on undici's index, which is not loaded. */
+export function requestOn(
+  dispatcher: Dispatcher,
+  options: Dispatcher.RequestOptions,
+): Promise<Dispatcher.ResponseData> {
+  return (apiRequest as (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>).call(
+    dispatcher,
+    options,
+  );
+}
+
 /** undici's `request`, on an explicit dispatcher. */
 export function request(
   url: URL,
   options: { dispatcher: Dispatcher; method: 'GET'; headers: Record<string, string>; signal: AbortSignal },
 ): Promise<Dispatcher.ResponseData> {
   const { dispatcher, ...rest } = options;
-  return (apiRequest as (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>).call(
-    dispatcher,
-    { origin: url.origin, path: `${url.pathname}${url.search}`, ...rest },
-  );
+  return requestOn(dispatcher, { origin: url.origin, path: `${url.pathname}${url.search}`, ...rest });
 }

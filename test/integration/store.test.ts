@@ -1,10 +1,13 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runBatch } from '../../lambda/batch.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
 import { parseRequest } from '../../lambda/request.js';
-import { getJson, putJsonIfAbsent, STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
+import { createS3Client, getJson, putJsonIfAbsent, STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
@@ -139,6 +142,45 @@ describe('storing in an S3-compatible server', () => {
     const stored = await Promise.all(images.map(async (key) => sha256((await harness.object(key)).bytes)));
     expect(result.succeeded).toBe(2);
     expect(signedHashes.sort()).toEqual(stored.sort());
+  });
+
+  it('aborts an image upload that S3 leaves unanswered when the deadline comes', async () => {
+    harness = await startHarness();
+    // An S3 stand-in that takes image PUTs and never answers them, and answers anything else.
+    const unanswered: { closed: boolean }[] = [];
+    const stuckS3 = createServer((req, res) => {
+      if (req.headers['content-type']?.startsWith('image/')) {
+        const put = { closed: false };
+        unanswered.push(put);
+        req.resume();
+        res.on('close', () => {
+          put.closed = true;
+        });
+        return;
+      }
+      req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
+    });
+    stuckS3.listen(0, '127.0.0.1');
+    await once(stuckS3, 'listening');
+    const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(stuckS3.address() as AddressInfo).port}` };
+    const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+
+    try {
+      const result = await runBatch(parseRequest({ seed: 's', width: 64, count: 3, concurrency: 3 }, config), {
+        config,
+        deps: { ...harness.deps, s3 },
+        deadlineAt: Date.now() + 1_000,
+      });
+
+      expect(result.failures.map((f) => f.reason)).toEqual(['timeout', 'timeout', 'timeout']);
+      // Each upload was cut off (its connection closed), not left to run on after the batch ended.
+      expect(unanswered).toHaveLength(3);
+      await vi.waitFor(() => expect(unanswered.every((put) => put.closed)).toBe(true));
+    } finally {
+      s3.destroy();
+      stuckS3.closeAllConnections();
+      stuckS3.close();
+    }
   });
 
   it('streams large images straight into PutObject, byte-identical', async () => {
