@@ -20,10 +20,17 @@ export type Measured = { rows: Row[]; floorMs: number; fetchMs: number; storeMs:
 
 type Servers = { picsum: { baseUrl: string; imageHost: string }; s3: { endpoint: string; bucket: string } };
 
-/** Fresh servers for one scenario (picsum with the latency and image size, s3rver), each its own process. */
-export async function withServers<T>(setup: Setup, body: (servers: Servers) => Promise<T>): Promise<T> {
+/**
+ * Fresh servers for one scenario (picsum with the latency and image size, s3rver), each its own
+ * process. `s3: 'null-s3'` puts a server that stores nothing in s3rver's place (a diagnostic).
+ */
+export async function withServers<T>(
+  setup: Setup,
+  body: (servers: Servers) => Promise<T>,
+  options: { s3?: 's3' | 'null-s3' } = {},
+): Promise<T> {
   const picsum = await startServer<Servers['picsum']>(['picsum', String(setup.latencyMs), String(setup.imageBytes)]);
-  const s3 = await startServer<{ s3Endpoint: string; bucket: string }>(['s3']);
+  const s3 = await startServer<{ s3Endpoint: string; bucket: string }>([options.s3 ?? 's3']);
   try {
     return await body({ picsum: picsum.info, s3: { endpoint: s3.info.s3Endpoint, bucket: s3.info.bucket } });
   } finally {
@@ -91,6 +98,25 @@ export async function measureAt(
   const fetchMs = median(fetch.elapsedMs);
   const storeMs = median(store.elapsedMs);
   return { rows, fetchMs, storeMs, floorMs: Math.max(fetchMs, storeMs) };
+}
+
+/**
+ * This project against the fetch floor with a null S3 in s3rver's place: how close the pipeline
+ * comes to the network's floor when storing takes no CPU from this machine (s3rver spends about
+ * 1.4 ms of CPU per PUT, on the same two cores as the contender and the picsum server).
+ */
+export async function measureWithNullS3(setup: Setup, concurrency: number): Promise<Measured> {
+  return withServers(
+    setup,
+    async (servers) => {
+      const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
+      const fetch = await node({ ...base, kind: 'fetch-floor' });
+      const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
+      const fetchMs = median(fetch.elapsedMs);
+      return { rows: [ours], fetchMs, storeMs: 0, floorMs: fetchMs };
+    },
+    { s3: 'null-s3' },
+  );
 }
 
 let python: boolean | undefined;

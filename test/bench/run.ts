@@ -14,7 +14,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { lineChart } from './chart.js';
 import { coldStart } from './coldstart.js';
-import { type Measured, measureAt, type Row, type Setup, withServers } from './measure.js';
+import { type Measured, measureAt, measureWithNullS3, type Row, type Setup, withServers } from './measure.js';
 import { startRss } from './memory.js';
 
 const only = new Set(process.argv.slice(2));
@@ -148,6 +148,13 @@ async function main() {
         `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
       );
     }
+    // Diagnostic, not a target: the same batch with a null S3 that costs this machine no CPU.
+    const nullS3 = await measureWithNullS3(setup, 64);
+    results.wideNullS3 = { setup, measured: [nullS3] };
+    table('Diagnostic for 1b: the same batch into a null S3 (stores nothing, costs no CPU); floor = fetch alone', [
+      nullS3,
+    ]);
+    console.log(`  ${fmt((nullS3.rows[0]?.elapsedMs ?? 0) / nullS3.floorMs, 2)} x the fetch floor`);
   }
 
   if (wanted('large')) {

@@ -4,11 +4,16 @@
  *   tsx test/bench/servers.ts picsum LATENCY_MS [IMAGE_BYTES]   the offline picsum server
  *   tsx test/bench/servers.ts s3                                s3rver in a temporary folder
  *     (in memory, /dev/shm, where there is one: BENCH_S3_DIR overrides)
+ *   tsx test/bench/servers.ts null-s3                           answers every request 200 at once and
+ *     keeps nothing: what the pipeline does when storing costs this machine no CPU (a diagnostic)
  * Prints one JSON line with its address, then runs until stdin closes.
  */
 import '../../lambda/local/quiet-node-warning.js';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedS3 } from '../../lambda/local/embedded-s3.js';
@@ -27,6 +32,18 @@ if (role === 's3') {
   close = async () => {
     await s3.close({ hard: true });
     await rm(directory, { recursive: true, force: true });
+  };
+} else if (role === 'null-s3') {
+  const server = createServer((req, res) => {
+    req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ s3Endpoint: `http://127.0.0.1:${port}`, bucket: 'bench' })}\n`);
+  close = async () => {
+    server.closeAllConnections();
+    server.close();
   };
 } else {
   const picsum = await startOfflinePicsum({ latencyMs: Number(latency ?? 0), imageBytes: Number(bytes) || undefined });
