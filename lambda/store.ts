@@ -8,7 +8,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
+import type { BuildMiddleware, MetadataBearer, RetryStrategy } from '@smithy/types';
 import type { BufferPool } from './buffer-pool.js';
 import type { Config } from './config.js';
 import { SourceError } from './errors.js';
@@ -38,8 +38,10 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
         }
       : {}),
     // One attempt per call: a streamed body cannot be replayed, so retries happen a level up,
-    // where the whole item (download and upload) is tried again.
-    maxAttempts: 1,
+    // where the whole item (download and upload) is tried again. A strategy that only calls on
+    // (rather than maxAttempts: 1) also skips the SDK's retry tokens and per-call invocation id,
+    // and its console warning for every failed streamed upload.
+    retryStrategy: SINGLE_ATTEMPT,
     // No logger on purpose: with any logger but the SDK's own no-op one, every call walks its input
     // to redact it for the log, which was a third of the SDK's CPU per PutObject here.
     // One middleware stack per command type, built once instead of on every call (a quarter of
@@ -56,6 +58,9 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
   client.middlewareStack.add(signWithKnownPayloadHash, { step: 'build', name: 'signWithKnownPayloadHash' });
   return client;
 }
+
+/** The SDK's retry step, reduced to the one attempt. */
+const SINGLE_ATTEMPT: RetryStrategy = { retry: (next, args) => next(args) };
 
 /**
  * SigV4 signs the payload's SHA-256 (x-amz-content-sha256); the signer hashes the body again

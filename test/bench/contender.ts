@@ -12,9 +12,11 @@ import { createSourceAgent, imageUrl } from '../../lambda/source.js';
 import { createS3Client } from '../../lambda/store.js';
 import { fetchOnly, storeOnly } from './floor.js';
 import { naiveBatch } from './naive.js';
+import { signedPutSender } from './signed-put.js';
 
 export type ContenderSpec = {
-  kind: 'ours' | 'naive' | 'fetch-floor' | 'store-floor';
+  /** `ours-signed-put`: this project with image PUTs hand-signed instead of the SDK's (a diagnostic). */
+  kind: 'ours' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor';
   count: number;
   concurrency: number;
   width: number;
@@ -37,16 +39,24 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
   const dispatcher = createSourceAgent(config);
+  const signedPut = signedPutSender(s3, {
+    endpoint: spec.s3.endpoint,
+    region: config.region,
+    credentials: EMBEDDED_S3_CREDENTIALS,
+    connections: config.maxConcurrency + 8,
+  });
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);
   let bytes = 0;
 
   const once = async (count: number, tag: string): Promise<void> => {
     switch (spec.kind) {
-      case 'ours': {
+      case 'ours':
+      case 'ours-signed-put': {
+        const sender = spec.kind === 'ours' ? s3 : signedPut;
         const result = await runBatch(
           { ...request, count },
-          { config, deps: { s3, dispatcher }, deadlineAt: Date.now() + 3_600_000 },
+          { config, deps: { s3: sender, dispatcher }, deadlineAt: Date.now() + 3_600_000 },
         );
         if (result.failed > 0)
           throw new Error(`ours: ${result.failed} failed, first: ${JSON.stringify(result.failures[0])}`);

@@ -69,7 +69,7 @@ export async function measureAt(
   servers: Servers,
   setup: Setup,
   concurrency: number,
-  contenders: ('ours' | 'naive' | 'tutorial')[],
+  contenders: ('ours' | 'ours-signed-put' | 'naive' | 'tutorial')[],
 ): Promise<Measured> {
   const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
   const fetch = await node({ ...base, kind: 'fetch-floor' });
@@ -86,14 +86,7 @@ export async function measureAt(
       if (report) rows.push(row('tutorial (Python threads)', concurrency, setup, report));
       continue;
     }
-    rows.push(
-      row(
-        contender === 'ours' ? 'picsum-batch' : 'naive (fetch + PutObject)',
-        concurrency,
-        setup,
-        await node({ ...base, kind: contender }),
-      ),
-    );
+    rows.push(row(LABELS[contender], concurrency, setup, await node({ ...base, kind: contender })));
   }
   const fetchMs = median(fetch.elapsedMs);
   const storeMs = median(store.elapsedMs);
@@ -118,6 +111,12 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
     { s3: 'null-s3' },
   );
 }
+
+const LABELS = {
+  ours: 'picsum-batch',
+  'ours-signed-put': 'picsum-batch, signed PUTs',
+  naive: 'naive (fetch + PutObject)',
+} as const;
 
 let python: boolean | undefined;
 

@@ -50,7 +50,7 @@ async function scenario(
   name: string,
   setup: Setup,
   concurrencies: number[],
-  contenders: ('ours' | 'naive' | 'tutorial')[],
+  contenders: ('ours' | 'ours-signed-put' | 'naive' | 'tutorial')[],
 ) {
   const measured: Measured[] = [];
   await withServers(setup, async (servers) => {
@@ -139,7 +139,8 @@ async function main() {
 
   if (wanted('wide')) {
     const setup = { count: 1000, latencyMs: 50, imageBytes: 40_000, width: 64, runs: 3 };
-    const [m] = await scenario('wide', setup, [64], ['ours']);
+    // With a diagnostic beside it: the same pipeline with its image PUTs hand-signed, not the SDK's.
+    const [m] = await scenario('wide', setup, [64], ['ours', 'ours-signed-put']);
     if (m) {
       table('Target 1b: N=1000, C=64, 40 KB, 50 ms per hop', [m]);
       verdict(
@@ -147,6 +148,8 @@ async function main() {
         ours(m).elapsedMs <= 1.2 * m.floorMs,
         `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
       );
+      const signed = peer(m, 'picsum-batch, signed');
+      if (signed) console.log(`  (diagnostic) PUTs hand-signed: ${fmt(signed.elapsedMs / m.floorMs, 2)} x the floor`);
     }
     // Diagnostic, not a target: the same batch with a null S3 that costs this machine no CPU.
     const nullS3 = await measureWithNullS3(setup, 64);
