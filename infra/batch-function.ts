@@ -66,7 +66,7 @@ export class BatchFunction extends Construct {
     );
 
     this.function = new NodejsFunction(this, 'Handler', {
-      entry: root('lambda/handler.ts'),
+      entry: root('lambda/function/handler.ts'),
       projectRoot: root(''),
       depsLockFilePath: root('package-lock.json'),
       runtime: Runtime.NODEJS_24_X,

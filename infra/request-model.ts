@@ -1,5 +1,5 @@
 import { type JsonSchema, JsonSchemaType, JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
-import { type RequestLimits, requestFields, SEED_PATTERN } from '../lambda/request.js';
+import { type RequestLimits, requestFields, SEED_PATTERN } from '../lambda/function/contracts/request.js';
 
 /**
  * The API Gateway model for `POST /batches`, built from the same field table as the function's

@@ -1,5 +1,5 @@
-import { loadConfig } from '../lambda/config.js';
-import { parseRequest } from '../lambda/request.js';
+import { loadConfig } from '../lambda/function/contracts/config.js';
+import { parseRequest } from '../lambda/function/contracts/request.js';
 
 /** Everything the stack reads from CDK context (`-c key=value` or cdk.json), with defaults. */
 export type StackSettings = {

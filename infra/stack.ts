@@ -1,7 +1,7 @@
 import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { loadConfig } from '../lambda/config.js';
+import { loadConfig } from '../lambda/function/contracts/config.js';
 import { BatchAlarms } from './alarms.js';
 import { BatchApi } from './batch-api.js';
 import { BatchFunction } from './batch-function.js';

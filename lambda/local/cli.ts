@@ -1,10 +1,10 @@
 import './quiet-node-warning.js';
 import { join } from 'node:path';
-import { type BatchResult, newBatchId, runBatch } from '../batch.js';
-import { runChunkedHere } from '../chunks.js';
-import { loadConfig } from '../config.js';
-import { messageOf, RequestError } from '../errors.js';
-import { parseRequest } from '../request.js';
+import { loadConfig } from '../function/contracts/config.js';
+import { messageOf, RequestError } from '../function/contracts/errors.js';
+import { parseRequest } from '../function/contracts/request.js';
+import { type BatchResult, newBatchId, runBatch } from '../function/orchestration/batch.js';
+import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { startLocalRuntime } from './setup.js';

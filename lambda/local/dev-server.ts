@@ -2,11 +2,11 @@ import './quiet-node-warning.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { type ApiLog, handleApiEvent } from '../api.js';
-import { runChunkedHere } from '../chunks.js';
-import { messageOf } from '../errors.js';
-import { errorResponse, json } from '../http.js';
-import { type BatchJob, launcherBySize, runJob } from '../jobs.js';
+import { errorResponse, json } from '../function/adapters/http-api/responses.js';
+import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
+import { messageOf } from '../function/contracts/errors.js';
+import { runChunkedHere } from '../function/orchestration/chunks.js';
+import { type BatchJob, launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import type { LocalRuntime } from './setup.js';
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */

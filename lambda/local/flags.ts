@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { RequestError } from '../errors.js';
+import { RequestError } from '../function/contracts/errors.js';
 
 export type CliOptions = {
   input: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import './quiet-node-warning.js';
-import type { BatchResult } from '../batch.js';
-import { messageOf, RequestError } from '../errors.js';
-import type { BatchStatus } from '../jobs.js';
+import { messageOf, RequestError } from '../function/contracts/errors.js';
+import type { BatchResult } from '../function/orchestration/batch.js';
+import type { BatchStatus } from '../function/orchestration/jobs.js';
 import { INVOKE_USAGE, parseFlags } from './flags.js';
 import { regionFromApiUrl, signedClient } from './signed-client.js';
 import { summarize } from './summary.js';

@@ -1,4 +1,4 @@
-import type { Progress } from '../batch.js';
+import type { Progress } from '../function/orchestration/batch.js';
 
 /**
  * Reports progress: a redrawn bar on a terminal, a plain line every tenth of the way otherwise,

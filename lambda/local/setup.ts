@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { request } from 'undici';
-import { type Config, loadConfig } from '../config.js';
-import type { Deps } from '../item.js';
-import { createSourceAgent } from '../source.js';
-import { createS3Client } from '../store.js';
-import type { EMBEDDED_S3_CREDENTIALS } from './embedded-s3.js';
+import type { EMBEDDED_S3_CREDENTIALS } from '../emulators/s3/embedded-s3.js';
+import { type Config, loadConfig } from '../function/contracts/config.js';
+import type { Deps } from '../function/pipeline/item.js';
+import { createSourceAgent } from '../function/source/picsum.js';
+import { createS3Client } from '../function/storage/objects.js';
 
 export const PICSUM_URL = 'https://picsum.photos';
 export const EMBEDDED_BUCKET = 'picsum-batch';
@@ -68,7 +68,7 @@ export async function startLocalRuntime(
     }
     if (useOffline) {
       // Loaded only when used: the offline server brings sharp (libvips), a large native library.
-      const { startOfflinePicsum } = await import('./offline-picsum.js');
+      const { startOfflinePicsum } = await import('../emulators/picsum/offline-picsum.js');
       const offline = await startOfflinePicsum();
       closers.push(() => offline.close());
       env.PICSUM_BASE_URL = offline.baseUrl;
@@ -87,7 +87,7 @@ export async function startLocalRuntime(
     } else {
       dataDirectory = join(process.cwd(), DATA_DIRECTORY);
       // Loaded only when used, like the offline server: s3rver brings koa, winston and more.
-      const { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } = await import('./embedded-s3.js');
+      const { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } = await import('../emulators/s3/embedded-s3.js');
       const embedded = await startEmbeddedS3({ directory: dataDirectory, bucket: EMBEDDED_BUCKET });
       closers.push(() => embedded.close());
       env.S3_ENDPOINT = embedded.endpoint;

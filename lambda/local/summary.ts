@@ -1,4 +1,4 @@
-import type { BatchResult } from '../batch.js';
+import type { BatchResult } from '../function/orchestration/batch.js';
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 

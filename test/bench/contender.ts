@@ -4,12 +4,12 @@
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  */
 import '../../lambda/local/quiet-node-warning.js';
-import { runBatch } from '../../lambda/batch.js';
-import { loadConfig } from '../../lambda/config.js';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
-import { parseRequest } from '../../lambda/request.js';
-import { createSourceAgent, imageUrl } from '../../lambda/source.js';
-import { createS3Client } from '../../lambda/store.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { runBatch } from '../../lambda/function/orchestration/batch.js';
+import { createSourceAgent, imageUrl } from '../../lambda/function/source/picsum.js';
+import { createS3Client } from '../../lambda/function/storage/objects.js';
 import { fetchOnly, storeOnly } from './floor.js';
 import { naiveBatch } from './naive.js';
 import { signedPutSender } from './signed-put.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { withServers } from './measure.js';
 
 /** Peak resident memory (VmHWM) of a process, polled from /proc until it exits. */

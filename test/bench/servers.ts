@@ -16,8 +16,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedS3 } from '../../lambda/local/embedded-s3.js';
-import { startOfflinePicsum } from '../../lambda/local/offline-picsum.js';
+import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
+import { startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 
 const [role, latency, bytes] = process.argv.slice(2);
 let close: () => Promise<void>;

@@ -3,8 +3,8 @@ import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { Agent, request } from 'undici';
-import type { S3Sender } from '../../lambda/store.js';
-import { uploadContextOf } from '../../lambda/upload-context.js';
+import type { S3Sender } from '../../lambda/function/storage/objects.js';
+import { uploadContextOf } from '../../lambda/function/storage/upload-context.js';
 
 /**
  * A diagnostic for the benchmark, never for the function: an S3 sender whose image PutObjects are

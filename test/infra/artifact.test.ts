@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { BatchResult } from '../../lambda/batch.js';
-import { parseRequest } from '../../lambda/request.js';
-import { imageUrl } from '../../lambda/source.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { BatchResult } from '../../lambda/function/orchestration/batch.js';
+import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
 import { synthesize } from './synth.js';

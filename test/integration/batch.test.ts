@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Manifest, runBatch } from '../../lambda/batch.js';
-import { parseRequest } from '../../lambda/request.js';
-import { imageUrl } from '../../lambda/source.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { type Manifest, runBatch } from '../../lambda/function/orchestration/batch.js';
+import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

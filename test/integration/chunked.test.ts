@@ -1,11 +1,11 @@
 import pMap from 'p-map';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lambda/batch.js';
-import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/chunks.js';
-import { readStatus } from '../../lambda/jobs.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { Manifest } from '../../lambda/function/orchestration/batch.js';
+import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
-import { parseRequest } from '../../lambda/request.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

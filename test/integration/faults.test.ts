@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BatchResult, type Manifest, runBatch } from '../../lambda/batch.js';
-import type { Fault, RequestInfo } from '../../lambda/local/offline-picsum.js';
-import { parseRequest } from '../../lambda/request.js';
+import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { type BatchResult, type Manifest, runBatch } from '../../lambda/function/orchestration/batch.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

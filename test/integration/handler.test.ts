@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { BatchPlan } from '../../lambda/chunks.js';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
-import { parseRequest } from '../../lambda/request.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { BatchPlan } from '../../lambda/function/orchestration/chunks.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
 
@@ -10,7 +10,7 @@ import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js
 let harness: Harness;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
-let handler: typeof import('../../lambda/handler.js').handler;
+let handler: typeof import('../../lambda/function/handler.js').handler;
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  ({ handler } = await import('../../lambda/handler.js'));
+  ({ handler } = await import('../../lambda/function/handler.js'));
 });
 afterAll(async () => {
   vi.unstubAllEnvs();

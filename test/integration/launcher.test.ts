@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executionName, selfInvokeLauncher, stepFunctionsLauncher } from '../../lambda/launcher.js';
+import { executionName, selfInvokeLauncher, stepFunctionsLauncher } from '../../lambda/function/adapters/launchers.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
 describe('the self-invoking launcher', () => {

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest } from '@smithy/core/protocols';
 import { afterEach, describe, expect, it } from 'vitest';
-import { S3HttpHandler } from '../../lambda/s3-http-handler.js';
-import { attachUploadContext } from '../../lambda/upload-context.js';
+import { S3HttpHandler } from '../../lambda/function/storage/s3-http-handler.js';
+import { attachUploadContext } from '../../lambda/function/storage/upload-context.js';
 
 type Seen = { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer };
 

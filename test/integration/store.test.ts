@@ -4,10 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runBatch } from '../../lambda/batch.js';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/local/embedded-s3.js';
-import { parseRequest } from '../../lambda/request.js';
-import { createS3Client, getJson, putJsonIfAbsent, STREAM_THRESHOLD_BYTES } from '../../lambda/store.js';
+import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { runBatch } from '../../lambda/function/orchestration/batch.js';
+import {
+  createS3Client,
+  getJson,
+  putJsonIfAbsent,
+  STREAM_THRESHOLD_BYTES,
+} from '../../lambda/function/storage/objects.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

@@ -4,17 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { request } from 'undici';
-import { type Config, loadConfig } from '../../lambda/config.js';
-import type { Deps } from '../../lambda/item.js';
-import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/local/embedded-s3.js';
 import {
   type OfflinePicsum,
   type OfflinePicsumOptions,
   startOfflinePicsum,
-} from '../../lambda/local/offline-picsum.js';
+} from '../../lambda/emulators/picsum/offline-picsum.js';
+import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
+import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
+import type { Deps } from '../../lambda/function/pipeline/item.js';
+import { createSourceAgent } from '../../lambda/function/source/picsum.js';
+import { createS3Client } from '../../lambda/function/storage/objects.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
-import { createSourceAgent } from '../../lambda/source.js';
-import { createS3Client } from '../../lambda/store.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lambda/config.js';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../lambda/batch.js';
-import { type ChunkRecord, joinChunks } from '../../lambda/chunks.js';
-import { loadConfig } from '../../lambda/config.js';
-import type { ItemOutcome } from '../../lambda/item.js';
-import { chunkConcurrency, MAX_CHUNKS, planChunks } from '../../lambda/plan.js';
-import { parseRequest } from '../../lambda/request.js';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { summarize } from '../../lambda/function/orchestration/batch.js';
+import { type ChunkRecord, joinChunks } from '../../lambda/function/orchestration/chunks.js';
+import { chunkConcurrency, MAX_CHUNKS, planChunks } from '../../lambda/function/orchestration/plan.js';
+import type { ItemOutcome } from '../../lambda/function/pipeline/item.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b' });
 const sizes = fc

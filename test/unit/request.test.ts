@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RequestError } from '../../lambda/errors.js';
-import { parseRequest } from '../../lambda/request.js';
+import { RequestError } from '../../lambda/function/contracts/errors.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
 
 const limits = { maxCount: 1000, maxConcurrency: 64, defaultConcurrency: 16 };
 

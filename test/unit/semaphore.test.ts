@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Semaphore } from '../../lambda/semaphore.js';
+import { Semaphore } from '../../lambda/function/pipeline/semaphore.js';
 
 describe('Semaphore', () => {
   it('lets `limit` holders in and the next one in when a slot is released, in order', async () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { newBatchId } from '../../lambda/batch.js';
-import { loadConfig } from '../../lambda/config.js';
+import { backoffMs, isPermanentS3Error } from '../../lambda/function/contracts/backoff.js';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { newBatchId } from '../../lambda/function/orchestration/batch.js';
+import { scheduledJob } from '../../lambda/function/orchestration/schedule.js';
+import { percentiles } from '../../lambda/function/pipeline/stats.js';
+import { imageKey } from '../../lambda/function/storage/objects.js';
 import { regionFromApiUrl } from '../../lambda/local/signed-client.js';
-import { backoffMs, isPermanentS3Error } from '../../lambda/retry.js';
-import { scheduledJob } from '../../lambda/schedule.js';
-import { percentiles } from '../../lambda/stats.js';
-import { imageKey } from '../../lambda/store.js';
 
 const config = loadConfig({});
 

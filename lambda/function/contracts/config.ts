@@ -1,5 +1,5 @@
+import { MAX_CHUNKS } from '../orchestration/plan.js';
 import { ConfigError } from './errors.js';
-import { MAX_CHUNKS } from './plan.js';
 
 /** Everything the function reads from its environment, validated once and frozen. */
 export type Config = Readonly<{

@@ -1,7 +1,7 @@
+import type { Config } from '../contracts/config.js';
+import type { Deps } from '../pipeline/item.js';
+import { batchPrefix, putJson } from '../storage/objects.js';
 import type { BatchResult } from './batch.js';
-import type { Config } from './config.js';
-import type { Deps } from './item.js';
-import { batchPrefix, putJson } from './store.js';
 
 /** What `GET /batches/{batchId}` answers. */
 export type BatchStatus =

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Config } from './config.js';
-import { RequestError } from './errors.js';
-import type { Deps } from './item.js';
-import type { BatchRequest } from './request.js';
-import { getJson, putJsonIfAbsent } from './store.js';
+import type { Config } from '../contracts/config.js';
+import { RequestError } from '../contracts/errors.js';
+import type { BatchRequest } from '../contracts/request.js';
+import type { Deps } from '../pipeline/item.js';
+import { getJson, putJsonIfAbsent } from '../storage/objects.js';
 
 /** Visible ASCII, as the IETF Idempotency-Key draft and Stripe's keys use; 255 at most. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;

@@ -1,12 +1,19 @@
 import type { Dispatcher } from 'undici';
+import { backoffMs, isPermanentS3Error, sleep } from '../contracts/backoff.js';
+import type { Config } from '../contracts/config.js';
+import { type FailureReason, messageOf, SourceError } from '../contracts/errors.js';
+import type { BatchRequest } from '../contracts/request.js';
+import { discard, imageUrl, openImage } from '../source/picsum.js';
+import {
+  type DownloadedImage,
+  downloadImage,
+  putImage,
+  type S3Sender,
+  shouldStream,
+  streamImage,
+} from '../storage/objects.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { Config } from './config.js';
-import { type FailureReason, messageOf, SourceError } from './errors.js';
-import type { BatchRequest } from './request.js';
-import { backoffMs, isPermanentS3Error, sleep } from './retry.js';
 import type { Semaphore } from './semaphore.js';
-import { discard, imageUrl, openImage } from './source.js';
-import { type DownloadedImage, downloadImage, putImage, type S3Sender, shouldStream, streamImage } from './store.js';
 
 /** Clients shared by every item, created once per process. */
 export type Deps = { s3: S3Sender; dispatcher: Dispatcher };

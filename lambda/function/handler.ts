@@ -1,8 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { handleApiEvent } from './api.js';
-import type { BatchResult } from './batch.js';
+import { handleApiEvent } from './adapters/http-api/router.js';
+import { type JobEvent, selfInvokeLauncher, stepFunctionsLauncher } from './adapters/launchers.js';
+import { METRICS_NAMESPACE, recordBatch } from './adapters/metrics.js';
+import { loadConfig } from './contracts/config.js';
+import { ConfigError } from './contracts/errors.js';
+import type { BatchResult } from './orchestration/batch.js';
 import {
   type AggregateSummary,
   aggregateBatch,
@@ -12,15 +16,11 @@ import {
   recordFailure,
   runChunk,
   type WorkflowEvent,
-} from './chunks.js';
-import { loadConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { acceptJob, type BatchStatus, launcherBySize, readStatus, runJobOnce } from './jobs.js';
-import { type JobEvent, selfInvokeLauncher, stepFunctionsLauncher } from './launcher.js';
-import { METRICS_NAMESPACE, recordBatch } from './metrics.js';
-import { type ScheduleEvent, scheduledJob } from './schedule.js';
-import { createSourceAgent } from './source.js';
-import { createS3Client } from './store.js';
+} from './orchestration/chunks.js';
+import { acceptJob, type BatchStatus, launcherBySize, readStatus, runJobOnce } from './orchestration/jobs.js';
+import { type ScheduleEvent, scheduledJob } from './orchestration/schedule.js';
+import { createSourceAgent } from './source/picsum.js';
+import { createS3Client } from './storage/objects.js';
 
 const config = loadConfig(process.env, { requireBucket: true });
 const log = new Logger({ serviceName: 'picsum-batch' });

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { RequestError } from './errors.js';
+import { RequestError } from '../../contracts/errors.js';
 
 /** A JSON response that no cache keeps. */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {

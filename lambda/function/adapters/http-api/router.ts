@@ -1,12 +1,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type BatchResult, newBatchId, runBatch } from './batch.js';
-import type { Config } from './config.js';
-import { RequestError } from './errors.js';
-import { errorResponse, json } from './http.js';
-import { claimIdempotencyKey, readIdempotencyKey } from './idempotency.js';
-import type { Deps } from './item.js';
-import { acceptJob, type Launcher, readStatus } from './jobs.js';
-import { type BatchRequest, parseRequest } from './request.js';
+import type { Config } from '../../contracts/config.js';
+import { RequestError } from '../../contracts/errors.js';
+import { type BatchRequest, parseRequest } from '../../contracts/request.js';
+import { type BatchResult, newBatchId, runBatch } from '../../orchestration/batch.js';
+import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
+import { acceptJob, type Launcher, readStatus } from '../../orchestration/jobs.js';
+import type { Deps } from '../../pipeline/item.js';
+import { errorResponse, json } from './responses.js';
 
 /** Largest request body accepted (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,12 +1,12 @@
 import pMap from 'p-map';
+import type { Config } from '../contracts/config.js';
+import type { BatchRequest } from '../contracts/request.js';
+import type { Deps, ItemOutcome } from '../pipeline/item.js';
+import { batchPrefix, getJson, listKeys, putJson } from '../storage/objects.js';
 import { type BatchOptions, type BatchResult, runItems, summarize, tally, writeManifest } from './batch.js';
-import type { Config } from './config.js';
-import type { Deps, ItemOutcome } from './item.js';
 import type { BatchJob } from './jobs.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
-import type { BatchRequest } from './request.js';
 import { type BatchStatus, putStatus, throttled } from './status.js';
-import { batchPrefix, getJson, listKeys, putJson } from './store.js';
 
 /**
  * A batch too large for one invocation, split into chunks: what the plan step hands to the map

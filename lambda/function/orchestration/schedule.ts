@@ -1,7 +1,7 @@
+import type { Config } from '../contracts/config.js';
+import { parseRequest } from '../contracts/request.js';
 import { newBatchId } from './batch.js';
-import type { Config } from './config.js';
 import type { BatchJob } from './jobs.js';
-import { parseRequest } from './request.js';
 
 /**
  * What an EventBridge Scheduler schedule sends: the batch request and, from the schedule's input

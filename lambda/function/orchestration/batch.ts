@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
-import { BufferPool } from './buffer-pool.js';
-import type { Config } from './config.js';
-import { type FailureReason, messageOf } from './errors.js';
-import { type Deps, type ItemOutcome, transferItem } from './item.js';
-import type { BatchRequest } from './request.js';
-import { Semaphore } from './semaphore.js';
-import { percentiles } from './stats.js';
-import { batchPrefix, manifestKey, putJson } from './store.js';
+import type { Config } from '../contracts/config.js';
+import { type FailureReason, messageOf } from '../contracts/errors.js';
+import type { BatchRequest } from '../contracts/request.js';
+import { BufferPool } from '../pipeline/buffer-pool.js';
+import { type Deps, type ItemOutcome, transferItem } from '../pipeline/item.js';
+import { Semaphore } from '../pipeline/semaphore.js';
+import { percentiles } from '../pipeline/stats.js';
+import { batchPrefix, manifestKey, putJson } from '../storage/objects.js';
 
 /** The result contract: the API's 200 body, the CLI's `--json` line and the schedule's return value. */
 export type BatchResult = {

@@ -1,7 +1,7 @@
 import { buildQueryString, HttpResponse } from '@smithy/core/protocols';
 import type { HeaderBag, HttpHandlerOptions, HttpRequest } from '@smithy/types';
 import type { Agent as AgentType, Dispatcher } from 'undici';
-import { Agent, requestOn } from './undici-parts.js';
+import { Agent, requestOn } from '../source/undici-parts.js';
 import { uploadContextOf } from './upload-context.js';
 
 export type S3HttpOptions = {

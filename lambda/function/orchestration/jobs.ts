@@ -1,11 +1,11 @@
+import type { Config } from '../contracts/config.js';
+import type { BatchRequest } from '../contracts/request.js';
+import type { Deps } from '../pipeline/item.js';
+import { getJson, manifestKey } from '../storage/objects.js';
 import type { BatchOptions, BatchResult, Manifest } from './batch.js';
 import { runBatch } from './batch.js';
 import { chunkedProgress } from './chunks.js';
-import type { Config } from './config.js';
-import type { Deps } from './item.js';
-import type { BatchRequest } from './request.js';
 import { type BatchStatus, putStatus, statusKey, throttled } from './status.js';
-import { getJson, manifestKey } from './store.js';
 
 export type { BatchStatus } from './status.js';
 

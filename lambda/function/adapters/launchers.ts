@@ -1,5 +1,5 @@
+import type { BatchJob, Launcher } from '../orchestration/jobs.js';
 import { type AwsEndpoint, signedPoster } from './aws-post.js';
-import type { BatchJob, Launcher } from './jobs.js';
 
 /** The event a background job arrives as: this function's own asynchronous invocation. */
 export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };

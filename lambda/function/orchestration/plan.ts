@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config } from '../contracts/config.js';
 
 /** A contiguous run of item indexes, `start` included and `end` excluded, run by one invocation. */
 export type Chunk = { chunk: number; start: number; end: number };

@@ -9,12 +9,12 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware, MetadataBearer, RetryStrategy } from '@smithy/types';
-import type { BufferPool } from './buffer-pool.js';
-import type { Config } from './config.js';
-import { SourceError } from './errors.js';
-import { withRetries } from './retry.js';
+import { withRetries } from '../contracts/backoff.js';
+import type { Config } from '../contracts/config.js';
+import { SourceError } from '../contracts/errors.js';
+import type { BufferPool } from '../pipeline/buffer-pool.js';
+import { discard, type OpenedImage, toSourceError } from '../source/picsum.js';
 import { S3HttpHandler } from './s3-http-handler.js';
-import { discard, type OpenedImage, toSourceError } from './source.js';
 import { attachUploadContext, uploadContextOf } from './upload-context.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */

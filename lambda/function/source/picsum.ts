@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Agent as AgentType, Dispatcher } from 'undici';
-import type { Config } from './config.js';
-import { SourceError } from './errors.js';
-import type { BatchRequest } from './request.js';
+import type { Config } from '../contracts/config.js';
+import { SourceError } from '../contracts/errors.js';
+import type { BatchRequest } from '../contracts/request.js';
 import { Agent, request, errors as undiciErrors } from './undici-parts.js';
 
 /** picsum answers every image request with a 302 to its CDN; allow that and one more hop. */
