@@ -30,7 +30,9 @@ export class BatchSchedule extends Construct {
       schedule: ScheduleExpression.expression(settings.scheduleExpression),
       enabled: settings.scheduleEnabled,
       target: new LambdaInvoke(props.handler, {
+        // The run envelope's marker: the function refuses events it does not recognise by shape.
         input: ScheduleTargetInput.fromObject({
+          kind: 'picsum-batch.run',
           request: settings.scheduleRequest,
           scheduleName: props.scheduleName,
           scheduledTime: ContextAttribute.scheduledTime,

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseRequest } from '../function/contracts/request.js';
-import { type BatchResult, newBatchId, runBatch } from '../function/orchestration/batch.js';
+import type { BatchResult } from '../function/contracts/result.js';
+import { newBatchId, runBatch } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
@@ -12,6 +13,26 @@ import { summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
+
+/** The exit code after a signal, as shells report one (128 + SIGINT). */
+const CANCELLED_EXIT_CODE = 130;
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM: the first cancels the batch — no new item starts, downloads in flight
+ * are aborted, bodies already whole are written, and the manifest records every unfinished item as
+ * `cancelled`; the second quits at once.
+ */
+function cancelOnSignals(say: (line: string) => void): AbortSignal {
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cancel.signal.aborted) process.exit(CANCELLED_EXIT_CODE);
+    say(`\n${signal}: cancelling; writing the manifest (press Ctrl-C again to quit at once).`);
+    cancel.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return cancel.signal;
+}
 
 async function main(argv: string[]): Promise<number> {
   const options = parseFlags(argv);
@@ -24,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   };
   // Validate before starting any server: a typo should cost nothing.
   const request = parseRequest(options.input, loadConfig(process.env));
+  const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
   const runtime = await startLocalRuntime({ source: options.source, say });
   try {
     say(`Fetching ${request.count} images from ${runtime.sourceNote}, ${request.concurrency} at a time.`);
@@ -33,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       config: runtime.config,
       deps: runtime.deps,
       deadlineAt: Date.now() + LOCAL_BUDGET_MS,
+      cancel,
       onProgress: progress.update,
     };
     const { chunkSize } = runtime.config;
@@ -52,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       const folder = runtime.dataDirectory && join(runtime.dataDirectory, result.bucket, result.prefix);
       process.stdout.write(`${summarize(result, runtime.storageNote, folder)}\n`);
     }
-    return 0;
+    return result.status === 'cancelled' ? CANCELLED_EXIT_CODE : 0;
   } finally {
     await runtime.close();
   }

@@ -5,8 +5,9 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
 import { messageOf } from '../function/contracts/errors.js';
+import type { BatchJob } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
-import { type BatchJob, launcherBySize, runJob } from '../function/orchestration/jobs.js';
+import { launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import type { LocalRuntime } from './setup.js';
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
@@ -63,8 +64,11 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
     error: (message, ...extra) => console.error(message, ...extra),
   };
   const background = new Set<Promise<unknown>>();
+  // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
+  const stopping = new AbortController();
+  const cancel = stopping.signal;
   const inBackground = (runner: typeof runJob | typeof runChunkedHere) => async (job: BatchJob) => {
-    const options = { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000 };
+    const options = { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000, cancel };
     const run = runner(job, options)
       .catch((error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)))
       .finally(() => background.delete(run));
@@ -86,6 +90,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
         remainingMs: 29_000,
         launch,
         log,
+        cancel,
       });
       send(res, result);
     } catch (error) {
@@ -97,10 +102,16 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /**
+     * Stops taking requests and cancels the batches running here (background and synchronous):
+     * each writes its manifest before this resolves. Requests in flight get their answers.
+     */
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      stopping.abort();
       await Promise.allSettled(background);
+      await closed;
     },
   };
 }

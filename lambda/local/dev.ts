@@ -10,13 +10,18 @@ async function main() {
   const server = await startDevServer(runtime, { port: Number(process.env.PORT) || 3000 });
   say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
   say(`Try: curl -s -X POST ${server.url}/batches -H 'content-type: application/json' -d '{"count":5}'`);
-  const stop = async () => {
+  // The first signal cancels running batches (each writes its manifest) and stops; a second quits at once.
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    say(`${signal}: cancelling running batches and writing their manifests (again to quit at once).`);
     await server.close();
     await runtime.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

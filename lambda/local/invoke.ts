@@ -1,7 +1,6 @@
 import './quiet-node-warning.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
-import type { BatchResult } from '../function/orchestration/batch.js';
-import type { BatchStatus } from '../function/orchestration/jobs.js';
+import type { BatchResult, BatchStatus } from '../function/contracts/result.js';
 import { INVOKE_USAGE, parseFlags } from './flags.js';
 import { regionFromApiUrl, signedClient } from './signed-client.js';
 import { summarize } from './summary.js';
@@ -38,7 +37,7 @@ export async function invoke(
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       response = await call('GET', `batches/${batchId}`);
       const status = response.body as BatchStatus;
-      if (response.status !== 200 || status.status === 'done') break;
+      if (response.status !== 200 || status.status === 'done' || status.status === 'cancelled') break;
       if (status.status === 'failed') throw new Error(`Batch ${batchId} failed: ${status.error} ${status.cause}`);
       if (status.status === 'running') {
         const chunks = status.chunks ? `, chunks ${status.chunks.done}/${status.chunks.total} finished` : '';

@@ -1,4 +1,4 @@
-import type { Progress } from '../function/orchestration/batch.js';
+import type { Progress } from '../function/contracts/result.js';
 
 /**
  * Reports progress: a redrawn bar on a terminal, a plain line every tenth of the way otherwise,

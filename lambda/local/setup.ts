@@ -4,7 +4,7 @@ import type { EMBEDDED_S3_CREDENTIALS } from '../emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../function/contracts/config.js';
 import type { Deps } from '../function/pipeline/item.js';
 import { createSourceAgent } from '../function/source/picsum.js';
-import { createS3Client } from '../function/storage/objects.js';
+import { createS3Client } from '../function/storage/s3-client.js';
 
 export const PICSUM_URL = 'https://picsum.photos';
 export const EMBEDDED_BUCKET = 'picsum-batch';
@@ -103,7 +103,8 @@ export async function startLocalRuntime(
       s3.destroy();
       await dispatcher.close();
     });
-    return { config, deps: { s3, dispatcher }, storageNote, dataDirectory, sourceNote, close: closeAll };
+    const log = { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) };
+    return { config, deps: { s3, dispatcher, log }, storageNote, dataDirectory, sourceNote, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

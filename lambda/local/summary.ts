@@ -1,4 +1,4 @@
-import type { BatchResult } from '../function/orchestration/batch.js';
+import type { BatchResult } from '../function/contracts/result.js';
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -6,6 +6,7 @@ const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 export function summarize(result: BatchResult, storageNote: string, folder: string | undefined): string {
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   const lines = [
+    ...(result.status === 'cancelled' ? ['Cancelled: unfinished items are listed as cancelled in the manifest.'] : []),
     `Stored ${result.succeeded} of ${result.requested} images (${megabytes(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}.`,
     `Item latency ms: p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,
   ];

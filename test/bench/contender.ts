@@ -9,7 +9,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { createSourceAgent, imageUrl } from '../../lambda/function/source/picsum.js';
-import { createS3Client } from '../../lambda/function/storage/objects.js';
+import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { fetchOnly, storeOnly } from './floor.js';
 import { naiveBatch } from './naive.js';
 import { signedPutSender } from './signed-put.js';

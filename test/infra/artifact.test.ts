@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import type { BatchResult } from '../../lambda/function/orchestration/batch.js';
+import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
@@ -91,7 +91,12 @@ describe('the deployed bundle', () => {
 
   it('runs a scheduler event once, even when the delivery is retried', async () => {
     const request = { count: 2, width: 40, seed: 'nightly' };
-    const event = { request, scheduleName: 'PicsumBatch-batch', scheduledTime: '2026-11-25T00:00:00Z' };
+    const event = {
+      kind: 'picsum-batch.run',
+      request,
+      scheduleName: 'PicsumBatch-batch',
+      scheduledTime: '2026-11-25T00:00:00Z',
+    };
 
     const first = (await handler(event, context)) as BatchResult;
     const objectsAfterFirst = await harness.keys();

@@ -247,6 +247,7 @@ describe('the schedule', () => {
       State: 'ENABLED',
       Target: Match.objectLike({
         Input: JSON.stringify({
+          kind: 'picsum-batch.run',
           request: { count: 15, width: 600, height: 400 },
           scheduleName: 'PicsumBatch-batch',
           scheduledTime: '<aws.scheduler.scheduled-time>',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { type Manifest, runBatch } from '../../lambda/function/orchestration/batch.js';
+import type { Manifest } from '../../lambda/function/contracts/result.js';
+import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 

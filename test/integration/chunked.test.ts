@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import type { Manifest } from '../../lambda/function/orchestration/batch.js';
+import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
 import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';

@@ -48,11 +48,13 @@ describe('the dev server, as API Gateway would call the handler', () => {
   });
 
   it.each([
-    ['malformed JSON', '{"count":', 400, 'INVALID_JSON', undefined],
+    ['malformed JSON', '{"count":', 400, 'INVALID_JSON', 'body'],
     ['a wrong type', '{"count":"five"}', 400, 'INVALID_FIELD', 'count'],
     ['an out-of-range number', '{"width":99999}', 400, 'INVALID_FIELD', 'width'],
     ['an unknown field', '{"count":1,"size":3}', 400, 'UNKNOWN_FIELD', 'size'],
-    ['an array', '[1,2]', 400, 'INVALID_REQUEST', undefined],
+    ['an array', '[1,2]', 400, 'INVALID_BODY', 'body'],
+    ['null', 'null', 400, 'INVALID_BODY', 'body'],
+    ['a number', '3', 400, 'INVALID_BODY', 'body'],
     ['a body over 1 MB', JSON.stringify({ seed: 'x'.repeat(1_100_000) }), 413, 'BODY_TOO_LARGE', undefined],
   ])('refuses %s with a JSON 4xx', async (_name, body, expectedStatus, code, field) => {
     const { status, json, headers } = await call('POST', '/batches', body);

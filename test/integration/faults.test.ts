@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { type BatchResult, type Manifest, runBatch } from '../../lambda/function/orchestration/batch.js';
+import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
+import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

@@ -72,7 +72,12 @@ describe('the Lambda handler', () => {
   });
 
   it('runs a scheduler payload and returns the result, keyed by schedule name and time', async () => {
-    const event = { request: { count: 2, width: 16 }, scheduleName: 'nightly', scheduledTime: '2026-11-25T03:00:00Z' };
+    const event = {
+      kind: 'picsum-batch.run',
+      request: { count: 2, width: 16 },
+      scheduleName: 'nightly',
+      scheduledTime: '2026-11-25T03:00:00Z',
+    };
 
     const result = await handler(event, context);
 
@@ -81,7 +86,12 @@ describe('the Lambda handler', () => {
   });
 
   it('does not run a retried scheduler delivery again: same batch, same objects', async () => {
-    const event = { request: { count: 2, width: 16 }, scheduleName: 'retry', scheduledTime: '2026-11-25T04:00:00Z' };
+    const event = {
+      kind: 'picsum-batch.run',
+      request: { count: 2, width: 16 },
+      scheduleName: 'retry',
+      scheduledTime: '2026-11-25T04:00:00Z',
+    };
     const first = await handler(event, context);
     const keysAfterFirst = await harness.keys();
     const requestsAfterFirst = harness.picsum.requests.length;
@@ -107,7 +117,12 @@ describe('the Lambda handler', () => {
   });
 
   it('starts a scheduled batch over CHUNK_SIZE once on the state machine; a retried delivery starts nothing', async () => {
-    const event = { request: { count: 30, width: 8 }, scheduleName: 'big', scheduledTime: '2026-11-25T05:00:00Z' };
+    const event = {
+      kind: 'picsum-batch.run',
+      request: { count: 30, width: 8 },
+      scheduleName: 'big',
+      scheduledTime: '2026-11-25T05:00:00Z',
+    };
     const before = states.seen.length;
 
     const first = await handler(event, context);
@@ -141,6 +156,6 @@ describe('the Lambda handler', () => {
   });
 
   it('fails a scheduler payload with a bad request, naming the field', async () => {
-    await expect(handler({ request: { count: -1 } }, context)).rejects.toThrow(/`count`/);
+    await expect(handler({ kind: 'picsum-batch.run', request: { count: -1 } }, context)).rejects.toThrow(/`count`/);
   });
 });

@@ -39,9 +39,11 @@ describe('the self-invoking launcher', () => {
     }
   });
 
-  it('fails loudly when Lambda refuses the invocation', async () => {
+  it('fails loudly when Lambda refuses the invocation, without retrying a refusal', async () => {
     const lambda = await startSigV4Server('lambda', 'eu-west-1', (_request, res) =>
-      res.writeHead(403).end('{"message":"not allowed"}'),
+      res
+        .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' })
+        .end('{"message":"not allowed"}'),
     );
     try {
       const launch = selfInvokeLauncher({
@@ -50,7 +52,37 @@ describe('the self-invoking launcher', () => {
         credentials: async () => TEST_CREDENTIALS,
         endpoint: lambda.url,
       });
-      await expect(launch({ batchId: 'b', request: {} as never })).rejects.toThrow(/HTTP 403/);
+      await expect(launch({ batchId: 'b', request: {} as never })).rejects.toThrow(/not allowed/);
+      expect(lambda.seen).toHaveLength(1);
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it("rides out throttling with the SDK's retries, each try signed", async () => {
+    let calls = 0;
+    const lambda = await startSigV4Server('lambda', 'eu-west-1', (_request, res) => {
+      calls++;
+      if (calls <= 2) {
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' })
+          .end('{"message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}');
+      } else {
+        res.writeHead(202).end();
+      }
+    });
+    try {
+      const launch = selfInvokeLauncher({
+        functionName: 'f',
+        region: 'eu-west-1',
+        credentials: async () => TEST_CREDENTIALS,
+        endpoint: lambda.url,
+      });
+
+      await launch({ batchId: 'b', request: {} as never });
+
+      expect(lambda.seen).toHaveLength(3);
+      expect(lambda.seen.every((call) => call.signatureValid)).toBe(true);
     } finally {
       await lambda.close();
     }
@@ -62,7 +94,9 @@ describe('the Step Functions launcher', () => {
   const arn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:picsum-batch-batches';
   /** A Step Functions stand-in answering `status` and `body`, and the launcher pointed at it. */
   async function statesAnswering(status: number, body: string) {
-    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) => res.writeHead(status).end(body));
+    const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(body),
+    );
     const launch = stepFunctionsLauncher({
       stateMachineArn: arn,
       region: 'eu-west-1',
@@ -90,9 +124,12 @@ describe('the Step Functions launcher', () => {
   });
 
   it('fails loudly when Step Functions refuses, and names executions within its rules', async () => {
-    const { states, launch } = await statesAnswering(400, '{"__type":"ExecutionAlreadyExists"}');
+    const { states, launch } = await statesAnswering(
+      400,
+      '{"__type":"com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists","message":"Execution Already Exists"}',
+    );
     try {
-      await expect(launch(job)).rejects.toThrow(/HTTP 400.*ExecutionAlreadyExists/);
+      await expect(launch(job)).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
     } finally {
       await states.close();
     }

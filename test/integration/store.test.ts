@@ -7,12 +7,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import {
-  createS3Client,
-  getJson,
-  putJsonIfAbsent,
-  STREAM_THRESHOLD_BYTES,
-} from '../../lambda/function/storage/objects.js';
+import { STREAM_THRESHOLD_BYTES } from '../../lambda/function/pipeline/transfer.js';
+import { getJson, putJsonIfAbsent } from '../../lambda/function/storage/objects.js';
+import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;

@@ -13,7 +13,7 @@ import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../..
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { Deps } from '../../lambda/function/pipeline/item.js';
 import { createSourceAgent } from '../../lambda/function/source/picsum.js';
-import { createS3Client } from '../../lambda/function/storage/objects.js';
+import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

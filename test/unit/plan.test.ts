@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { summarize } from '../../lambda/function/orchestration/batch.js';
 import { type ChunkRecord, joinChunks } from '../../lambda/function/orchestration/chunks.js';
 import { chunkConcurrency, MAX_CHUNKS, planChunks } from '../../lambda/function/orchestration/plan.js';
-import type { ItemOutcome } from '../../lambda/function/pipeline/item.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b' });
 const sizes = fc
@@ -122,6 +122,7 @@ describe('joining chunk records', () => {
           startedAt: new Date(plan.startedAt),
           finishedAt: new Date(),
           elapsedMs: 1,
+          cancelled: false,
         });
 
         expect(items.map((item) => item.index)).toEqual(Array.from({ length: count }, (_, index) => index));

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, isPermanentS3Error } from '../../lambda/function/contracts/backoff.js';
+import { backoffMs } from '../../lambda/function/contracts/backoff.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { newBatchId } from '../../lambda/function/orchestration/batch.js';
 import { scheduledJob } from '../../lambda/function/orchestration/schedule.js';
 import { percentiles } from '../../lambda/function/pipeline/stats.js';
-import { imageKey } from '../../lambda/function/storage/objects.js';
+import { imageKey } from '../../lambda/function/storage/keys.js';
+import { StoreError, toStoreError } from '../../lambda/function/storage/store-error.js';
 import { regionFromApiUrl } from '../../lambda/local/signed-client.js';
 
 const config = loadConfig({});
@@ -46,13 +47,18 @@ describe('batch ids', () => {
   });
 
   it('derive from the schedule name and time, so a retried delivery reuses them', () => {
-    const event = { request: { count: 2 }, scheduleName: 'daily', scheduledTime: '2026-11-25T00:00:00Z' };
+    const event = {
+      kind: 'picsum-batch.run' as const,
+      request: { count: 2 },
+      scheduleName: 'daily',
+      scheduledTime: '2026-11-25T00:00:00Z',
+    };
     expect(scheduledJob(event, config).batchId).toBe('daily-20261125T000000Z');
     expect(scheduledJob(event, config).batchId).toBe(scheduledJob(event, config).batchId);
   });
 
   it('refuse a schedule payload with a bad request', () => {
-    expect(() => scheduledJob({ request: { count: 0 } }, config)).toThrow(/`count`/);
+    expect(() => scheduledJob({ kind: 'picsum-batch.run', request: { count: 0 } }, config)).toThrow(/`count`/);
   });
 });
 
@@ -63,16 +69,28 @@ describe('regionFromApiUrl', () => {
   });
 });
 
-describe('isPermanentS3Error', () => {
+describe('toStoreError', () => {
+  const s3Error = (name: string, httpStatusCode?: number) =>
+    Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode } });
+  const retryable = (error: unknown) => (toStoreError(error, 'S3 PutObject') as StoreError).retryable;
+
   it('gives up on refusals and other 4xx, and retries timeouts, throttling, 5xx and network errors', () => {
-    const s3Error = (name: string, httpStatusCode?: number) =>
-      Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
-    expect(isPermanentS3Error(s3Error('AccessDenied', 403))).toBe(true);
-    expect(isPermanentS3Error(s3Error('NoSuchBucket'))).toBe(true);
-    expect(isPermanentS3Error(s3Error('InvalidRequest', 400))).toBe(true);
-    expect(isPermanentS3Error(s3Error('RequestTimeout', 408))).toBe(false);
-    expect(isPermanentS3Error(s3Error('SlowDown', 503))).toBe(false);
-    expect(isPermanentS3Error(s3Error('TooManyRequests', 429))).toBe(false);
-    expect(isPermanentS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(retryable(s3Error('AccessDenied', 403))).toBe(false);
+    expect(retryable(s3Error('NoSuchBucket'))).toBe(false);
+    expect(retryable(s3Error('InvalidRequest', 400))).toBe(false);
+    expect(retryable(s3Error('RequestTimeout', 408))).toBe(true);
+    expect(retryable(s3Error('SlowDown', 503))).toBe(true);
+    expect(retryable(s3Error('TooManyRequests', 429))).toBe(true);
+    expect(retryable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true);
+  });
+
+  it('names the code and status, and leaves bugs and aborts as they were', () => {
+    const refused = toStoreError(s3Error('AccessDenied', 403), 'S3 PutObject');
+    expect(refused).toBeInstanceOf(StoreError);
+    expect(refused).toMatchObject({ code: 'AccessDenied', status: 403 });
+    const bug = new TypeError('Cannot read properties of undefined');
+    expect(toStoreError(bug, 'S3 PutObject')).toBe(bug);
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    expect(toStoreError(abort, 'S3 PutObject')).toBe(abort);
   });
 });

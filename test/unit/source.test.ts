@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
-import { SourceError } from '../../lambda/function/contracts/errors.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { checkRedirect, imageUrl, parseRetryAfter } from '../../lambda/function/source/picsum.js';
+import { SourceError } from '../../lambda/function/source/source-error.js';
 
 const config = loadConfig({});
 const request = (input: object) => parseRequest(input, config);

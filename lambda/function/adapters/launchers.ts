@@ -1,27 +1,61 @@
-import type { BatchJob, Launcher } from '../orchestration/jobs.js';
-import { type AwsEndpoint, signedPoster } from './aws-post.js';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { BatchJob } from '../orchestration/batch.js';
+import type { Launcher } from '../orchestration/jobs.js';
 
 /** The event a background job arrives as: this function's own asynchronous invocation. */
 export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
 
+/** Where and as whom to call Lambda or Step Functions; the SDK's defaults fill in the rest. */
+export type AwsClientOptions = {
+  region: string;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** A local stand-in (tests); deployed, the SDK's own endpoint (it honours AWS_ENDPOINT_URL_*). */
+  endpoint?: string | undefined;
+  /** Tries per launch, the first included; the SDK backs off between them, longer on throttling. */
+  maxAttempts?: number;
+};
+
+/** Enough to ride out a throttled burst and still answer well inside API Gateway's 29 s. */
+const LAUNCH_ATTEMPTS = 4;
+
+const clientConfig = ({ endpoint, maxAttempts, ...rest }: AwsClientOptions) => ({
+  ...rest,
+  ...(endpoint ? { endpoint } : {}),
+  maxAttempts: maxAttempts ?? LAUNCH_ATTEMPTS,
+});
+
+/** Creates `make()` once, on first use. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    });
+    return made;
+  };
+}
+
 /**
- * Launches a 202 batch as an asynchronous invocation (`X-Amz-Invocation-Type: Event`) of the
- * function itself: one signed POST to the Lambda Invoke API.
+ * Launches a 202 batch as an asynchronous invocation (`InvocationType: Event`) of the function
+ * itself, with @aws-sdk/client-lambda and its retries. The client is loaded on the first launch:
+ * synchronous batches, chunks and schedules never pay for it.
  */
-export function selfInvokeLauncher(options: Omit<AwsEndpoint, 'service'> & { functionName: string }): Launcher {
-  const post = signedPoster({ ...options, service: 'lambda' });
+export function selfInvokeLauncher(options: AwsClientOptions & { functionName: string }): Launcher {
+  const client = once(async () => {
+    const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
+    return { lambda: new LambdaClient(clientConfig(options)), InvokeCommand };
+  });
   return async (job) => {
+    const { lambda, InvokeCommand } = await client();
     const event: JobEvent = { kind: 'picsum-batch.job', job };
-    const path = `/2015-03-31/functions/${encodeURIComponent(options.functionName)}/invocations`;
-    const response = await post(
-      path,
-      { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
-      JSON.stringify(event),
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: options.functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
     );
-    if (response.status !== 202) {
-      throw new Error(`Lambda Invoke answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
-    }
-    await response.body?.cancel();
   };
 }
 
@@ -30,24 +64,23 @@ export const executionName = (batchId: string): string => batchId.replace(/[^A-Z
 
 /**
  * Launches a batch over CHUNK_SIZE as an execution of the batch state machine, named after the
- * batch: Step Functions refuses a second execution of the same name, so a repeated launch cannot
- * run a batch twice.
+ * batch, with @aws-sdk/client-sfn (loaded on first use) and its retries. Step Functions refuses a
+ * second execution of the same name, so a repeated launch cannot run a batch twice; the same name
+ * with the same input is answered as started, so relaunching after a lost answer is safe.
  */
-export function stepFunctionsLauncher(options: Omit<AwsEndpoint, 'service'> & { stateMachineArn: string }): Launcher {
-  const post = signedPoster({ ...options, service: 'states' });
+export function stepFunctionsLauncher(options: AwsClientOptions & { stateMachineArn: string }): Launcher {
+  const client = once(async () => {
+    const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
+    return { states: new SFNClient(clientConfig(options)), StartExecutionCommand };
+  });
   return async (job) => {
-    const response = await post(
-      '/',
-      { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.StartExecution' },
-      JSON.stringify({
+    const { states, StartExecutionCommand } = await client();
+    await states.send(
+      new StartExecutionCommand({
         stateMachineArn: options.stateMachineArn,
         name: executionName(job.batchId),
         input: JSON.stringify(job),
       }),
     );
-    if (response.status !== 200) {
-      throw new Error(`StartExecution answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
-    }
-    await response.body?.cancel();
   };
 }

@@ -1,5 +1,5 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { BatchResult } from '../orchestration/batch.js';
+import type { BatchResult } from '../contracts/result.js';
 
 /** CloudWatch namespace of the batch metrics; the stack's alarms read the same names. */
 export const METRICS_NAMESPACE = 'PicsumBatch';

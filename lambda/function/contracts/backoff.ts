@@ -29,31 +29,3 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-const PERMANENT_S3_ERRORS = new Set([
-  'NoSuchKey',
-  'NoSuchBucket',
-  'AccessDenied',
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-]);
-
-/** An S3 error that a retry cannot heal: a known refusal, or any 4xx but 408 and 429. */
-export function isPermanentS3Error(error: unknown): boolean {
-  const { name = '', $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const status = $metadata?.httpStatusCode;
-  const clientError = status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408;
-  return clientError || PERMANENT_S3_ERRORS.has(name);
-}
-
-/** Runs a small S3 call up to MAX_ATTEMPTS times; errors that cannot heal are thrown at once. */
-export async function withRetries<T>(config: RetryConfig, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= config.maxAttempts || isPermanentS3Error(error)) throw error;
-      await sleep(backoffMs(attempt, config));
-    }
-  }
-}

@@ -1,5 +1,7 @@
-import { MAX_CHUNKS } from '../orchestration/plan.js';
 import { ConfigError } from './errors.js';
+
+/** The most chunks one batch is split into: the chunk list travels in Step Functions' 256 KB state. */
+export const MAX_CHUNKS = 1000;
 
 /** Everything the function reads from its environment, validated once and frozen. */
 export type Config = Readonly<{

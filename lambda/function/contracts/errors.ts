@@ -38,6 +38,9 @@ export class ConfigError extends Error {
  * - `store_failed`: S3 refused or could not be reached (after retries).
  * - `chunk_failed`: the invocation running this item's chunk failed before recording any outcome
  *   (a batch split over Step Functions; its images may be stored, but none is vouched for).
+ * - `cancelled`: the run was told to stop (Ctrl-C, SIGTERM) before this item was stored.
+ * - `interrupted`: the invocation running the item died before recording its outcome.
+ * - `internal`: a bug in this function (an unexpected error); not retried, logged with its stack.
  */
 export type FailureReason =
   | 'timeout'
@@ -48,27 +51,10 @@ export type FailureReason =
   | 'not_image'
   | 'too_large'
   | 'store_failed'
-  | 'chunk_failed';
-
-/** A failure while fetching from the image source. */
-export class SourceError extends Error {
-  readonly reason: FailureReason;
-  readonly retryable: boolean;
-  /** From a Retry-After header, when the source sent one. */
-  readonly retryAfterMs: number | undefined;
-
-  constructor(
-    reason: FailureReason,
-    message: string,
-    options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = 'SourceError';
-    this.reason = reason;
-    this.retryable = options.retryable ?? false;
-    this.retryAfterMs = options.retryAfterMs;
-  }
-}
+  | 'chunk_failed'
+  | 'cancelled'
+  | 'interrupted'
+  | 'internal';
 
 /** The message of anything thrown, without its stack. */
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

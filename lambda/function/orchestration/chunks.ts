@@ -1,10 +1,12 @@
 import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { Deps, ItemOutcome } from '../pipeline/item.js';
-import { batchPrefix, getJson, listKeys, putJson } from '../storage/objects.js';
-import { type BatchOptions, type BatchResult, runItems, summarize, tally, writeManifest } from './batch.js';
-import type { BatchJob } from './jobs.js';
+import type { BatchResult, ItemOutcome } from '../contracts/result.js';
+import type { Deps } from '../pipeline/item.js';
+import { type RunOptions, runItems, tally } from '../pipeline/run-items.js';
+import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
+import { getJson, listKeys, putJson } from '../storage/objects.js';
+import { type BatchJob, summarize, writeManifest } from './batch.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
 import { type BatchStatus, putStatus, throttled } from './status.js';
 
@@ -63,10 +65,6 @@ export type FailedEvent = {
 };
 export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEvent;
 
-const chunkKey = (config: Config, batchId: string, chunk: number) =>
-  `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
-const progressPrefix = (config: Config, batchId: string) => `${batchPrefix(config, batchId)}progress/`;
-
 /** Splits the batch into chunks and records it as running. */
 export async function planBatch(job: BatchJob, parallelChunks: number, options: Options): Promise<BatchPlan> {
   const { config, deps } = options;
@@ -98,21 +96,22 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
  */
 export async function runChunk(
   task: ChunkTask,
-  options: Options & Pick<BatchOptions, 'deadlineAt' | 'onProgress'>,
+  options: Options & Pick<RunOptions, 'deadlineAt' | 'onProgress' | 'cancel'>,
 ): Promise<ChunkSummary> {
   const { config, deps } = options;
   const { batchId, chunk } = task;
   const recorded = await getJson<ChunkRecord>(deps.s3, config, chunkKey(config, batchId, chunk.chunk));
   if (recorded) return recorded.summary;
 
-  const progressKey = `${progressPrefix(config, batchId)}${chunk.chunk}.json`;
-  const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressKey, progress));
+  const progressAt = progressKey(config, batchId, chunk.chunk);
+  const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
   const run = await runItems(task.request, chunk, {
     config,
     deps,
     batchId,
     concurrency: task.concurrency,
     deadlineAt: options.deadlineAt,
+    ...(options.cancel ? { cancel: options.cancel } : {}),
     onProgress: (progress) => {
       options.onProgress?.(progress);
       writeProgress.offer({ chunk: chunk.chunk, ...progress });
@@ -132,7 +131,7 @@ export async function runChunk(
   // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
   await putJson(deps.s3, config, chunkKey(config, batchId, chunk.chunk), { summary, items: run.items });
   const finished: ChunkProgress = { chunk: chunk.chunk, done: summary.done, succeeded, failed: summary.failed };
-  await putJson(deps.s3, config, progressKey, { ...finished, finished: true });
+  await putJson(deps.s3, config, progressAt, { ...finished, finished: true });
   return summary;
 }
 
@@ -196,6 +195,7 @@ export async function aggregateBatch(
     startedAt,
     finishedAt: new Date(finishedAt),
     elapsedMs: finishedAt - startedAt.getTime(),
+    cancelled: items.some((item) => !item.ok && item.reason === 'cancelled'),
   });
   await writeManifest(result, plan.request, items, options);
   // The status record answers GET without reading a manifest that may hold 100,000 items.
@@ -244,7 +244,7 @@ export async function recordFailure(event: FailedEvent, options: Options): Promi
  */
 export async function runChunkedHere(
   job: BatchJob,
-  options: Options & Pick<BatchOptions, 'deadlineAt' | 'onProgress'>,
+  options: Options & Pick<RunOptions, 'deadlineAt' | 'onProgress' | 'cancel'>,
 ): Promise<BatchResult> {
   const plan = await planBatch(job, 1, options);
   const before = { done: 0, succeeded: 0, failed: 0 };

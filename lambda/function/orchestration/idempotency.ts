@@ -3,6 +3,7 @@ import type { Config } from '../contracts/config.js';
 import { RequestError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { Deps } from '../pipeline/item.js';
+import { idempotencyKey } from '../storage/keys.js';
 import { getJson, putJsonIfAbsent } from '../storage/objects.js';
 
 /** Visible ASCII, as the IETF Idempotency-Key draft and Stripe's keys use; 255 at most. */
@@ -16,7 +17,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** The request after defaults, hashed: `{}` and `{"count":15}` ask for the same batch. */
 export const requestHash = (request: BatchRequest): string => sha256(JSON.stringify(request));
 
-const recordKey = (config: Config, key: string) => `${config.keyPrefix}idempotency/${sha256(key)}.json`;
+const recordKey = (config: Config, key: string) => idempotencyKey(config, sha256(key));
 
 /** The `Idempotency-Key` header's value, or undefined without one; a malformed key is a 400 naming it. */
 export function readIdempotencyKey(value: string | undefined): string | undefined {
@@ -41,7 +42,7 @@ export async function claimIdempotencyKey(
   request: BatchRequest,
   batchId: string,
   options: { config: Config; deps: Deps },
-): Promise<{ batchId: string; fresh: boolean }> {
+): Promise<{ batchId: string; fresh: boolean; claimedAt: string }> {
   const { config, deps } = options;
   const record: IdempotencyRecord = {
     version: 1,
@@ -49,7 +50,9 @@ export async function claimIdempotencyKey(
     requestHash: requestHash(request),
     createdAt: new Date().toISOString(),
   };
-  if (await putJsonIfAbsent(deps.s3, config, recordKey(config, key), record)) return { batchId, fresh: true };
+  if (await putJsonIfAbsent(deps.s3, config, recordKey(config, key), record)) {
+    return { batchId, fresh: true, claimedAt: record.createdAt };
+  }
   const bound = await getJson<IdempotencyRecord>(deps.s3, config, recordKey(config, key));
   if (!bound) {
     // Taken a moment ago and gone now: only an expiring record does that. Let the client retry.
@@ -65,5 +68,5 @@ export async function claimIdempotencyKey(
       { status: 422, code: 'IDEMPOTENCY_KEY_REUSED', field: 'Idempotency-Key' },
     );
   }
-  return { batchId: bound.batchId, fresh: false };
+  return { batchId: bound.batchId, fresh: false, claimedAt: bound.createdAt };
 }

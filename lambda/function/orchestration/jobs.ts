@@ -1,19 +1,24 @@
 import type { Config } from '../contracts/config.js';
-import type { BatchRequest } from '../contracts/request.js';
+import { messageOf } from '../contracts/errors.js';
+import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { getJson, manifestKey } from '../storage/objects.js';
-import type { BatchOptions, BatchResult, Manifest } from './batch.js';
-import { runBatch } from './batch.js';
+import { manifestKey, statusKey } from '../storage/keys.js';
+import { getJson } from '../storage/objects.js';
+import { type BatchJob, type BatchOptions, runBatch } from './batch.js';
 import { chunkedProgress } from './chunks.js';
-import { type BatchStatus, putStatus, statusKey, throttled } from './status.js';
+import { ACCEPTED_WINDOW_MS, type BatchStatus, putStatus, RUNNING_GRACE_MS, settled, throttled } from './status.js';
 
-export type { BatchStatus } from './status.js';
-
-/** A batch accepted for background work (202). */
-export type BatchJob = { batchId: string; request: BatchRequest };
-
-/** Starts a job elsewhere: an asynchronous Lambda invocation when deployed, in-process locally. */
+/** Starts a job elsewhere: an asynchronous Lambda invocation or a state machine execution when deployed, in-process locally. */
 export type Launcher = (job: BatchJob) => Promise<void>;
+
+/** A background batch could not be started (after the launcher's own retries); it is recorded as failed. */
+export class LaunchError extends Error {
+  readonly code = 'LAUNCH_FAILED';
+  constructor(batchId: string, cause: unknown) {
+    super(`Batch ${batchId} could not be started: ${messageOf(cause)}`, { cause });
+    this.name = 'LaunchError';
+  }
+}
 
 /** Batches over CHUNK_SIZE go to the chunked launcher (Step Functions), the others to `whole`. */
 export function launcherBySize(config: Pick<Config, 'chunkSize'>, launchers: { whole: Launcher; chunked: Launcher }) {
@@ -21,28 +26,69 @@ export function launcherBySize(config: Pick<Config, 'chunkSize'>, launchers: { w
     job.request.count > config.chunkSize ? launchers.chunked(job) : launchers.whole(job);
 }
 
-/** Records the job as accepted, then launches it. */
-export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launch: Launcher): Promise<void> {
+/**
+ * Records the job as accepted, then launches it. When the launch fails the batch is recorded as
+ * failed (`launch_failed`, GET says so) and a LaunchError is thrown: accepting it again (the same
+ * request with the same Idempotency-Key, or a redelivered schedule) launches it again.
+ */
+export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launch: Launcher): Promise<BatchStatus> {
+  const now = Date.now();
   const status: BatchStatus = {
     batchId: job.batchId,
     status: 'accepted',
     requested: job.request.count,
-    acceptedAt: new Date().toISOString(),
+    acceptedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + ACCEPTED_WINDOW_MS).toISOString(),
   };
   await putStatus(status, config, deps);
-  await launch(job);
+  try {
+    await launch(job);
+  } catch (error) {
+    const failure = new LaunchError(job.batchId, error);
+    const failed: BatchStatus = {
+      batchId: job.batchId,
+      status: 'failed',
+      requested: job.request.count,
+      error: 'launch_failed',
+      cause: failure.message.slice(0, 1000),
+      failedAt: new Date().toISOString(),
+    };
+    await putStatus(failed, config, deps).catch(() => {});
+    throw failure;
+  }
+  return status;
 }
 
-/** Runs an accepted job, keeping its status record current; the manifest marks it done. */
-export async function runJob(
-  job: BatchJob,
-  options: Omit<BatchOptions, 'batchId' | 'onProgress'>,
-): Promise<BatchResult> {
+/** Whether a recorded batch may be launched again: only one whose launch failed. */
+export const relaunchable = (status: BatchStatus | undefined): boolean =>
+  status?.status === 'failed' && status.error === 'launch_failed';
+
+/**
+ * Runs a job in this invocation, keeping its status record current: `running` from the start, with
+ * an expiry just past the deadline, so a batch whose invocation dies reads as interrupted rather
+ * than running forever. The manifest marks it done.
+ */
+export async function runJob(job: BatchJob, options: Omit<BatchOptions, 'batchId'>): Promise<BatchResult> {
   const { config, deps } = options;
+  const expiresAt = new Date(options.deadlineAt + RUNNING_GRACE_MS).toISOString();
+  const running = (counts: { done: number; succeeded: number; failed: number }): BatchStatus => ({
+    batchId: job.batchId,
+    status: 'running',
+    requested: job.request.count,
+    ...counts,
+    expiresAt,
+  });
+  await putStatus(running({ done: 0, succeeded: 0, failed: 0 }), config, deps);
   const writer = throttled((status: BatchStatus) => putStatus(status, config, deps));
-  const onProgress: BatchOptions['onProgress'] = ({ total, ...counts }) =>
-    writer.offer({ batchId: job.batchId, status: 'running', requested: total, ...counts });
-  const result = await runBatch(job.request, { ...options, batchId: job.batchId, onProgress });
+  const result = await runBatch(job.request, {
+    ...options,
+    batchId: job.batchId,
+    onProgress: (progress) => {
+      options.onProgress?.(progress);
+      const { total: _total, ...counts } = progress;
+      writer.offer(running(counts));
+    },
+  });
   await writer.flush();
   return result;
 }
@@ -53,7 +99,7 @@ export async function runJob(
  */
 export async function runJobOnce(
   job: BatchJob,
-  options: Omit<BatchOptions, 'batchId' | 'onProgress'>,
+  options: Omit<BatchOptions, 'batchId'>,
 ): Promise<{ result: BatchResult; ranNow: boolean }> {
   const done = await readManifest(job.batchId, options.config, options.deps);
   if (done) return { result: done.result, ranNow: false };
@@ -65,14 +111,15 @@ const readManifest = (batchId: string, config: Config, deps: Deps) =>
 
 /**
  * The batch's status: from its status record when that says done (a chunked batch, whose manifest
- * may be large), else from the manifest, else the record's accepted or running state (summed over
- * chunks for a chunked batch); undefined when there is no such batch.
+ * may be large), else from the manifest, else the record's state (summed over chunks for a chunked
+ * batch; failed as `interrupted` once an accepted or running record has expired); undefined when
+ * there is no such batch.
  */
 export async function readStatus(batchId: string, config: Config, deps: Deps): Promise<BatchStatus | undefined> {
   const status = await getJson<BatchStatus>(deps.s3, config, statusKey(config, batchId));
-  if (status?.status === 'done') return status;
+  if (status?.status === 'done' || status?.status === 'cancelled') return status;
   const manifest = await readManifest(batchId, config, deps);
-  if (manifest) return { batchId, status: 'done', result: manifest.result };
+  if (manifest) return { batchId, status: manifest.result.status ?? 'done', result: manifest.result };
   if (status?.status === 'running' && status.chunks) return chunkedProgress(status, { config, deps });
-  return status;
+  return status && settled(status);
 }

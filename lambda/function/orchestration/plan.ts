@@ -1,10 +1,9 @@
-import type { Config } from '../contracts/config.js';
+import { type Config, MAX_CHUNKS } from '../contracts/config.js';
+
+export { MAX_CHUNKS };
 
 /** A contiguous run of item indexes, `start` included and `end` excluded, run by one invocation. */
 export type Chunk = { chunk: number; start: number; end: number };
-
-/** The most chunks one batch is split into: the chunk list travels in Step Functions' 256 KB state. */
-export const MAX_CHUNKS = 1000;
 
 /**
  * Splits items 0..count-1 into chunks of at most `chunkSize`, as even as possible: 5000 at 2000

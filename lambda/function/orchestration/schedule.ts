@@ -1,24 +1,32 @@
 import type { Config } from '../contracts/config.js';
+import { RequestError } from '../contracts/errors.js';
 import { parseRequest } from '../contracts/request.js';
-import { newBatchId } from './batch.js';
-import type { BatchJob } from './jobs.js';
+import { type BatchJob, newBatchId } from './batch.js';
 
 /**
- * What an EventBridge Scheduler schedule sends: the batch request and, from the schedule's input
- * template, its name and `<aws.scheduler.scheduled-time>`.
+ * A run envelope: what an EventBridge Scheduler schedule sends (its input template adds the
+ * schedule's name and `<aws.scheduler.scheduled-time>`), and what a direct invocation sends to run
+ * one batch: `{"kind": "picsum-batch.run", "request": {"count": 5}}`.
  */
-export type ScheduleEvent = { request?: unknown; scheduleName?: string; scheduledTime?: string };
+export type RunEvent = { kind: 'picsum-batch.run'; request?: unknown; scheduleName?: unknown; scheduledTime?: unknown };
 
 /**
- * The job for a scheduled run. With a schedule name and time the batch id derives from them, so a
- * retried delivery of the same run rewrites the same keys instead of starting a second batch.
- * Throws a RequestError for a bad request: the failed invocation shows up in alarms and the DLQ.
+ * The job for a run envelope. With a schedule name and time the batch id derives from them, so a
+ * retried delivery of the same run finds that batch instead of starting a second one. Throws a
+ * RequestError for a bad request: the failed invocation shows up in alarms and the DLQ.
  */
-export function scheduledJob(event: ScheduleEvent, config: Config): BatchJob {
+export function scheduledJob(event: RunEvent, config: Config): BatchJob {
   const request = parseRequest(event.request ?? {}, config);
-  const time = event.scheduledTime ? Date.parse(event.scheduledTime) : Number.NaN;
-  if (!event.scheduleName || Number.isNaN(time)) return { batchId: newBatchId(), request };
-  const name = event.scheduleName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const { scheduleName, scheduledTime } = event;
+  if (scheduleName === undefined && scheduledTime === undefined) return { batchId: newBatchId(), request };
+  const time = typeof scheduledTime === 'string' ? Date.parse(scheduledTime) : Number.NaN;
+  if (typeof scheduleName !== 'string' || !/[A-Za-z0-9]/.test(scheduleName) || Number.isNaN(time)) {
+    throw new RequestError(
+      `Expected \`scheduleName\` (a name) and \`scheduledTime\` (an ISO time) together, got ${JSON.stringify(String(scheduleName)).slice(0, 80)} and ${JSON.stringify(String(scheduledTime)).slice(0, 40)}`,
+      { field: 'scheduledTime' },
+    );
+  }
+  const name = scheduleName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   const stamp = new Date(time)
     .toISOString()
     .replace(/[-:]/g, '')

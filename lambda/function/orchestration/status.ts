@@ -1,29 +1,42 @@
 import type { Config } from '../contracts/config.js';
+import type { BatchStatus } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { batchPrefix, putJson } from '../storage/objects.js';
-import type { BatchResult } from './batch.js';
+import { statusKey } from '../storage/keys.js';
+import { putJson } from '../storage/objects.js';
 
-/** What `GET /batches/{batchId}` answers. */
-export type BatchStatus =
-  | { batchId: string; status: 'accepted'; requested: number; acceptedAt: string }
-  | {
-      batchId: string;
-      status: 'running';
-      requested: number;
-      done: number;
-      succeeded: number;
-      failed: number;
-      /** Batches split into chunks: how many there are and how many have finished. */
-      chunks?: { total: number; done: number };
-    }
-  | { batchId: string; status: 'done'; result: BatchResult }
-  /** A chunked batch whose plan or aggregate step failed for good (the state machine says why). */
-  | { batchId: string; status: 'failed'; requested: number; error: string; cause: string; failedAt: string };
+export type { BatchStatus } from '../contracts/result.js';
 
-export const statusKey = (config: Config, batchId: string) => `${batchPrefix(config, batchId)}status.json`;
+/**
+ * How long an accepted background batch may wait to start: Lambda keeps an asynchronous event for
+ * an hour at most (the function's maxEventAge), then drops it to the failed-runs queue.
+ */
+export const ACCEPTED_WINDOW_MS = 65 * 60_000;
+
+/** Past its deadline, how long a batch has to write its manifest before it counts as interrupted. */
+export const RUNNING_GRACE_MS = 60_000;
 
 export const putStatus = (status: BatchStatus, config: Config, deps: Deps) =>
   putJson(deps.s3, config, statusKey(config, status.batchId), status);
+
+/**
+ * The status as it stands at `now`: an accepted or running record past its expiry, with no
+ * manifest to say the batch finished, means the invocation that owned it died (or never started).
+ */
+export function settled(status: BatchStatus, now = Date.now()): BatchStatus {
+  if (status.status !== 'accepted' && status.status !== 'running') return status;
+  if (status.expiresAt === undefined || Date.parse(status.expiresAt) > now) return status;
+  return {
+    batchId: status.batchId,
+    status: 'failed',
+    requested: status.requested,
+    error: 'interrupted',
+    cause:
+      status.status === 'accepted'
+        ? `The batch was accepted but never started before ${status.expiresAt}`
+        : `The invocation running the batch stopped before it wrote a manifest (expected by ${status.expiresAt})`,
+    failedAt: status.expiresAt,
+  };
+}
 
 /** How often a running job rewrites its progress: often enough to watch, rarely enough to cost nothing. */
 const PROGRESS_INTERVAL_MS = 2_000;

@@ -1,27 +1,30 @@
 import type { Dispatcher } from 'undici';
-import { backoffMs, isPermanentS3Error, sleep } from '../contracts/backoff.js';
+import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
-import { type FailureReason, messageOf, SourceError } from '../contracts/errors.js';
+import { type FailureReason, messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
+import type { ItemOutcome } from '../contracts/result.js';
 import { discard, imageUrl, openImage } from '../source/picsum.js';
-import {
-  type DownloadedImage,
-  downloadImage,
-  putImage,
-  type S3Sender,
-  shouldStream,
-  streamImage,
-} from '../storage/objects.js';
+import { SourceError } from '../source/source-error.js';
+import type { S3Sender } from '../storage/s3-client.js';
+import { StoreError } from '../storage/store-error.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Semaphore } from './semaphore.js';
+import { type DownloadedImage, readWhole, shouldStream, storeWhole, streamThrough } from './transfer.js';
+
+/** Where errors nobody expected are reported, with their stack (Powertools' Logger, or the console). */
+export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
 
 /** Clients shared by every item, created once per process. */
-export type Deps = { s3: S3Sender; dispatcher: Dispatcher };
+export type Deps = { s3: S3Sender; dispatcher: Dispatcher; log?: ErrorLog };
 
-/** How one item ended: the only thing the batch keeps of it. */
-export type ItemOutcome =
-  | { index: number; ok: true; key: string; bytes: number; sha256: string; attempts: number; latencyMs: number }
-  | { index: number; ok: false; reason: FailureReason; message: string; attempts: number; latencyMs: number };
+/** Why a run stopped early: its deadline came, or it was cancelled (Ctrl-C, SIGTERM). */
+export class RunStopped extends Error {
+  constructor(readonly reason: 'timeout' | 'cancelled') {
+    super(reason === 'timeout' ? 'batch deadline' : 'batch cancelled');
+    this.name = 'RunStopped';
+  }
+}
 
 export type ItemContext = {
   config: Config;
@@ -32,8 +35,10 @@ export type ItemContext = {
   uploads: Semaphore;
   /** Body buffers, reused across the batch's items. */
   buffers: BufferPool;
-  /** Aborts at the batch deadline. */
-  signal: AbortSignal;
+  /** Aborts (with a RunStopped) at the deadline or on cancellation: no new request, no more waiting. */
+  stop: AbortSignal;
+  /** Aborts at the deadline only: an upload whose body is whole is not abandoned for a cancellation. */
+  deadline: AbortSignal;
   /** Epoch ms of the deadline: no retry is scheduled past it. */
   deadlineAt: number;
 };
@@ -49,12 +54,9 @@ function classify(error: unknown): Failure {
       retryAfterMs: error.retryAfterMs,
     };
   }
-  // Anything else was thrown by the S3 client: a refused write or an unreachable endpoint.
-  return {
-    reason: 'store_failed',
-    message: `S3 write failed: ${messageOf(error)}`,
-    retryable: !isPermanentS3Error(error),
-  };
+  if (error instanceof StoreError)
+    return { reason: 'store_failed', message: error.message, retryable: error.retryable };
+  return { reason: 'internal', message: `Unexpected error: ${messageOf(error)}`, retryable: false };
 }
 
 /** One item's tries, shared by its download and upload stages. */
@@ -75,8 +77,12 @@ class Tries {
     return { index: this.index, ok: false, reason, message, attempts: this.attempts, latencyMs: this.elapsed() };
   }
 
-  timedOut(): ItemOutcome {
-    return this.fail('timeout', 'The batch deadline came before this item finished');
+  /** The outcome of an item its run stopped: `timeout` at the deadline, `cancelled` when told to stop. */
+  stopped(): ItemOutcome {
+    const reason = this.context.stop.reason instanceof RunStopped ? this.context.stop.reason.reason : 'timeout';
+    return reason === 'cancelled'
+      ? this.fail('cancelled', 'The run was cancelled before this item was stored')
+      : this.fail('timeout', 'The batch deadline came before this item finished');
   }
 
   stored(stored: { key: string; bytes: number; sha256: string }): ItemOutcome {
@@ -87,18 +93,26 @@ class Tries {
    * Runs `attempt` until it succeeds, retrying transient failures with backoff and Retry-After,
    * never past the deadline. Returns its value, or the outcome that ends the item. The upload
    * stage `continues` the try its download began: only its retries count as further attempts.
+   * An error nobody expected (a bug) ends the item as `internal` at once, logged with its stack.
    */
-  async run<T>(attempt: () => Promise<T>, continues = false): Promise<{ value: T } | { outcome: ItemOutcome }> {
-    const { config, signal, deadlineAt } = this.context;
+  async run<T>(
+    attempt: () => Promise<T>,
+    options: { continues?: boolean; signal?: AbortSignal } = {},
+  ): Promise<{ value: T } | { outcome: ItemOutcome }> {
+    const { config, deadlineAt } = this.context;
+    const signal = options.signal ?? this.context.stop;
     for (let first = true; ; first = false) {
-      if (signal.aborted) return { outcome: this.timedOut() };
-      if (!(continues && first)) this.attempts++;
+      if (signal.aborted) return { outcome: this.stopped() };
+      if (!(options.continues && first)) this.attempts++;
       try {
         return { value: await attempt() };
       } catch (error) {
-        if (signal.aborted) return { outcome: this.timedOut() };
+        if (signal.aborted) return { outcome: this.stopped() };
         const failure = classify(error);
         const { reason, message } = failure;
+        if (reason === 'internal') {
+          this.context.deps.log?.error('Item failed on an unexpected error', { index: this.index, error });
+        }
         if (!failure.retryable) return { outcome: this.fail(reason, message) };
         if (this.attempts >= config.maxAttempts) {
           return { outcome: this.fail(reason, `${message} (after ${this.attempts} attempts)`) };
@@ -115,9 +129,9 @@ class Tries {
           return { outcome: this.fail(reason, `${message}; no time left before the deadline to retry`) };
         }
         try {
-          await sleep(wait, signal);
+          await sleep(wait, this.context.stop);
         } catch {
-          return { outcome: this.timedOut() };
+          return { outcome: this.stopped() };
         }
       }
     }
@@ -132,31 +146,32 @@ class Tries {
  * bodies and S3 errors. Never rejects: `outcome` settles with how the item ended.
  */
 export async function transferItem(index: number, context: ItemContext): Promise<{ outcome: Promise<ItemOutcome> }> {
-  const { config, request, signal, deps } = context;
+  const { config, request, stop, deadline, deps } = context;
+  const tries = new Tries(index, context);
+  if (stop.aborted) return { outcome: Promise.resolve(tries.stopped()) };
   const url = imageUrl(config.picsumBaseUrl, request, index);
   const item = { batchId: context.batchId, index, count: request.count, format: request.format };
-  const tries = new Tries(index, context);
 
   // The upload slot is taken once the headers are in and before the body is read: a body waits in
   // the socket, not in memory, while every upload slot is busy. So at most `concurrency` bodies are
   // held at once, whatever their size.
   const downloaded = await tries.run(async (): Promise<DownloadedImage | ItemOutcome> => {
-    const image = await openImage(url, config, deps, signal);
+    const image = await openImage(url, config, deps, stop);
     try {
-      await context.uploads.acquire(signal);
+      await context.uploads.acquire(stop);
     } catch (error) {
       discard(image.body);
       throw error;
     }
     if (shouldStream(image)) {
       try {
-        return tries.stored(await streamImage(deps.s3, config, image, item, signal));
+        return tries.stored(await streamThrough(deps.s3, config, image, item, deadline));
       } finally {
         context.uploads.release();
       }
     }
     try {
-      return await downloadImage(image, config, context.buffers);
+      return await readWhole(image, item, config, context.buffers);
     } catch (error) {
       context.uploads.release();
       throw error;
@@ -164,12 +179,17 @@ export async function transferItem(index: number, context: ItemContext): Promise
   });
   if ('outcome' in downloaded) return { outcome: Promise.resolve(downloaded.outcome) };
   const image = downloaded.value;
-  if ('index' in image) return { outcome: Promise.resolve(image) };
+  if ('ok' in image) return { outcome: Promise.resolve(image) };
 
-  // The download holds an upload slot from here on; the upload stage gives it back.
+  // The download holds an upload slot from here on; the upload stage gives it back. Once the
+  // body is whole, only the deadline stops its write: a cancelled run still stores (and records)
+  // what it already holds, so nothing stored is missing from the manifest.
   const upload = async () => {
     try {
-      const stored = await tries.run(() => putImage(deps.s3, config, image, item, signal), true);
+      const stored = await tries.run(() => storeWhole(deps.s3, config, image, deadline), {
+        continues: true,
+        signal: deadline,
+      });
       return 'outcome' in stored ? stored.outcome : tries.stored(stored.value);
     } finally {
       image.release();

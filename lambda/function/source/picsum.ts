@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
-import type { Agent as AgentType, Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request, errors as undiciErrors } from 'undici';
 import type { Config } from '../contracts/config.js';
-import { SourceError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import { Agent, request, errors as undiciErrors } from './undici-parts.js';
+import { SourceError } from './source-error.js';
 
 /** picsum answers every image request with a 302 to its CDN; allow that and one more hop. */
 export const MAX_REDIRECTS = 2;
@@ -28,7 +27,7 @@ export function imageUrl(base: URL, request: BatchRequest, index: number): URL {
  * The one keep-alive connection pool for the image source. `connections` caps sockets per origin
  * at MAX_CONCURRENCY; p-map keeps a batch to its own concurrency, so a batch opens at most that many.
  */
-export function createSourceAgent(config: Config): AgentType {
+export function createSourceAgent(config: Config): Agent {
   return new Agent({
     connections: config.maxConcurrency,
     keepAliveTimeout: 10_000,

@@ -2,9 +2,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Config } from '../../contracts/config.js';
 import { RequestError } from '../../contracts/errors.js';
 import { type BatchRequest, parseRequest } from '../../contracts/request.js';
-import { type BatchResult, newBatchId, runBatch } from '../../orchestration/batch.js';
+import type { BatchResult } from '../../contracts/result.js';
+import { newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
-import { acceptJob, type Launcher, readStatus } from '../../orchestration/jobs.js';
+import { acceptJob, LaunchError, type Launcher, readStatus, relaunchable, runJob } from '../../orchestration/jobs.js';
+import type { BatchStatus } from '../../orchestration/status.js';
 import type { Deps } from '../../pipeline/item.js';
 import { errorResponse, json } from './responses.js';
 
@@ -25,7 +27,15 @@ export type ApiContext = {
   log: ApiLog;
   /** Called with every batch answered synchronously (metrics). */
   onResult?: (result: BatchResult) => void;
+  /** Cancels synchronous batches in flight (the dev server stopping); unset in Lambda. */
+  cancel?: AbortSignal;
 };
+
+/** A claimed Idempotency-Key with no status record this long after its claim: its batch never started. */
+const CLAIM_GRACE_MS = 60_000;
+
+/** Seconds a client should wait before repeating a request whose batch could not be launched. */
+const LAUNCH_RETRY_AFTER_S = 5;
 
 /** The logger methods the API needs (Powertools' Logger in Lambda, the console locally). */
 export type ApiLog = {
@@ -62,53 +72,130 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
     });
   }
   if (text.trim() === '') return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
-    throw new RequestError('Request body is not valid JSON', { code: 'INVALID_JSON' });
+    throw new RequestError('Request body is not valid JSON', { code: 'INVALID_JSON', field: 'body' });
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const got = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    throw new RequestError(`Expected the request body to be a JSON object, got ${got}`, {
+      code: 'INVALID_BODY',
+      field: 'body',
+    });
+  }
+  return body;
 }
 
-/**
- * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
- * batch is done, else where to watch it. Nothing new starts.
- */
-async function replay(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
-  const status = await readStatus(batchId, context.config, context.deps);
-  const headers = { 'idempotent-replayed': 'true' };
-  if (status?.status === 'done' && request.count <= context.config.syncMaxCount) {
-    return json(200, status.result, headers);
+/** Starts a background batch: 202 once launched, 503 with Retry-After when the launch failed for good. */
+async function accept(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
+  try {
+    await acceptJob({ batchId, request }, context.config, context.deps, context.launch);
+  } catch (error) {
+    if (!(error instanceof LaunchError)) throw error;
+    context.log.error('Batch could not be launched', { batchId, error });
+    return json(
+      503,
+      {
+        error: {
+          code: error.code,
+          message: `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
+        },
+        batchId,
+        statusUrl: `/batches/${batchId}`,
+      },
+      { 'retry-after': String(LAUNCH_RETRY_AFTER_S) },
+    );
   }
-  // A synchronous batch records nothing until its manifest: no record means it is still running.
-  const state = status?.status ?? 'running';
-  return json(202, { batchId, status: state, statusUrl: `/batches/${batchId}` }, headers);
+  context.log.info('Batch accepted', { batchId, requested: request.count });
+  return json(202, { batchId, status: 'accepted', statusUrl: `/batches/${batchId}` });
 }
 
-async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+/** Runs a batch in this invocation and answers its result. */
+async function runNow(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
   const { config, deps } = context;
-  const request = parseRequest(readJsonBody(event), config);
-  const key = readIdempotencyKey(header(event, 'idempotency-key'));
-  const claim =
-    key === undefined
-      ? { batchId: newBatchId(), fresh: true }
-      : await claimIdempotencyKey(key, request, newBatchId(), context);
-  if (!claim.fresh) {
-    context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
-    return replay(claim.batchId, request, context);
-  }
-  const batchId = claim.batchId;
-  if (request.count > config.syncMaxCount) {
-    await acceptJob({ batchId, request }, config, deps, context.launch);
-    context.log.info('Batch accepted', { batchId, requested: request.count });
-    return json(202, { batchId, status: 'accepted', statusUrl: `/batches/${batchId}` });
-  }
   // Keep 2 s after the deadline to write the manifest and answer.
   const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
-  const result = await runBatch(request, { config, deps, batchId, deadlineAt: Date.now() + Math.max(0, budget) });
+  const result = await runJob(
+    { batchId, request },
+    {
+      config,
+      deps,
+      deadlineAt: Date.now() + Math.max(0, budget),
+      ...(context.cancel ? { cancel: context.cancel } : {}),
+    },
+  );
   const { succeeded, failed, elapsedMs } = result;
   context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
   context.onResult?.(result);
   return json(200, result);
+}
+
+/** Starts a batch as its size says: synchronously up to SYNC_MAX_COUNT, in the background beyond. */
+const start = (batchId: string, request: BatchRequest, context: ApiContext) =>
+  request.count > context.config.syncMaxCount ? accept(batchId, request, context) : runNow(batchId, request, context);
+
+/** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
+function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, headers: Record<string, string>) {
+  const { batchId } = status;
+  return json(
+    409,
+    {
+      error: {
+        code: 'BATCH_FAILED',
+        message: `Batch ${batchId} failed (${status.error}): ${status.cause}. Use a new Idempotency-Key to run it again.`,
+      },
+      batchId,
+      statusUrl: `/batches/${batchId}`,
+    },
+    headers,
+  );
+}
+
+/**
+ * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
+ * batch is done, where to watch it while it runs, and a second start when the first never
+ * happened (its launch failed, or nothing was recorded long after the key was claimed).
+ */
+async function replay(
+  claim: { batchId: string; claimedAt: string },
+  request: BatchRequest,
+  context: ApiContext,
+): Promise<APIGatewayProxyResult> {
+  const { batchId } = claim;
+  const status = await readStatus(batchId, context.config, context.deps);
+  const headers = { 'idempotent-replayed': 'true' };
+  if (relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS)) {
+    context.log.info('Repeated request for a batch that never started; starting it', { batchId });
+    return start(batchId, request, context);
+  }
+  if (!status) {
+    throw new RequestError('This Idempotency-Key is being settled; retry the request', {
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      field: 'Idempotency-Key',
+    });
+  }
+  if (status.status === 'failed') return failedAnswer(status, headers);
+  if ((status.status === 'done' || status.status === 'cancelled') && request.count <= context.config.syncMaxCount) {
+    return json(200, status.result, headers);
+  }
+  return json(202, { batchId, status: status.status, statusUrl: `/batches/${batchId}` }, headers);
+}
+
+async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const request = parseRequest(readJsonBody(event), context.config);
+  const key = readIdempotencyKey(header(event, 'idempotency-key'));
+  const claim =
+    key === undefined
+      ? { batchId: newBatchId(), fresh: true, claimedAt: new Date().toISOString() }
+      : await claimIdempotencyKey(key, request, newBatchId(), context);
+  if (!claim.fresh) {
+    context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
+    return replay(claim, request, context);
+  }
+  return start(claim.batchId, request, context);
 }
 
 async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {

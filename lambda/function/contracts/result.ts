@@ -1,0 +1,72 @@
+import type { FailureReason } from './errors.js';
+import type { BatchRequest } from './request.js';
+
+/** How one item ended: the only thing a batch keeps of it. */
+export type ItemOutcome =
+  | { index: number; ok: true; key: string; bytes: number; sha256: string; attempts: number; latencyMs: number }
+  | { index: number; ok: false; reason: FailureReason; message: string; attempts: number; latencyMs: number };
+
+/** The result contract: the API's 200 body, the CLI's `--json` line and the schedule's return value. */
+export type BatchResult = {
+  batchId: string;
+  /** `cancelled` when the run was told to stop (Ctrl-C, SIGTERM); its unfinished items say so. */
+  status: 'done' | 'cancelled';
+  requested: number;
+  succeeded: number;
+  failed: number;
+  /** Batch start until the last image write finished. */
+  elapsedMs: number;
+  bytes: number;
+  concurrency: number;
+  bucket: string;
+  prefix: string;
+  manifestKey: string;
+  /** Set when the manifest could not be written; the images listed as stored are still there. */
+  manifestError?: string;
+  failures: { index: number; reason: FailureReason; attempts: number; message: string }[];
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  startedAt: string;
+  finishedAt: string;
+};
+
+/** `manifest.json`: the request, the result and every item. */
+export type Manifest = {
+  version: 1;
+  batchId: string;
+  request: BatchRequest;
+  result: BatchResult;
+  items: ItemOutcome[];
+};
+
+export type Progress = { done: number; succeeded: number; failed: number; total: number };
+
+/**
+ * Why a batch failed as a whole (GET's `error`):
+ * - `launch_failed`: the background run could not be started (Lambda Invoke or Step Functions'
+ *   StartExecution refused after retries); the same request with the same Idempotency-Key starts it.
+ * - `interrupted`: the invocation running it died (or never started) before it wrote a manifest.
+ * - anything else: the state machine's error name, for a chunked batch whose plan or aggregate failed.
+ */
+export type BatchFailure = 'launch_failed' | 'interrupted' | (string & {});
+
+/**
+ * What `GET /batches/{batchId}` answers. `accepted` and `running` carry `expiresAt` where a
+ * single invocation owns the batch: past it with no manifest, the batch reads as failed
+ * (`interrupted`), never as running.
+ */
+export type BatchStatus =
+  | { batchId: string; status: 'accepted'; requested: number; acceptedAt: string; expiresAt: string }
+  | {
+      batchId: string;
+      status: 'running';
+      requested: number;
+      done: number;
+      succeeded: number;
+      failed: number;
+      /** Batches run by one invocation: when that invocation is surely over. */
+      expiresAt?: string;
+      /** Batches split into chunks: how many there are and how many have finished. */
+      chunks?: { total: number; done: number };
+    }
+  | { batchId: string; status: 'done' | 'cancelled'; result: BatchResult }
+  | { batchId: string; status: 'failed'; requested: number; error: BatchFailure; cause: string; failedAt: string };

@@ -1,0 +1,124 @@
+import { setMaxListeners } from 'node:events';
+import pMap from 'p-map';
+import type { Config } from '../contracts/config.js';
+import type { BatchRequest } from '../contracts/request.js';
+import type { BatchResult, ItemOutcome, Progress } from '../contracts/result.js';
+import { BufferPool } from './buffer-pool.js';
+import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
+import { Semaphore } from './semaphore.js';
+
+/** Items `start` (included) to `end` (excluded) of a request: a whole batch, or one chunk of it. */
+export type ItemRange = { start: number; end: number };
+
+/** How a run of items went: every item's outcome, and when the run started and ended. */
+export type ItemsRun = {
+  items: ItemOutcome[];
+  startedAt: Date;
+  finishedAt: Date;
+  elapsedMs: number;
+  /** Whether it was cancelled before every item ran. */
+  cancelled: boolean;
+};
+
+export type RunOptions = {
+  config: Config;
+  deps: Deps;
+  batchId: string;
+  /** Requests in flight (default: the request's concurrency). */
+  concurrency?: number;
+  /** Epoch ms by which every item must have finished; in-flight items are cut off as `timeout`. */
+  deadlineAt: number;
+  /**
+   * Cancels the run (Ctrl-C, SIGTERM): no item starts after it, downloads in flight are aborted,
+   * bodies already whole are still written; every unfinished item ends as `cancelled`.
+   */
+  cancel?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+};
+
+/**
+ * Fetches and stores the items of `range` with `concurrency` in flight. One item's failure never
+ * fails the run; at the deadline unfinished items end as `timeout` and the run returns at once.
+ * Never rejects.
+ */
+export async function runItems(request: BatchRequest, range: ItemRange, options: RunOptions): Promise<ItemsRun> {
+  const { config, deps, batchId } = options;
+  const concurrency = options.concurrency ?? request.concurrency;
+  const startedAt = new Date();
+  const started = performance.now();
+  const deadline = new AbortController();
+  const stop = new AbortController();
+  // Each item in flight listens for these (request, upload, backoff): not a leak.
+  setMaxListeners(concurrency * 4 + 10, deadline.signal, stop.signal);
+  const onDeadline = () => {
+    const reason = new RunStopped('timeout');
+    deadline.abort(reason);
+    stop.abort(reason);
+  };
+  const onCancel = () => stop.abort(new RunStopped('cancelled'));
+  const remainingMs = options.deadlineAt - Date.now();
+  const timer = setTimeout(onDeadline, Math.max(0, remainingMs));
+  if (remainingMs <= 0) onDeadline();
+  options.cancel?.addEventListener('abort', onCancel, { once: true });
+  if (options.cancel?.aborted) onCancel();
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: range.end - range.start };
+  const context: ItemContext = {
+    config,
+    request,
+    batchId,
+    deps,
+    uploads: new Semaphore(concurrency),
+    buffers: new BufferPool(concurrency),
+    stop: stop.signal,
+    deadline: deadline.signal,
+    deadlineAt: options.deadlineAt,
+  };
+
+  let items: ItemOutcome[];
+  try {
+    // p-map bounds the download stage; each mapper hands back its upload as a promise to await below.
+    const started = await pMap(
+      Array.from({ length: range.end - range.start }, (_, offset) => range.start + offset),
+      async (index) => {
+        const { outcome } = await transferItem(index, context);
+        return {
+          outcome: outcome.then((done) => {
+            progress.done++;
+            if (done.ok) progress.succeeded++;
+            else progress.failed++;
+            options.onProgress?.({ ...progress });
+            return done;
+          }),
+        };
+      },
+      { concurrency },
+    );
+    items = await Promise.all(started.map((item) => item.outcome));
+  } finally {
+    clearTimeout(timer);
+    options.cancel?.removeEventListener('abort', onCancel);
+  }
+  const cancelled = stop.signal.reason instanceof RunStopped && stop.signal.reason.reason === 'cancelled';
+  return {
+    items,
+    startedAt,
+    finishedAt: new Date(),
+    elapsedMs: Math.round(performance.now() - started),
+    cancelled,
+  };
+}
+
+/** Images stored and their bytes, and one entry per failed item. */
+export function tally(items: readonly ItemOutcome[]): {
+  succeeded: number;
+  bytes: number;
+  failures: BatchResult['failures'];
+} {
+  let bytes = 0;
+  const failures: BatchResult['failures'] = [];
+  for (const item of items) {
+    if (item.ok) bytes += item.bytes;
+    else failures.push({ index: item.index, reason: item.reason, attempts: item.attempts, message: item.message });
+  }
+  return { succeeded: items.length - failures.length, bytes, failures };
+}

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import type { Config } from '../contracts/config.js';
+import { discard, type OpenedImage, toSourceError } from '../source/picsum.js';
+import { type ImageObject, putImage, putImageStream, type StoredImage } from '../storage/images.js';
+import type { S3Sender } from '../storage/s3-client.js';
+import { BodyCheck, ByteGuard } from './body-check.js';
+import type { BufferPool } from './buffer-pool.js';
+
+/**
+ * Bodies up to this size are read whole, then written with one PutObject (hashed once, signed with
+ * that hash). Larger ones stream straight into a PutObject, so download and upload overlap.
+ */
+export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
+
+/** Whether an opened image streams into S3 (large, known length) or is read whole first. */
+export const shouldStream = (image: OpenedImage): boolean =>
+  image.contentLength !== undefined && image.contentLength > STREAM_THRESHOLD_BYTES;
+
+/** Where an item's image goes: the batch, its place in it, its format. */
+export type ItemRef = Pick<ImageObject, 'batchId' | 'index' | 'count' | 'format'>;
+
+/**
+ * An image read whole and checked: its length matched Content-Length and stayed under the limit.
+ * `release` gives its buffer back to the pool once it is written (or given up on).
+ */
+export type DownloadedImage = ImageObject & { body: Buffer; sha256: string; release(): void };
+
+const objectOf = (image: OpenedImage, item: ItemRef): ImageObject => ({
+  ...item,
+  picsumId: image.picsumId,
+  contentType: image.contentType,
+  sourceUrl: image.sourceUrl,
+});
+
+/** Reads a body whole through the check; throws a SourceError when it is cut, too long or too large. */
+export async function readWhole(
+  image: OpenedImage,
+  item: ItemRef,
+  config: Config,
+  pool: BufferPool,
+): Promise<DownloadedImage> {
+  const check = new BodyCheck(image.contentLength, config.maxImageBytes, { hash: false });
+  // With a known length, bytes go straight into a pooled buffer: no list of chunks, no second copy.
+  const lease = image.contentLength === undefined ? undefined : pool.take(image.contentLength);
+  const known = lease?.bytes;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of image.body) {
+      const offset = check.bytes;
+      check.add(chunk as Buffer);
+      if (known) (chunk as Buffer).copy(known, offset);
+      else chunks.push(chunk as Buffer);
+    }
+    check.finish();
+  } catch (error) {
+    lease?.giveBack();
+    discard(image.body);
+    throw toSourceError(error);
+  }
+  const body = known ?? Buffer.concat(chunks, check.bytes);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  return { ...objectOf(image, item), body, sha256, release: () => lease?.giveBack() };
+}
+
+/** Writes an image read whole with one PutObject. */
+export const storeWhole = (s3: S3Sender, config: Config, image: DownloadedImage, signal: AbortSignal) =>
+  putImage(s3, config, image, signal);
+
+/**
+ * Streams a body of known length straight into a PutObject of that length, so download and upload
+ * overlap and only a socket's worth of the image is in memory. The guard holds back the last bytes
+ * until the source has ended cleanly; if the source fails mid-body (a cancelled run aborts its
+ * request, and so its body) or the deadline comes, the upload is aborted short of its
+ * Content-Length and S3 keeps nothing. A body that arrived whole is not given up on for a
+ * cancellation: its PUT may already be stored, and the manifest must say so.
+ */
+export async function streamThrough(
+  s3: S3Sender,
+  config: Config,
+  image: OpenedImage,
+  item: ItemRef,
+  deadline: AbortSignal,
+): Promise<StoredImage> {
+  const length = image.contentLength ?? 0;
+  const guard = new ByteGuard(length, config.maxImageBytes);
+  const upload = new AbortController();
+  const onDeadline = () => upload.abort(deadline.reason);
+  deadline.addEventListener('abort', onDeadline, { once: true });
+  if (deadline.aborted) onDeadline();
+  let sourceError: unknown;
+  pipeline(image.body, guard, (error) => {
+    if (error) {
+      sourceError = error;
+      upload.abort(error);
+    }
+  });
+  let key: string;
+  try {
+    key = await putImageStream(s3, config, objectOf(image, item), guard, length, upload.signal);
+  } catch (error) {
+    throw sourceError ? toSourceError(sourceError) : error;
+  } finally {
+    deadline.removeEventListener('abort', onDeadline);
+    // An upload that failed first leaves the source body half read: destroy it to free the socket.
+    guard.destroy();
+  }
+  if (sourceError) throw toSourceError(sourceError);
+  return { key, bytes: guard.check.bytes, sha256: guard.check.sha256 };
+}

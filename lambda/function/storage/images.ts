@@ -1,0 +1,79 @@
+import type { Readable } from 'node:stream';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Config } from '../contracts/config.js';
+import { imageKey } from './keys.js';
+import type { S3Sender } from './s3-client.js';
+import { storeCall } from './store-error.js';
+
+/** What an image object is stored as: its key's parts, its Content-Type and where it came from. */
+export type ImageObject = {
+  batchId: string;
+  index: number;
+  count: number;
+  format: 'jpg' | 'webp';
+  picsumId: string;
+  contentType: string;
+  /** The URL asked for (before redirects): kept as the object's `source-url` metadata. */
+  sourceUrl: string;
+};
+
+export type StoredImage = { key: string; bytes: number; sha256: string };
+
+function putInput(config: Config, image: ImageObject) {
+  return {
+    Bucket: config.bucket,
+    Key: imageKey(config, image),
+    ContentType: image.contentType,
+    Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': image.batchId },
+  };
+}
+
+/**
+ * Writes an image held whole with one PutObject, atomic anywhere. Its SHA-256 is already known (for
+ * the manifest): SigV4 signs it as the payload hash instead of hashing the body again, and on AWS
+ * S3 it goes along as the checksum S3 verifies.
+ */
+export async function putImage(
+  s3: S3Sender,
+  config: Config,
+  image: ImageObject & { body: Buffer; sha256: string },
+  signal: AbortSignal,
+): Promise<StoredImage> {
+  const input = putInput(config, image);
+  const command = new PutObjectCommand({
+    ...input,
+    Body: image.body,
+    ContentLength: image.body.length,
+    ...(config.s3Endpoint === undefined ? { ChecksumSHA256: Buffer.from(image.sha256, 'hex').toString('base64') } : {}),
+  });
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = image.sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'signKnownPayloadHash' },
+  );
+  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
+  return { key: input.Key, bytes: image.body.length, sha256: image.sha256 };
+}
+
+/**
+ * Streams a body of known length into one PutObject of that length. The caller's body must end only
+ * once its bytes are vouched for: aborting `signal` before then leaves the PUT short of its
+ * Content-Length, and S3 stores nothing (a PUT is all or nothing).
+ */
+export async function putImageStream(
+  s3: S3Sender,
+  config: Config,
+  image: ImageObject,
+  body: Readable,
+  length: number,
+  signal: AbortSignal,
+): Promise<string> {
+  const input = putInput(config, image);
+  // On AWS S3 the SDK adds a CRC32 of the stream as a trailer, and S3 checks it.
+  const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
+  const command = new PutObjectCommand({ ...input, ...checksum, Body: body, ContentLength: length });
+  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
+  return input.Key;
+}

@@ -1,0 +1,40 @@
+/**
+ * The S3 layout, every key of it. Under `{KEY_PREFIX}`:
+ *
+ *   {batchId}/{index padded}-{picsumId}.{ext}   an image, byte-identical to what the source served
+ *   {batchId}/manifest.json                     the request, the result and every item
+ *   {batchId}/status.json                       accepted / running / done / failed, for GET
+ *   {batchId}/chunks/{n}.json                   a finished chunk of a batch split over Step Functions
+ *   {batchId}/progress/{n}.json                 a running chunk's counts
+ *   idempotency/{sha256 of the key}.json        which batch an Idempotency-Key started
+ */
+type Prefixed = { keyPrefix: string };
+
+/** `{prefix}{batchId}/` — where a batch's objects and documents live. */
+export const batchPrefix = (config: Prefixed, batchId: string): string => `${config.keyPrefix}${batchId}/`;
+
+/** `{prefix}{batchId}/{index padded}-{picsumId}.{ext}`, padded to the width of the batch's last index. */
+export function imageKey(
+  config: Prefixed,
+  item: { batchId: string; index: number; count: number; picsumId: string; format: 'jpg' | 'webp' },
+): string {
+  const width = String(Math.max(item.count - 1, 0)).length;
+  return `${batchPrefix(config, item.batchId)}${String(item.index).padStart(width, '0')}-${item.picsumId}.${item.format}`;
+}
+
+export const manifestKey = (config: Prefixed, batchId: string): string =>
+  `${batchPrefix(config, batchId)}manifest.json`;
+
+export const statusKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}status.json`;
+
+export const chunkKey = (config: Prefixed, batchId: string, chunk: number): string =>
+  `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
+
+export const progressPrefix = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}progress/`;
+
+export const progressKey = (config: Prefixed, batchId: string, chunk: number): string =>
+  `${progressPrefix(config, batchId)}${chunk}.json`;
+
+/** The key of an Idempotency-Key's record, by the key's SHA-256 (hex): any header value makes a safe key. */
+export const idempotencyKey = (config: Prefixed, keySha256: string): string =>
+  `${config.keyPrefix}idempotency/${keySha256}.json`;

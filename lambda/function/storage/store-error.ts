@@ -1,0 +1,85 @@
+/**
+ * A failure at the storage boundary: S3 answered with an error, or could not be reached. Anything
+ * else thrown from an S3 call is not a storage failure but a bug, and is left as it is.
+ */
+export class StoreError extends Error {
+  /** S3's error code (`SlowDown`, `AccessDenied`, ...) or the transport's (`ECONNREFUSED`, `TimeoutError`). */
+  readonly code: string;
+  /** S3's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  /** Whether trying again can help: throttling, 5xx, timeouts and broken connections can. */
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { code: string; status?: number | undefined; cause: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = options.code;
+    this.status = options.status;
+    this.retryable = isRetryable(options.code, options.status);
+  }
+}
+
+/** Refusals that a retry cannot heal, whatever their status. */
+const PERMANENT_CODES = new Set([
+  'NoSuchKey',
+  'NoSuchBucket',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'CredentialsProviderError',
+]);
+
+/** A known refusal, or any 4xx but 408 and 429, is permanent; everything else may heal. */
+function isRetryable(code: string, status: number | undefined): boolean {
+  if (PERMANENT_CODES.has(code)) return false;
+  if (status === undefined) return true;
+  return status >= 500 || status === 408 || status === 429;
+}
+
+type SdkError = { name?: unknown; code?: unknown; message?: unknown; $fault?: unknown; $metadata?: unknown };
+
+/** An error answered by S3 and parsed by the SDK: it carries `$fault` and `$metadata`. */
+const isServiceError = (error: SdkError): boolean =>
+  (error.$fault === 'client' || error.$fault === 'server') && typeof error.$metadata === 'object';
+
+/** Socket and HTTP-layer failures, as node, undici and smithy's handlers name them. */
+const isTransportError = (error: SdkError): boolean =>
+  (typeof error.code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(error.code)) ||
+  error.name === 'TimeoutError' ||
+  error.name === 'RequestTimeout' ||
+  error.name === 'CredentialsProviderError';
+
+export const isAbortError = (error: unknown): boolean => (error as { name?: unknown } | null)?.name === 'AbortError';
+
+/**
+ * Wraps a failed S3 call's error: S3's refusals and transport failures become a StoreError with a
+ * stable code; aborts and anything unexpected (a TypeError, a bug) come back as they were.
+ */
+export function toStoreError(error: unknown, what: string): unknown {
+  if (error instanceof StoreError || typeof error !== 'object' || error === null || isAbortError(error)) return error;
+  const sdk = error as SdkError;
+  const message = typeof sdk.message === 'string' ? sdk.message : String(error);
+  if (isServiceError(sdk)) {
+    const status = (sdk.$metadata as { httpStatusCode?: number }).httpStatusCode;
+    const code = typeof sdk.name === 'string' ? sdk.name : 'Unknown';
+    return new StoreError(`${what} failed: ${code}${status ? ` (HTTP ${status})` : ''}: ${message}`, {
+      code,
+      status,
+      cause: error,
+    });
+  }
+  if (isTransportError(sdk)) {
+    const code = typeof sdk.code === 'string' ? sdk.code : String(sdk.name);
+    return new StoreError(`${what} failed: S3 could not be reached: ${message} (${code})`, { code, cause: error });
+  }
+  return error;
+}
+
+/** Runs one S3 call, turning its failure into a StoreError where it is one. */
+export async function storeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toStoreError(error, what);
+  }
+}
