@@ -1,0 +1,73 @@
+/**
+ * The architecture, checked on every `npm test` (see README, "Architecture"). Dependencies point
+ * one way inside the function: adapters -> orchestration -> pipeline -> source | storage ->
+ * contracts. The function never imports local commands, emulators, infra or tests, and nothing
+ * imports a package's internal files.
+ */
+const layer = (name) => `^lambda/function/${name}/`;
+const below = {
+  adapters: [],
+  orchestration: ['adapters'],
+  pipeline: ['adapters', 'orchestration'],
+  source: ['adapters', 'orchestration', 'pipeline', 'storage'],
+  storage: ['adapters', 'orchestration', 'pipeline', 'source'],
+  contracts: ['adapters', 'orchestration', 'pipeline', 'source', 'storage'],
+};
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'No import cycles, type-only imports included.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'bundle-stays-deployable',
+      comment: 'What the Lambda bundles never imports local commands, emulators, infra or tests.',
+      severity: 'error',
+      from: { path: '^lambda/function/' },
+      to: { path: '^(lambda/local|lambda/emulators|infra|test)/' },
+    },
+    {
+      name: 'only-the-handler-is-the-top',
+      comment: 'Nothing inside the function imports its entry point.',
+      severity: 'error',
+      from: { path: '^lambda/function/' },
+      to: { path: '^lambda/function/handler\\.ts$' },
+    },
+    ...Object.entries(below).map(([from, forbidden]) => ({
+      name: `${from}-points-down`,
+      comment: `${from} may not import ${forbidden.join(', ')}: layers point one way.`,
+      severity: 'error',
+      from: { path: layer(from) },
+      to: { path: forbidden.length ? `^lambda/function/(${forbidden.join('|')})/` : '^$' },
+    })),
+    {
+      name: 'resolvable',
+      comment:
+        "Every import resolves through the package's exports map: a deep import into a package that does not export it is refused here.",
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
+      name: 'public-api-only',
+      comment:
+        "A package's internal files are a promise nobody made. Packages with an exports map are held to it by `resolvable`; undici has none.",
+      severity: 'error',
+      from: { path: '^(lambda|infra)/' },
+      to: { path: '^node_modules/undici/lib/' },
+    },
+  ],
+  options: {
+    parser: 'swc',
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(cdk\\.out|\\.build)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
