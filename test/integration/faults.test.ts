@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
@@ -211,5 +212,91 @@ describe('the deadline', () => {
 
     expect(result.failures.map((f) => [f.reason, f.attempts])).toEqual(Array(4).fill(['timeout', 0]));
     expect(harness.picsum.requests).toEqual([]);
+  });
+});
+
+describe('bugs and cancellation', () => {
+  it('fails an item as internal after one attempt when the store path throws a TypeError, and logs it with its stack', async () => {
+    harness = await startHarness();
+    const logged: unknown[] = [];
+    const s3 = {
+      send: async (command: unknown, options?: unknown) => {
+        if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('.jpg')) {
+          throw new TypeError("Cannot read properties of undefined (reading 'headers')");
+        }
+        return harness.s3.send(command as never, options as never);
+      },
+    };
+    const deps = { ...harness.deps, s3, log: { error: (...line: unknown[]) => logged.push(line) } };
+
+    const result = await runBatch(parseRequest({ seed: 'bug', width: 40, count: 2 }, harness.config), {
+      config: harness.config,
+      deps,
+      deadlineAt: Date.now() + 20_000,
+    });
+
+    expect(result.failures).toMatchObject([
+      { index: 0, reason: 'internal', attempts: 1 },
+      { index: 1, reason: 'internal', attempts: 1 },
+    ]);
+    expect(result.failures[0]?.message).toMatch(/TypeError|Cannot read properties/);
+    expect(harness.picsum.requests.filter((r) => r.hop === 'base')).toHaveLength(2);
+    expect(logged).toHaveLength(2);
+    expect(JSON.stringify(logged[0])).toMatch(/internal|unexpected/i);
+    expect((logged[0] as [string, { error: Error }])[1].error.stack).toMatch(/TypeError/);
+  });
+
+  it('retries S3 throttling as store_failed, and stops at MAX_ATTEMPTS', async () => {
+    harness = await startHarness({ env: { MAX_ATTEMPTS: '3' } });
+    const slowDown = Object.assign(new Error('Please reduce your request rate.'), {
+      name: 'SlowDown',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503 },
+    });
+    const s3 = {
+      send: async (command: unknown, options?: unknown) => {
+        if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('.jpg')) throw slowDown;
+        return harness.s3.send(command as never, options as never);
+      },
+    };
+
+    const result = await runBatch(parseRequest({ seed: 'slow', width: 40, count: 1 }, harness.config), {
+      config: harness.config,
+      deps: { ...harness.deps, s3 },
+      deadlineAt: Date.now() + 20_000,
+    });
+
+    expect(result.failures).toMatchObject([{ index: 0, reason: 'store_failed', attempts: 3 }]);
+    expect(result.failures[0]?.message).toMatch(/SlowDown \(HTTP 503\)/);
+  });
+
+  it('cancels a run: nothing starts after it, every item is stored or cancelled, and the manifest says which', async () => {
+    harness = await startHarness({ picsum: { latencyMs: 30 } });
+    const cancel = new AbortController();
+
+    const result = await runBatch(
+      parseRequest({ seed: 'cancel', width: 40, count: 60, concurrency: 3 }, harness.config),
+      {
+        config: harness.config,
+        deps: harness.deps,
+        deadlineAt: Date.now() + 20_000,
+        cancel: cancel.signal,
+        onProgress: (progress) => {
+          if (progress.succeeded === 5) cancel.abort();
+        },
+      },
+    );
+
+    expect(result.status).toBe('cancelled');
+    const items = await manifestItems(result);
+    expect(items).toHaveLength(60);
+    const stored = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && key.endsWith('.jpg'));
+    const recordedStored = items.filter((item) => item.ok).map((item) => (item.ok ? item.key : ''));
+    expect(stored.sort()).toEqual(recordedStored.sort());
+    expect(result.succeeded).toBeGreaterThanOrEqual(5);
+    expect(result.succeeded).toBeLessThan(60);
+    for (const item of items) if (!item.ok) expect(item.reason).toBe('cancelled');
+    // Nothing was fetched for the items that never started.
+    expect(harness.picsum.requests.filter((r) => r.hop === 'base').length).toBeLessThan(60);
   });
 });

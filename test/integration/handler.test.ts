@@ -1,8 +1,11 @@
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunks.js';
+import { claimIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
+import { putStatus } from '../../lambda/function/orchestration/status.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
 
@@ -14,13 +17,27 @@ let handler: typeof import('../../lambda/function/handler.js').handler;
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
+// How the Lambda and Step Functions stand-ins answer; a test may make them refuse for a while.
+const launched = (res: ServerResponse) => res.writeHead(202).end();
+const started = (res: ServerResponse) => res.writeHead(200).end('{}');
+const throttled = (res: ServerResponse) =>
+  res
+    .writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' })
+    .end('{"message":"Rate exceeded","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}');
+let lambdaAnswers = launched;
+let statesAnswers = started;
+afterEach(() => {
+  lambdaAnswers = launched;
+  statesAnswers = started;
+});
+
 beforeAll(async () => {
   harness = await startHarness();
   // Stand-ins for the Lambda and Step Functions APIs that check every request's SigV4 signature.
   // The function signs with its role's credentials, here the same ones s3rver accepts.
   const credentials = EMBEDDED_S3_CREDENTIALS;
-  lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => res.writeHead(202).end(), credentials);
-  states = await startSigV4Server('states', 'us-east-1', (_request, res) => res.writeHead(200).end('{}'), credentials);
+  lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => lambdaAnswers(res), credentials);
+  states = await startSigV4Server('states', 'us-east-1', (_request, res) => statesAnswers(res), credentials);
   vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
   vi.stubEnv('AWS_ENDPOINT_URL_SFN', states.url);
   vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches');
@@ -53,6 +70,7 @@ const post = (body: object) =>
     body: JSON.stringify(body),
     isBase64Encoded: false,
   }) as unknown as APIGatewayProxyEvent;
+const get = (path: string) => ({ httpMethod: 'GET', path, headers: {} }) as unknown as APIGatewayProxyEvent;
 const inputOf = (call: SignedRequest | undefined) => JSON.parse(JSON.parse(call?.body ?? '{}').input ?? '{}');
 
 describe('the Lambda handler', () => {
@@ -157,5 +175,143 @@ describe('the Lambda handler', () => {
 
   it('fails a scheduler payload with a bad request, naming the field', async () => {
     await expect(handler({ kind: 'picsum-batch.run', request: { count: -1 } }, context)).rejects.toThrow(/`count`/);
+  });
+
+  it.each([
+    ['an empty event', {}],
+    ['an S3 notification', { Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'images/x.jpg' } } }] }],
+    ['an SQS message', { Records: [{ eventSource: 'aws:sqs', body: '{"count":3}' }] }],
+    ['an EventBridge rule event', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }],
+    ['a bare request', { count: 3 }],
+    ['an unknown kind', { kind: 'picsum-batch.other', request: {} }],
+  ])('refuses %s, naming what arrived, and starts nothing', async (_name, event) => {
+    const keysBefore = await harness.keys();
+    const fetchedBefore = harness.picsum.requests.length;
+    const launchesBefore = lambda.seen.length + states.seen.length;
+
+    await expect(handler(event, context)).rejects.toMatchObject({
+      name: 'UnrecognizedEventError',
+      message: expect.stringMatching(/^Refused an? /),
+    });
+
+    expect(await harness.keys()).toEqual(keysBefore);
+    expect(harness.picsum.requests).toHaveLength(fetchedBefore);
+    expect(lambda.seen.length + states.seen.length).toBe(launchesBefore);
+  });
+
+  it('names the source of a stray notification in its refusal', async () => {
+    const s3Event = { Records: [{ eventSource: 'aws:s3', s3: {} }] };
+    await expect(handler(s3Event, context)).rejects.toThrow(/1 record\(s\) from aws:s3/);
+  });
+
+  it('answers 503 with Retry-After when launching stays throttled, records the batch failed, and launches it on the repeat', async () => {
+    lambdaAnswers = throttled;
+    const request = {
+      ...post({ count: 8, width: 8 }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'throttled-1' },
+    };
+    const triesBefore = lambda.seen.length;
+
+    const refused = (await handler(request, context)) as APIGatewayProxyResult;
+
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers?.['retry-after']).toMatch(/^\d+$/);
+    const { batchId, error } = JSON.parse(refused.body);
+    expect(error.code).toBe('LAUNCH_FAILED');
+    expect(lambda.seen.length - triesBefore).toBeGreaterThan(1);
+    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+    expect(JSON.parse(status.body)).toMatchObject({ batchId, status: 'failed', error: 'launch_failed' });
+
+    lambdaAnswers = launched;
+    const repeated = (await handler(request, context)) as APIGatewayProxyResult;
+
+    expect(repeated.statusCode).toBe(202);
+    expect(JSON.parse(repeated.body)).toMatchObject({ batchId, status: 'accepted' });
+    expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(batchId);
+    const after = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+    expect(JSON.parse(after.body)).toMatchObject({ batchId, status: 'accepted' });
+  });
+
+  it('never answers 2xx for a launch that failed, without an Idempotency-Key either', async () => {
+    statesAnswers = (res) =>
+      res
+        .writeHead(400, { 'content-type': 'application/x-amz-json-1.0' })
+        .end('{"__type":"StateMachineDoesNotExist","message":"State Machine Does Not Exist"}');
+
+    const refused = (await handler(post({ count: 40, width: 8 }), context)) as APIGatewayProxyResult;
+
+    expect(refused.statusCode).toBe(503);
+    const { batchId } = JSON.parse(refused.body);
+    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+    expect(JSON.parse(status.body)).toMatchObject({ status: 'failed', error: 'launch_failed' });
+  });
+
+  it('launches a scheduled batch over CHUNK_SIZE again on the next delivery when the first launch failed', async () => {
+    const event = {
+      kind: 'picsum-batch.run',
+      request: { count: 30, width: 8 },
+      scheduleName: 'flaky',
+      scheduledTime: '2026-11-25T06:00:00Z',
+    };
+    statesAnswers = (res) =>
+      res
+        .writeHead(400, { 'content-type': 'application/x-amz-json-1.0' })
+        .end('{"__type":"ExecutionLimitExceeded","message":"Too many executions"}');
+
+    await expect(handler(event, context)).rejects.toThrow(/could not be started/);
+    statesAnswers = started;
+    const redelivered = await handler(event, context);
+
+    expect(redelivered).toMatchObject({ batchId: 'flaky-20261125T060000Z', status: 'accepted' });
+    expect(JSON.parse(states.seen.at(-1)?.body ?? '{}').name).toBe('flaky-20261125T060000Z');
+  });
+
+  it('reports a synchronous batch whose invocation died as failed (interrupted), to GET and to a repeat', async () => {
+    const request = parseRequest({ count: 2, width: 8 }, harness.config);
+    const { batchId } = await claimIdempotencyKey('died-1', request, 'died-batch', harness);
+    // What a synchronous run leaves when its invocation dies: a running record, no manifest.
+    await putStatus(
+      {
+        batchId,
+        status: 'running',
+        requested: 2,
+        done: 1,
+        succeeded: 1,
+        failed: 0,
+        expiresAt: new Date(Date.now() - 1_000).toISOString(),
+      },
+      harness.config,
+      harness.deps,
+    );
+
+    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+    const repeated = (await handler(
+      { ...post({ count: 2, width: 8 }), headers: { 'content-type': 'application/json', 'idempotency-key': 'died-1' } },
+      context,
+    )) as APIGatewayProxyResult;
+
+    expect(JSON.parse(status.body)).toMatchObject({ batchId, status: 'failed', error: 'interrupted' });
+    expect(repeated.statusCode).toBe(409);
+    expect(JSON.parse(repeated.body)).toMatchObject({ batchId, error: { code: 'BATCH_FAILED' } });
+  });
+
+  it('records a synchronous batch as running, with an expiry, before its first image', async () => {
+    const putsBefore = harness.picsum.requests.length;
+    const response = (await handler(post({ count: 2, width: 8 }), context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(response.body);
+
+    const record = JSON.parse((await harness.object(`images/${batchId}/status.json`)).bytes.toString());
+
+    expect(harness.picsum.requests.length).toBeGreaterThan(putsBefore);
+    expect(record).toMatchObject({ batchId, status: 'running', requested: 2 });
+    expect(Date.parse(record.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('refuses a JSON body that is not an object, naming the body', async () => {
+    for (const body of ['null', '[]', '"x"', '7']) {
+      const response = (await handler({ ...post({}), body } as APIGatewayProxyEvent, context)) as APIGatewayProxyResult;
+      expect(response.statusCode).toBe(400);
+      expect(JSON.parse(response.body).error).toMatchObject({ code: 'INVALID_BODY', field: 'body' });
+    }
   });
 });
