@@ -1,6 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
+import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 const exec = promisify(execFile);
@@ -14,15 +17,18 @@ beforeAll(async () => {
 afterAll(() => harness?.close());
 
 /** `npm start -- ...args` as a user runs it, against the harness's S3 server. */
+const cliEnv = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  BUCKET_NAME: harness.config.bucket,
+  S3_ENDPOINT: harness.s3server.endpoint,
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  PICSUM_BASE_URL: '',
+  ...extra,
+});
+
 async function start(args: string[]) {
-  const env = {
-    ...process.env,
-    BUCKET_NAME: harness.config.bucket,
-    S3_ENDPOINT: harness.s3server.endpoint,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    PICSUM_BASE_URL: '',
-  };
+  const env = cliEnv();
   try {
     const { stdout, stderr } = await exec(process.execPath, ['.build/cli.mjs', ...args], { env });
     return { code: 0, stdout, stderr };
@@ -65,5 +71,48 @@ describe('npm start', () => {
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/Unknown option '--colour'/);
+  });
+
+  it('on Ctrl-C stops, writes a manifest accounting for every item, prints the summary and exits 130', async () => {
+    const slow = await startOfflinePicsum({ latencyMs: 20 });
+    try {
+      const child = spawn(
+        process.execPath,
+        ['.build/cli.mjs', '--count', '400', '--concurrency', '4', '--width', '24'],
+        {
+          env: cliEnv({ PICSUM_BASE_URL: slow.baseUrl, PICSUM_REDIRECT_HOSTS: slow.imageHost }),
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        // The first progress line (a tenth of the way): interrupt mid-batch, as a user would.
+        if (/\d+\/400 done/.test(stderr) && child.signalCode === null && !child.killed) child.kill('SIGINT');
+      });
+      const [code] = await once(child, 'exit');
+
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/SIGINT: cancelling/);
+      expect(stdout).toMatch(/^Cancelled/m);
+      const manifestKey = /Manifest: s3:\/\/[^/]+\/(\S+)/.exec(stdout)?.[1] ?? '';
+      const manifest = JSON.parse((await harness.object(manifestKey)).bytes.toString()) as Manifest;
+      expect(manifest.result.status).toBe('cancelled');
+      expect(manifest.items).toHaveLength(400);
+      const stored = (await harness.keys()).filter(
+        (key) => key.startsWith(manifest.result.prefix) && key.endsWith('.jpg'),
+      );
+      const recorded = manifest.items.flatMap((item) => (item.ok ? [item.key] : []));
+      expect(stored.sort()).toEqual(recorded.sort());
+      expect(recorded.length).toBeGreaterThan(0);
+      expect(recorded.length).toBeLessThan(400);
+      const unfinished = manifest.items.filter((item) => !item.ok);
+      expect(unfinished.every((item) => !item.ok && item.reason === 'cancelled')).toBe(true);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -1,5 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -93,5 +95,32 @@ describe('the dev server, as API Gateway would call the handler', () => {
 
     expect(status).toBe(200);
     expect(json.succeeded).toBe(1);
+  });
+});
+
+describe('the dev server stopping', () => {
+  it('cancels the batches it runs and waits for their manifests, so none is left running', async () => {
+    const slow = await startHarness({ env: { SYNC_MAX_COUNT: '5' }, picsum: { latencyMs: 40 } });
+    const own = await startDevServer(slow.runtime(), { port: 0, log: { info() {}, error() {} } });
+    try {
+      const response = await request(`${own.url}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ count: 300, concurrency: 2, width: 16 }),
+      });
+      const { batchId } = (await response.body.json()) as { batchId: string };
+      while (slow.picsum.requests.length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+
+      await own.close();
+
+      const status = await readStatus(batchId, slow.config, slow.deps);
+      expect(status).toMatchObject({ batchId, status: 'cancelled', result: { status: 'cancelled', requested: 300 } });
+      const result = (status as { result: BatchResult }).result;
+      expect(result.succeeded + result.failed).toBe(300);
+      expect(result.failures.every((failure) => failure.reason === 'cancelled')).toBe(true);
+    } finally {
+      await own.close();
+      await slow.close();
+    }
   });
 });

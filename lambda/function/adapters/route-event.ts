@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Config } from '../contracts/config.js';
 import type { BatchResult } from '../contracts/result.js';
@@ -19,14 +18,14 @@ import type { BatchStatus } from '../orchestration/status.js';
 import type { Deps } from '../pipeline/item.js';
 import { recognizeEvent } from './events.js';
 import { handleApiEvent } from './http-api/router.js';
-import { recordBatch } from './metrics.js';
+import { type MetricsSink, recordBatch } from './metrics.js';
 
 /** Everything an invocation needs, made once per cold start (see handler.ts). */
 export type App = {
   config: Config;
   deps: Deps;
   log: Logger;
-  metrics: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>;
+  metrics: MetricsSink;
   launch: Launcher;
 };
 
