@@ -1,20 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { functionCode } from './function-bundle.js';
 import { functionLimits, type StackSettings } from './settings.js';
-
-const root = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
-
-/** esbuild's banner: p-map and friends are ESM-only, some bundled CommonJS still calls require(). */
-export const ESM_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 export type BatchFunctionProps = {
   settings: StackSettings;
@@ -25,13 +18,13 @@ export type BatchFunctionProps = {
 };
 
 /**
- * The batch Lambda: Node.js 24 on ARM64, bundled by the local esbuild as minified ESM with source
- * maps and the AWS SDK version we test. Its role may read and write objects under the key prefix
- * (and list that prefix, so a missing manifest reads as 404, not 403), write its own log group,
- * send traces, invoke itself for 202 batches and start the batch state machine — nothing else.
+ * The batch Lambda: Node.js 24 on ARM64, bundled by the local esbuild (function-bundle.ts). Its
+ * role may read and write objects under the key prefix (and list that prefix, so a missing
+ * manifest reads as 404, not 403), write its own log group, send traces, invoke itself for 202
+ * batches and start the batch state machine — nothing else.
  */
 export class BatchFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly logGroup: LogGroup;
 
   constructor(scope: Construct, id: string, props: BatchFunctionProps) {
@@ -65,10 +58,9 @@ export class BatchFunction extends Construct {
       }),
     );
 
-    this.function = new NodejsFunction(this, 'Handler', {
-      entry: root('lambda/function/handler.ts'),
-      projectRoot: root(''),
-      depsLockFilePath: root('package-lock.json'),
+    this.function = new LambdaFunction(this, 'Handler', {
+      code: functionCode(),
+      handler: 'index.handler',
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: settings.memoryMb,
@@ -91,16 +83,6 @@ export class BatchFunction extends Construct {
       retryAttempts: 0,
       maxEventAge: Duration.hours(1),
       onFailure: new SqsDestination(props.failedRuns),
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        banner: ESM_BANNER,
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-      },
     });
 
     // A separate policy, not the role's default one: the function depends on its default policy,

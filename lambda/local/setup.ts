@@ -3,7 +3,7 @@ import { request } from 'undici';
 import type { EMBEDDED_S3_CREDENTIALS } from '../emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../function/contracts/config.js';
 import type { Deps } from '../function/pipeline/item.js';
-import { createSourceAgent } from '../function/source/picsum.js';
+import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
 
 export const PICSUM_URL = 'https://picsum.photos';
@@ -98,13 +98,13 @@ export async function startLocalRuntime(
 
     const config = loadConfig(env, { requireBucket: true });
     const s3 = createS3Client(config, credentials ? { credentials } : {});
-    const dispatcher = createSourceAgent(config);
+    const source = createSourcePool(config);
     closers.push(async () => {
       s3.destroy();
-      await dispatcher.close();
+      await source.close();
     });
     const log = { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) };
-    return { config, deps: { s3, dispatcher, log }, storageNote, dataDirectory, sourceNote, close: closeAll };
+    return { config, deps: { s3, source, log }, storageNote, dataDirectory, sourceNote, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { ESM_BANNER } from '../../infra/batch-function.js';
+import { ESM_BANNER } from '../../infra/function-bundle.js';
 import { synthesize } from '../infra/synth.js';
 import { median } from './measure.js';
 
@@ -18,6 +18,13 @@ async function importMs(path: string): Promise<number> {
     env: { ...process.env, BUCKET_NAME: 'cold-start', AWS_REGION: 'us-east-1' },
   });
   return Number(stdout.trim());
+}
+
+/** Bytes of the code files (.mjs, not source maps) in a bundle's folder, chunks included. */
+function codeBytes(folder: string): number {
+  return readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.mjs'))
+    .reduce((sum, name) => sum + statSync(join(folder, name)).size, 0);
 }
 
 /**
@@ -53,7 +60,10 @@ export async function coldStart(rounds = 15) {
     reference.push(await importMs(referencePath));
   }
   return {
-    bundleBytes: statSync(bundlePath).size,
+    /** Every chunk, whether an invocation loads it or not. */
+    bundleBytes: codeBytes(dirname(bundlePath)),
+    /** What every cold start reads: the entry file. */
+    entryBytes: statSync(bundlePath).size,
     referenceBytes: statSync(referencePath).size,
     importMs: median(ours),
     referenceImportMs: median(reference),

@@ -8,7 +8,7 @@ import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.j
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { createSourceAgent, imageUrl } from '../../lambda/function/source/picsum.js';
+import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { fetchOnly, storeOnly } from './floor.js';
 import { naiveBatch } from './naive.js';
@@ -38,7 +38,8 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
     MAX_COUNT: '100000',
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
-  const dispatcher = createSourceAgent(config);
+  const source = createSourcePool(config);
+  const dispatcher = await source.dispatcher();
   const signedPut = signedPutSender(s3, {
     endpoint: spec.s3.endpoint,
     region: config.region,
@@ -56,7 +57,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         const sender = spec.kind === 'ours' ? s3 : signedPut;
         const result = await runBatch(
           { ...request, count },
-          { config, deps: { s3: sender, dispatcher }, deadlineAt: Date.now() + 3_600_000 },
+          { config, deps: { s3: sender, source }, deadlineAt: Date.now() + 3_600_000 },
         );
         if (result.failed > 0)
           throw new Error(`ours: ${result.failed} failed, first: ${JSON.stringify(result.failures[0])}`);
@@ -95,7 +96,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
     cpuMs.push((cpu.user + cpu.system) / 1000);
   }
   s3.destroy();
-  await dispatcher.close();
+  await source.close();
   return { elapsedMs, cpuMs, maxRssKb: process.resourceUsage().maxRSS, bytes };
 }
 

@@ -5,6 +5,7 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
 import { synthesize } from './synth.js';
 
@@ -16,6 +17,8 @@ type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResu
 
 let harness: Harness;
 let handler: Handler;
+let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
+let states: Awaited<ReturnType<typeof startSigV4Server>>;
 let definition: ReturnType<typeof definitionOf>;
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
@@ -23,7 +26,15 @@ beforeAll(async () => {
   const { bundlePath, template } = synthesize();
   definition = definitionOf(template);
   harness = await startHarness();
+  // Stand-ins for the Lambda and Step Functions APIs, checking each request's SigV4 signature.
+  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => res.writeHead(202).end(), credentials);
+  states = await startSigV4Server('states', 'us-east-1', (_request, res) => res.writeHead(200).end('{}'), credentials);
   const env = {
+    AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+    AWS_ENDPOINT_URL_SFN: states.url,
+    STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches',
+    SYNC_MAX_COUNT: '5',
     BUCKET_NAME: harness.config.bucket,
     S3_ENDPOINT: harness.s3server.endpoint,
     PICSUM_BASE_URL: harness.picsum.baseUrl,
@@ -43,6 +54,8 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.unstubAllEnvs();
   await harness?.close();
+  await lambda?.close();
+  await states?.close();
 });
 
 async function expectByteIdentical(result: BatchResult, request: object) {
@@ -73,6 +86,29 @@ describe('the deployed bundle', () => {
     const result = JSON.parse(response.body) as BatchResult;
     expect(result).toMatchObject({ requested: 3, succeeded: 3, failed: 0 });
     await expectByteIdentical(result, request);
+  });
+
+  it('launches background batches with the SDK clients it loads on first use, signed', async () => {
+    const post = (count: number) =>
+      ({
+        httpMethod: 'POST',
+        path: '/batches',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ count, width: 8 }),
+      }) as unknown as APIGatewayProxyEvent;
+
+    const whole = (await handler(post(6), context)) as APIGatewayProxyResult;
+    const chunked = (await handler(post(250), context)) as APIGatewayProxyResult;
+
+    expect([whole.statusCode, chunked.statusCode]).toEqual([202, 202]);
+    expect(lambda.seen.at(-1)?.signatureValid).toBe(true);
+    expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(JSON.parse(whole.body).batchId);
+    expect(states.seen.at(-1)?.signatureValid).toBe(true);
+    expect(JSON.parse(states.seen.at(-1)?.body ?? '{}').name).toBe(JSON.parse(chunked.body).batchId);
+  });
+
+  it('refuses events it does not recognise', async () => {
+    await expect(handler({ Records: [{ eventSource: 'aws:s3' }] }, context)).rejects.toThrow(/from aws:s3/);
   });
 
   it('refuses a bad body with a JSON 400 naming the field', async () => {

@@ -12,7 +12,7 @@ import {
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { Deps } from '../../lambda/function/pipeline/item.js';
-import { createSourceAgent } from '../../lambda/function/source/picsum.js';
+import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
 
@@ -53,13 +53,13 @@ export async function startHarness(
     ...options.env,
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
-  const dispatcher = createSourceAgent(config);
+  const source = createSourcePool(config);
   const harness: Harness = {
     s3server,
     picsum,
     config,
     s3,
-    deps: { s3, dispatcher },
+    deps: { s3, source },
     async keys() {
       // ListObjects v1 with markers: s3rver makes v2 continuation tokens with DES, which Node's
       // OpenSSL 3 no longer has, so a truncated v2 listing fails there (InternalError).
@@ -84,7 +84,7 @@ export async function startHarness(
     },
     runtime: () => ({
       config,
-      deps: { s3, dispatcher },
+      deps: { s3, source },
       storageNote: 'test',
       sourceNote: 'test',
       dataDirectory: undefined,
@@ -99,7 +99,7 @@ export async function startHarness(
     },
     async close() {
       s3.destroy();
-      await dispatcher.close();
+      await source.close();
       await picsum.close();
       await s3server.close({ hard: true }).catch(() => {});
       await rm(directory, { recursive: true, force: true });

@@ -1,10 +1,9 @@
-import type { Dispatcher } from 'undici';
 import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 import { type FailureReason, messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { ItemOutcome } from '../contracts/result.js';
-import { discard, imageUrl, openImage } from '../source/picsum.js';
+import { discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
 import { SourceError } from '../source/source-error.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import { StoreError } from '../storage/store-error.js';
@@ -16,7 +15,7 @@ import { type DownloadedImage, readWhole, shouldStream, storeWhole, streamThroug
 export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
 
 /** Clients shared by every item, created once per process. */
-export type Deps = { s3: S3Sender; dispatcher: Dispatcher; log?: ErrorLog };
+export type Deps = { s3: S3Sender; source: SourcePool; log?: ErrorLog };
 
 /** Why a run stopped early: its deadline came, or it was cancelled (Ctrl-C, SIGTERM). */
 export class RunStopped extends Error {

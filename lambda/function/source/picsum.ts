@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, request, errors as undiciErrors } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import { SourceError } from './source-error.js';
@@ -23,18 +23,42 @@ export function imageUrl(base: URL, request: BatchRequest, index: number): URL {
   return url;
 }
 
+/** undici, loaded once on first use: invocations that never fetch (status reads, plans) never load it. */
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => {
+  // undici is CommonJS: Node's loader names its exports, a bundle's chunk hands over `default`.
+  undici ??= import('undici').then((module) => ('default' in module ? (module.default as Undici) : module));
+  return undici;
+};
+
+/** The image source's connection pool, made on the first request. */
+export type SourcePool = { dispatcher(): Promise<Dispatcher>; close(): Promise<void> };
+
 /**
  * The one keep-alive connection pool for the image source. `connections` caps sockets per origin
  * at MAX_CONCURRENCY; p-map keeps a batch to its own concurrency, so a batch opens at most that many.
  */
-export function createSourceAgent(config: Config): Agent {
-  return new Agent({
-    connections: config.maxConcurrency,
-    keepAliveTimeout: 10_000,
-    headersTimeout: config.headersTimeoutMs,
-    bodyTimeout: config.bodyTimeoutMs,
-    connect: { timeout: config.connectTimeoutMs },
-  });
+export function createSourcePool(config: Config): SourcePool {
+  let agent: Promise<Agent> | undefined;
+  return {
+    dispatcher() {
+      agent ??= loadUndici().then(
+        ({ Agent }) =>
+          new Agent({
+            connections: config.maxConcurrency,
+            keepAliveTimeout: 10_000,
+            headersTimeout: config.headersTimeoutMs,
+            bodyTimeout: config.bodyTimeoutMs,
+            connect: { timeout: config.connectTimeoutMs },
+          }),
+      );
+      return agent;
+    },
+    async close() {
+      if (agent) await (await agent).close();
+    },
+  };
 }
 
 /** A 200 image response whose body the caller must consume or destroy. */
@@ -92,14 +116,15 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export async function openImage(
   url: URL,
   config: Config,
-  deps: { dispatcher: Dispatcher },
+  deps: { source: SourcePool },
   signal: AbortSignal,
 ): Promise<OpenedImage> {
+  const [{ request }, dispatcher] = await Promise.all([loadUndici(), deps.source.dispatcher()]);
   let current = url;
   for (let hop = 0; ; hop++) {
     const response = await request(current, {
       method: 'GET',
-      dispatcher: deps.dispatcher,
+      dispatcher,
       signal,
       headers: { 'user-agent': USER_AGENT, accept: 'image/webp,image/jpeg,image/*' },
     }).catch((error: unknown) => {
@@ -174,10 +199,9 @@ const TIMEOUT_CODES = new Set([
 /** Maps transport errors (undici, sockets, body streams) to a SourceError; abort errors pass through. */
 export function toSourceError(error: unknown): unknown {
   if (error instanceof SourceError) return error;
-  if (error instanceof undiciErrors.RequestAbortedError || (error as Error | undefined)?.name === 'AbortError') {
-    return error;
-  }
-  const code = (error as { code?: string } | undefined)?.code ?? '';
+  const { name, code: rawCode } = (error ?? {}) as { name?: unknown; code?: unknown };
+  if (rawCode === 'UND_ERR_ABORTED' || name === 'AbortError') return error;
+  const code = typeof rawCode === 'string' ? rawCode : '';
   const message = error instanceof Error ? error.message : String(error);
   if (TIMEOUT_CODES.has(code)) {
     return new SourceError('source_timeout', `Source timed out: ${message}`, { retryable: true, cause: error });

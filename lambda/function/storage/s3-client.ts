@@ -1,7 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { RetryStrategy } from '@smithy/types';
-import { UndiciHttpHandler } from '@smithy/undici-http-handler';
-import { Agent } from 'undici';
 import type { Config } from '../contracts/config.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
@@ -34,17 +32,13 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
     retryStrategy: SINGLE_ATTEMPT,
     // No logger on purpose: with any logger but the SDK's own no-op one, every call walks its input
     // to redact it for the log, which was a third of the SDK's CPU per PutObject here.
-    // smithy's undici handler: one HTTP stack (undici) for the source and S3, and less CPU per
-    // call than node:http (measured in the bench's `cpu` scenario).
-    requestHandler: new UndiciHttpHandler({
-      dispatcher: new Agent({
-        connections: config.maxConcurrency + 8,
-        keepAliveTimeout: 10_000,
-        connect: { timeout: 5_000 },
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      }),
-    }),
+    // The SDK's own node:http handler, with keep-alive sockets enough for every upload at once.
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      httpAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8 },
+      httpsAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8 },
+    },
     ...overrides,
   });
 }
