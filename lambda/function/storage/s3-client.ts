@@ -32,12 +32,16 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
     retryStrategy: SINGLE_ATTEMPT,
     // No logger on purpose: with any logger but the SDK's own no-op one, every call walks its input
     // to redact it for the log, which was a third of the SDK's CPU per PutObject here.
-    // The SDK's own node:http handler, with keep-alive sockets enough for every upload at once.
+    // The SDK's own node:http handler, with keep-alive sockets enough for every upload at once,
+    // the most recently used first (fewer warm sockets, fewer read buffers held: the peak memory
+    // of a long run grew less). Measured against smithy's undici handler on Node 24, the Lambda
+    // runtime: a cold start imports in 0.76x the time of a bundle of the S3 client alone, against
+    // 1.45-1.55x with undici loaded for S3 (README, Performance).
     requestHandler: {
       connectionTimeout: 5_000,
       requestTimeout: 30_000,
-      httpAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8 },
-      httpsAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8 },
+      httpAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8, scheduling: 'lifo' },
+      httpsAgent: { keepAlive: true, maxSockets: config.maxConcurrency + 8, scheduling: 'lifo' },
     },
     ...overrides,
   });
