@@ -88,6 +88,20 @@ describe('the dev server, as API Gateway would call the handler', () => {
     const bad = await call('GET', '/batches/..%2F..%2Fsecret');
     expect(bad.status).toBe(400);
     expect(bad.json.error.field).toBe('batchId');
+    expect((await call('GET', '/batches/a.b')).status).toBe(400);
+  });
+
+  it('refuses deeply nested JSON with a 400, not a 500', async () => {
+    const nested = `{"count":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const deeper = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+
+    const field = await call('POST', '/batches', nested);
+    const body = await call('POST', '/batches', deeper);
+
+    expect(field.status).toBe(400);
+    expect(field.json.error).toMatchObject({ code: 'INVALID_FIELD', field: 'count' });
+    expect(body.status).toBe(400);
+    expect(body.json.error.field).toBe('body');
   });
 
   it('keeps serving after all of the above', async () => {

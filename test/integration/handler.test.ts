@@ -333,6 +333,15 @@ describe('the Lambda handler', () => {
     expect(Date.parse(record.expiresAt)).toBeGreaterThan(Date.now());
   });
 
+  it('refuses a batch id with dots, as API Gateway would pass it, before reading anything', async () => {
+    for (const batchId of ['..', '.', '../images']) {
+      const event = { ...get(`/batches/${encodeURIComponent(batchId)}`), pathParameters: { batchId } };
+      const response = (await handler(event, context)) as APIGatewayProxyResult;
+      expect(response.statusCode).toBe(400);
+      expect(JSON.parse(response.body).error.field).toBe('batchId');
+    }
+  });
+
   it('refuses a JSON body that is not an object, naming the body', async () => {
     for (const body of ['null', '[]', '"x"', '7']) {
       const response = (await handler({ ...post({}), body } as APIGatewayProxyEvent, context)) as APIGatewayProxyResult;

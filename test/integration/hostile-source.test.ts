@@ -67,3 +67,110 @@ describe('a source that closes every connection (Connection: close)', () => {
     }
   });
 });
+
+describe('a source that serves something other than the image asked for', () => {
+  /** One item against a source answering `status`, `headers` and `body`; the item's outcome and what was stored. */
+  async function oneItem(headers: Record<string, string>, body: Buffer, input: object = {}) {
+    const result = await runAgainst(
+      (_req, res) => {
+        res.writeHead(200, headers);
+        res.end(body);
+      },
+      { count: 1, ...input },
+    );
+    const stored = (await (harness as Harness).keys()).filter((key) => !key.endsWith('.json'));
+    return { result, failure: result.failures[0], stored };
+  }
+
+  it.each([
+    [
+      'gzip bytes',
+      { 'content-type': 'image/jpeg', 'content-encoding': 'gzip' },
+      jpegOf(2000),
+      /Content-Encoding "gzip"/,
+    ],
+    [
+      'an SVG with a script',
+      { 'content-type': 'image/svg+xml' },
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+      /image\/svg\+xml/,
+    ],
+    [
+      'HTML labelled as a JPEG',
+      { 'content-type': 'image/jpeg' },
+      Buffer.from('<html><body>hi</body></html>'),
+      /not a JPEG/,
+    ],
+    ['a bare "image/" type', { 'content-type': 'image/' }, jpegOf(2000), /Content-Type "image\/"/],
+    [
+      'a 9 KB Content-Type',
+      { 'content-type': `image/${'x'.repeat(9000)}` },
+      jpegOf(2000),
+      /Content-Type "image\/x+\.\.\."/,
+    ],
+    ['an empty body', { 'content-type': 'image/jpeg' }, Buffer.alloc(0), /Empty body/],
+  ])('refuses %s as not_image, once, and stores nothing', async (_name, headers, body, message) => {
+    const { failure, stored } = await oneItem(headers, body);
+
+    expect(failure).toMatchObject({ reason: 'not_image', attempts: 1 });
+    expect(failure?.message).toMatch(message);
+    expect(failure?.message.length).toBeLessThan(300);
+    expect(stored).toEqual([]);
+  });
+
+  it('asks for the identity encoding and the format requested', async () => {
+    await oneItem({ 'content-type': 'image/webp' }, jpegOf(2000), { format: 'webp' });
+
+    expect(source?.requests[0]?.headers['accept-encoding']).toBe('identity');
+    expect(source?.requests[0]?.headers.accept).toBe('image/webp');
+  });
+
+  it('refuses a JPEG when WebP was asked for, by type and by its bytes', async () => {
+    const byType = await oneItem({ 'content-type': 'image/jpeg' }, jpegOf(2000), { format: 'webp' });
+    expect(byType.failure).toMatchObject({ reason: 'not_image' });
+    await harness?.close();
+    await source?.close();
+
+    const byBytes = await oneItem({ 'content-type': 'image/webp' }, jpegOf(2000), { format: 'webp' });
+    expect(byBytes.failure?.message).toMatch(/not a WebP/);
+    expect(byBytes.stored).toEqual([]);
+  });
+
+  it('stores the canonical Content-Type, whatever parameters the source added', async () => {
+    const { result, stored } = await oneItem({ 'content-type': 'Image/JPEG; charset=binary' }, jpegOf(5000));
+
+    expect(result.succeeded).toBe(1);
+    expect((await (harness as Harness).object(stored[0] ?? '')).contentType).toBe('image/jpeg');
+  });
+});
+
+describe('a source that redirects badly', () => {
+  it.each(['http://[', 'http://a b/'])(
+    'refuses an unparsable Location (%s) as redirect_refused, once',
+    async (location) => {
+      const result = await runAgainst(
+        (_req, res) => {
+          res.writeHead(302, { location });
+          res.end();
+        },
+        { count: 1 },
+      );
+
+      expect(result.failures).toMatchObject([{ reason: 'redirect_refused', attempts: 1 }]);
+    },
+  );
+
+  it('keeps a 15 KB Location out of results and manifests', async () => {
+    const result = await runAgainst(
+      (_req, res) => {
+        res.writeHead(302, { location: `http://elsewhere.example/${'x'.repeat(15_000)}` });
+        res.end();
+      },
+      { count: 20 },
+    );
+
+    expect(result.failures).toHaveLength(20);
+    expect(JSON.stringify(result).length).toBeLessThan(20 * 400);
+    expect(JSON.stringify(await manifestOf(result)).length).toBeLessThan(20 * 800);
+  });
+});

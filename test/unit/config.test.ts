@@ -33,6 +33,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PICSUM_REDIRECT_HOSTS: 'a b' })).toThrow(/PICSUM_REDIRECT_HOSTS/);
   });
 
+  it('refuses credentials in a configured URL, without repeating them', () => {
+    expect(() => loadConfig({ PICSUM_BASE_URL: 'http://user:secret@127.0.0.1:9' })).toThrow(
+      /Expected PICSUM_BASE_URL without credentials/,
+    );
+    expect(() => loadConfig({ PICSUM_BASE_URL: 'http://user:secret@127.0.0.1:9' })).not.toThrow(/secret/);
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://key@127.0.0.1:9' })).toThrow(/S3_ENDPOINT without credentials/);
+  });
+
   it('keeps DEFAULT_CONCURRENCY within MAX_CONCURRENCY', () => {
     expect(() => loadConfig({ MAX_CONCURRENCY: '8', DEFAULT_CONCURRENCY: '9' })).toThrow(/DEFAULT_CONCURRENCY/);
     expect(loadConfig({ MAX_CONCURRENCY: '8' }).defaultConcurrency).toBe(8);

@@ -63,6 +63,12 @@ function urlVar(env: Env, name: string, fallback: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(`Expected ${name} to be an http(s) URL, got ${JSON.stringify(raw)}`);
   }
+  if (url.username || url.password) {
+    // They would be copied into every object's source-url metadata and into logs.
+    throw new ConfigError(
+      `Expected ${name} without credentials (user:password@), got ${url.protocol}//***@${url.host}`,
+    );
+  }
   return url;
 }
 

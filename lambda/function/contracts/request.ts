@@ -53,9 +53,16 @@ function describe(spec: FieldSpec): string {
   }
 }
 
-function show(value: unknown): string {
+/** A bad value as an error message shows it: 60 characters at most, whatever was sent. */
+export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  let text: string;
+  try {
+    text = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  } catch {
+    // JSON.stringify recurses: a value nested thousands deep overflows the stack.
+    text = Array.isArray(value) ? 'a deeply nested array' : `a deeply nested ${typeof value}`;
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -155,7 +155,7 @@ export async function transferItem(index: number, context: ItemContext): Promise
   // the socket, not in memory, while every upload slot is busy. So at most `concurrency` bodies are
   // held at once, whatever their size.
   const downloaded = await tries.run(async (): Promise<DownloadedImage | ItemOutcome> => {
-    const image = await openImage(url, config, deps, stop);
+    const image = await openImage(url, config, deps, stop, request.format);
     try {
       await context.uploads.acquire(stop);
     } catch (error) {

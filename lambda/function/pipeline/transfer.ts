@@ -40,7 +40,7 @@ export async function readWhole(
   config: Config,
   pool: BufferPool,
 ): Promise<DownloadedImage> {
-  const check = new BodyCheck(image.contentLength, config.maxImageBytes, { hash: false });
+  const check = new BodyCheck(image.contentLength, config.maxImageBytes, item.format, { hash: false });
   // With a known length, bytes go straight into a pooled buffer: no list of chunks, no second copy.
   const lease = image.contentLength === undefined ? undefined : pool.take(image.contentLength);
   const known = lease?.bytes;
@@ -83,7 +83,7 @@ export async function streamThrough(
   deadline: AbortSignal,
 ): Promise<StoredImage> {
   const length = image.contentLength ?? 0;
-  const guard = new ByteGuard(length, config.maxImageBytes);
+  const guard = new ByteGuard(length, config.maxImageBytes, item.format);
   const upload = new AbortController();
   const onDeadline = () => upload.abort(deadline.reason);
   deadline.addEventListener('abort', onDeadline, { once: true });

@@ -77,6 +77,13 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A string the source chose, as a message shows it: quoted, and 100 characters at most. */
+export const quoted = (text: string, max = 100): string =>
+  JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
+
+/** The one Content-Type each format is stored with, whatever parameters the source added. */
+export const CONTENT_TYPES = { jpg: 'image/jpeg', webp: 'image/webp' } as const;
+
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -92,16 +99,16 @@ function allowedHosts(config: Config): Set<string> {
 /** Refuses a redirect that leaves the allowed hosts or steps down from https to http. */
 export function checkRedirect(from: URL, to: URL, config: Config): void {
   if (to.protocol !== 'https:' && to.protocol !== 'http:') {
-    throw new SourceError('redirect_refused', `Refused redirect to ${to.protocol} URL ${to.href}`);
+    throw new SourceError('redirect_refused', `Refused redirect to ${quoted(to.protocol)} URL ${quoted(to.href)}`);
   }
   if (from.protocol === 'https:' && to.protocol !== 'https:') {
-    throw new SourceError('redirect_refused', `Refused redirect from https to ${to.href}`);
+    throw new SourceError('redirect_refused', `Refused redirect from https to ${quoted(to.href)}`);
   }
   // URL.host omits the scheme's default port, so "fastly.picsum.photos" matches only :443 (or :80).
   if (!allowedHosts(config).has(to.host.toLowerCase())) {
     throw new SourceError(
       'redirect_refused',
-      `Refused redirect to host ${to.host}, which is not in PICSUM_REDIRECT_HOSTS`,
+      `Refused redirect to host ${quoted(to.host)}, which is not in PICSUM_REDIRECT_HOSTS`,
     );
   }
 }
@@ -118,6 +125,7 @@ export async function openImage(
   config: Config,
   deps: { source: SourcePool },
   signal: AbortSignal,
+  format: 'jpg' | 'webp',
 ): Promise<OpenedImage> {
   const [{ request }, dispatcher] = await Promise.all([loadUndici(), deps.source.dispatcher()]);
   let current = url;
@@ -126,7 +134,8 @@ export async function openImage(
       method: 'GET',
       dispatcher,
       signal,
-      headers: { 'user-agent': USER_AGENT, accept: 'image/webp,image/jpeg,image/*' },
+      // identity: a compliant server may otherwise compress, and the stored bytes must be the image's.
+      headers: { 'user-agent': USER_AGENT, accept: CONTENT_TYPES[format], 'accept-encoding': 'identity' },
     }).catch((error: unknown) => {
       throw toSourceError(error);
     });
@@ -138,7 +147,9 @@ export async function openImage(
       if (!location) throw new SourceError('source_status', `HTTP ${statusCode} without Location from ${current.host}`);
       if (hop >= MAX_REDIRECTS)
         throw new SourceError('redirect_refused', `More than ${MAX_REDIRECTS} redirects from ${url.href}`);
-      const next = new URL(location, current);
+      const next = URL.parse(location, current.href);
+      if (!next)
+        throw new SourceError('redirect_refused', `Refused redirect to an unparsable Location ${quoted(location)}`);
       checkRedirect(current, next, config);
       current = next;
       continue;
@@ -151,12 +162,17 @@ export async function openImage(
       });
     }
     const contentType = header(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
-    if (!contentType.startsWith('image/')) {
+    if (contentType !== CONTENT_TYPES[format]) {
       await body.dump();
       throw new SourceError(
         'not_image',
-        `Expected an image from ${current.host}, got Content-Type ${JSON.stringify(contentType)}`,
+        `Expected ${CONTENT_TYPES[format]} from ${current.host}, got Content-Type ${quoted(contentType)}`,
       );
+    }
+    const encoding = header(headers, 'content-encoding')?.trim().toLowerCase() ?? 'identity';
+    if (encoding !== 'identity') {
+      await body.dump();
+      throw new SourceError('not_image', `Refused Content-Encoding ${quoted(encoding)} from ${current.host}`);
     }
     const lengthHeader = header(headers, 'content-length');
     const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
@@ -167,9 +183,13 @@ export async function openImage(
         `Image of ${contentLength} bytes is over MAX_IMAGE_BYTES (${config.maxImageBytes})`,
       );
     }
+    if (contentLength === 0) {
+      await body.dump();
+      throw new SourceError('not_image', `Empty body from ${current.host}`);
+    }
     return {
       body,
-      contentType,
+      contentType: CONTENT_TYPES[format],
       contentLength,
       picsumId: sanitizeId(header(headers, 'picsum-id')),
       sourceUrl: url.href,

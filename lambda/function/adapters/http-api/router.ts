@@ -16,7 +16,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
 export const SYNC_BUDGET_MS = 25_000;
 
-export const BATCH_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+/** Batch ids as this function makes them (time stamp and hex, or schedule name and time): never a dot or a slash. */
+export const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export type ApiContext = {
   config: Config;
@@ -200,9 +201,12 @@ async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Prom
 
 async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
   if (!BATCH_ID_PATTERN.test(batchId)) {
-    throw new RequestError(`Expected \`batchId\` to match ${BATCH_ID_PATTERN}, got ${JSON.stringify(batchId)}`, {
-      field: 'batchId',
-    });
+    throw new RequestError(
+      `Expected \`batchId\` to match ${BATCH_ID_PATTERN}, got ${JSON.stringify(batchId.slice(0, 140))}`,
+      {
+        field: 'batchId',
+      },
+    );
   }
   const status = await readStatus(batchId, context.config, context.deps);
   if (!status) throw new RequestError(`No batch ${batchId}`, { status: 404, code: 'NOT_FOUND' });
