@@ -174,3 +174,54 @@ describe('a source that redirects badly', () => {
     expect(JSON.stringify(await manifestOf(result)).length).toBeLessThan(20 * 800);
   });
 });
+
+describe('a source that is slow or sends no length', () => {
+  it('gives up on a body trickled a byte at a time after SOURCE_ATTEMPT_TIMEOUT_MS, as source_timeout, and retries', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    try {
+      const result = await runAgainst(
+        (_req, res) => {
+          const body = jpegOf(1000);
+          res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
+          let sent = 0;
+          const timer = setInterval(() => {
+            if (res.destroyed || sent >= body.length) return clearInterval(timer);
+            res.write(body.subarray(sent, sent + 1));
+            sent++;
+          }, 50);
+          timers.add(timer);
+        },
+        { count: 1 },
+        { SOURCE_ATTEMPT_TIMEOUT_MS: '400', SOURCE_BODY_TIMEOUT_MS: '10000', MAX_ATTEMPTS: '2' },
+      );
+
+      expect(result.failures).toMatchObject([{ reason: 'source_timeout', attempts: 2 }]);
+      expect(result.failures[0]?.message).toMatch(/SOURCE_ATTEMPT_TIMEOUT_MS \(400 ms\)/);
+      expect(source?.requests).toHaveLength(2);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+  });
+
+  it('holds a body without Content-Length only up to MAX_UNSIZED_IMAGE_BYTES', async () => {
+    const small = jpegOf(300_000, 0x41);
+    const large = jpegOf(700_000, 0x42);
+    const result = await runAgainst(
+      (req, res) => {
+        const body = req.url?.includes('seed/u-0/') ? small : large;
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
+        for (let offset = 0; offset < body.length; offset += 16_384) res.write(body.subarray(offset, offset + 16_384));
+        res.end();
+      },
+      { count: 2, seed: 'u' },
+      { MAX_UNSIZED_IMAGE_BYTES: '500000' },
+    );
+
+    expect(result.succeeded).toBe(1);
+    expect(result.failures).toMatchObject([{ index: 1, reason: 'too_large', attempts: 1 }]);
+    expect(result.failures[0]?.message).toMatch(/MAX_UNSIZED_IMAGE_BYTES/);
+    const manifest = await manifestOf(result);
+    const stored = manifest.items.find((item) => item.ok);
+    expect(stored?.ok && sha256((await (harness as Harness).object(stored.key)).bytes)).toBe(sha256(small));
+  });
+});

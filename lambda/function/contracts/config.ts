@@ -27,9 +27,13 @@ export type Config = Readonly<{
   defaultConcurrency: number;
   maxConcurrency: number;
   maxImageBytes: number;
+  /** A body without Content-Length is held whole in memory: at most this many bytes of it. */
+  maxUnsizedImageBytes: number;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** The longest one download attempt may take, body included, however steadily bytes trickle in. */
+  attemptTimeoutMs: number;
   /** Tries per item, the first included. */
   maxAttempts: number;
   retryBaseMs: number;
@@ -115,6 +119,7 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
   const mapMaxConcurrency = integerVar(env, 'MAP_MAX_CONCURRENCY', 8, 1, 1000);
   const sourceMaxConcurrency = integerVar(env, 'SOURCE_MAX_CONCURRENCY', 128, mapMaxConcurrency, 100_000);
   const retryBaseMs = integerVar(env, 'RETRY_BASE_MS', 200, 1, 60_000);
+  const maxImageBytes = integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB);
   return Object.freeze({
     bucket,
     keyPrefix,
@@ -130,10 +135,12 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),
     maxConcurrency,
-    maxImageBytes: integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB),
+    maxImageBytes,
+    maxUnsizedImageBytes: integerVar(env, 'MAX_UNSIZED_IMAGE_BYTES', Math.min(2 * MB, maxImageBytes), 1, maxImageBytes),
     connectTimeoutMs: integerVar(env, 'SOURCE_CONNECT_TIMEOUT_MS', 5_000, 1, 600_000),
     headersTimeoutMs: integerVar(env, 'SOURCE_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
     bodyTimeoutMs: integerVar(env, 'SOURCE_BODY_TIMEOUT_MS', 10_000, 1, 600_000),
+    attemptTimeoutMs: integerVar(env, 'SOURCE_ATTEMPT_TIMEOUT_MS', 30_000, 1, 900_000),
     maxAttempts: integerVar(env, 'MAX_ATTEMPTS', 4, 1, 20),
     retryBaseMs,
     retryMaxMs: integerVar(env, 'RETRY_MAX_MS', 5_000, retryBaseMs, 600_000),

@@ -35,7 +35,11 @@ export class BodyCheck {
 
   add(chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) throw new SourceError('too_large', `Image is over MAX_IMAGE_BYTES (${this.limit})`);
+    if (this.bytes > this.limit) {
+      const which =
+        this.expected === undefined ? 'MAX_UNSIZED_IMAGE_BYTES, for a body without Content-Length' : 'MAX_IMAGE_BYTES';
+      throw new SourceError('too_large', `Image is over ${which} (${this.limit})`);
+    }
     if (this.expected !== undefined && this.bytes > this.expected) {
       throw new SourceError('source_network', `Body ran past Content-Length ${this.expected}`, { retryable: true });
     }

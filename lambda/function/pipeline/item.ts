@@ -153,9 +153,10 @@ export async function transferItem(index: number, context: ItemContext): Promise
 
   // The upload slot is taken once the headers are in and before the body is read: a body waits in
   // the socket, not in memory, while every upload slot is busy. So at most `concurrency` bodies are
-  // held at once, whatever their size.
-  const downloaded = await tries.run(async (): Promise<DownloadedImage | ItemOutcome> => {
-    const image = await openImage(url, config, deps, stop, request.format);
+  // held at once, whatever their size. Small images come back read whole; large ones are stored
+  // on the way (streamed into S3) and come back as their outcome.
+  const download = async (signal: AbortSignal): Promise<DownloadedImage | ItemOutcome> => {
+    const image = await openImage(url, config, deps, signal, request.format);
     try {
       await context.uploads.acquire(stop);
     } catch (error) {
@@ -173,6 +174,21 @@ export async function transferItem(index: number, context: ItemContext): Promise
       return await readWhole(image, item, config, context.buffers);
     } catch (error) {
       context.uploads.release();
+      throw error;
+    }
+  };
+
+  const downloaded = await tries.run(async () => {
+    // Each attempt has a total time limit: a body trickled a byte at a time never trips the
+    // inactivity timeout, and must not hold its slot until the batch deadline.
+    const attempt = AbortSignal.any([stop, AbortSignal.timeout(config.attemptTimeoutMs)]);
+    try {
+      return await download(attempt);
+    } catch (error) {
+      if (attempt.aborted && !stop.aborted) {
+        const message = `The download took over SOURCE_ATTEMPT_TIMEOUT_MS (${config.attemptTimeoutMs} ms)`;
+        throw new SourceError('source_timeout', message, { retryable: true, cause: error });
+      }
       throw error;
     }
   });

@@ -40,7 +40,9 @@ export async function readWhole(
   config: Config,
   pool: BufferPool,
 ): Promise<DownloadedImage> {
-  const check = new BodyCheck(image.contentLength, config.maxImageBytes, item.format, { hash: false });
+  // Without a Content-Length the body is held whole as it comes: a smaller cap bounds that memory.
+  const limit = image.contentLength === undefined ? config.maxUnsizedImageBytes : config.maxImageBytes;
+  const check = new BodyCheck(image.contentLength, limit, item.format, { hash: false });
   // With a known length, bytes go straight into a pooled buffer: no list of chunks, no second copy.
   const lease = image.contentLength === undefined ? undefined : pool.take(image.contentLength);
   const known = lease?.bytes;
