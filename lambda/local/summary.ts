@@ -12,10 +12,12 @@ export function summarize(result: BatchResult, storageNote: string, folder: stri
   ];
   if (result.failed > 0) {
     lines.push(`Failed: ${result.failed}`);
+    const counts = Object.entries(result.failureCounts ?? {}).map(([reason, n]) => `${reason} ${n}`);
+    if (counts.length > 0) lines.push(`  by reason: ${counts.join(', ')}`);
     for (const failure of result.failures.slice(0, 10)) {
       lines.push(`  #${failure.index}: ${failure.reason} after ${failure.attempts} attempt(s): ${failure.message}`);
     }
-    if (result.failures.length > 10) lines.push(`  ... and ${result.failures.length - 10} more in the manifest`);
+    if (result.failed > 10) lines.push(`  ... and ${result.failed - 10} more in the manifest`);
   }
   lines.push(`Where: ${storageNote}, s3://${result.bucket}/${result.prefix}`);
   if (folder) lines.push(`Files: ${folder} (each image is stored as <name>._S3rver_object)`);

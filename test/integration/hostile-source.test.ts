@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
+import { type BatchResult, MAX_LISTED_FAILURES, type Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
@@ -166,12 +166,18 @@ describe('a source that redirects badly', () => {
         res.writeHead(302, { location: `http://elsewhere.example/${'x'.repeat(15_000)}` });
         res.end();
       },
-      { count: 20 },
+      { count: 60 },
     );
 
-    expect(result.failures).toHaveLength(20);
-    expect(JSON.stringify(result).length).toBeLessThan(20 * 400);
-    expect(JSON.stringify(await manifestOf(result)).length).toBeLessThan(20 * 800);
+    // The result lists the first few failures and counts them all; the manifest keeps every item.
+    expect(result.failed).toBe(60);
+    expect(result.failureCounts).toEqual({ redirect_refused: 60 });
+    expect(result.failures).toHaveLength(MAX_LISTED_FAILURES);
+    expect(JSON.stringify(result).length).toBeLessThan(MAX_LISTED_FAILURES * 400);
+    const manifest = await manifestOf(result);
+    expect(manifest.items).toHaveLength(60);
+    expect(Math.max(...manifest.items.map((item) => (item.ok ? 0 : item.message.length)))).toBeLessThanOrEqual(300);
+    expect(JSON.stringify(manifest).length).toBeLessThan(60 * 500);
   });
 });
 

@@ -131,7 +131,7 @@ describe('joining chunk records', () => {
         expect(result.succeeded).toBe(expectedStored);
         expect(result.bytes).toBe(expectedStored * 10);
         expect(missingChunks).toEqual(plan.chunks.filter((_, i) => !records[i]).map((chunk) => chunk.chunk));
-        const chunkFailed = result.failures.filter((failure) => failure.reason === 'chunk_failed').length;
+        const chunkFailed = result.failureCounts.chunk_failed ?? 0;
         const missingItems = missingChunks.reduce((sum, n) => {
           const chunk = plan.chunks[n];
           return sum + (chunk ? chunk.end - chunk.start : 0);

@@ -23,11 +23,23 @@ export type BatchResult = {
   manifestKey: string;
   /** Set when the manifest could not be written; the images listed as stored are still there. */
   manifestError?: string;
+  /** The first failed items (MAX_LISTED_FAILURES at most, by index); the manifest lists every item. */
   failures: { index: number; reason: FailureReason; attempts: number; message: string }[];
+  /** Failed items by reason, all of them. */
+  failureCounts: Partial<Record<FailureReason, number>>;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   startedAt: string;
   finishedAt: string;
 };
+
+/**
+ * Failed items listed in a result: enough to see what went wrong, few enough that a result stays
+ * small whatever the batch size (Lambda answers at most 6 MB; API Gateway's client waits for it).
+ */
+export const MAX_LISTED_FAILURES = 20;
+
+/** The longest message an item keeps: sources choose some of its words. */
+export const MAX_MESSAGE_LENGTH = 300;
 
 /** `manifest.json`: the request, the result and every item. */
 export type Manifest = {

@@ -29,13 +29,13 @@ export function summarize(
   run: Omit<ItemsRun, 'items'> & { batchId: string; request: BatchRequest; concurrency: number; config: Config },
 ): BatchResult {
   const { batchId, config } = run;
-  const { succeeded, bytes, failures } = tally(items);
+  const { succeeded, failed, bytes, failures, failureCounts } = tally(items);
   return {
     batchId,
     status: run.cancelled ? 'cancelled' : 'done',
     requested: run.request.count,
     succeeded,
-    failed: failures.length,
+    failed,
     elapsedMs: run.elapsedMs,
     bytes,
     concurrency: run.concurrency,
@@ -43,6 +43,7 @@ export function summarize(
     prefix: batchPrefix(config, batchId),
     manifestKey: manifestKey(config, batchId),
     failures,
+    failureCounts,
     latencyMs: percentiles(items.map((item) => item.latencyMs)),
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),

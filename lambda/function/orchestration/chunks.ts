@@ -117,12 +117,12 @@ export async function runChunk(
       writeProgress.offer({ chunk: chunk.chunk, ...progress });
     },
   });
-  const { succeeded, bytes, failures } = tally(run.items);
+  const { succeeded, failed, bytes } = tally(run.items);
   const summary: ChunkSummary = {
     ...chunk,
     done: run.items.length,
     succeeded,
-    failed: failures.length,
+    failed,
     bytes,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),

@@ -2,7 +2,7 @@ import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 import { type FailureReason, messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { ItemOutcome } from '../contracts/result.js';
+import { type ItemOutcome, MAX_MESSAGE_LENGTH } from '../contracts/result.js';
 import { discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
 import { SourceError } from '../source/source-error.js';
 import type { S3Sender } from '../storage/s3-client.js';
@@ -73,7 +73,8 @@ class Tries {
   }
 
   fail(reason: FailureReason, message: string): ItemOutcome {
-    return { index: this.index, ok: false, reason, message, attempts: this.attempts, latencyMs: this.elapsed() };
+    const kept = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : message;
+    return { index: this.index, ok: false, reason, message: kept, attempts: this.attempts, latencyMs: this.elapsed() };
   }
 
   /** The outcome of an item its run stopped: `timeout` at the deadline, `cancelled` when told to stop. */

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { BatchResult, ItemOutcome, Progress } from '../contracts/result.js';
+import { type BatchResult, type ItemOutcome, MAX_LISTED_FAILURES, type Progress } from '../contracts/result.js';
 import { BufferPool } from './buffer-pool.js';
 import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
 import { Semaphore } from './semaphore.js';
@@ -108,17 +108,24 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
   };
 }
 
-/** Images stored and their bytes, and one entry per failed item. */
-export function tally(items: readonly ItemOutcome[]): {
-  succeeded: number;
-  bytes: number;
-  failures: BatchResult['failures'];
-} {
+/** Images stored and their bytes, failures counted by reason, and the first few failed items. */
+export function tally(
+  items: readonly ItemOutcome[],
+): Pick<BatchResult, 'succeeded' | 'failed' | 'bytes' | 'failures' | 'failureCounts'> {
   let bytes = 0;
+  let failed = 0;
   const failures: BatchResult['failures'] = [];
+  const failureCounts: BatchResult['failureCounts'] = {};
   for (const item of items) {
-    if (item.ok) bytes += item.bytes;
-    else failures.push({ index: item.index, reason: item.reason, attempts: item.attempts, message: item.message });
+    if (item.ok) {
+      bytes += item.bytes;
+      continue;
+    }
+    failed++;
+    failureCounts[item.reason] = (failureCounts[item.reason] ?? 0) + 1;
+    if (failures.length < MAX_LISTED_FAILURES) {
+      failures.push({ index: item.index, reason: item.reason, attempts: item.attempts, message: item.message });
+    }
   }
-  return { succeeded: items.length - failures.length, bytes, failures };
+  return { succeeded: items.length - failed, failed, bytes, failures, failureCounts };
 }
