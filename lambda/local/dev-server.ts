@@ -8,10 +8,32 @@ import { messageOf } from '../function/contracts/errors.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { launcherBySize, runJob } from '../function/orchestration/jobs.js';
+import { BackgroundJobs } from './background-jobs.js';
 import type { LocalRuntime } from './setup.js';
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Background batches run two at a time here; eight more may wait, the rest are answered 503. */
+const BACKGROUND_LIMITS = { running: 2, waiting: 8 };
+
+/**
+ * Why a request must not reach the API, or undefined. The server listens on loopback, but a web
+ * page open in the developer's browser can still send to it: through DNS rebinding (a Host that is
+ * not ours) or from another origin. Neither is a caller the dev server is for.
+ */
+export function foreignRequest(req: IncomingMessage, port: number): string | undefined {
+  const ours = [`127.0.0.1:${port}`, `localhost:${port}`];
+  const host = req.headers.host?.toLowerCase();
+  if (!host || !ours.includes(host)) {
+    return `Host ${JSON.stringify(host?.slice(0, 100) ?? '')} is not this server (${ours.join(' or ')})`;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !ours.some((name) => origin.toLowerCase() === `http://${name}`)) {
+    return `Cross-origin requests are refused (Origin ${JSON.stringify(origin.slice(0, 100))})`;
+  }
+  return undefined;
+}
 
 /** Reads the body up to `limit` bytes; undefined when it is larger (the rest is not kept). */
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -63,22 +85,28 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
     info: (message, extra) => console.error(`${message} ${JSON.stringify(extra)}`),
     error: (message, ...extra) => console.error(message, ...extra),
   };
-  const background = new Set<Promise<unknown>>();
+  const background = new BackgroundJobs(BACKGROUND_LIMITS);
   // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
   const stopping = new AbortController();
   const cancel = stopping.signal;
   const inBackground = (runner: typeof runJob | typeof runChunkedHere) => async (job: BatchJob) => {
-    const options = { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000, cancel };
-    const run = runner(job, options)
-      .catch((error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)))
-      .finally(() => background.delete(run));
-    background.add(run);
+    background.submit(() =>
+      runner(job, { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000, cancel }).catch(
+        (error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)),
+      ),
+    );
   };
   // As deployed: over SYNC_MAX_COUNT in the background; over CHUNK_SIZE chunk by chunk, the path
   // the state machine takes.
   const launch = launcherBySize(runtime.config, { whole: inBackground(runJob), chunked: inBackground(runChunkedHere) });
   const server: Server = createServer(async (req, res) => {
     try {
+      const refusal = foreignRequest(req, (server.address() as AddressInfo).port);
+      if (refusal) {
+        req.resume();
+        send(res, json(403, { error: { code: 'FORBIDDEN', message: refusal } }));
+        return;
+      }
       const body = await readBody(req, GATEWAY_MAX_BYTES);
       if (body === undefined) {
         send(res, json(413, { error: { code: 'BODY_TOO_LARGE', message: 'Request body is over 10 MB' } }));
@@ -110,7 +138,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
       stopping.abort();
-      await Promise.allSettled(background);
+      await background.drain();
       await closed;
     },
   };

@@ -138,3 +138,89 @@ describe('the dev server stopping', () => {
     }
   });
 });
+
+describe('the dev server against web pages and bursts', () => {
+  it('refuses a body-less POST without Content-Type (a CORS simple request), starting nothing', async () => {
+    const before = harness.picsum.requests.length;
+    const response = await request(`${server.url}/batches`, { method: 'POST' });
+
+    expect(response.statusCode).toBe(415);
+    await response.body.dump();
+    expect(harness.picsum.requests.length).toBe(before);
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a cross-origin request, and serves its own origin', async () => {
+    const port = new URL(server.url).port;
+    const send = async (headers: Record<string, string>) => {
+      const response = await request(`${server.url}/batches/x`, { method: 'GET', headers });
+      const body = (await response.body.json()) as { error?: { code: string } };
+      return { status: response.statusCode, code: body.error?.code };
+    };
+
+    expect(await send({ host: `rebound.example:${port}` })).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect(await send({ origin: 'https://evil.example' })).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect((await send({ origin: `http://localhost:${port}` })).status).toBe(404);
+    expect((await send({ host: `localhost:${port}` })).status).toBe(404);
+  });
+
+  it('bounds its background batches: a full queue answers 503 with Retry-After; stopping ends every batch', async () => {
+    const slow = await startHarness({ env: { SYNC_MAX_COUNT: '1' }, picsum: { latencyMs: 30 } });
+    const own = await startDevServer(slow.runtime(), { port: 0, log: { info() {}, error() {} } });
+    try {
+      const answers = [];
+      for (let i = 0; i < 11; i++) {
+        const response = await request(`${own.url}/batches`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ count: 40, concurrency: 1, width: 8 }),
+        });
+        answers.push({
+          status: response.statusCode,
+          headers: response.headers,
+          body: (await response.body.json()) as { batchId: string },
+        });
+      }
+
+      expect(answers.slice(0, 10).map((answer) => answer.status)).toEqual(Array(10).fill(202));
+      expect(answers[10]?.status).toBe(503);
+      expect(answers[10]?.headers['retry-after']).toMatch(/^\d+$/);
+
+      await own.close();
+
+      const states = await Promise.all(
+        answers.map((answer) => readStatus(answer.body.batchId, slow.config, slow.deps)),
+      );
+      expect(states.map((state) => state?.status).sort()).toEqual([...Array(10).fill('cancelled'), 'failed']);
+    } finally {
+      await own.close();
+      await slow.close();
+    }
+  });
+
+  it('answers a repeat of a synchronous batch still running with a status URL that works', async () => {
+    const slow = await startHarness({ picsum: { latencyMs: 30 } });
+    const own = await startDevServer(slow.runtime(), { port: 0, log: { info() {}, error() {} } });
+    const post = () =>
+      request(`${own.url}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'still-running' },
+        body: JSON.stringify({ count: 30, concurrency: 1, width: 8 }),
+      });
+    try {
+      const first = post();
+      while (slow.picsum.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+
+      const repeat = await post();
+      const { statusUrl } = (await repeat.body.json()) as { statusUrl: string };
+      const status = await request(`${own.url}${statusUrl}`);
+
+      expect(repeat.statusCode).toBe(202);
+      expect(status.statusCode).toBe(200);
+      expect(await status.body.json()).toMatchObject({ status: 'running', requested: 30 });
+      expect((await first).statusCode).toBe(200);
+    } finally {
+      await own.close();
+      await slow.close();
+    }
+  });
+});

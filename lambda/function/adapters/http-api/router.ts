@@ -65,7 +65,8 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
     throw new RequestError(`Request body is over ${MAX_BODY_BYTES} bytes`, { status: 413, code: 'BODY_TOO_LARGE' });
   }
   const contentType = header(event, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (text.trim() === '' && contentType === undefined) return {};
+  // A body-less POST needs the type too: without one it is a CORS "simple request", which any web
+  // page open in a browser may send (to the dev server on localhost, say) without asking first.
   if (contentType !== 'application/json') {
     throw new RequestError(`Expected Content-Type application/json, got ${JSON.stringify(contentType ?? '')}`, {
       status: 415,
