@@ -3,7 +3,15 @@ import { runJson, startServer } from './processes.js';
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
-export type Setup = { count: number; latencyMs: number; imageBytes: number; width: number; runs: number };
+export type Setup = {
+  count: number;
+  latencyMs: number;
+  imageBytes: number;
+  width: number;
+  runs: number;
+  /** Images sent without Content-Length (chunked), as a misbehaving source might. */
+  unsized?: boolean;
+};
 
 /** One contender's medians, per image where it says so. */
 export type Row = {
@@ -29,7 +37,12 @@ export async function withServers<T>(
   body: (servers: Servers) => Promise<T>,
   options: { s3?: 's3' | 'null-s3' } = {},
 ): Promise<T> {
-  const picsum = await startServer<Servers['picsum']>(['picsum', String(setup.latencyMs), String(setup.imageBytes)]);
+  const picsum = await startServer<Servers['picsum']>([
+    'picsum',
+    String(setup.latencyMs),
+    String(setup.imageBytes),
+    ...(setup.unsized ? ['unsized'] : []),
+  ]);
   const s3 = await startServer<{ s3Endpoint: string; bucket: string }>([options.s3 ?? 's3']);
   try {
     return await body({ picsum: picsum.info, s3: { endpoint: s3.info.s3Endpoint, bucket: s3.info.bucket } });

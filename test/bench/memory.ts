@@ -27,8 +27,13 @@ async function peakRssMb(pid: number, exited: Promise<unknown>): Promise<number>
  * Peak RSS of `npm start` itself (run as `node --import tsx lambda/local/cli.ts`, one process),
  * with S3_ENDPOINT set so that no embedded S3 server runs inside it.
  */
-export async function startRss(count: number, concurrency: number, imageBytes: number): Promise<number> {
-  return withServers({ count, latencyMs: 0, imageBytes, width: 64, runs: 1 }, async (servers) => {
+export async function startRss(
+  count: number,
+  concurrency: number,
+  imageBytes: number,
+  options: { unsized?: boolean } = {},
+): Promise<number> {
+  return withServers({ count, latencyMs: 0, imageBytes, width: 64, runs: 1, ...options }, async (servers) => {
     const child = spawn(
       process.execPath,
       [

@@ -197,6 +197,31 @@ async function main() {
     verdict('4 N=1000 within 15% of N=100', at1000 <= at100 * 1.15, `+${fmt((at1000 / at100 - 1) * 100)}%`);
   }
 
+  if (wanted('unsized')) {
+    // A source that sends no Content-Length: such bodies are held whole, up to MAX_UNSIZED_IMAGE_BYTES.
+    console.log('\nMemory with bodies of unknown length: 64 images, C=64, peak RSS of `npm start`, medians of 3');
+    const sizes = [
+      ['8 MB with Content-Length (streamed)', 8_000_000, false],
+      ['8 MB chunked (over the 2 MiB cap: refused as too_large)', 8_000_000, true],
+      ['1.5 MB chunked (held whole, stored)', 1_500_000, true],
+    ] as const;
+    const peaks: Record<string, number> = {};
+    for (const [label, bytes, unsized] of sizes) {
+      const runs = [];
+      for (let round = 0; round < 3; round++) runs.push(await startRss(64, 64, bytes, { unsized }));
+      peaks[label] = median(runs);
+      console.log(`  ${label}: ${fmt(median(runs))} MB (${runs.map((mb) => fmt(mb)).join(', ')})`);
+    }
+    results.unsized = peaks;
+    // The documented bound: bodies without a length add at most C x MAX_UNSIZED_IMAGE_BYTES (2 MiB).
+    const sized = peaks[sizes[0][0]] ?? 0;
+    const bound = sized + (64 * 2 * 2 ** 20) / 1e6;
+    for (const [label] of sizes.slice(1)) {
+      const peak = peaks[label] ?? 0;
+      verdict(`unsized: ${label} <= sized + 64 x 2 MiB`, peak <= bound, `${fmt(peak)} vs ${fmt(bound)} MB`);
+    }
+  }
+
   if (wanted('coldstart')) {
     console.log('\nTarget 5: the bundle cdk synth writes, against a reference bundle of @aws-sdk/client-s3 alone');
     const cold = await coldStart();

@@ -1,7 +1,8 @@
 /**
  * A benchmark server in a process of its own, so that it shares no event loop with the client
  * being measured nor with the other server, as picsum and S3 share nothing in the real world.
- *   tsx test/bench/servers.ts picsum LATENCY_MS [IMAGE_BYTES]   the offline picsum server
+ *   tsx test/bench/servers.ts picsum LATENCY_MS [IMAGE_BYTES [unsized]]   the offline picsum server
+ *     (unsized: images without Content-Length, chunked)
  *   tsx test/bench/servers.ts s3                                s3rver in a temporary folder
  *     (in memory, /dev/shm, where there is one: BENCH_S3_DIR overrides)
  *   tsx test/bench/servers.ts null-s3                           answers every request 200 at once and
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 
-const [role, latency, bytes] = process.argv.slice(2);
+const [role, latency, bytes, sized] = process.argv.slice(2);
 let close: () => Promise<void>;
 if (role === 's3') {
   // S3 keeps objects on servers of its own; s3rver keeps three files per object on this machine's
@@ -46,7 +47,11 @@ if (role === 's3') {
     server.close();
   };
 } else {
-  const picsum = await startOfflinePicsum({ latencyMs: Number(latency ?? 0), imageBytes: Number(bytes) || undefined });
+  const picsum = await startOfflinePicsum({
+    latencyMs: Number(latency ?? 0),
+    imageBytes: Number(bytes) || undefined,
+    faults: sized === 'unsized' ? (request) => (request.hop === 'image' ? { kind: 'chunked' } : undefined) : undefined,
+  });
   process.stdout.write(`${JSON.stringify({ baseUrl: picsum.baseUrl, imageHost: picsum.imageHost })}\n`);
   close = () => picsum.close();
 }

@@ -40,29 +40,27 @@ export async function readWhole(
   config: Config,
   pool: BufferPool,
 ): Promise<DownloadedImage> {
-  // Without a Content-Length the body is held whole as it comes: a smaller cap bounds that memory.
-  const limit = image.contentLength === undefined ? config.maxUnsizedImageBytes : config.maxImageBytes;
+  // Without a Content-Length the body is held whole as it comes, in a pooled buffer of the cap's
+  // size: MAX_UNSIZED_IMAGE_BYTES bounds that memory, and no list of chunks is joined at the end.
+  const sized = image.contentLength !== undefined;
+  const limit = sized ? config.maxImageBytes : config.maxUnsizedImageBytes;
   const check = new BodyCheck(image.contentLength, limit, item.format, { hash: false });
-  // With a known length, bytes go straight into a pooled buffer: no list of chunks, no second copy.
-  const lease = image.contentLength === undefined ? undefined : pool.take(image.contentLength);
-  const known = lease?.bytes;
-  const chunks: Buffer[] = [];
+  const lease = pool.take(image.contentLength ?? config.maxUnsizedImageBytes);
   try {
     for await (const chunk of image.body) {
       const offset = check.bytes;
       check.add(chunk as Buffer);
-      if (known) (chunk as Buffer).copy(known, offset);
-      else chunks.push(chunk as Buffer);
+      (chunk as Buffer).copy(lease.bytes, offset);
     }
     check.finish();
   } catch (error) {
-    lease?.giveBack();
+    lease.giveBack();
     discard(image.body);
     throw toSourceError(error);
   }
-  const body = known ?? Buffer.concat(chunks, check.bytes);
+  const body = sized ? lease.bytes : lease.bytes.subarray(0, check.bytes);
   const sha256 = createHash('sha256').update(body).digest('hex');
-  return { ...objectOf(image, item), body, sha256, release: () => lease?.giveBack() };
+  return { ...objectOf(image, item), body, sha256, release: () => lease.giveBack() };
 }
 
 /** Writes an image read whole with one PutObject. */
