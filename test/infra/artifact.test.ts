@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,13 +19,16 @@ type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResu
 
 let harness: Harness;
 let handler: Handler;
+let bundlePath: string;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
 let definition: ReturnType<typeof definitionOf>;
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
 beforeAll(async () => {
-  const { bundlePath, template } = synthesize();
+  const synthesized = synthesize();
+  bundlePath = synthesized.bundlePath;
+  const { template } = synthesized;
   definition = definitionOf(template);
   harness = await startHarness();
   // Stand-ins for the Lambda and Step Functions APIs, checking each request's SigV4 signature.
@@ -105,6 +110,12 @@ describe('the deployed bundle', () => {
     expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(JSON.parse(whole.body).batchId);
     expect(states.seen.at(-1)?.signatureValid).toBe(true);
     expect(JSON.parse(states.seen.at(-1)?.body ?? '{}').name).toBe(JSON.parse(chunked.body).batchId);
+  });
+
+  it('carries undici as patched on install (a closing source must not crash the function)', () => {
+    const folder = dirname(bundlePath);
+    const files = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.mjs'));
+    expect(files.some((name) => readFileSync(join(folder, name), 'utf8').includes('parseRestBeforeEof'))).toBe(true);
   });
 
   it('refuses events it does not recognise', async () => {
