@@ -83,3 +83,32 @@ describe('parseRequest', () => {
     expect(() => parseRequest({ count: 5 }, { ...limits, maxCount: 4 })).toThrow(/from 1 to 4, got 5/);
   });
 });
+
+describe('every integer field at its bounds', () => {
+  it.each([
+    ['count', 1, 1000],
+    ['width', 1, 5000],
+    ['height', 1, 5000],
+    ['concurrency', 1, 64],
+    ['blur', 1, 10],
+  ])('%s accepts %i and %i, and refuses one beyond either', (field, min, max) => {
+    expect(parseRequest({ [field]: min }, limits)[field as 'count']).toBe(min);
+    expect(parseRequest({ [field]: max }, limits)[field as 'count']).toBe(max);
+    for (const bad of [min - 1, max + 1, min + 0.5]) {
+      expect(() => parseRequest({ [field]: bad }, limits)).toThrow(
+        expect.objectContaining({
+          field,
+          message: `Expected \`${field}\` to be an integer from ${min} to ${max}, got ${bad}`,
+        }),
+      );
+    }
+  });
+
+  it('takes a seed of 1 to 64 characters of [A-Za-z0-9_-] only', () => {
+    expect(parseRequest({ seed: 'a' }, limits).seed).toBe('a');
+    expect(parseRequest({ seed: 'A-z_9'.repeat(13).slice(0, 64) }, limits).seed).toHaveLength(64);
+    for (const bad of ['', 'x'.repeat(65), 'a b', 'a/b', 'é']) {
+      expect(() => parseRequest({ seed: bad }, limits)).toThrow(expect.objectContaining({ field: 'seed' }));
+    }
+  });
+});

@@ -1,0 +1,210 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { runItems } from '../../lambda/function/pipeline/run-items.js';
+import { createSourcePool, openImage, toSourceError } from '../../lambda/function/source/picsum.js';
+import { SourceError } from '../../lambda/function/source/source-error.js';
+import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+
+/**
+ * The item pipeline against a source on loopback and an S3 stand-in that records each PutObject
+ * (narrow: signing and serialization are proven against s3rver in the integration tests).
+ */
+let source: Awaited<ReturnType<typeof startHostileSource>> | undefined;
+let pool: ReturnType<typeof createSourcePool> | undefined;
+afterEach(async () => {
+  await pool?.close();
+  await source?.close();
+  source = undefined;
+  pool = undefined;
+});
+
+type Answer = Parameters<typeof startHostileSource>[0];
+
+async function run(answer: Answer, input: object, env: Record<string, string> = {}, deadlineMs = 10_000) {
+  source = await startHostileSource(answer);
+  const config = loadConfig({
+    BUCKET_NAME: 'b',
+    PICSUM_BASE_URL: source.url,
+    PICSUM_REDIRECT_HOSTS: '',
+    RETRY_BASE_MS: '10',
+    RETRY_MAX_MS: '20',
+    ...env,
+  });
+  pool = createSourcePool(config);
+  const puts: PutObjectCommand['input'][] = [];
+  const s3 = {
+    send: async (command: unknown) => {
+      if (command instanceof PutObjectCommand) puts.push(command.input);
+      return {};
+    },
+  };
+  const request = parseRequest({ width: 8, seed: 's', ...input }, config);
+  const items = await runItems(
+    request,
+    { start: 0, end: request.count },
+    {
+      config,
+      deps: { s3, source: pool },
+      batchId: 'b1',
+      deadlineAt: Date.now() + deadlineMs,
+    },
+  );
+  return { items: items.items, puts, config };
+}
+
+const image =
+  (body = jpegOf(100)): Answer =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': '42' });
+    res.end(body);
+  };
+
+describe('one item', () => {
+  it('is stored once with its key, type, metadata and hash, in one attempt', async () => {
+    const body = jpegOf(100);
+    const { items, puts } = await run(image(body), { count: 1 });
+
+    expect(items).toMatchObject([{ index: 0, ok: true, key: 'images/b1/0-42.jpg', bytes: 100, attempts: 1 }]);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({
+      Bucket: 'b',
+      Key: 'images/b1/0-42.jpg',
+      ContentType: 'image/jpeg',
+      ContentLength: 100,
+      Metadata: { 'picsum-id': '42', 'batch-id': 'b1', 'source-url': `${source?.url}/seed/s-0/8/8` },
+    });
+    expect(Buffer.from(puts[0]?.Body as Buffer).equals(body)).toBe(true);
+  });
+
+  it('turns a hostile Picsum-ID into a safe key', async () => {
+    const { items } = await run(
+      (_req, res) => {
+        const body = jpegOf(50);
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 50, 'picsum-id': '../../x y?#' });
+        res.end(body);
+      },
+      { count: 1 },
+    );
+
+    expect(items[0]).toMatchObject({ ok: true, key: 'images/b1/0-xy.jpg' });
+  });
+
+  it('retries 503 up to MAX_ATTEMPTS, then fails with the count', async () => {
+    const { items } = await run((_req, res) => res.writeHead(503).end(), { count: 1 }, { MAX_ATTEMPTS: '3' });
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 3 });
+    expect(source?.requests).toHaveLength(3);
+    expect(items[0]?.ok === false && items[0].message).toMatch(/after 3 attempts/);
+  });
+
+  it('does not retry a 404', async () => {
+    const { items } = await run((_req, res) => res.writeHead(404).end(), { count: 1 });
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 1 });
+    expect(source?.requests).toHaveLength(1);
+  });
+
+  it('schedules no retry past the deadline', async () => {
+    const { items } = await run(
+      (_req, res) => res.writeHead(503, { 'retry-after': '2' }).end(),
+      { count: 1 },
+      { MAX_ATTEMPTS: '5' },
+      1_000,
+    );
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 1 });
+    expect(items[0]?.ok === false && items[0].message).toMatch(/no time left before the deadline/);
+    expect(source?.requests).toHaveLength(1);
+  });
+
+  it('waits no longer than MAX_RETRY_AFTER_MS for a Retry-After', async () => {
+    const { items } = await run(
+      (_req, res) => res.writeHead(429, { 'retry-after': '30' }).end(),
+      { count: 1 },
+      { MAX_RETRY_AFTER_MS: '1000' },
+    );
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 1 });
+    expect(items[0]?.ok === false && items[0].message).toMatch(/over the 1000 ms cap/);
+  });
+
+  it('ends every item, stored or failed, in index order, and counts progress truly', async () => {
+    const { items } = await run(
+      (req, res) => {
+        if (req.url?.includes('s-3/')) return void res.writeHead(404).end();
+        image()(req, res, 0);
+      },
+      { count: 6, concurrency: 2 },
+    );
+
+    expect(items.map((item) => [item.index, item.ok])).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+      [3, false],
+      [4, true],
+      [5, true],
+    ]);
+  });
+});
+
+describe('openImage', () => {
+  it('follows at most two redirects, each only to an allowed host', async () => {
+    source = await startHostileSource((req, res) => {
+      const hop = Number(/hop=(\d)/.exec(req.url ?? '')?.[1] ?? 0);
+      res.writeHead(302, { location: `/next?hop=${hop + 1}` }).end();
+    });
+    const config = loadConfig({ PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ reason: 'redirect_refused', message: expect.stringMatching(/More than 2 redirects/) });
+    expect(source.requests).toHaveLength(3);
+  });
+
+  it('needs a Location on a redirect', async () => {
+    source = await startHostileSource((_req, res) => res.writeHead(301).end());
+    const config = loadConfig({ PICSUM_BASE_URL: source.url });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ reason: 'source_status', message: expect.stringMatching(/HTTP 301 without Location/) });
+  });
+
+  it('refuses a declared length over MAX_IMAGE_BYTES before reading the body', async () => {
+    source = await startHostileSource((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 2000 });
+      res.end(jpegOf(2000));
+    });
+    const config = loadConfig({ PICSUM_BASE_URL: source.url, MAX_IMAGE_BYTES: '1999' });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ reason: 'too_large' });
+  });
+});
+
+describe('toSourceError', () => {
+  it('maps timeouts and network failures to retryable source errors, and leaves aborts alone', () => {
+    expect(toSourceError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }))).toMatchObject({
+      reason: 'source_timeout',
+      retryable: true,
+    });
+    expect(toSourceError(Object.assign(new Error('r'), { code: 'ECONNRESET' }))).toMatchObject({
+      reason: 'source_network',
+      retryable: true,
+      message: 'Source connection failed: r (ECONNRESET)',
+    });
+    const abort = Object.assign(new Error('a'), { name: 'AbortError' });
+    expect(toSourceError(abort)).toBe(abort);
+    const undiciAbort = Object.assign(new Error('a'), { code: 'UND_ERR_ABORTED' });
+    expect(toSourceError(undiciAbort)).toBe(undiciAbort);
+    const known = new SourceError('not_image', 'x');
+    expect(toSourceError(known)).toBe(known);
+  });
+});
