@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { BodyCheck, ByteGuard } from '../../lambda/function/pipeline/body-check.js';
 import { BufferPool } from '../../lambda/function/pipeline/buffer-pool.js';
-import { readWhole } from '../../lambda/function/pipeline/transfer.js';
+import { readWhole, STREAM_THRESHOLD_BYTES, shouldStream } from '../../lambda/function/pipeline/transfer.js';
 import type { OpenedImage } from '../../lambda/function/source/picsum.js';
 import { jpegOf, webpOf } from '../support/hostile-source.js';
 
@@ -205,5 +205,50 @@ describe('readWhole', () => {
       reason: 'source_network',
       retryable: true,
     });
+  });
+});
+
+describe('BodyCheck, exactly', () => {
+  it('checks the format as soon as twelve bytes are in, naming the format and the bytes', () => {
+    const jpegCheck = new BodyCheck(undefined, 500, 'jpg', { hash: false });
+    const webpCheck = new BodyCheck(undefined, 500, 'webp', { hash: false });
+
+    expect(() => jpegCheck.add(webpOf(12))).toThrow('Body is not a JPEG image (first bytes 524946460400000057454250)');
+    expect(() => webpCheck.add(jpegOf(12))).toThrow('Body is not a WebP image (first bytes ffd8ffe000104a4649460061)');
+  });
+
+  it('keeps no hash when asked for none', () => {
+    const check = new BodyCheck(20, 500, 'jpg', { hash: false });
+    check.add(jpegOf(20));
+    check.finish();
+    expect(check.sha256).toBe('');
+  });
+});
+
+describe('shouldStream and the whole-read limits', () => {
+  const config = loadConfig({ MAX_IMAGE_BYTES: '1000', MAX_UNSIZED_IMAGE_BYTES: '100' });
+
+  it('streams only bodies of a known length over the threshold', () => {
+    const image = (contentLength: number | undefined) => ({ ...opened([], contentLength) });
+    expect(shouldStream(image(undefined))).toBe(false);
+    expect(shouldStream(image(STREAM_THRESHOLD_BYTES))).toBe(false);
+    expect(shouldStream(image(STREAM_THRESHOLD_BYTES + 1))).toBe(true);
+  });
+
+  it('reads a body of known length past the unsized cap, up to MAX_IMAGE_BYTES', async () => {
+    const body = jpegOf(800);
+    const read = await readWhole(opened([body], 800), item, config, new BufferPool(1));
+    expect(read.body.equals(body)).toBe(true);
+  });
+
+  it('gives its buffer back on release, for the next image', async () => {
+    const pool = new BufferPool(1);
+    const first = await readWhole(opened([jpegOf(80, 0x31)], 80), item, config, pool);
+    const firstBuffer = first.body.buffer;
+    first.release();
+
+    const second = await readWhole(opened([jpegOf(80, 0x32)], 80), item, config, pool);
+
+    expect(second.body.buffer).toBe(firstBuffer);
   });
 });

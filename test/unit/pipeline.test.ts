@@ -208,3 +208,95 @@ describe('toSourceError', () => {
     expect(toSourceError(known)).toBe(known);
   });
 });
+
+describe('openImage checks what the headers promise', () => {
+  async function open(answer: Answer, format: 'jpg' | 'webp' = 'jpg', env: Record<string, string> = {}) {
+    source = await startHostileSource(answer);
+    const config = loadConfig({ PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '', ...env });
+    pool = createSourcePool(config);
+    return openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), format);
+  }
+  const respond =
+    (status: number, headers: Record<string, string | number>, body: Buffer = Buffer.alloc(0)): Answer =>
+    (_req, res) => {
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+
+  it('takes the format asked for, whatever the case and parameters, and reports the canonical type', async () => {
+    const opened = await open(
+      respond(200, { 'content-type': ' Image/WEBP ; q=1', 'content-length': 20 }, jpegOf(20)),
+      'webp',
+    );
+    opened.body.resume();
+
+    expect(opened).toMatchObject({ contentType: 'image/webp', contentLength: 20, picsumId: 'unknown' });
+    expect(source?.requests[0]?.headers).toMatchObject({ accept: 'image/webp', 'accept-encoding': 'identity' });
+  });
+
+  it.each([
+    ['no Content-Type', {}, /got Content-Type ""/],
+    ['another image type', { 'content-type': 'image/png' }, /Expected image\/jpeg .* got Content-Type "image\/png"/],
+    [
+      'a compressed body',
+      { 'content-type': 'image/jpeg', 'content-encoding': 'GZIP' },
+      /Refused Content-Encoding "gzip"/,
+    ],
+    ['an empty body', { 'content-type': 'image/jpeg', 'content-length': 0 }, /Empty body/],
+  ])('refuses %s as not_image', async (_name, headers, message) => {
+    await expect(open(respond(200, headers, Buffer.alloc(0)))).rejects.toMatchObject({
+      reason: 'not_image',
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it('takes identity encoding as the identity', async () => {
+    const opened = await open(
+      respond(
+        200,
+        { 'content-type': 'image/jpeg', 'content-encoding': ' Identity ', 'content-length': 20 },
+        jpegOf(20),
+      ),
+    );
+    opened.body.resume();
+    expect(opened.contentLength).toBe(20);
+  });
+
+  it('follows 300 and 399 as redirects, and answers 304 and 400 as statuses', async () => {
+    for (const status of [300, 399]) {
+      await pool?.close();
+      await source?.close();
+      await expect(open(respond(status, { location: 'http://elsewhere.example/' }))).rejects.toMatchObject({
+        reason: 'redirect_refused',
+      });
+    }
+    for (const status of [304, 400]) {
+      await pool?.close();
+      await source?.close();
+      await expect(open(respond(status, {}))).rejects.toMatchObject({
+        reason: 'source_status',
+        message: expect.stringMatching(new RegExp(`^HTTP ${status} from 127\\.0\\.0\\.1:\\d+$`)),
+        retryable: false,
+      });
+    }
+  });
+
+  it('refuses a declared length over the limit, and takes one at it', async () => {
+    await expect(
+      open(respond(200, { 'content-type': 'image/jpeg', 'content-length': 101 }, jpegOf(101)), 'jpg', {
+        MAX_IMAGE_BYTES: '100',
+      }),
+    ).rejects.toMatchObject({ reason: 'too_large', message: 'Image of 101 bytes is over MAX_IMAGE_BYTES (100)' });
+    await pool?.close();
+    await source?.close();
+    const atLimit = await open(
+      respond(200, { 'content-type': 'image/jpeg', 'content-length': 100 }, jpegOf(100)),
+      'jpg',
+      {
+        MAX_IMAGE_BYTES: '100',
+      },
+    );
+    atLimit.body.resume();
+    expect(atLimit.contentLength).toBe(100);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { isAbortError, StoreError, storeCall, toStoreError } from '../../lambda/function/storage/store-error.js';
+
+const serviceError = (name: string, status: number, fault = 'client') =>
+  Object.assign(new Error(`${name} said no`), { name, $fault: fault, $metadata: { httpStatusCode: status } });
+
+describe('toStoreError', () => {
+  it('names what failed, S3 code and status, and keeps the cause', () => {
+    const cause = serviceError('SlowDown', 503, 'server');
+    const error = toStoreError(cause, 'S3 PutObject') as StoreError;
+
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error.name).toBe('StoreError');
+    expect(error.message).toBe('S3 PutObject failed: SlowDown (HTTP 503): SlowDown said no');
+    expect(error).toMatchObject({ code: 'SlowDown', status: 503, retryable: true });
+    expect(error.cause).toBe(cause);
+  });
+
+  it.each([
+    [400, false],
+    [403, false],
+    [404, false],
+    [408, true],
+    [429, true],
+    [499, false],
+    [500, true],
+    [503, true],
+  ])('HTTP %i from S3 is retryable: %s', (status, retryable) => {
+    expect((toStoreError(serviceError('Whatever', status), 'x') as StoreError).retryable).toBe(retryable);
+  });
+
+  it.each(['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'])(
+    'never retries %s, whatever its status',
+    (code) => {
+      expect((toStoreError(serviceError(code, 500), 'x') as StoreError).retryable).toBe(false);
+    },
+  );
+
+  it('says S3 could not be reached for transport failures, retryably, with their code', () => {
+    for (const code of ['ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) {
+      const error = toStoreError(Object.assign(new Error('down'), { code }), 'S3 GetObject') as StoreError;
+      expect(error.message).toBe(`S3 GetObject failed: S3 could not be reached: down (${code})`);
+      expect(error).toMatchObject({ code, status: undefined, retryable: true });
+    }
+    for (const name of ['TimeoutError', 'RequestTimeout']) {
+      const error = toStoreError(Object.assign(new Error('slow'), { name }), 'x') as StoreError;
+      expect(error).toMatchObject({ code: name, retryable: true });
+    }
+    const credentials = toStoreError(Object.assign(new Error('none'), { name: 'CredentialsProviderError' }), 'x');
+    expect(credentials).toMatchObject({ code: 'CredentialsProviderError', retryable: false });
+  });
+
+  it('leaves bugs, aborts, odd codes and non-objects as they were', () => {
+    for (const error of [
+      new TypeError('x is undefined'),
+      Object.assign(new Error('aborted'), { name: 'AbortError' }),
+      Object.assign(new Error('odd'), { code: 'econnreset' }),
+      Object.assign(new Error('odd'), { code: 'XECONNRESET' }),
+      Object.assign(new Error('odd'), { code: 'UND_ERR_' }),
+      Object.assign(new Error('no fault'), { $metadata: { httpStatusCode: 500 } }),
+      Object.assign(new Error('bad fault'), { $fault: 'other', $metadata: { httpStatusCode: 500 } }),
+      Object.assign(new Error('no metadata'), { $fault: 'server' }),
+      'a string',
+      null,
+    ]) {
+      expect(toStoreError(error, 'x')).toBe(error);
+    }
+    const already = toStoreError(serviceError('A', 500), 'x');
+    expect(toStoreError(already, 'y')).toBe(already);
+  });
+
+  it('copes with errors that carry no message or name', () => {
+    const bare = { $fault: 'server', $metadata: { httpStatusCode: 500 } };
+    expect((toStoreError(bare, 'x') as StoreError).message).toBe('x failed: Unknown (HTTP 500): [object Object]');
+    const noStatus = { name: 'Odd', message: 'm', $fault: 'server', $metadata: {} };
+    expect((toStoreError(noStatus, 'x') as StoreError).message).toBe('x failed: Odd: m');
+  });
+});
+
+describe('isAbortError and storeCall', () => {
+  it('recognises aborts by name only', () => {
+    expect(isAbortError(Object.assign(new Error('a'), { name: 'AbortError' }))).toBe(true);
+    expect(isAbortError(new Error('a'))).toBe(false);
+    expect(isAbortError(null)).toBe(false);
+    expect(isAbortError(undefined)).toBe(false);
+  });
+
+  it('answers the call, or throws its failure as a StoreError', async () => {
+    expect(await storeCall('x', async () => 7)).toBe(7);
+    await expect(
+      storeCall('S3 GetObject', async () => Promise.reject(serviceError('NoSuchKey', 404))),
+    ).rejects.toMatchObject({
+      name: 'StoreError',
+      code: 'NoSuchKey',
+    });
+  });
+});
