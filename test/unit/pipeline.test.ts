@@ -300,3 +300,62 @@ describe('openImage checks what the headers promise', () => {
     expect(atLimit.contentLength).toBe(100);
   });
 });
+
+describe('a run of items', () => {
+  it('counts progress truly: each item once, as stored or failed', async () => {
+    source = await startHostileSource((req, res) => {
+      if (req.url?.includes('s-2/')) return void res.writeHead(404).end();
+      image()(req, res, 0);
+    });
+    const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
+    pool = createSourcePool(config);
+    const seen: unknown[] = [];
+
+    await runItems(
+      parseRequest({ count: 4, seed: 's', width: 8, concurrency: 1 }, config),
+      { start: 0, end: 4 },
+      {
+        config,
+        deps: { s3: { send: async () => ({}) as never }, source: pool },
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+        onProgress: (progress) => seen.push(progress),
+      },
+    );
+
+    expect(seen).toEqual([
+      { done: 1, succeeded: 1, failed: 0, total: 4 },
+      { done: 2, succeeded: 2, failed: 0, total: 4 },
+      { done: 3, succeeded: 2, failed: 1, total: 4 },
+      { done: 4, succeeded: 3, failed: 1, total: 4 },
+    ]);
+  });
+
+  it('starts nothing once cancelled, or past its deadline, and says which', async () => {
+    source = await startHostileSource(image());
+    const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
+    pool = createSourcePool(config);
+    const request = parseRequest({ count: 3, width: 8 }, config);
+    const base = { config, deps: { s3: { send: async () => ({}) as never }, source: pool }, batchId: 'b' };
+
+    const cancelled = await runItems(
+      request,
+      { start: 1, end: 3 },
+      {
+        ...base,
+        deadlineAt: Date.now() + 10_000,
+        cancel: AbortSignal.abort(),
+      },
+    );
+    const late = await runItems(request, { start: 0, end: 3 }, { ...base, deadlineAt: Date.now() });
+
+    expect(cancelled.cancelled).toBe(true);
+    expect(cancelled.items.map((item) => [item.index, item.ok === false && item.reason])).toEqual([
+      [1, 'cancelled'],
+      [2, 'cancelled'],
+    ]);
+    expect(late.cancelled).toBe(false);
+    expect(late.items.every((item) => !item.ok && item.reason === 'timeout' && item.attempts === 0)).toBe(true);
+    expect(source.requests).toHaveLength(0);
+  });
+});

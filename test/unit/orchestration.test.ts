@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { claimIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
+import { settled } from '../../lambda/function/orchestration/status.js';
+import { memoryS3 } from '../support/memory-s3.js';
+
+const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
+const deps = () => ({ s3: memoryS3(), source: { dispatcher: async () => ({}) as never, close: async () => {} } });
+
+describe('claimIdempotencyKey', () => {
+  it('binds a key to the first batch; the same request gets it back, another is refused with 422', async () => {
+    const options = { config, deps: deps() };
+    const request = parseRequest({ count: 3 }, config);
+
+    const first = await claimIdempotencyKey('k-1', request, 'batch-a', options);
+    const again = await claimIdempotencyKey('k-1', request, 'batch-b', options);
+
+    expect(first).toMatchObject({ batchId: 'batch-a', fresh: true });
+    expect(again).toEqual({ batchId: 'batch-a', fresh: false, claimedAt: first.claimedAt });
+    await expect(claimIdempotencyKey('k-1', { ...request, count: 4 }, 'batch-c', options)).rejects.toMatchObject({
+      status: 422,
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      field: 'Idempotency-Key',
+      message: 'This Idempotency-Key was used for batch batch-a with a different request; use a new key',
+    });
+    expect((await claimIdempotencyKey('k-2', request, 'batch-d', options)).fresh).toBe(true);
+  });
+
+  it('keeps its record under the prefix, by the key hash, with the request hash', async () => {
+    const options = { config, deps: deps() };
+    await claimIdempotencyKey('k-1', parseRequest({}, config), 'batch-a', options);
+
+    const [[key, text]] = [...options.deps.s3.objects.entries()] as [[string, string]];
+    expect(key).toMatch(/^p\/idempotency\/[0-9a-f]{64}\.json$/);
+    expect(key).not.toContain('k-1');
+    expect(JSON.parse(text)).toMatchObject({
+      version: 1,
+      batchId: 'batch-a',
+      requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+  });
+});
+
+describe('settled', () => {
+  const running = {
+    batchId: 'b',
+    status: 'running' as const,
+    requested: 5,
+    done: 1,
+    succeeded: 1,
+    failed: 0,
+    expiresAt: '2026-11-25T00:01:00.000Z',
+  };
+
+  it('reports a record past its expiry as interrupted, and one before it as it is', () => {
+    expect(settled(running, Date.parse('2026-11-25T00:00:59Z'))).toBe(running);
+    expect(settled(running, Date.parse('2026-11-25T00:01:00Z'))).toMatchObject({
+      status: 'failed',
+      error: 'interrupted',
+      requested: 5,
+      failedAt: '2026-11-25T00:01:00.000Z',
+    });
+    const accepted = {
+      batchId: 'b',
+      status: 'accepted' as const,
+      requested: 5,
+      acceptedAt: 'x',
+      expiresAt: running.expiresAt,
+    };
+    expect(settled(accepted, Date.parse('2026-11-25T00:02:00Z'))).toMatchObject({
+      status: 'failed',
+      cause: expect.stringMatching(/accepted but never started/),
+    });
+  });
+
+  it('leaves records without an expiry, and finished ones, alone', () => {
+    const { expiresAt: _none, ...chunked } = running;
+    expect(settled(chunked, Date.parse('2030-01-01T00:00:00Z'))).toBe(chunked);
+    const failed = { batchId: 'b', status: 'failed' as const, requested: 1, error: 'x', cause: 'y', failedAt: 'z' };
+    expect(settled(failed, 0)).toBe(failed);
+  });
+});
