@@ -112,3 +112,46 @@ describe('every integer field at its bounds', () => {
     }
   });
 });
+
+describe('request errors, exactly', () => {
+  const refusal = (input: unknown) => {
+    try {
+      parseRequest(input, limits);
+      return undefined;
+    } catch (error) {
+      return error as Error & { field?: string; code?: string };
+    }
+  };
+
+  it('describes each kind of field and shows the value sent', () => {
+    expect(refusal({ grayscale: 'yes' })?.message).toBe('Expected `grayscale` to be a boolean, got "yes"');
+    expect(refusal({ format: 'png' })?.message).toBe('Expected `format` to be "jpg" or "webp", got "png"');
+    expect(refusal({ seed: 'a b' })?.message).toBe(
+      'Expected `seed` to be a string of 1 to 64 characters from A-Z, a-z, 0-9, _ and -, got "a b"',
+    );
+    expect(refusal({ count: null })?.message).toBe('Expected `count` to be an integer from 1 to 1000, got null');
+    expect(refusal({ width: 'x'.repeat(100) })?.message).toBe(
+      `Expected \`width\` to be an integer from 1 to 5000, got "${'x'.repeat(56)}...`,
+    );
+    expect(refusal({ width: 'x'.repeat(58) })?.message).toBe(
+      `Expected \`width\` to be an integer from 1 to 5000, got "${'x'.repeat(58)}"`,
+    );
+    expect(refusal({ count: 1e21 })?.message).toBe('Expected `count` to be an integer from 1 to 1000, got 1e+21');
+    expect(refusal({ count: 2000 })).toMatchObject({ code: 'INVALID_FIELD', field: 'count' });
+  });
+
+  it('names an unknown field and the ones there are', () => {
+    expect(refusal({ size: 1 })).toMatchObject({
+      code: 'UNKNOWN_FIELD',
+      field: 'size',
+      message: 'Unknown field `size`; expected one of count, width, height, concurrency, grayscale, blur, format, seed',
+    });
+  });
+
+  it('takes nothing, or null, as the empty request, and refuses other non-objects', () => {
+    expect(parseRequest(undefined, limits).count).toBe(15);
+    expect(parseRequest(null, limits).count).toBe(15);
+    expect(refusal(3)?.message).toBe('Expected the request to be a JSON object, got 3');
+    expect(refusal([1])?.message).toBe('Expected the request to be a JSON object, got [1]');
+  });
+});

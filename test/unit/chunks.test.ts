@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { Manifest } from '../../lambda/function/contracts/result.js';
+import {
+  aggregateBatch,
+  chunkedProgress,
+  planBatch,
+  recordFailure,
+  runChunk,
+  runChunkedHere,
+} from '../../lambda/function/orchestration/chunks.js';
+import { createSourcePool } from '../../lambda/function/source/picsum.js';
+import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { memoryS3 } from '../support/memory-s3.js';
+
+/** The chunked path on an in-memory S3 stand-in and a loopback source that fails item 4. */
+let source: Awaited<ReturnType<typeof startHostileSource>> | undefined;
+let pool: ReturnType<typeof createSourcePool> | undefined;
+afterEach(async () => {
+  await pool?.close();
+  await source?.close();
+});
+
+async function setUp() {
+  source = await startHostileSource((req, res) => {
+    if (req.url?.includes('/c-4/')) return void res.writeHead(404).end();
+    const body = jpegOf(64);
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': '1' });
+    res.end(body);
+  });
+  const config = loadConfig({
+    BUCKET_NAME: 'b',
+    PICSUM_BASE_URL: source.url,
+    PICSUM_REDIRECT_HOSTS: '',
+    MAX_COUNT: '100',
+    SYNC_MAX_COUNT: '2',
+    CHUNK_SIZE: '3',
+  });
+  pool = createSourcePool(config);
+  const s3 = memoryS3();
+  const json = (key: string) => JSON.parse(s3.objects.get(key) ?? 'null');
+  return { config, s3, json, options: { config, deps: { s3, source: pool } } };
+}
+
+const job = (config: ReturnType<typeof loadConfig>) => ({
+  batchId: 'cb',
+  request: parseRequest({ count: 7, width: 8, seed: 'c', concurrency: 4 }, config),
+});
+
+describe('the chunked path', () => {
+  it('plans even chunks under the source limit and records the batch as running', async () => {
+    const { config, json, options } = await setUp();
+
+    const plan = await planBatch(job(config), 2, options);
+
+    expect(plan.chunks).toEqual([
+      { chunk: 0, start: 0, end: 3 },
+      { chunk: 1, start: 3, end: 5 },
+      { chunk: 2, start: 5, end: 7 },
+    ]);
+    expect(plan).toMatchObject({ batchId: 'cb', parallelChunks: 2, concurrency: 4 });
+    expect(json('images/cb/status.json')).toEqual({
+      batchId: 'cb',
+      status: 'running',
+      requested: 7,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
+      chunks: { total: 3, done: 0 },
+    });
+  });
+
+  it('runs a chunk once: a second delivery returns its record and fetches nothing', async () => {
+    const { config, json, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    const task = { batchId: 'cb', request: plan.request, concurrency: 2, chunk: plan.chunks[1] as never };
+
+    const first = await runChunk(task, { ...options, deadlineAt: Date.now() + 10_000 });
+    const fetched = source?.requests.length;
+    const second = await runChunk(task, { ...options, deadlineAt: Date.now() + 10_000 });
+
+    expect(first).toMatchObject({ chunk: 1, start: 3, end: 5, done: 2, succeeded: 1, failed: 1, bytes: 64 });
+    expect(second).toEqual(first);
+    expect(source?.requests.length).toBe(fetched);
+    expect(json('images/cb/progress/1.json')).toEqual({ chunk: 1, done: 2, succeeded: 1, failed: 1, finished: true });
+    expect(json('images/cb/chunks/1.json').items.map((item: { index: number }) => item.index)).toEqual([3, 4]);
+  });
+
+  it('aggregates into one manifest and a done status; a chunk that left no record fails as chunk_failed', async () => {
+    const { config, json, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    for (const chunk of [plan.chunks[0], plan.chunks[2]]) {
+      await runChunk(
+        { batchId: 'cb', request: plan.request, concurrency: 2, chunk: chunk as never },
+        {
+          ...options,
+          deadlineAt: Date.now() + 10_000,
+        },
+      );
+    }
+    const running = await chunkedProgress(json('images/cb/status.json'), options);
+
+    const { result, missingChunks } = await aggregateBatch(plan, options);
+
+    expect(running).toMatchObject({
+      status: 'running',
+      done: 5,
+      succeeded: 5,
+      failed: 0,
+      chunks: { total: 3, done: 2 },
+    });
+    expect(missingChunks).toEqual([1]);
+    expect(result).toMatchObject({
+      requested: 7,
+      succeeded: 5,
+      failed: 2,
+      failureCounts: { chunk_failed: 2 },
+      // Per chunk (the plan's 4) x chunks at once (1).
+      concurrency: 4,
+      status: 'done',
+    });
+    const manifest = json(result.manifestKey) as Manifest;
+    expect(manifest.items.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(json('images/cb/status.json')).toMatchObject({ status: 'done', result: { succeeded: 5 } });
+  });
+
+  it('runs plan, chunks and aggregate in this process for npm start, with progress across chunks', async () => {
+    const { config, options } = await setUp();
+    const seen: { done: number; total: number }[] = [];
+
+    const result = await runChunkedHere(job(config), {
+      ...options,
+      deadlineAt: Date.now() + 10_000,
+      onProgress: (progress) => seen.push(progress),
+    });
+
+    expect(result).toMatchObject({ requested: 7, succeeded: 6, failed: 1, failureCounts: { source_status: 1 } });
+    expect(seen.map((progress) => progress.done)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(seen.every((progress) => progress.total === 7)).toBe(true);
+  });
+
+  it('records a batch the state machine gave up on, with its error and a bounded cause', async () => {
+    const { json, options } = await setUp();
+
+    const status = await recordFailure(
+      {
+        kind: 'picsum-batch.failed',
+        batchId: 'cb',
+        requested: 7,
+        failure: { Error: 'States.Timeout', Cause: 'c'.repeat(5000) },
+      },
+      options,
+    );
+    const unnamed = await recordFailure(
+      { kind: 'picsum-batch.failed', batchId: 'cx', requested: 1, failure: {} },
+      options,
+    );
+
+    expect(status).toMatchObject({ status: 'failed', error: 'States.Timeout', requested: 7 });
+    expect(status.status === 'failed' && status.cause).toHaveLength(1000);
+    expect(json('images/cb/status.json')).toMatchObject({ status: 'failed', error: 'States.Timeout' });
+    expect(unnamed).toMatchObject({ error: 'Unknown', cause: '' });
+  });
+});

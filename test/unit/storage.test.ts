@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { putImage, putImageStream } from '../../lambda/function/storage/images.js';
+
+/** A sender that keeps each command and the options it was sent with. */
+function recording() {
+  const sent: { command: PutObjectCommand; options: unknown }[] = [];
+  return {
+    sent,
+    s3: {
+      send: async (command: unknown, options?: unknown) =>
+        sent.push({ command: command as PutObjectCommand, options }) as never,
+    },
+  };
+}
+
+const image = {
+  batchId: 'b',
+  index: 2,
+  count: 10,
+  format: 'jpg' as const,
+  picsumId: '9',
+  contentType: 'image/jpeg',
+  sourceUrl: 'https://s/9',
+};
+const body = Buffer.from('jpeg bytes');
+const sha256 = createHash('sha256').update(body).digest('hex');
+
+describe('putImage', () => {
+  it('on AWS S3 sends the SHA-256 S3 checks, and signs with it as the payload hash', async () => {
+    const { sent, s3 } = recording();
+    const signal = new AbortController().signal;
+
+    const stored = await putImage(s3, loadConfig({ BUCKET_NAME: 'bk' }), { ...image, body, sha256 }, signal);
+
+    expect(stored).toEqual({ key: 'images/b/2-9.jpg', bytes: body.length, sha256 });
+    const [{ command, options }] = sent as [{ command: PutObjectCommand; options: { abortSignal: AbortSignal } }];
+    expect(command.input).toMatchObject({
+      Bucket: 'bk',
+      Key: 'images/b/2-9.jpg',
+      ContentType: 'image/jpeg',
+      ContentLength: body.length,
+      ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+      Metadata: { 'picsum-id': '9', 'source-url': 'https://s/9', 'batch-id': 'b' },
+    });
+    expect(options.abortSignal).toBe(signal);
+    // The middleware that hands the known hash to SigV4, run as the SDK's build step would.
+    const entry = command.middlewareStack.identify().find((name) => name.startsWith('signKnownPayloadHash'));
+    expect(entry).toMatch(/signKnownPayloadHash - build/);
+    const request = { headers: {} as Record<string, string> };
+    const handler = command.middlewareStack.resolve(
+      async (args) => ({ output: args.request as never, response: {} }),
+      {} as never,
+    );
+    const { output } = await handler({ input: command.input, request } as never);
+    expect((output as unknown as typeof request).headers['x-amz-content-sha256']).toBe(sha256);
+  });
+
+  it('sends no checksum to an S3-compatible endpoint (it would store the framing)', async () => {
+    const { sent, s3 } = recording();
+    await putImage(
+      s3,
+      loadConfig({ BUCKET_NAME: 'bk', S3_ENDPOINT: 'http://127.0.0.1:9' }),
+      { ...image, body, sha256 },
+      new AbortController().signal,
+    );
+
+    expect(sent[0]?.command.input.ChecksumSHA256).toBeUndefined();
+  });
+});
+
+describe('putImageStream', () => {
+  it('asks AWS S3 to check a CRC32 trailer, and nothing of an S3-compatible endpoint', async () => {
+    const { sent, s3 } = recording();
+    const signal = new AbortController().signal;
+    await putImageStream(s3, loadConfig({ BUCKET_NAME: 'bk' }), image, Readable.from([body]), body.length, signal);
+    await putImageStream(
+      s3,
+      loadConfig({ BUCKET_NAME: 'bk', S3_ENDPOINT: 'http://127.0.0.1:9' }),
+      image,
+      Readable.from([body]),
+      body.length,
+      signal,
+    );
+
+    expect(sent[0]?.command.input).toMatchObject({
+      ChecksumAlgorithm: 'CRC32',
+      ContentLength: body.length,
+      Key: 'images/b/2-9.jpg',
+    });
+    expect(sent[1]?.command.input.ChecksumAlgorithm).toBeUndefined();
+    expect((sent[0]?.options as { abortSignal?: AbortSignal } | undefined)?.abortSignal).toBe(signal);
+  });
+});
