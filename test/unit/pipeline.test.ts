@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
@@ -357,5 +358,130 @@ describe('a run of items', () => {
     expect(late.cancelled).toBe(false);
     expect(late.items.every((item) => !item.ok && item.reason === 'timeout' && item.attempts === 0)).toBe(true);
     expect(source.requests).toHaveLength(0);
+  });
+});
+
+describe('large images, streamed into S3', () => {
+  /** A sender that reads each streamed body to its end, as S3 would, and keeps what arrived. */
+  function consuming() {
+    const received: { key: string; bytes: Buffer; declared: number; error?: unknown }[] = [];
+    const send = async (command: unknown, options?: { abortSignal?: AbortSignal }) => {
+      if (!(command instanceof PutObjectCommand)) return {} as never;
+      const chunks: Buffer[] = [];
+      const entry = {
+        key: String(command.input.Key),
+        bytes: Buffer.alloc(0),
+        declared: Number(command.input.ContentLength),
+      };
+      received.push(entry);
+      try {
+        for await (const chunk of command.input.Body as AsyncIterable<Buffer>) {
+          if (options?.abortSignal?.aborted) throw options.abortSignal.reason;
+          chunks.push(chunk);
+        }
+      } catch (error) {
+        Object.assign(entry, { error, bytes: Buffer.concat(chunks) });
+        throw error;
+      }
+      entry.bytes = Buffer.concat(chunks);
+      return {} as never;
+    };
+    return { received, s3: { send: send as (command: unknown) => Promise<never> } };
+  }
+
+  async function stream(answer: Answer, count = 1) {
+    source = await startHostileSource(answer);
+    const config = loadConfig({
+      BUCKET_NAME: 'b',
+      PICSUM_BASE_URL: source.url,
+      PICSUM_REDIRECT_HOSTS: '',
+      MAX_ATTEMPTS: '1',
+    });
+    pool = createSourcePool(config);
+    const { received, s3 } = consuming();
+    const request = parseRequest({ count, width: 8, seed: 'L' }, config);
+    const run = await runItems(
+      request,
+      { start: 0, end: count },
+      {
+        config,
+        deps: { s3, source: pool },
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+      },
+    );
+    return { items: run.items, received };
+  }
+
+  it('sends every byte, declared up front, and records the hash of what passed', async () => {
+    const body = jpegOf(1_500_000, 0x55);
+    const { items, received } = await stream(image(body));
+
+    expect(received).toHaveLength(1);
+    expect(received[0]?.declared).toBe(body.length);
+    expect(received[0]?.bytes.equals(body)).toBe(true);
+    expect(items[0]).toMatchObject({
+      ok: true,
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      attempts: 1,
+    });
+  });
+
+  it('never sends the last bytes of a body the source cuts short, and fails the item as source_network', async () => {
+    const body = jpegOf(1_500_000, 0x56);
+    const { items, received } = await stream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
+      res.write(body.subarray(0, 1_200_000), () => res.socket?.destroy());
+    });
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_network', attempts: 1 });
+    expect(received[0]?.bytes.length ?? 0).toBeLessThan(body.length);
+  });
+
+  it('fails a streamed body that is not the format asked for, sending it short', async () => {
+    const body = Buffer.alloc(1_200_000, 0x3c);
+    const { items, received } = await stream(image(body));
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'not_image' });
+    expect(received.every((entry) => entry.bytes.length < body.length)).toBe(true);
+  });
+});
+
+describe('an unexpected error', () => {
+  it('fails its item as internal after one try, logged with the item and the error', async () => {
+    source = await startHostileSource(image());
+    const config = loadConfig({
+      BUCKET_NAME: 'b',
+      PICSUM_BASE_URL: source.url,
+      PICSUM_REDIRECT_HOSTS: '',
+      MAX_ATTEMPTS: '4',
+    });
+    pool = createSourcePool(config);
+    const logged: unknown[][] = [];
+    const bug = new TypeError('undefined is not a function');
+
+    const run = await runItems(
+      parseRequest({ count: 1, width: 8 }, config),
+      { start: 0, end: 1 },
+      {
+        config,
+        deps: {
+          s3: { send: async () => Promise.reject(bug) },
+          source: pool,
+          log: { error: (...line) => logged.push(line) },
+        },
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+      },
+    );
+
+    expect(run.items[0]).toMatchObject({
+      ok: false,
+      reason: 'internal',
+      attempts: 1,
+      message: 'Unexpected error: undefined is not a function',
+    });
+    expect(logged).toEqual([['Item failed on an unexpected error', { index: 0, error: bug }]]);
   });
 });
