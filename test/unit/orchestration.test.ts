@@ -1,7 +1,8 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { claimIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
+import { claimIdempotencyKey, readIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
 import { settled } from '../../lambda/function/orchestration/status.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
@@ -79,5 +80,36 @@ describe('settled', () => {
     expect(settled(chunked, Date.parse('2030-01-01T00:00:00Z'))).toBe(chunked);
     const failed = { batchId: 'b', status: 'failed' as const, requested: 1, error: 'x', cause: 'y', failedAt: 'z' };
     expect(settled(failed, 0)).toBe(failed);
+  });
+});
+
+describe('claimIdempotencyKey, at the edges', () => {
+  it('asks the client to retry when the key was taken and is gone again (an expiring record)', async () => {
+    const s3 = memoryS3();
+    const send = s3.send;
+    // The conditional write loses, as to a racing request, but the record cannot be read back.
+    s3.send = (async (command: unknown) => {
+      if (command instanceof PutObjectCommand) {
+        throw Object.assign(new Error('PreconditionFailed'), {
+          name: 'PreconditionFailed',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 412 },
+        });
+      }
+      return send(command);
+    }) as typeof s3.send;
+
+    await expect(
+      claimIdempotencyKey('k', parseRequest({}, config), 'b', { config, deps: { ...deps(), s3 } }),
+    ).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE', field: 'Idempotency-Key' });
+  });
+
+  it('names a malformed key and shows the start of it', () => {
+    expect(() => readIdempotencyKey(`bad key ${'x'.repeat(100)}`)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_HEADER',
+        message: `Expected \`Idempotency-Key\` to be 1 to 255 visible ASCII characters, got "bad key ${'x'.repeat(52)}"`,
+      }),
+    );
   });
 });
