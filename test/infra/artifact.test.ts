@@ -9,7 +9,7 @@ import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
-import { synthesize } from './synth.js';
+import { removeSynthesized, synthesize } from './synth.js';
 
 /**
  * The artifact test: the bundle `cdk synth` wrote, the exact file `cdk deploy` uploads, imported
@@ -20,6 +20,7 @@ type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResu
 let harness: Harness;
 let handler: Handler;
 let bundlePath: string;
+let outdir: string | undefined;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
 let definition: ReturnType<typeof definitionOf>;
@@ -28,6 +29,7 @@ const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 beforeAll(async () => {
   const synthesized = synthesize();
   bundlePath = synthesized.bundlePath;
+  outdir = synthesized.outdir;
   const { template } = synthesized;
   definition = definitionOf(template);
   harness = await startHarness();
@@ -59,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.unstubAllEnvs();
   await harness?.close();
+  if (outdir) removeSynthesized(outdir);
   await lambda?.close();
   await states?.close();
 });

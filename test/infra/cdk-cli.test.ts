@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +15,12 @@ describe('npm run synth', () => {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
     });
 
-    const template = JSON.parse(readFileSync(join(outdir, 'PicsumBatch.template.json'), 'utf8'));
-    const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
-    expect(types).toEqual(expect.arrayContaining(['AWS::Lambda::Function', 'AWS::Scheduler::Schedule']));
+    try {
+      const template = JSON.parse(readFileSync(join(outdir, 'PicsumBatch.template.json'), 'utf8'));
+      const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
+      expect(types).toEqual(expect.arrayContaining(['AWS::Lambda::Function', 'AWS::Scheduler::Schedule']));
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -17,10 +17,20 @@ export type Synthesized = {
 /** Synthesizes the real app (cdk-nag included, bundling with the local esbuild) into a temp folder. */
 export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'picsum-cdk-'));
-  // The CLI sets asset metadata; here it tells which cdk.out folder holds the function bundle.
-  const { app, stack } = buildApp(new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...context } }));
-  const assembly = app.synth();
-  const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+  let assembly: ReturnType<App['synth']>;
+  let stackName: string;
+  try {
+    // The CLI sets asset metadata; here it tells which cdk.out folder holds the function bundle.
+    const { app, stack } = buildApp(
+      new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...context } }),
+    );
+    assembly = app.synth();
+    stackName = stack.stackName;
+  } catch (error) {
+    removeSynthesized(outdir);
+    throw error;
+  }
+  const template = Template.fromJSON(assembly.getStackByName(stackName).template);
   const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
     pluginReports: { violations?: unknown[] }[];
   };
@@ -35,4 +45,9 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
     bundlePath: join(outdir, assetPath, 'index.mjs'),
     violations: report.pluginReports.flatMap((plugin) => plugin.violations ?? []),
   };
+}
+
+/** Removes a folder `synthesize` wrote: tests leave no cdk.out folders behind. */
+export function removeSynthesized(outdir: string): void {
+  rmSync(outdir, { recursive: true, force: true });
 }
