@@ -5,13 +5,16 @@ import { INVOKE_USAGE, parseFlags } from './flags.js';
 import { regionFromApiUrl, signedClient } from './signed-client.js';
 import { summarize } from './summary.js';
 
+/** How often a background batch's status is asked for: often enough to follow, rarely enough to cost nothing. */
 const POLL_MS = 2_000;
 
 /** `npm run invoke -- --url <ApiUrl> [request flags]`: runs a batch on the deployed stack. */
 export async function invoke(
   argv: string[],
   print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  timing: { pollMs?: number } = {},
 ) {
+  const pollMs = timing.pollMs ?? POLL_MS;
   const options = parseFlags(argv, 'invoke');
   if (options.help) {
     print(INVOKE_USAGE);
@@ -34,7 +37,7 @@ export async function invoke(
     const { batchId } = response.body as { batchId: string };
     say(`Batch ${batchId} accepted; it runs in the background. Waiting for it...`);
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
       response = await call('GET', `batches/${batchId}`);
       const status = response.body as BatchStatus;
       if (response.status !== 200 || status.status === 'done' || status.status === 'cancelled') break;

@@ -82,8 +82,9 @@ describe('a batch against s3rver and the offline picsum server', () => {
   it('reuses keep-alive connections instead of opening one per image', async () => {
     harness = await startHarness();
 
-    await run({ count: 30, concurrency: 3, width: 20 });
+    const result = await run({ count: 30, concurrency: 3, width: 20 });
 
+    expect(result).toMatchObject({ requested: 30, succeeded: 30, failed: 0 });
     const connections = harness.picsum.connections();
     expect(connections.base).toBeLessThanOrEqual(3);
     expect(connections.image).toBeLessThanOrEqual(3);

@@ -65,6 +65,7 @@ describe('npm run invoke', () => {
         '--json',
       ],
       (line) => printed.push(line),
+      { pollMs: 20 },
     );
 
     expect(api.seen.map((s) => `${s.method} ${s.path}`)).toEqual([
@@ -91,7 +92,7 @@ describe('npm run invoke', () => {
     });
     try {
       await expect(
-        invoke(['--url', `${failing.url}/v1/`, '--region', 'eu-west-1', '--count', '5000'], () => {}),
+        invoke(['--url', `${failing.url}/v1/`, '--region', 'eu-west-1', '--count', '5000'], () => {}, { pollMs: 20 }),
       ).rejects.toThrow('Batch b-2 failed: States.Timeout plan');
     } finally {
       await failing.close();

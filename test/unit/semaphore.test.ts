@@ -9,7 +9,8 @@ describe('Semaphore', () => {
     await semaphore.acquire();
     const third = semaphore.acquire().then(() => entered.push(3));
     const fourth = semaphore.acquire().then(() => entered.push(4));
-    await Promise.resolve();
+    // A whole turn of the event loop, not one microtask: nobody gets in without a release.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(entered).toEqual([]);
 
     semaphore.release();
