@@ -5,11 +5,12 @@ import type { BatchRequest } from '../contracts/request.js';
 import { type ItemOutcome, MAX_MESSAGE_LENGTH } from '../contracts/result.js';
 import { discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
 import { SourceError } from '../source/source-error.js';
+import { putImage } from '../storage/images.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import { StoreError } from '../storage/store-error.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Semaphore } from './semaphore.js';
-import { type DownloadedImage, readWhole, shouldStream, storeWhole, streamThrough } from './transfer.js';
+import { type DownloadedImage, readWhole, shouldStream, streamThrough } from './transfer.js';
 
 /** Where errors nobody expected are reported, with their stack (Powertools' Logger, or the console). */
 export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
@@ -202,7 +203,7 @@ export async function transferItem(index: number, context: ItemContext): Promise
   // what it already holds, so nothing stored is missing from the manifest.
   const upload = async () => {
     try {
-      const stored = await tries.run(() => storeWhole(deps.s3, config, image, deadline), {
+      const stored = await tries.run(() => putImage(deps.s3, config, image, deadline), {
         continues: true,
         signal: deadline,
       });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import type { Config } from '../contracts/config.js';
 import { discard, type OpenedImage, toSourceError } from '../source/picsum.js';
-import { type ImageObject, putImage, putImageStream, type StoredImage } from '../storage/images.js';
+import { type ImageObject, putImageStream, type StoredImage } from '../storage/images.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import { BodyCheck, ByteGuard } from './body-check.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -62,10 +62,6 @@ export async function readWhole(
   const sha256 = createHash('sha256').update(body).digest('hex');
   return { ...objectOf(image, item), body, sha256, release: () => lease.giveBack() };
 }
-
-/** Writes an image read whole with one PutObject. */
-export const storeWhole = (s3: S3Sender, config: Config, image: DownloadedImage, signal: AbortSignal) =>
-  putImage(s3, config, image, signal);
 
 /**
  * Streams a body of known length straight into a PutObject of that length, so download and upload

@@ -90,6 +90,12 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
   return body;
 }
 
+const statusUrlOf = (batchId: string) => `/batches/${batchId}`;
+
+/** An error about a batch that exists: the usual `{error}` body, plus where to watch the batch. */
+const batchError = (status: number, code: string, message: string, batchId: string, headers: Record<string, string>) =>
+  json(status, { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
+
 /** Starts a background batch: 202 once launched, 503 with Retry-After when the launch failed for good. */
 async function accept(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
   try {
@@ -97,21 +103,16 @@ async function accept(batchId: string, request: BatchRequest, context: ApiContex
   } catch (error) {
     if (!(error instanceof LaunchError)) throw error;
     context.log.error('Batch could not be launched', { batchId, error });
-    return json(
+    return batchError(
       503,
-      {
-        error: {
-          code: error.code,
-          message: `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
-        },
-        batchId,
-        statusUrl: `/batches/${batchId}`,
-      },
+      error.code,
+      `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
+      batchId,
       { 'retry-after': String(LAUNCH_RETRY_AFTER_S) },
     );
   }
   context.log.info('Batch accepted', { batchId, requested: request.count });
-  return json(202, { batchId, status: 'accepted', statusUrl: `/batches/${batchId}` });
+  return json(202, { batchId, status: 'accepted', statusUrl: statusUrlOf(batchId) });
 }
 
 /** Runs a batch in this invocation and answers its result. */
@@ -140,19 +141,8 @@ const start = (batchId: string, request: BatchRequest, context: ApiContext) =>
 
 /** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
 function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, headers: Record<string, string>) {
-  const { batchId } = status;
-  return json(
-    409,
-    {
-      error: {
-        code: 'BATCH_FAILED',
-        message: `Batch ${batchId} failed (${status.error}): ${status.cause}. Use a new Idempotency-Key to run it again.`,
-      },
-      batchId,
-      statusUrl: `/batches/${batchId}`,
-    },
-    headers,
-  );
+  const message = `Batch ${status.batchId} failed (${status.error}): ${status.cause}. Use a new Idempotency-Key to run it again.`;
+  return batchError(409, 'BATCH_FAILED', message, status.batchId, headers);
 }
 
 /**
@@ -183,7 +173,7 @@ async function replay(
   if ((status.status === 'done' || status.status === 'cancelled') && request.count <= context.config.syncMaxCount) {
     return json(200, status.result, headers);
   }
-  return json(202, { batchId, status: status.status, statusUrl: `/batches/${batchId}` }, headers);
+  return json(202, { batchId, status: status.status, statusUrl: statusUrlOf(batchId) }, headers);
 }
 
 async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
