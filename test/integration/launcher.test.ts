@@ -2,16 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { executionName, selfInvokeLauncher, stepFunctionsLauncher } from '../../lambda/function/adapters/launchers.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
+/** A Lambda stand-in answering with `answer`, and the self-invoking launcher pointed at it. */
+async function lambdaAnswering(answer: Parameters<typeof startSigV4Server>[2], functionName = 'f') {
+  const lambda = await startSigV4Server('lambda', 'eu-west-1', answer);
+  const launch = selfInvokeLauncher({
+    functionName,
+    region: 'eu-west-1',
+    credentials: async () => TEST_CREDENTIALS,
+    endpoint: lambda.url,
+  });
+  return { lambda, launch };
+}
+
 describe('the self-invoking launcher', () => {
   it('sends the job as a signed asynchronous Lambda invocation of the function', async () => {
-    const lambda = await startSigV4Server('lambda', 'eu-west-1', (_request, res) => res.writeHead(202).end());
+    const { lambda, launch } = await lambdaAnswering((_request, res) => res.writeHead(202).end(), 'picsum-batch-fn');
     try {
-      const launch = selfInvokeLauncher({
-        functionName: 'picsum-batch-fn',
-        region: 'eu-west-1',
-        credentials: async () => TEST_CREDENTIALS,
-        endpoint: lambda.url,
-      });
       const job = {
         batchId: 'b-1',
         request: {
@@ -40,18 +46,12 @@ describe('the self-invoking launcher', () => {
   });
 
   it('fails loudly when Lambda refuses the invocation, without retrying a refusal', async () => {
-    const lambda = await startSigV4Server('lambda', 'eu-west-1', (_request, res) =>
+    const { lambda, launch } = await lambdaAnswering((_request, res) =>
       res
         .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' })
         .end('{"message":"not allowed"}'),
     );
     try {
-      const launch = selfInvokeLauncher({
-        functionName: 'f',
-        region: 'eu-west-1',
-        credentials: async () => TEST_CREDENTIALS,
-        endpoint: lambda.url,
-      });
       await expect(launch({ batchId: 'b', request: {} as never })).rejects.toThrow(/not allowed/);
       expect(lambda.seen).toHaveLength(1);
     } finally {
@@ -61,7 +61,7 @@ describe('the self-invoking launcher', () => {
 
   it("rides out throttling with the SDK's retries, each try signed", async () => {
     let calls = 0;
-    const lambda = await startSigV4Server('lambda', 'eu-west-1', (_request, res) => {
+    const { lambda, launch } = await lambdaAnswering((_request, res) => {
       calls++;
       if (calls <= 2) {
         res
@@ -72,13 +72,6 @@ describe('the self-invoking launcher', () => {
       }
     });
     try {
-      const launch = selfInvokeLauncher({
-        functionName: 'f',
-        region: 'eu-west-1',
-        credentials: async () => TEST_CREDENTIALS,
-        endpoint: lambda.url,
-      });
-
       await launch({ batchId: 'b', request: {} as never });
 
       expect(lambda.seen).toHaveLength(3);
