@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
@@ -40,11 +40,10 @@ describe('the dev server, as API Gateway would call the handler', () => {
     expect(accepted.status).toBe(202);
     expect(accepted.json.statusUrl).toBe(`/batches/${accepted.json.batchId}`);
 
-    let status = await call('GET', accepted.json.statusUrl);
-    for (let tries = 0; status.json.status !== 'done' && tries < 100; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = await call('GET', accepted.json.statusUrl);
-    }
+    await expect
+      .poll(async () => (await call('GET', accepted.json.statusUrl)).json.status, { timeout: 10_000, interval: 50 })
+      .toBe('done');
+    const status = await call('GET', accepted.json.statusUrl);
     expect(status.status).toBe(200);
     expect(status.json).toMatchObject({ status: 'done', result: { batchId: accepted.json.batchId, succeeded: 6 } });
   });
@@ -123,7 +122,7 @@ describe('the dev server stopping', () => {
         body: JSON.stringify({ count: 300, concurrency: 2, width: 16 }),
       });
       const { batchId } = (await response.body.json()) as { batchId: string };
-      while (slow.picsum.requests.length < 6) await new Promise((resolve) => setTimeout(resolve, 20));
+      await expect.poll(() => slow.picsum.requests.length, { timeout: 10_000, interval: 10 }).toBeGreaterThanOrEqual(6);
 
       await own.close();
 
@@ -208,16 +207,19 @@ describe('the dev server against web pages and bursts', () => {
       });
     try {
       const first = post();
-      while (slow.picsum.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      await expect.poll(() => slow.picsum.requests.length, { timeout: 10_000, interval: 10 }).toBeGreaterThanOrEqual(2);
 
       // s3rver rewrites a status record in place, so a reader can miss it for a moment and the
       // repeat is answered 409 "being settled; retry": retry, as its message says.
-      let repeat = await post();
-      for (let tries = 0; repeat.statusCode === 409 && tries < 20; tries++) {
-        await repeat.body.dump();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        repeat = await post();
-      }
+      const repeat = await vi.waitFor(
+        async () => {
+          const answer = await post();
+          if (answer.statusCode !== 409) return answer;
+          await answer.body.dump();
+          throw new Error('409: the status record is being rewritten');
+        },
+        { timeout: 5_000, interval: 20 },
+      );
       const { statusUrl } = (await repeat.body.json()) as { statusUrl: string };
       // The same moment of a rewrite can answer a GET 404 (S3 itself never does): ask again.
       let status = await request(`${own.url}${statusUrl}`);

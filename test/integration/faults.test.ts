@@ -148,14 +148,18 @@ describe('source faults', () => {
 });
 
 describe('redirects', () => {
-  it('refuses a redirect to the instance metadata address', async () => {
-    const result = await runWith(
-      (r) =>
-        r.hop === 'base' ? { kind: 'redirect', location: 'http://169.254.169.254/latest/meta-data/' } : undefined,
-      { count: 1 },
-    );
+  // The harness sends any request for a host off loopback to a local counter, so these tests
+  // cannot reach 169.254.169.254 or the internet even when the check they test is broken.
+  it.each([
+    ['the instance metadata address', 'http://169.254.169.254/latest/meta-data/'],
+    ['a host not in PICSUM_REDIRECT_HOSTS', 'http://images.example.net/id/1/40/40.jpg'],
+  ])('refuses a redirect to %s and never contacts it', async (_name, location) => {
+    const result = await runWith((r) => (r.hop === 'base' ? { kind: 'redirect', location } : undefined), {
+      count: 1,
+    });
 
     expect(result.failures).toMatchObject([{ reason: 'redirect_refused', attempts: 1 }]);
+    expect(harness.offLoopback.contacts).toEqual([]);
   });
 
   it('refuses a redirect to another port on the same host and never contacts it', async () => {

@@ -76,8 +76,8 @@ describe('the embedded S3 server keeps a PUT all or nothing, as S3 does', () => 
 
       await expect(cutPut('images/new.bin')).rejects.toThrow();
       await expect(cutPut('images/kept.bin')).rejects.toThrow();
-      // The server notices the closed connection on its own time: give it a moment before looking.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The server notices the closed connections on its own time: look once it has settled them.
+      await expect.poll(() => harness.s3server.inFlight(), { interval: 10 }).toBe(0);
 
       expect(await harness.keys()).toEqual(['images/kept.bin']);
       expect((await harness.object('images/kept.bin')).bytes.toString()).toBe('first');

@@ -15,6 +15,7 @@ import type { Deps } from '../../lambda/function/pipeline/item.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
+import { type ContactCounter, startContactCounter } from './loopback-only.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -36,6 +37,8 @@ async function listPage(s3: S3Client, config: Config, marker: string | undefined
 export type Harness = {
   s3server: EmbeddedS3;
   picsum: OfflinePicsum;
+  /** Requests the source made for hosts off loopback (sent to a local counter instead). */
+  offLoopback: ContactCounter;
   config: Config;
   s3: S3Client;
   deps: Deps;
@@ -55,6 +58,7 @@ export async function startHarness(
   const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-s3-'));
   const s3server = await startEmbeddedS3({ directory, bucket: 'test-bucket' });
   const picsum = await startOfflinePicsum(options.picsum);
+  const offLoopback = await startContactCounter();
   const config = loadConfig({
     BUCKET_NAME: 'test-bucket',
     S3_ENDPOINT: s3server.endpoint,
@@ -67,10 +71,11 @@ export async function startHarness(
     ...options.env,
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
-  const source = createSourcePool(config);
+  const source = offLoopback.guard(createSourcePool(config));
   const harness: Harness = {
     s3server,
     picsum,
+    offLoopback,
     config,
     s3,
     deps: { s3, source },
@@ -113,6 +118,7 @@ export async function startHarness(
       s3.destroy();
       await source.close();
       await picsum.close();
+      await offLoopback.close();
       await s3server.close({ hard: true }).catch(() => {});
       await rm(directory, { recursive: true, force: true });
     },

@@ -10,6 +10,8 @@ export type EmbeddedS3 = {
   endpoint: string;
   bucket: string;
   directory: string;
+  /** Requests the server is still handling (a cut upload counts until the server has settled it). */
+  inFlight(): number;
   /** Stops the server; `hard` also drops open connections (a crash, for tests). */
   close(options?: { hard?: boolean }): Promise<void>;
 };
@@ -38,11 +40,21 @@ export async function startEmbeddedS3(options: {
   // s3rver's first middleware is koa-logger, which formats (and colours) a line for every request
   // and response even when silent sends them nowhere (chalk alone was 2% of its CPU under load).
   if ((server.middleware[0] as { name?: string } | undefined)?.name === 'logger') server.middleware.splice(0, 1);
+  let inFlight = 0;
+  server.middleware.unshift(async (_ctx: unknown, next: () => Promise<void>) => {
+    inFlight++;
+    try {
+      await next();
+    } finally {
+      inFlight--;
+    }
+  });
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket: options.bucket,
     directory: options.directory,
+    inFlight: () => inFlight,
     async close({ hard = false } = {}) {
       if (hard) server.httpServer.closeAllConnections();
       else server.httpServer.closeIdleConnections();
