@@ -23,9 +23,9 @@ export function webpOf(size: number): Buffer {
  * It counts every request it gets, so a test can prove what was (or was not) contacted.
  */
 export async function startHostileSource(answer: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
-  const requests: { url: string; headers: IncomingMessage['headers'] }[] = [];
+  const requests: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
   const server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '', headers: req.headers });
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     answer(req, res, requests.length);
   });
   server.listen(0, '127.0.0.1');

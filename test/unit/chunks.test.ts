@@ -1,3 +1,4 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
@@ -10,6 +11,7 @@ import {
   runChunk,
   runChunkedHere,
 } from '../../lambda/function/orchestration/chunks.js';
+import { chunkConcurrency } from '../../lambda/function/orchestration/plan.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
@@ -161,5 +163,149 @@ describe('the chunked path', () => {
     expect(status.status === 'failed' && status.cause).toHaveLength(1000);
     expect(json('images/cb/status.json')).toMatchObject({ status: 'failed', error: 'States.Timeout' });
     expect(unnamed).toMatchObject({ error: 'Unknown', cause: '' });
+  });
+});
+
+describe('the chunked path, counted exactly', () => {
+  const chunkOf = (plan: Awaited<ReturnType<typeof planBatch>>, n: number) => ({
+    batchId: 'cb',
+    request: plan.request,
+    concurrency: plan.concurrency,
+    chunk: plan.chunks[n] as (typeof plan.chunks)[number],
+  });
+
+  it('runs no more chunks at once than there are, and shares the source among them', async () => {
+    const { config, options } = await setUp();
+    const wide = { batchId: 'cb', request: parseRequest({ count: 7, width: 8, concurrency: 60 }, config) };
+
+    const plan = await planBatch(wide, 10, options);
+
+    expect(plan.parallelChunks).toBe(3);
+    expect(plan.concurrency).toBe(chunkConcurrency(60, 3, config));
+    expect(plan.concurrency).toBe(42);
+  });
+
+  it('reports the concurrency of all chunks at once, and elapsed time from plan to last write', async () => {
+    const { config, options } = await setUp();
+    const plan = await planBatch(job(config), 2, options);
+    for (const n of [0, 1, 2]) await runChunk(chunkOf(plan, n), { ...options, deadlineAt: Date.now() + 10_000 });
+
+    const { result } = await aggregateBatch(plan, options);
+
+    expect(result.concurrency).toBe(plan.concurrency * 2);
+    expect(result.elapsedMs).toBe(Date.parse(result.finishedAt) - Date.parse(result.startedAt));
+  });
+
+  it('says a batch with a cancelled chunk was cancelled, and one without was done', async () => {
+    const { config, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    await runChunk(chunkOf(plan, 0), { ...options, deadlineAt: Date.now() + 10_000 });
+    const cancelled = await runChunk(chunkOf(plan, 1), {
+      ...options,
+      deadlineAt: Date.now() + 10_000,
+      cancel: AbortSignal.abort(),
+    });
+    await runChunk(chunkOf(plan, 2), { ...options, deadlineAt: Date.now() + 10_000 });
+
+    const { result } = await aggregateBatch(plan, options);
+
+    expect(cancelled).toMatchObject({ done: 2, succeeded: 0, failed: 2 });
+    expect(result).toMatchObject({ status: 'cancelled', succeeded: 5, failureCounts: { cancelled: 2 } });
+  });
+
+  it('writes only whole progress records: the chunk and its counts', async () => {
+    const { config, s3, options } = await setUp();
+    const written: unknown[] = [];
+    const send = s3.send;
+    const recording = async (command: unknown) => {
+      if (command instanceof PutObjectCommand && String(command.input.Key).includes('/progress/')) {
+        written.push(JSON.parse(String(command.input.Body)));
+      }
+      return send(command);
+    };
+    const plan = await planBatch(job(config), 1, options);
+
+    await runChunk(chunkOf(plan, 1), {
+      ...options,
+      deps: { ...options.deps, s3: { send: recording as typeof send } },
+      deadlineAt: Date.now() + 10_000,
+    });
+
+    expect(written.length).toBeGreaterThanOrEqual(2);
+    for (const record of written) {
+      expect(record).toEqual({
+        chunk: 1,
+        done: expect.any(Number),
+        succeeded: expect.any(Number),
+        failed: expect.any(Number),
+        ...((record as { total?: number }).total === undefined ? {} : { total: 2 }),
+        ...((record as { finished?: true }).finished ? { finished: true } : {}),
+      });
+    }
+  });
+
+  it('sums progress over the records it can read, counting finished chunks only', async () => {
+    const { config, s3, json, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    await runChunk(chunkOf(plan, 1), { ...options, deadlineAt: Date.now() + 10_000 });
+    s3.objects.set('images/cb/progress/2.json', JSON.stringify({ chunk: 2, done: 1, succeeded: 1, failed: 0 }));
+    const send = s3.send;
+    // A progress record listed, then gone before it is read.
+    const phantom = async (command: unknown) => {
+      if (command instanceof ListObjectsV2Command) {
+        const listed = (await send(command)) as { Contents: { Key: string }[] };
+        return { Contents: [...listed.Contents, { Key: 'images/cb/progress/0.json' }] };
+      }
+      return send(command);
+    };
+
+    const running = await chunkedProgress(json('images/cb/status.json'), {
+      ...options,
+      deps: { ...options.deps, s3: { send: phantom as typeof send } },
+    });
+    const bare = await chunkedProgress(
+      { batchId: 'none', status: 'running', requested: 1, done: 0, succeeded: 0, failed: 0 },
+      options,
+    );
+
+    expect(running).toMatchObject({ done: 3, succeeded: 2, failed: 1, chunks: { total: 3, done: 1 } });
+    expect(bare).toMatchObject({ done: 0, chunks: { total: 0, done: 0 } });
+  });
+
+  it('reads at most 16 chunk records at once', async () => {
+    const { config, s3, options } = await setUp();
+    const plan = await planBatch({ batchId: 'cm', request: parseRequest({ count: 60, width: 8 }, config) }, 1, options);
+    let open = 0;
+    let most = 0;
+    const send = s3.send;
+    const slowReads = async (command: unknown) => {
+      if (!(command instanceof GetObjectCommand)) return send(command);
+      open++;
+      most = Math.max(most, open);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      open--;
+      return send(command);
+    };
+
+    await aggregateBatch(plan, { ...options, deps: { ...options.deps, s3: { send: slowReads as typeof send } } });
+
+    expect(plan.chunks).toHaveLength(20);
+    expect(most).toBe(16);
+  });
+
+  it('runs the whole path here without a progress listener, and counts across chunks', async () => {
+    const { config, options } = await setUp();
+    const seen: { done: number; succeeded: number; failed: number; total: number }[] = [];
+
+    const quiet = await runChunkedHere(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
+    const counted = await runChunkedHere(
+      { ...job(config), batchId: 'cc' },
+      { ...options, deadlineAt: Date.now() + 10_000, onProgress: (progress) => seen.push(progress) },
+    );
+
+    expect(quiet).toMatchObject({ succeeded: 6, failed: 1 });
+    expect(counted).toMatchObject({ succeeded: 6, failed: 1 });
+    expect(seen.every((progress) => progress.succeeded + progress.failed === progress.done)).toBe(true);
+    expect(seen.at(-1)).toEqual({ done: 7, succeeded: 6, failed: 1, total: 7 });
   });
 });

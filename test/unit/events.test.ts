@@ -86,3 +86,11 @@ describe('describeEvent', () => {
     expect(describeEvent({ source: 's'.repeat(500), 'detail-type': 'd'.repeat(500) }).length).toBeLessThan(200);
   });
 });
+
+describe('describeEvent, at eight keys', () => {
+  it('shows eight keys whole, and marks a ninth', () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    expect(describeEvent(keys(8))).toBe('an event with keys "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"');
+    expect(describeEvent(keys(9))).toBe('an event with keys "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", ...');
+  });
+});

@@ -101,7 +101,17 @@ describe('claimIdempotencyKey, at the edges', () => {
 
     await expect(
       claimIdempotencyKey('k', parseRequest({}, config), 'b', { config, deps: { ...deps(), s3 } }),
-    ).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE', field: 'Idempotency-Key' });
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      field: 'Idempotency-Key',
+      message: 'This Idempotency-Key is being settled; retry the request',
+    });
+  });
+
+  it('reads no header as no key', () => {
+    expect(readIdempotencyKey(undefined)).toBeUndefined();
+    expect(readIdempotencyKey('k-1')).toBe('k-1');
   });
 
   it('names a malformed key and shows the start of it', () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
@@ -187,6 +188,141 @@ describe('openImage', () => {
     await expect(
       openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
     ).rejects.toMatchObject({ reason: 'too_large' });
+  });
+
+  it('asks with GET, its own User-Agent, the format wanted and no compression', async () => {
+    source = await startHostileSource(image());
+    const config = loadConfig({ PICSUM_BASE_URL: source.url });
+    pool = createSourcePool(config);
+
+    const opened = await openImage(
+      new URL(`${source.url}/8/8`),
+      config,
+      { source: pool },
+      AbortSignal.timeout(5000),
+      'webp',
+    ).catch((error: SourceError) => error);
+
+    expect(opened).toMatchObject({ reason: 'not_image' });
+    expect(source.requests[0]).toMatchObject({
+      method: 'GET',
+      headers: {
+        'user-agent': 'picsum-batch/0.1 (+https://github.com/picsum-batch)',
+        accept: 'image/webp',
+        'accept-encoding': 'identity',
+      },
+    });
+  });
+
+  it('refuses a Location it cannot parse, quoting it', async () => {
+    source = await startHostileSource((_req, res) => res.writeHead(302, { location: 'http://[oops/x' }).end());
+    const config = loadConfig({ PICSUM_BASE_URL: source.url });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({
+      reason: 'redirect_refused',
+      message: 'Refused redirect to an unparsable Location "http://[oops/x"',
+    });
+    expect(source.requests).toHaveLength(1);
+  });
+
+  it('reports a source it cannot connect to as a retryable network failure', async () => {
+    source = await startHostileSource(image());
+    const closed = source.url;
+    await source.close();
+    source = undefined;
+    const config = loadConfig({ PICSUM_BASE_URL: closed });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${closed}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ name: 'SourceError', reason: 'source_network', retryable: true });
+  });
+
+  it('gives up on headers that never come after SOURCE_HEADERS_TIMEOUT_MS', async () => {
+    source = await startHostileSource(() => {});
+    const config = loadConfig({ PICSUM_BASE_URL: source.url, SOURCE_HEADERS_TIMEOUT_MS: '200' });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ reason: 'source_timeout', retryable: true });
+  });
+
+  it('keeps at most 32 characters of a Picsum-ID', async () => {
+    source = await startHostileSource((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 20, 'picsum-id': 'a'.repeat(40) });
+      res.end(jpegOf(20));
+    });
+    const config = loadConfig({ PICSUM_BASE_URL: source.url });
+    pool = createSourcePool(config);
+
+    const opened = await openImage(
+      new URL(`${source.url}/8/8`),
+      config,
+      { source: pool },
+      AbortSignal.timeout(5000),
+      'jpg',
+    );
+    opened.body.resume();
+
+    expect(opened.picsumId).toBe('a'.repeat(32));
+  });
+
+  it('opens a body sent without Content-Length as of unknown length', async () => {
+    source = await startHostileSource((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
+      res.end(jpegOf(20));
+    });
+    const config = loadConfig({ PICSUM_BASE_URL: source.url });
+    pool = createSourcePool(config);
+
+    const opened = await openImage(
+      new URL(`${source.url}/8/8`),
+      config,
+      { source: pool },
+      AbortSignal.timeout(5000),
+      'jpg',
+    );
+    opened.body.resume();
+
+    expect(opened.contentLength).toBeUndefined();
+  });
+
+  it('drops the connection of an image it refuses for its size, reading none of it', async () => {
+    let closedUnfinished = false;
+    source = await startHostileSource((_req, res) => {
+      res.on('close', () => {
+        closedUnfinished = !res.writableFinished;
+      });
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 10_000_000 });
+      res.write(jpegOf(1000));
+    });
+    const config = loadConfig({ PICSUM_BASE_URL: source.url, MAX_IMAGE_BYTES: '1000000' });
+    pool = createSourcePool(config);
+
+    await expect(
+      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
+    ).rejects.toMatchObject({ reason: 'too_large' });
+    await expect.poll(() => closedUnfinished).toBe(true);
+  });
+});
+
+describe('the source pool', () => {
+  it('makes one dispatcher on first use, and closes it', async () => {
+    const pool = createSourcePool(loadConfig({}));
+    const first = (await pool.dispatcher()) as Agent;
+
+    expect(await pool.dispatcher()).toBe(first);
+    expect(first.closed).toBe(false);
+    await pool.close();
+    expect(first.closed).toBe(true);
+  });
+
+  it('closes without having made one', async () => {
+    await expect(createSourcePool(loadConfig({})).close()).resolves.toBeUndefined();
   });
 });
 

@@ -142,3 +142,14 @@ describe('joining chunk records', () => {
     );
   });
 });
+
+describe('planChunks refuses what it cannot plan', () => {
+  it.each([
+    [-1, 10, 'count must be a whole number, got -1'],
+    [1.5, 10, 'count must be a whole number, got 1.5'],
+    [10, 0, 'chunkSize must be >= 1, got 0'],
+    [10, 2.5, 'chunkSize must be >= 1, got 2.5'],
+  ])('planChunks(%s, %s)', (count, chunkSize, message) => {
+    expect(() => planChunks(count, chunkSize)).toThrow(new RangeError(message));
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../lambda/function/contracts/errors.js';
-import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { parseRequest, show } from '../../lambda/function/contracts/request.js';
 
 const limits = { maxCount: 1000, maxConcurrency: 64, defaultConcurrency: 16 };
 
@@ -153,5 +153,22 @@ describe('request errors, exactly', () => {
     expect(parseRequest(null, limits).count).toBe(15);
     expect(refusal(3)?.message).toBe('Expected the request to be a JSON object, got 3');
     expect(refusal([1])?.message).toBe('Expected the request to be a JSON object, got [1]');
+  });
+});
+
+describe('show', () => {
+  it('shows a value as an error message should: short, and never failing', () => {
+    const deep = (depth: number, leaf: unknown, wrap: (inner: unknown) => unknown) => {
+      let value = leaf;
+      for (let i = 0; i < depth; i++) value = wrap(value);
+      return value;
+    };
+    expect(show(undefined)).toBe('nothing');
+    expect(show(Number.NaN)).toBe('NaN');
+    expect(show(-0.5)).toBe('-0.5');
+    expect(show('five')).toBe('"five"');
+    expect(show('x'.repeat(70))).toBe(`"${'x'.repeat(56)}...`);
+    expect(show(deep(100_000, 1, (inner) => [inner]))).toBe('a deeply nested array');
+    expect(show(deep(100_000, 1, (inner) => ({ a: inner })))).toBe('a deeply nested object');
   });
 });

@@ -33,6 +33,12 @@ describe('imageUrl', () => {
       'http://127.0.0.1:9/picsum/5/5',
     );
   });
+
+  it('drops every trailing slash of a base path', () => {
+    expect(imageUrl(new URL('http://127.0.0.1:9/picsum//'), request({ width: 5 }), 0).href).toBe(
+      'http://127.0.0.1:9/picsum/5/5',
+    );
+  });
 });
 
 describe('checkRedirect', () => {
@@ -67,6 +73,8 @@ describe('parseRetryAfter', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5000);
     expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(' 3 ')).toBe(3000);
+    expect(parseRetryAfter('   ')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
 });

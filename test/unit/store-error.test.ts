@@ -95,3 +95,20 @@ describe('isAbortError and storeCall', () => {
     });
   });
 });
+
+describe('toStoreError, at the edges', () => {
+  it('leaves a StoreError, null and non-objects as they are', () => {
+    const stored = new StoreError('S3 PutObject failed: ECONNRESET', { code: 'ECONNRESET', cause: undefined });
+    expect(toStoreError(stored, 'S3 GetObject')).toBe(stored);
+    expect(toStoreError(null, 'S3 GetObject')).toBeNull();
+    expect(toStoreError('text', 'S3 GetObject')).toBe('text');
+  });
+
+  it('takes only whole transport codes: node’s ERR_ codes are bugs, not network failures', () => {
+    const bug = Object.assign(new TypeError('bad argument'), { code: 'ERR_INVALID_ARG_TYPE' });
+    expect(toStoreError(bug, 'S3 PutObject')).toBe(bug);
+    expect(toStoreError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'S3 PutObject')).toBeInstanceOf(
+      StoreError,
+    );
+  });
+});

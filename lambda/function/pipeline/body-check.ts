@@ -4,9 +4,8 @@ import { SourceError } from '../source/source-error.js';
 
 /** How each format's files begin: JPEG's start-of-image marker, WebP's RIFF container. */
 const MAGIC: Record<'jpg' | 'webp', (head: Buffer) => boolean> = {
-  jpg: (head) => head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff,
-  webp: (head) =>
-    head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP',
+  jpg: (head) => head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff,
+  webp: (head) => head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP',
 };
 const MAGIC_BYTES = 12;
 
@@ -40,7 +39,7 @@ export class BodyCheck {
         this.expected === undefined ? 'MAX_UNSIZED_IMAGE_BYTES, for a body without Content-Length' : 'MAX_IMAGE_BYTES';
       throw new SourceError('too_large', `Image is over ${which} (${this.limit})`);
     }
-    if (this.expected !== undefined && this.bytes > this.expected) {
+    if (this.bytes > (this.expected ?? Number.POSITIVE_INFINITY)) {
       throw new SourceError('source_network', `Body ran past Content-Length ${this.expected}`, { retryable: true });
     }
     if (this.head) {
@@ -66,7 +65,7 @@ export class BodyCheck {
     if (!MAGIC[this.format](head)) {
       throw new SourceError(
         'not_image',
-        `Body is not a ${this.format === 'jpg' ? 'JPEG' : 'WebP'} image (first bytes ${head.toString('hex').slice(0, 24)})`,
+        `Body is not a ${this.format === 'jpg' ? 'JPEG' : 'WebP'} image (first bytes ${head.toString('hex')})`,
       );
     }
   }

@@ -149,7 +149,6 @@ class Tries {
 export async function transferItem(index: number, context: ItemContext): Promise<{ outcome: Promise<ItemOutcome> }> {
   const { config, request, stop, deadline, deps } = context;
   const tries = new Tries(index, context);
-  if (stop.aborted) return { outcome: Promise.resolve(tries.stopped()) };
   const url = imageUrl(config.picsumBaseUrl, request, index);
   const item = { batchId: context.batchId, index, count: request.count, format: request.format };
 

@@ -59,7 +59,7 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
   const remainingMs = options.deadlineAt - Date.now();
   const timer = setTimeout(onDeadline, Math.max(0, remainingMs));
   if (remainingMs <= 0) onDeadline();
-  options.cancel?.addEventListener('abort', onCancel, { once: true });
+  options.cancel?.addEventListener('abort', onCancel);
   if (options.cancel?.aborted) onCancel();
   const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: range.end - range.start };
   const context: ItemContext = {

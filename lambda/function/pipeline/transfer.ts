@@ -14,8 +14,7 @@ import type { BufferPool } from './buffer-pool.js';
 export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
 
 /** Whether an opened image streams into S3 (large, known length) or is read whole first. */
-export const shouldStream = (image: OpenedImage): boolean =>
-  image.contentLength !== undefined && image.contentLength > STREAM_THRESHOLD_BYTES;
+export const shouldStream = (image: OpenedImage): boolean => (image.contentLength ?? 0) > STREAM_THRESHOLD_BYTES;
 
 /** Where an item's image goes: the batch, its place in it, its format. */
 export type ItemRef = Pick<ImageObject, 'batchId' | 'index' | 'count' | 'format'>;
@@ -82,7 +81,7 @@ export async function streamThrough(
   const guard = new ByteGuard(length, config.maxImageBytes, item.format);
   const upload = new AbortController();
   const onDeadline = () => upload.abort(deadline.reason);
-  deadline.addEventListener('abort', onDeadline, { once: true });
+  deadline.addEventListener('abort', onDeadline);
   if (deadline.aborted) onDeadline();
   let sourceError: unknown;
   pipeline(image.body, guard, (error) => {

@@ -86,9 +86,10 @@ export const CONTENT_TYPES = { jpg: 'image/jpeg', webp: 'image/webp' } as const;
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
@@ -176,7 +177,7 @@ export async function openImage(
     }
     const lengthHeader = header(headers, 'content-length');
     const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
-    if (contentLength !== undefined && contentLength > config.maxImageBytes) {
+    if ((contentLength ?? 0) > config.maxImageBytes) {
       discard(body);
       throw new SourceError(
         'too_large',

@@ -44,7 +44,7 @@ const isServiceError = (error: SdkError): boolean =>
 
 /** Socket and HTTP-layer failures, as node, undici and smithy's handlers name them. */
 const isTransportError = (error: SdkError): boolean =>
-  (typeof error.code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(error.code)) ||
+  /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(String(error.code ?? '')) ||
   error.name === 'TimeoutError' ||
   error.name === 'RequestTimeout' ||
   error.name === 'CredentialsProviderError';

@@ -1,0 +1,190 @@
+import { getEventListeners } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { Manifest } from '../../lambda/function/contracts/result.js';
+import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.js';
+import { runItems } from '../../lambda/function/pipeline/run-items.js';
+import { createSourcePool } from '../../lambda/function/source/picsum.js';
+import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { memoryS3 } from '../support/memory-s3.js';
+
+/** A batch and a run of items end to end against a source on loopback and the narrow S3 stand-in. */
+let source: Awaited<ReturnType<typeof startHostileSource>> | undefined;
+let pool: ReturnType<typeof createSourcePool> | undefined;
+afterEach(async () => {
+  await pool?.close();
+  await source?.close();
+  source = undefined;
+  pool = undefined;
+});
+
+/** 100-byte JPEGs, except a 404 for seeded index 1; `inFlight` tracks requests open at once. */
+async function setUp(options: { delayMs?: number } = {}) {
+  let open = 0;
+  const seen = { maxInFlight: 0 };
+  source = await startHostileSource((req: IncomingMessage, res: ServerResponse) => {
+    open++;
+    seen.maxInFlight = Math.max(seen.maxInFlight, open);
+    res.on('close', () => open--);
+    const answer = () => {
+      if (req.url?.includes('s-1/')) return void res.writeHead(404).end();
+      const body = jpegOf(100);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': '3' });
+      res.end(body);
+    };
+    if (options.delayMs) setTimeout(answer, options.delayMs);
+    else answer();
+  });
+  const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
+  pool = createSourcePool(config);
+  const s3 = memoryS3();
+  return { config, s3, seen, deps: { s3, source: pool } };
+}
+
+describe('runBatch', () => {
+  it('tallies every item into the result and writes the manifest beside the images', async () => {
+    const { config, s3, deps } = await setUp();
+    const request = parseRequest({ count: 3, seed: 's', width: 8, concurrency: 2 }, config);
+
+    const result = await runBatch(request, { config, deps, deadlineAt: Date.now() + 10_000 });
+
+    expect(result.batchId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    expect(result).toMatchObject({
+      status: 'done',
+      requested: 3,
+      succeeded: 2,
+      failed: 1,
+      bytes: 200,
+      concurrency: 2,
+      bucket: 'b',
+      prefix: `images/${result.batchId}/`,
+      manifestKey: `images/${result.batchId}/manifest.json`,
+      failures: [{ index: 1, reason: 'source_status', attempts: 1 }],
+      failureCounts: { source_status: 1 },
+    });
+    expect(result.manifestError).toBeUndefined();
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(0);
+    expect(result.elapsedMs).toBeLessThanOrEqual(Date.parse(result.finishedAt) - Date.parse(result.startedAt) + 1);
+    const latencies = [result.latencyMs.p50, result.latencyMs.p90, result.latencyMs.p99, result.latencyMs.max];
+    expect(latencies.every((ms) => Number.isInteger(ms) && ms >= 0 && ms <= result.elapsedMs + 1)).toBe(true);
+
+    const manifest = JSON.parse(s3.objects.get(result.manifestKey) ?? '{}') as Manifest;
+    expect(manifest).toEqual({ version: 1, batchId: result.batchId, request, result, items: expect.any(Array) });
+    expect(manifest.items.map((item) => [item.index, item.ok])).toEqual([
+      [0, true],
+      [1, false],
+      [2, true],
+    ]);
+  });
+
+  it('keeps the batch id it is given, and says a cancelled batch was cancelled', async () => {
+    const { config, deps } = await setUp();
+    const request = parseRequest({ count: 2, width: 8 }, config);
+
+    const result = await runBatch(request, {
+      config,
+      deps,
+      batchId: 'given',
+      deadlineAt: Date.now() + 10_000,
+      cancel: AbortSignal.abort(),
+    });
+
+    expect(result).toMatchObject({ batchId: 'given', status: 'cancelled', succeeded: 0, failed: 2 });
+    expect(result.failureCounts).toEqual({ cancelled: 2 });
+  });
+
+  it('reports a manifest it could not write in manifestError, and still returns the result', async () => {
+    const { config, s3, deps } = await setUp();
+    const send = s3.send;
+    const failingManifest = async (command: unknown) => {
+      if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('manifest.json')) {
+        throw Object.assign(new Error('disk full'), { name: 'InternalError', $fault: 'server' });
+      }
+      return send(command);
+    };
+
+    const result = await runBatch(parseRequest({ count: 1, width: 8 }, config), {
+      config,
+      deps: { ...deps, s3: { send: failingManifest as typeof send } },
+      deadlineAt: Date.now() + 10_000,
+    });
+
+    expect(result).toMatchObject({ succeeded: 1 });
+    expect(result.manifestError).toMatch(/disk full/);
+  });
+
+  it('names batches by the second they start, sortably', () => {
+    expect(newBatchId(new Date('2026-11-25T09:42:07.123Z'))).toMatch(/^20261125T094207Z-[0-9a-f]{8}$/);
+  });
+});
+
+describe('runItems', () => {
+  it('keeps requests in flight to the concurrency, counts progress over its own range, and lets go of the cancel signal', async () => {
+    const { config, deps, seen } = await setUp({ delayMs: 20 });
+    const request = parseRequest({ count: 8, seed: 's', width: 8, concurrency: 2 }, config);
+    const cancel = new AbortController();
+    const progress: unknown[] = [];
+
+    const run = await runItems(
+      request,
+      { start: 2, end: 6 },
+      {
+        config,
+        deps,
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+        cancel: cancel.signal,
+        onProgress: (p) => progress.push(p),
+      },
+    );
+
+    expect(run.items.map((item) => item.index)).toEqual([2, 3, 4, 5]);
+    expect(seen.maxInFlight).toBe(2);
+    expect(progress.at(-1)).toEqual({ done: 4, succeeded: 4, failed: 0, total: 4 });
+    expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
+    expect(run.elapsedMs).toBeLessThanOrEqual(run.finishedAt.getTime() - run.startedAt.getTime() + 1);
+  });
+
+  it('warns of no listener leak with every item of the highest concurrency waiting to retry', async () => {
+    const tried = new Set<string>();
+    source = await startHostileSource((req, res) => {
+      // Each item's first try is a 503, so every item sleeps on the run's stop signal at once.
+      if (!tried.has(req.url ?? '')) {
+        tried.add(req.url ?? '');
+        return void res.writeHead(503).end();
+      }
+      const body = jpegOf(100);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length }).end(body);
+    });
+    const config = loadConfig({
+      BUCKET_NAME: 'b',
+      PICSUM_BASE_URL: source.url,
+      PICSUM_REDIRECT_HOSTS: '',
+      RETRY_BASE_MS: '200',
+      RETRY_MAX_MS: '200',
+    });
+    pool = createSourcePool(config);
+    const deps = { s3: memoryS3(), source: pool };
+    const count = config.maxConcurrency;
+    const request = parseRequest({ count, seed: 'w', width: 8, concurrency: count }, config);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await runItems(
+        request,
+        { start: 0, end: request.count },
+        { config, deps, batchId: 'b', deadlineAt: Date.now() + 10_000 },
+      );
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
