@@ -73,6 +73,7 @@ describe('runBatch', () => {
 
     const manifest = JSON.parse(s3.objects.get(result.manifestKey) ?? '{}') as Manifest;
     expect(manifest).toEqual({ version: 1, batchId: result.batchId, request, result, items: expect.any(Array) });
+    expect(result.latencyMs.max).toBe(Math.max(...manifest.items.map((item) => item.latencyMs)));
     expect(manifest.items.map((item) => [item.index, item.ok])).toEqual([
       [0, true],
       [1, false],

@@ -293,6 +293,40 @@ describe('the chunked path, counted exactly', () => {
     expect(most).toBe(16);
   });
 
+  it('reads at most 16 progress records at once', async () => {
+    const { s3, options } = await setUp();
+    for (let chunk = 0; chunk < 20; chunk++) {
+      s3.objects.set(`images/cp/progress/${chunk}.json`, JSON.stringify({ chunk, done: 1, succeeded: 1, failed: 0 }));
+    }
+    let open = 0;
+    let most = 0;
+    const send = s3.send;
+    const slowReads = async (command: unknown) => {
+      if (!(command instanceof GetObjectCommand)) return send(command);
+      open++;
+      most = Math.max(most, open);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      open--;
+      return send(command);
+    };
+
+    const running = await chunkedProgress(
+      {
+        batchId: 'cp',
+        status: 'running',
+        requested: 20,
+        done: 0,
+        succeeded: 0,
+        failed: 0,
+        chunks: { total: 20, done: 0 },
+      },
+      { ...options, deps: { ...options.deps, s3: { send: slowReads as typeof send } } },
+    );
+
+    expect(running).toMatchObject({ done: 20 });
+    expect(most).toBe(16);
+  });
+
   it('runs the whole path here without a progress listener, and counts across chunks', async () => {
     const { config, options } = await setUp();
     const seen: { done: number; succeeded: number; failed: number; total: number }[] = [];

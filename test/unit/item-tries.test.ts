@@ -46,9 +46,11 @@ type Options = {
   deadlineMs?: number;
   cancel?: AbortSignal;
   log?: ErrorLog;
+  count?: number;
+  concurrency?: number;
 };
 
-async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; puts: number }> {
+async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items: ItemOutcome[]; puts: number }> {
   source = await startHostileSource(options.answer ?? image);
   const config = loadConfig({
     BUCKET_NAME: 'b',
@@ -61,13 +63,13 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; puts:
   pool = createSourcePool(config);
   let puts = 0;
   const send = async () => {
-    const error = options.puts?.(++puts);
-    if (error) throw error;
+    const answer = await options.puts?.(++puts);
+    if (answer) throw answer;
     return {} as never;
   };
   const run = await runItems(
-    parseRequest({ count: 1, width: 8, seed: 't' }, config),
-    { start: 0, end: 1 },
+    parseRequest({ count: options.count ?? 1, concurrency: options.concurrency ?? 1, width: 8, seed: 't' }, config),
+    { start: 0, end: options.count ?? 1 },
     {
       config,
       deps: { s3: { send }, source: pool, log: options.log },
@@ -76,7 +78,7 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; puts:
       cancel: options.cancel,
     },
   );
-  return { item: run.items[0] as ItemOutcome, puts };
+  return { item: run.items[0] as ItemOutcome, items: run.items, puts };
 }
 
 describe('the upload stage', () => {
@@ -197,7 +199,8 @@ describe('a stopped run', () => {
     const { item } = await runOne({
       answer: (_req, res) => {
         res.writeHead(503).end();
-        setImmediate(() => cancel.abort());
+        // Long enough for the 503 to arrive and the 4 s wait to begin.
+        setTimeout(() => cancel.abort(), 300);
       },
       env: { RETRY_BASE_MS: '4000', RETRY_MAX_MS: '4000', MAX_ATTEMPTS: '3' },
       cancel: cancel.signal,
@@ -218,6 +221,62 @@ describe('a stopped run', () => {
       'The download took over SOURCE_ATTEMPT_TIMEOUT_MS (200 ms) (after 2 attempts)',
     );
     expect(source?.requests).toHaveLength(2);
+  });
+
+  it('ends an item whose upload waits to retry as cancelled, without writing again', async () => {
+    const cancel = new AbortController();
+    const { item, puts } = await runOne({
+      puts: (n) => {
+        // Long enough for the failure to come back and the 4 s wait to begin.
+        setTimeout(() => cancel.abort(), 300);
+        return n === 1 ? s3Answer('SlowDown', 503) : undefined;
+      },
+      env: { RETRY_BASE_MS: '4000', RETRY_MAX_MS: '4000' },
+      cancel: cancel.signal,
+    });
+
+    expect(item).toMatchObject({ ok: false, reason: 'cancelled', attempts: 1 });
+    expect(puts).toBe(1);
+  });
+
+  it('ends an item waiting for an upload slot as cancelled, and lets its body go', async () => {
+    const cancel = new AbortController();
+    const { items } = await runOne({
+      count: 2,
+      answer: (req, res, n) => {
+        image(req, res, n);
+        // Item 1 now waits for the slot item 0's upload holds: cancel it there.
+        if (n === 2) setTimeout(() => cancel.abort(), 200);
+      },
+      // Item 0's PutObject answers only once the run is cancelled (a whole body is still written).
+      puts: (n) =>
+        n === 1
+          ? new Promise((resolve) => cancel.signal.addEventListener('abort', () => resolve(undefined)))
+          : undefined,
+      cancel: cancel.signal,
+    });
+
+    expect(items).toMatchObject([
+      { index: 0, ok: true },
+      { index: 1, ok: false, reason: 'cancelled' },
+    ]);
+  });
+
+  it('fails every cut body and gives each upload slot back, one item after another', async () => {
+    const { items } = await runOne({
+      count: 3,
+      answer: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 64 });
+        res.write(jpegOf(32), () => res.socket?.destroy());
+      },
+      env: { MAX_ATTEMPTS: '1' },
+    });
+
+    expect(items.map((item) => item.ok === false && item.reason)).toEqual([
+      'source_network',
+      'source_network',
+      'source_network',
+    ]);
   });
 
   it('names why it stopped', () => {

@@ -500,7 +500,7 @@ describe('a run of items', () => {
 describe('large images, streamed into S3', () => {
   /** A sender that reads each streamed body to its end, as S3 would, and keeps what arrived. */
   function consuming() {
-    const received: { key: string; bytes: Buffer; declared: number; error?: unknown }[] = [];
+    const received: { key: string; bytes: Buffer; declared: number; streamed: boolean; error?: unknown }[] = [];
     const send = async (command: unknown, options?: { abortSignal?: AbortSignal }) => {
       if (!(command instanceof PutObjectCommand)) return {} as never;
       const chunks: Buffer[] = [];
@@ -508,6 +508,7 @@ describe('large images, streamed into S3', () => {
         key: String(command.input.Key),
         bytes: Buffer.alloc(0),
         declared: Number(command.input.ContentLength),
+        streamed: !Buffer.isBuffer(command.input.Body),
       };
       received.push(entry);
       try {
@@ -525,7 +526,7 @@ describe('large images, streamed into S3', () => {
     return { received, s3: { send: send as (command: unknown) => Promise<never> } };
   }
 
-  async function stream(answer: Answer, count = 1) {
+  async function stream(answer: Answer, count = 1, concurrency = 1) {
     source = await startHostileSource(answer);
     const config = loadConfig({
       BUCKET_NAME: 'b',
@@ -535,7 +536,7 @@ describe('large images, streamed into S3', () => {
     });
     pool = createSourcePool(config);
     const { received, s3 } = consuming();
-    const request = parseRequest({ count, width: 8, seed: 'L' }, config);
+    const request = parseRequest({ count, concurrency, width: 8, seed: 'L' }, config);
     const run = await runItems(
       request,
       { start: 0, end: count },
@@ -562,6 +563,14 @@ describe('large images, streamed into S3', () => {
       sha256: createHash('sha256').update(body).digest('hex'),
       attempts: 1,
     });
+  });
+
+  it('streams every large image, one after another at concurrency 1, each giving its upload slot back', async () => {
+    const body = jpegOf(1_200_000, 0x57);
+    const { items, received } = await stream(image(body), 3);
+
+    expect(items.map((item) => item.ok)).toEqual([true, true, true]);
+    expect(received.map((entry) => entry.streamed)).toEqual([true, true, true]);
   });
 
   it('never sends the last bytes of a body the source cuts short, and fails the item as source_network', async () => {

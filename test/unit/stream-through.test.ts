@@ -111,7 +111,11 @@ describe('streamThrough', () => {
 
     const storing = streamThrough(s3, config, image, item, new AbortController().signal);
 
-    await expect(storing).rejects.toMatchObject({ name: 'StoreError', code: 'AccessDenied' });
+    await expect(storing).rejects.toMatchObject({
+      name: 'StoreError',
+      code: 'AccessDenied',
+      message: 'S3 PutObject failed: AccessDenied (HTTP 403): no',
+    });
     await expect.poll(() => image.body.destroyed).toBe(true);
   });
 

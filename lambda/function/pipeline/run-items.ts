@@ -51,6 +51,7 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
   // Each item in flight listens for these (request, upload, backoff): not a leak.
   setMaxListeners(concurrency * 4 + 10, deadline.signal, stop.signal);
   const onDeadline = () => {
+    // Stryker disable next-line StringLiteral: equivalent — any reason but 'cancelled' reads as the deadline
     const reason = new RunStopped('timeout');
     deadline.abort(reason);
     stop.abort(reason);

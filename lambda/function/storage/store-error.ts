@@ -44,7 +44,7 @@ const isServiceError = (error: SdkError): boolean =>
 
 /** Socket and HTTP-layer failures, as node, undici and smithy's handlers name them. */
 const isTransportError = (error: SdkError): boolean =>
-  /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(String(error.code ?? '')) ||
+  /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(String(error.code)) ||
   error.name === 'TimeoutError' ||
   error.name === 'RequestTimeout' ||
   error.name === 'CredentialsProviderError';
@@ -56,8 +56,9 @@ export const isAbortError = (error: unknown): boolean => (error as { name?: unkn
  * stable code; aborts and anything unexpected (a TypeError, a bug) come back as they were.
  */
 export function toStoreError(error: unknown, what: string): unknown {
-  if (error instanceof StoreError || typeof error !== 'object' || error === null || isAbortError(error)) return error;
-  const sdk = error as SdkError;
+  if (error instanceof StoreError || isAbortError(error)) return error;
+  // Object(): a thrown string or null has none of the fields below, and comes back as it was.
+  const sdk = Object(error) as SdkError;
   const message = typeof sdk.message === 'string' ? sdk.message : String(error);
   if (isServiceError(sdk)) {
     const status = (sdk.$metadata as { httpStatusCode?: number }).httpStatusCode;
