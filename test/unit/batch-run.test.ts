@@ -188,4 +188,26 @@ describe('runItems', () => {
 
     expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
+
+  it('leaves no listener behind on the run’s signals, however many items go through', async () => {
+    const { config, deps } = await setUp();
+    // At concurrency 2 the signals allow 18 listeners: 40 items that each left one would pass that.
+    const request = parseRequest({ count: 40, width: 8, concurrency: 2 }, config);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const run = await runItems(
+        request,
+        { start: 0, end: 40 },
+        { config, deps, batchId: 'b', deadlineAt: Date.now() + 10_000 },
+      );
+      expect(run.items.filter((item) => item.ok)).toHaveLength(40);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
 });

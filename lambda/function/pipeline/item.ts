@@ -153,11 +153,11 @@ function attemptSignal(stop: AbortSignal, ms: number) {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new SourceError('source_timeout', `Attempt over ${ms} ms`, { retryable: true }));
+    controller.abort();
   }, ms);
+  // An attempt starts only while `stop` has not aborted (Tries.run checks just before).
   const onStop = () => controller.abort(stop.reason);
   stop.addEventListener('abort', onStop);
-  if (stop.aborted) onStop();
   return {
     signal: controller.signal,
     timedOut: () => timedOut && !stop.aborted,
@@ -187,13 +187,11 @@ export async function transferItem(index: number, context: ItemContext): Promise
   // on the way (streamed into S3) and come back as their outcome.
   const download = async (signal: AbortSignal): Promise<DownloadedImage | ItemOutcome> => {
     const image = await openImage(url, config, deps, signal, request.format);
-    try {
-      await context.uploads.acquire(stop);
-      // Stryker disable next-line BlockStatement: equivalent — the stop that refused the slot also aborted this request, so reading on fails alike
-    } catch (error) {
+    // Stryker disable next-line BlockStatement: equivalent — the stop that refused the slot also aborted this request, so reading on fails alike
+    await context.uploads.acquire(stop).catch((error: unknown) => {
       discard(image.body);
       throw error;
-    }
+    });
     if (shouldStream(image)) {
       try {
         return tries.stored(await streamThrough(deps.s3, config, image, item, deadline));
