@@ -164,9 +164,8 @@ export async function openImage(
         retryAfterMs: parseRetryAfter(header(headers, 'retry-after')),
       });
     }
-    // Stryker disable next-line StringLiteral: equivalent — split always yields a first element
-    const [mediaType = ''] = (header(headers, 'content-type') ?? '').split(';');
-    const contentType = mediaType.trim().toLowerCase();
+    // The media type alone: parameters (`; charset=...`) dropped.
+    const contentType = (header(headers, 'content-type') ?? '').replace(/;.*/, '').trim().toLowerCase();
     if (contentType !== CONTENT_TYPES[format]) {
       await body.dump();
       throw new SourceError(
