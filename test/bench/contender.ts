@@ -2,6 +2,7 @@
  * One benchmark contender in a process of its own, so that its CPU time and peak RSS are its own:
  *   node --import tsx test/bench/contender.ts '<ContenderSpec as JSON>'
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
+ * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
 import '../../lambda/local/quiet-node-warning.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
@@ -10,19 +11,18 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
-import { fetchOnly, storeOnly } from './floor.js';
-import { naiveBatch } from './naive.js';
-import { signedPutSender } from './signed-put.js';
 
 export type ContenderSpec = {
   /** `ours-signed-put`: this project with image PUTs hand-signed instead of the SDK's (a diagnostic). */
-  kind: 'ours' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor';
+  kind: 'ours' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor' | 'both-floor';
   count: number;
   concurrency: number;
   width: number;
-  /** For store-floor: the size of each object. */
+  /** For store-floor and both-floor: the size of each object. */
   bytes?: number;
   runs: number;
+  /** Time the process's first batch, with no warm-up. */
+  cold?: boolean;
   picsum: { baseUrl: string; imageHost: string };
   s3: { endpoint: string; bucket: string };
 };
@@ -39,22 +39,33 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
   const source = createSourcePool(config);
-  const dispatcher = await source.dispatcher();
-  const signedPut = signedPutSender(s3, {
-    endpoint: spec.s3.endpoint,
-    region: config.region,
-    credentials: EMBEDDED_S3_CREDENTIALS,
-    connections: config.maxConcurrency + 8,
-  });
+  // Each contender loads only its own modules, before the clock (as a Lambda's init would): the
+  // floors' minimal clients import undici, and must not load it for this project's cold batch.
+  const floor = spec.kind.endsWith('-floor') ? await import('./floor.js') : undefined;
+  const { naiveBatch } = spec.kind === 'naive' ? await import('./naive.js') : { naiveBatch: undefined };
+  const signedPut =
+    spec.kind === 'ours-signed-put'
+      ? (await import('./signed-put.js')).signedPutSender(s3, {
+          endpoint: spec.s3.endpoint,
+          region: config.region,
+          credentials: EMBEDDED_S3_CREDENTIALS,
+          connections: config.maxConcurrency + 8,
+        })
+      : undefined;
+  const dispatcher = floor ? await source.dispatcher() : undefined;
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);
   let bytes = 0;
 
+  const loaded = <T>(part: T | undefined): T => {
+    if (part === undefined) throw new Error(`${spec.kind}: its module was not loaded`);
+    return part;
+  };
   const once = async (count: number, tag: string): Promise<void> => {
     switch (spec.kind) {
       case 'ours':
       case 'ours-signed-put': {
-        const sender = spec.kind === 'ours' ? s3 : signedPut;
+        const sender = spec.kind === 'ours' ? s3 : loaded(signedPut);
         const result = await runBatch(
           { ...request, count },
           { config, deps: { s3: sender, source }, deadlineAt: Date.now() + 3_600_000 },
@@ -65,7 +76,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         return;
       }
       case 'naive':
-        ({ bytes } = await naiveBatch({
+        ({ bytes } = await loaded(naiveBatch)({
           urls: urls.slice(0, count),
           concurrency: spec.concurrency,
           s3: { ...spec.s3, credentials: EMBEDDED_S3_CREDENTIALS },
@@ -73,18 +84,28 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         }));
         return;
       case 'fetch-floor':
-        ({ bytes } = await fetchOnly(urls.slice(0, count), spec.concurrency, dispatcher));
+        ({ bytes } = await loaded(floor).fetchOnly(urls.slice(0, count), spec.concurrency, loaded(dispatcher)));
         return;
       case 'store-floor':
-        await storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency);
+        await loaded(floor).storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency);
         return;
+      case 'both-floor': {
+        // Both halves at once with the minimal clients: what the two cores can do when the servers
+        // and the client all compete for them, as a real pipeline's do.
+        const [fetched] = await Promise.all([
+          loaded(floor).fetchOnly(urls.slice(0, count), spec.concurrency, loaded(dispatcher)),
+          loaded(floor).storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency),
+        ]);
+        ({ bytes } = fetched);
+        return;
+      }
     }
   };
 
   // A warm-up as large as the timed batches. After a short one (max(16, C) items) the timed runs
   // still got faster one after the other (CPU per image 2.4, 1.6, 1.3 ms at N=1000: V8 was still
   // compiling), so their median measured the JIT's progress instead of the pipeline.
-  await once(spec.count, 'warmup');
+  if (!spec.cold) await once(spec.count, 'warmup');
   const elapsedMs: number[] = [];
   const cpuMs: number[] = [];
   for (let run = 0; run < spec.runs; run++) {

@@ -24,7 +24,19 @@ export type Row = {
   peakRssMb: number;
 };
 
-export type Measured = { rows: Row[]; floorMs: number; fetchMs: number; storeMs: number };
+export type Measured = {
+  rows: Row[];
+  mode: Mode;
+  floorMs: number;
+  /** The floor's figures: ceil(N / C) x two hops of latency; the halves alone; both halves at once. */
+  latencyBoundMs: number;
+  halvesMs: number;
+  bothMs: number;
+  fetchMs: number;
+  storeMs: number;
+};
+
+export type Contender = 'ours' | 'ours-signed-put' | 'naive' | 'tutorial';
 
 type Servers = { picsum: { baseUrl: string; imageHost: string }; s3: { endpoint: string; bucket: string } };
 
@@ -74,36 +86,77 @@ async function node(spec: ContenderSpec): Promise<ContenderReport> {
   ]);
 }
 
+/** Warm: one process per contender, a warm-up batch, then `runs` timed. Cold: `runs` fresh processes, each timing its first batch. */
+export type Mode = 'warm' | 'cold';
+
+/** One report from several cold processes: their timings side by side, the highest peak RSS. */
+function merged(reports: ContenderReport[]): ContenderReport {
+  return {
+    elapsedMs: reports.flatMap((report) => report.elapsedMs),
+    cpuMs: reports.flatMap((report) => report.cpuMs),
+    maxRssKb: Math.max(...reports.map((report) => report.maxRssKb)),
+    bytes: reports.at(-1)?.bytes ?? 0,
+  };
+}
+
 /**
- * Measures the contenders at one concurrency against the same servers, and the floor: the slower
- * of the two halves done alone at that concurrency (fetch only; store only, objects of the same size).
+ * The floor: the largest of the latency bound (each item's two hops, ceil(N / C) items after one
+ * another), the halves alone (the slower one; their sum when N <= C, where nothing overlaps), and
+ * both halves at once with minimal clients (on two cores shared with the servers, a perfect
+ * pipeline pays for the CPU they take from each other too).
+ */
+export function floorOf(
+  setup: Setup,
+  concurrency: number,
+  measured: { fetchMs: number; storeMs: number; bothMs: number },
+): { floorMs: number; latencyBoundMs: number; halvesMs: number } {
+  const latencyBoundMs = Math.ceil(setup.count / concurrency) * 2 * setup.latencyMs;
+  const halvesMs =
+    setup.count <= concurrency ? measured.fetchMs + measured.storeMs : Math.max(measured.fetchMs, measured.storeMs);
+  return { floorMs: Math.max(latencyBoundMs, halvesMs, measured.bothMs), latencyBoundMs, halvesMs };
+}
+
+/**
+ * Measures the contenders at one concurrency against the same servers, and the floor's three
+ * figures: each half alone (fetch only; store only, objects of the same size) and both at once.
+ * Cold, the processes go round by round (every contender once, then again), so a busier moment
+ * of the machine weighs on all of them alike.
  */
 export async function measureAt(
   servers: Servers,
   setup: Setup,
   concurrency: number,
-  contenders: ('ours' | 'ours-signed-put' | 'naive' | 'tutorial')[],
+  contenders: Contender[],
+  mode: Mode = 'warm',
+  options: { floors?: boolean } = {},
 ): Promise<Measured> {
   const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
-  const fetch = await node({ ...base, kind: 'fetch-floor' });
-  // Objects of the images' own size: the padded size, or what the fetch floor read.
-  const store = await node({
-    ...base,
-    kind: 'store-floor',
-    bytes: setup.imageBytes || Math.round(fetch.bytes / setup.count),
-  });
+  const probe =
+    setup.imageBytes || options.floors === false ? undefined : await node({ ...base, runs: 1, kind: 'fetch-floor' });
+  // Objects of the images' own size: the padded size, or what a fetch read.
+  const bytes = setup.imageBytes || Math.round((probe?.bytes ?? 0) / setup.count);
+  const floors = options.floors === false ? [] : (['fetch-floor', 'store-floor', 'both-floor'] as const);
+  const kinds = [...floors, ...contenders];
+  const reports = new Map<string, ContenderReport[]>();
+  const rounds = mode === 'cold' ? setup.runs : 1;
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of kinds) {
+      const spec = { ...base, kind, bytes, ...(mode === 'cold' ? { runs: 1, cold: true } : {}) };
+      const report =
+        kind === 'tutorial' ? await tutorial(servers, setup, concurrency, mode) : await node(spec as ContenderSpec);
+      if (report) reports.set(kind, [...(reports.get(kind) ?? []), report]);
+    }
+  }
+  const medianOf = (kind: string) => median(merged(reports.get(kind) ?? []).elapsedMs);
   const rows: Row[] = [];
   for (const contender of contenders) {
-    if (contender === 'tutorial') {
-      const report = await tutorial(servers, setup, concurrency);
-      if (report) rows.push(row('tutorial (Python threads)', concurrency, setup, report));
-      continue;
-    }
-    rows.push(row(LABELS[contender], concurrency, setup, await node({ ...base, kind: contender })));
+    const runs = reports.get(contender);
+    if (runs) rows.push(row(LABELS[contender], concurrency, setup, merged(runs)));
   }
-  const fetchMs = median(fetch.elapsedMs);
-  const storeMs = median(store.elapsedMs);
-  return { rows, fetchMs, storeMs, floorMs: Math.max(fetchMs, storeMs) };
+  const fetchMs = medianOf('fetch-floor');
+  const storeMs = medianOf('store-floor');
+  const bothMs = medianOf('both-floor');
+  return { rows, fetchMs, storeMs, bothMs, mode, ...floorOf(setup, concurrency, { fetchMs, storeMs, bothMs }) };
 }
 
 /**
@@ -119,7 +172,8 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
       const fetch = await node({ ...base, kind: 'fetch-floor' });
       const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
       const fetchMs = median(fetch.elapsedMs);
-      return { rows: [ours], fetchMs, storeMs: 0, floorMs: fetchMs };
+      const figures = { fetchMs, storeMs: 0, bothMs: 0 };
+      return { rows: [ours], mode: 'warm' as const, ...figures, ...floorOf(setup, concurrency, figures) };
     },
     { s3: 'null-s3' },
   );
@@ -129,12 +183,18 @@ const LABELS = {
   ours: 'picsum-batch',
   'ours-signed-put': 'picsum-batch, signed PUTs',
   naive: 'naive (fetch + PutObject)',
+  tutorial: 'tutorial (Python threads)',
 } as const;
 
 let python: boolean | undefined;
 
 /** The tutorial's ThreadPoolExecutor, where python3 is present. */
-async function tutorial(servers: Servers, setup: Setup, concurrency: number): Promise<ContenderReport | undefined> {
+async function tutorial(
+  servers: Servers,
+  setup: Setup,
+  concurrency: number,
+  mode: Mode,
+): Promise<ContenderReport | undefined> {
   if (python === false) return undefined;
   const urls = Array.from(
     { length: setup.count },
@@ -146,7 +206,8 @@ async function tutorial(servers: Servers, setup: Setup, concurrency: number): Pr
       JSON.stringify({
         urls,
         concurrency,
-        runs: setup.runs,
+        runs: mode === 'cold' ? 1 : setup.runs,
+        cold: mode === 'cold',
         putBase: `${servers.s3.endpoint}/${servers.s3.bucket}/tutorial/`,
       }),
     ]);

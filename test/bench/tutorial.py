@@ -1,7 +1,7 @@
 """The tutorial's approach, as a benchmark contender: a ThreadPoolExecutor downloading each image
 with urllib (which follows picsum's redirect) and PUTting it to the local S3 server.
 
-  python3 tutorial.py '{"urls": [...], "concurrency": 16, "putBase": "http://127.0.0.1:PORT/bucket/prefix/", "runs": 3}'
+  python3 tutorial.py '{"urls": [...], "concurrency": 16, "putBase": "http://127.0.0.1:PORT/bucket/prefix/", "runs": 3, "cold": false}'
 
 s3rver accepts unsigned requests, so this contender skips SigV4: it does less work than the others.
 Prints one JSON line: elapsed ms per run, CPU ms per run, peak RSS in KB.
@@ -40,9 +40,9 @@ def cpu_ms():
 
 def main():
     options = json.loads(sys.argv[1])
-    # A warm-up batch of the full size, as the Node contenders get.
-    warmup = dict(options)
-    run(warmup, "warmup")
+    # A warm-up batch of the full size, as the Node contenders get; none when measuring cold.
+    if not options.get("cold"):
+        run(dict(options), "warmup")
     elapsed, cpu, total = [], [], 0
     for attempt in range(options["runs"]):
         before = cpu_ms()
