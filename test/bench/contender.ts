@@ -1,6 +1,6 @@
 /**
  * One benchmark contender in a process of its own, so that its CPU time and peak RSS are its own:
- *   node --import tsx test/bench/contender.ts '<ContenderSpec as JSON>'
+ *   node .build/bench-contender.mjs '<ContenderSpec as JSON>'   (compiled by `npm run build:local`)
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
@@ -9,7 +9,7 @@ import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.j
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
+import { createSourcePool, imageUrl, loadSourceClient } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 
 export type ContenderSpec = {
@@ -53,6 +53,8 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         })
       : undefined;
   const dispatcher = floor ? await source.dispatcher() : undefined;
+  // This project starts as the function does (handler.ts): its HTTP client loaded at init.
+  if (spec.kind.startsWith('ours')) await loadSourceClient();
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);
   let bytes = 0;

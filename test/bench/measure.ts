@@ -78,12 +78,7 @@ function row(contender: string, concurrency: number, setup: Setup, report: Conte
 }
 
 async function node(spec: ContenderSpec): Promise<ContenderReport> {
-  return runJson<ContenderReport>(process.execPath, [
-    '--import',
-    'tsx',
-    'test/bench/contender.ts',
-    JSON.stringify(spec),
-  ]);
+  return runJson<ContenderReport>(process.execPath, ['.build/bench-contender.mjs', JSON.stringify(spec)]);
 }
 
 /** Warm: one process per contender, a warm-up batch, then `runs` timed. Cold: `runs` fresh processes, each timing its first batch. */
@@ -138,6 +133,9 @@ export async function measureAt(
   const floors = options.floors === false ? [] : (['fetch-floor', 'store-floor', 'both-floor'] as const);
   const kinds = [...floors, ...contenders];
   const reports = new Map<string, ContenderReport[]>();
+  // Cold contenders, warm servers: picsum and S3 are always warm, and the first process to meet
+  // freshly started servers paid for their JIT (2x its elapsed time in every trial).
+  if (mode === 'cold') await node({ ...base, kind: 'both-floor', bytes, runs: 1, cold: true });
   const rounds = mode === 'cold' ? setup.runs : 1;
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds) {
