@@ -68,6 +68,7 @@ export class BatchWorkflow extends Construct {
         'batchId.$': '$.batchId',
         'request.$': '$.request',
         'concurrency.$': '$.concurrency',
+        'startedAt.$': '$.startedAt',
         'chunk.$': '$$.Map.Item.Value',
       },
       maxConcurrency: settings.mapConcurrency,

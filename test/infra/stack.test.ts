@@ -365,6 +365,7 @@ describe('the batch state machine (batches over chunkSize)', () => {
         'batchId.$': '$.batchId',
         'request.$': '$.request',
         'concurrency.$': '$.concurrency',
+        'startedAt.$': '$.startedAt',
         'chunk.$': '$$.Map.Item.Value',
       },
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'RunChunk' },

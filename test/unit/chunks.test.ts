@@ -293,6 +293,20 @@ describe('the chunked path, counted exactly', () => {
     expect(most).toBe(16);
   });
 
+  it('times every item from the batch’s start, across chunks', async () => {
+    const { config, json, options } = await setUp();
+
+    const result = await runChunkedHere(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
+
+    const { items } = json(result.manifestKey) as Manifest;
+    const first = items.filter((item) => item.index < 3);
+    const last = items.filter((item) => item.index >= 5);
+    const firstEnded = Math.max(...first.map((item) => item.storedMs ?? 0));
+    // Chunks run one after another here: the last chunk's items start after the first chunk's end.
+    expect(last.every((item) => (item.startMs ?? -1) >= firstEnded)).toBe(true);
+    expect(Math.max(...items.map((item) => item.storedMs ?? 0))).toBeLessThanOrEqual(result.elapsedMs + 5);
+  });
+
   it('reads at most 16 progress records at once', async () => {
     const { s3, options } = await setUp();
     for (let chunk = 0; chunk < 20; chunk++) {

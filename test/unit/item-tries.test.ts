@@ -181,6 +181,7 @@ describe('a stopped run', () => {
       message: 'The run was cancelled before this item was stored',
       attempts: 1,
       latencyMs: expect.any(Number),
+      startMs: expect.any(Number),
     });
   });
 
@@ -286,5 +287,45 @@ describe('a stopped run', () => {
       reason: 'timeout',
     });
     expect(new RunStopped('cancelled')).toMatchObject({ message: 'batch cancelled', reason: 'cancelled' });
+  });
+});
+
+describe('the timeline', () => {
+  it('records when a stored item started, had its body and was written, in order', async () => {
+    const { item } = await runOne();
+
+    expect(item).toMatchObject({ ok: true, startMs: expect.any(Number), downloadedMs: expect.any(Number) });
+    const { startMs = -1, downloadedMs = -1, storedMs = -1 } = item;
+    expect(startMs).toBeGreaterThanOrEqual(0);
+    expect(downloadedMs).toBeGreaterThanOrEqual(startMs);
+    expect(storedMs).toBeGreaterThanOrEqual(downloadedMs);
+    expect(item.retries).toBeUndefined();
+  });
+
+  it('lists each retried attempt with its reason and its wait', async () => {
+    const { item } = await runOne({
+      answer: (req, res, n) => (n === 1 ? void res.writeHead(503).end() : image(req, res, n)),
+      puts: (n) => (n === 1 ? s3Answer('SlowDown', 503) : undefined),
+      env: { RETRY_BASE_MS: '40', RETRY_MAX_MS: '40' },
+    });
+
+    expect(item).toMatchObject({ ok: true, attempts: 3 });
+    expect(item.retries).toEqual([
+      { reason: 'source_status', waitMs: expect.any(Number) },
+      { reason: 'store_failed', waitMs: expect.any(Number) },
+    ]);
+    // Equal jitter: half the base fixed, half random.
+    for (const retry of item.retries ?? []) expect(retry.waitMs).toBeGreaterThanOrEqual(20);
+  });
+
+  it('has no start for an item that never started, and no write for one that failed', async () => {
+    const never = await runOne({ cancel: AbortSignal.abort() });
+    const failed = await runOne({ answer: (_req, res) => void res.writeHead(404).end() });
+
+    expect(never.item).toMatchObject({ reason: 'cancelled', attempts: 0 });
+    expect(never.item.startMs).toBeUndefined();
+    expect(failed.item).toMatchObject({ reason: 'source_status', startMs: expect.any(Number) });
+    expect(failed.item.downloadedMs).toBeUndefined();
+    expect(failed.item.storedMs).toBeUndefined();
   });
 });

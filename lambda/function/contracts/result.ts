@@ -1,10 +1,27 @@
 import type { FailureReason } from './errors.js';
 import type { BatchRequest } from './request.js';
 
+/**
+ * When an item's steps happened, in ms from its batch's start: what a waterfall of the batch is
+ * drawn from. Short names, absent when not reached: a 100,000-item manifest stays a few MB.
+ */
+export type ItemTimeline = {
+  /** Its first attempt began (absent for an item that never started: cancelled, past the deadline, its chunk lost). */
+  startMs?: number;
+  /** Its body was whole (read whole, or streamed through to S3). */
+  downloadedMs?: number;
+  /** Its write finished (stored items). */
+  storedMs?: number;
+  /** Each attempt that failed and was tried again: why, and how long the item waited before the next. */
+  retries?: { reason: FailureReason; waitMs: number }[];
+};
+
 /** How one item ended: the only thing a batch keeps of it. */
-export type ItemOutcome =
-  | { index: number; ok: true; key: string; bytes: number; sha256: string; attempts: number; latencyMs: number }
-  | { index: number; ok: false; reason: FailureReason; message: string; attempts: number; latencyMs: number };
+export type ItemOutcome = ItemTimeline &
+  (
+    | { index: number; ok: true; key: string; bytes: number; sha256: string; attempts: number; latencyMs: number }
+    | { index: number; ok: false; reason: FailureReason; message: string; attempts: number; latencyMs: number }
+  );
 
 /** The result contract: the API's 200 body, the CLI's `--json` line and the schedule's return value. */
 export type BatchResult = {

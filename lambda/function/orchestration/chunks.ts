@@ -26,7 +26,14 @@ export type BatchPlan = {
 };
 
 /** One chunk's work, as the map sends it. */
-export type ChunkTask = { batchId: string; request: BatchRequest; concurrency: number; chunk: Chunk };
+export type ChunkTask = {
+  batchId: string;
+  request: BatchRequest;
+  concurrency: number;
+  chunk: Chunk;
+  /** When the batch was planned: items' timelines count from it (a task without it counts from its chunk's start). */
+  startedAt?: string;
+};
 
 /** How a chunk went, in a few bytes: Step Functions state is limited to 256 KB. */
 export type ChunkSummary = Chunk & {
@@ -111,6 +118,7 @@ export async function runChunk(
     batchId,
     concurrency: task.concurrency,
     deadlineAt: options.deadlineAt,
+    ...(task.startedAt ? { batchStartedAt: Date.parse(task.startedAt) } : {}),
     ...(options.cancel ? { cancel: options.cancel } : {}),
     onProgress: (progress) => {
       options.onProgress?.(progress);
@@ -250,7 +258,7 @@ export async function runChunkedHere(
   const before = { done: 0, succeeded: 0, failed: 0 };
   for (const chunk of plan.chunks) {
     const summary = await runChunk(
-      { batchId: plan.batchId, request: plan.request, concurrency: plan.concurrency, chunk },
+      { batchId: plan.batchId, request: plan.request, concurrency: plan.concurrency, chunk, startedAt: plan.startedAt },
       {
         ...options,
         onProgress: (progress) =>

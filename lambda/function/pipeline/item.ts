@@ -2,7 +2,7 @@ import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 import { type FailureReason, messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import { type ItemOutcome, MAX_MESSAGE_LENGTH } from '../contracts/result.js';
+import { type ItemOutcome, type ItemTimeline, MAX_MESSAGE_LENGTH } from '../contracts/result.js';
 import { discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
 import { SourceError } from '../source/source-error.js';
 import { putImage } from '../storage/images.js';
@@ -41,6 +41,8 @@ export type ItemContext = {
   deadline: AbortSignal;
   /** Epoch ms of the deadline: no retry is scheduled past it. */
   deadlineAt: number;
+  /** Epoch ms the batch started (its first chunk, for a chunked batch): items' timelines count from it. */
+  batchStartedAt: number;
 };
 
 type Failure = { reason: FailureReason; message: string; retryable: boolean; retryAfterMs?: number | undefined };
@@ -59,10 +61,11 @@ function classify(error: unknown): Failure {
   return { reason: 'internal', message: `Unexpected error: ${messageOf(error)}`, retryable: false };
 }
 
-/** One item's tries, shared by its download and upload stages. */
+/** One item's tries, shared by its download and upload stages, and its timeline. */
 class Tries {
   attempts = 0;
   private readonly started = performance.now();
+  private readonly timeline: ItemTimeline = {};
 
   constructor(
     private readonly index: number,
@@ -73,9 +76,26 @@ class Tries {
     return Math.round(performance.now() - this.started);
   }
 
+  private sinceBatchStart() {
+    return Date.now() - this.context.batchStartedAt;
+  }
+
+  /** Its body is whole: the download stage is over. */
+  downloaded(): void {
+    this.timeline.downloadedMs = this.sinceBatchStart();
+  }
+
   fail(reason: FailureReason, message: string): ItemOutcome {
     const kept = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : message;
-    return { index: this.index, ok: false, reason, message: kept, attempts: this.attempts, latencyMs: this.elapsed() };
+    return {
+      index: this.index,
+      ok: false,
+      reason,
+      message: kept,
+      attempts: this.attempts,
+      latencyMs: this.elapsed(),
+      ...this.timeline,
+    };
   }
 
   /** The outcome of an item its run stopped: `timeout` at the deadline, `cancelled` when told to stop. */
@@ -87,7 +107,17 @@ class Tries {
   }
 
   stored(stored: { key: string; bytes: number; sha256: string }): ItemOutcome {
-    return { index: this.index, ok: true, ...stored, attempts: this.attempts, latencyMs: this.elapsed() };
+    const storedMs = this.sinceBatchStart();
+    return {
+      index: this.index,
+      ok: true,
+      ...stored,
+      attempts: this.attempts,
+      latencyMs: this.elapsed(),
+      ...this.timeline,
+      downloadedMs: this.timeline.downloadedMs ?? storedMs,
+      storedMs,
+    };
   }
 
   /**
@@ -105,6 +135,7 @@ class Tries {
     for (let first = true; ; first = false) {
       if (signal.aborted) return { outcome: this.stopped() };
       if (!(options.continues && first)) this.attempts++;
+      this.timeline.startMs ??= this.sinceBatchStart();
       try {
         return { value: await attempt() };
       } catch (error) {
@@ -130,6 +161,7 @@ class Tries {
         if (Date.now() + wait >= deadlineAt) {
           return { outcome: this.fail(reason, `${message}; no time left before the deadline to retry`) };
         }
+        this.timeline.retries = [...(this.timeline.retries ?? []), { reason, waitMs: wait }];
         try {
           await sleep(wait, this.context.stop);
         } catch {
@@ -200,7 +232,9 @@ export async function transferItem(index: number, context: ItemContext): Promise
       }
     }
     try {
-      return await readWhole(image, item, config, context.buffers);
+      const whole = await readWhole(image, item, config, context.buffers);
+      tries.downloaded();
+      return whole;
     } catch (error) {
       context.uploads.release();
       throw error;

@@ -34,6 +34,8 @@ export type RunOptions = {
    */
   cancel?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** Epoch ms the batch started, when it began before this run (a chunk's): timelines count from it. */
+  batchStartedAt?: number;
 };
 
 /**
@@ -73,6 +75,7 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
     stop: stop.signal,
     deadline: deadline.signal,
     deadlineAt: options.deadlineAt,
+    batchStartedAt: options.batchStartedAt ?? startedAt.getTime(),
   };
 
   let items: ItemOutcome[];
