@@ -302,6 +302,12 @@ describe('the timeline', () => {
     expect(item.retries).toBeUndefined();
   });
 
+  it('marks the download done before a slow write, not when the write ends', async () => {
+    const { item } = await runOne({ puts: () => new Promise((resolve) => setTimeout(() => resolve(undefined), 100)) });
+
+    expect((item.storedMs ?? 0) - (item.downloadedMs ?? 0)).toBeGreaterThanOrEqual(90);
+  });
+
   it('lists each retried attempt with its reason and its wait', async () => {
     const { item } = await runOne({
       answer: (req, res, n) => (n === 1 ? void res.writeHead(503).end() : image(req, res, n)),

@@ -571,6 +571,8 @@ describe('large images, streamed into S3', () => {
 
     expect(items.map((item) => item.ok)).toEqual([true, true, true]);
     expect(received.map((entry) => entry.streamed)).toEqual([true, true, true]);
+    // Streamed, its body is whole when its write ends.
+    expect(items.every((item) => item.downloadedMs !== undefined && item.downloadedMs === item.storedMs)).toBe(true);
   });
 
   it('never sends the last bytes of a body the source cuts short, and fails the item as source_network', async () => {
