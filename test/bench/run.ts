@@ -59,6 +59,18 @@ function table(title: string, measured: Measured[]) {
 const ours = (m: Measured) => m.rows.find((row) => row.contender === 'picsum-batch') as Row;
 const peer = (m: Measured, prefix: string) => m.rows.find((row) => row.contender.startsWith(prefix));
 
+/** This project's elapsed at most `limit` x the floor. */
+const floorVerdict = (label: string, m: Measured, limit: number) =>
+  verdict(label, ours(m).elapsedMs <= limit * m.floorMs, `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`);
+
+/** This project's elapsed at most `limit` x a peer's, when that peer ran (`1`: faster, short of a tie to the millisecond). */
+function peerVerdict(label: string, m: Measured, prefix: string, limit: number) {
+  const other = peer(m, prefix);
+  if (!other) return;
+  const ratio = ours(m).elapsedMs / other.elapsedMs;
+  verdict(label, ratio <= limit, `${fmt(ratio, 2)} x (${fmt(ours(m).elapsedMs)} vs ${fmt(other.elapsedMs)} ms)`);
+}
+
 async function scenario(
   name: string,
   setup: Setup,
@@ -90,11 +102,7 @@ async function main() {
     const [serial, parallel] = await scenario('first-speedup', few, [1, 24], ['ours']);
     if (m && serial && parallel) {
       table('First targets: N=100, C=20 and N=24, C=1 vs 24; 100 ms per hop, 600x600 JPEGs', [m, serial, parallel]);
-      verdict(
-        'N=100, C=20 elapsed <= 1.30 x floor',
-        ours(m).elapsedMs <= 1.3 * m.floorMs,
-        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
-      );
+      floorVerdict('N=100, C=20 elapsed <= 1.30 x floor', m, 1.3);
       const speedup = ours(serial).elapsedMs / ours(parallel).elapsedMs;
       verdict('N=24: C=24 >= 15 x faster than C=1', speedup >= 15, `${fmt(speedup, 1)} x`);
     }
@@ -143,20 +151,8 @@ async function main() {
     const [m] = await scenario('near', setup, [16], ['ours', 'naive', 'tutorial']);
     if (m) {
       table('Target 1a and 2: N=200, C=16, 200 KB, 50 ms per hop', [m]);
-      verdict(
-        '1a elapsed <= 1.20 x floor (N=200, C=16)',
-        ours(m).elapsedMs <= 1.2 * m.floorMs,
-        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
-      );
-      for (const prefix of ['naive', 'tutorial']) {
-        const other = peer(m, prefix);
-        if (other)
-          verdict(
-            `2 faster than ${prefix}`,
-            ours(m).elapsedMs < other.elapsedMs,
-            `${fmt(ours(m).elapsedMs)} vs ${fmt(other.elapsedMs)} ms`,
-          );
-      }
+      floorVerdict('1a elapsed <= 1.20 x floor (N=200, C=16)', m, 1.2);
+      for (const prefix of ['naive', 'tutorial']) peerVerdict(`2 faster than ${prefix}`, m, prefix, 1);
     }
   }
 
@@ -188,18 +184,8 @@ async function main() {
     const [m] = await scenario('large', setup, [12], ['ours', 'naive']);
     if (m) {
       table('Target 3: 60 images of 4 MB, C=12, no latency', [m]);
-      verdict(
-        '3 elapsed <= 1.25 x floor',
-        ours(m).elapsedMs <= 1.25 * m.floorMs,
-        `${fmt(ours(m).elapsedMs / m.floorMs, 2)} x`,
-      );
-      const naive = peer(m, 'naive');
-      if (naive)
-        verdict(
-          '3 elapsed <= 0.8 x naive',
-          ours(m).elapsedMs <= 0.8 * naive.elapsedMs,
-          `${fmt(ours(m).elapsedMs / naive.elapsedMs, 2)} x`,
-        );
+      floorVerdict('3 elapsed <= 1.25 x floor', m, 1.25);
+      peerVerdict('3 elapsed <= 0.8 x naive', m, 'naive', 0.8);
     }
   }
 
@@ -209,47 +195,21 @@ async function main() {
     const [c1] = await scenario('cold-near', near, [16], ['ours', 'naive', 'tutorial'], 'cold');
     if (c1) {
       table('Cold target 1: N=200, C=16, 200 KB, 50 ms per hop', [c1]);
-      verdict(
-        'cold 1 elapsed <= 1.15 x floor',
-        ours(c1).elapsedMs <= 1.15 * c1.floorMs,
-        `${fmt(ours(c1).elapsedMs / c1.floorMs, 2)} x`,
-      );
-      for (const prefix of ['naive', 'tutorial']) {
-        const other = peer(c1, prefix);
-        if (other)
-          verdict(
-            `cold 1 faster than ${prefix}`,
-            ours(c1).elapsedMs < other.elapsedMs,
-            `${fmt(ours(c1).elapsedMs / other.elapsedMs, 2)} x (${fmt(ours(c1).elapsedMs)} vs ${fmt(other.elapsedMs)} ms)`,
-          );
-      }
+      floorVerdict('cold 1 elapsed <= 1.15 x floor', c1, 1.15);
+      for (const prefix of ['naive', 'tutorial']) peerVerdict(`cold 1 faster than ${prefix}`, c1, prefix, 1);
     }
     const large = { count: 60, latencyMs: 0, imageBytes: 4_000_000, width: 64, runs: 3 };
     const [c2] = await scenario('cold-large', large, [12], ['ours', 'naive'], 'cold');
     if (c2) {
       table('Cold target 2: 60 images of 4 MB, C=12, no latency', [c2]);
-      verdict(
-        'cold 2 elapsed <= 1.25 x floor',
-        ours(c2).elapsedMs <= 1.25 * c2.floorMs,
-        `${fmt(ours(c2).elapsedMs / c2.floorMs, 2)} x`,
-      );
-      const naive = peer(c2, 'naive');
-      if (naive)
-        verdict(
-          'cold 2 elapsed <= 0.8 x naive',
-          ours(c2).elapsedMs <= 0.8 * naive.elapsedMs,
-          `${fmt(ours(c2).elapsedMs / naive.elapsedMs, 2)} x`,
-        );
+      floorVerdict('cold 2 elapsed <= 1.25 x floor', c2, 1.25);
+      peerVerdict('cold 2 elapsed <= 0.8 x naive', c2, 'naive', 0.8);
     }
     const wide = { count: 24, latencyMs: 100, imageBytes: 0, width: 600, runs: 3 };
     const [c3] = await scenario('cold-all-at-once', wide, [24], ['ours'], 'cold');
     if (c3) {
       table('Cold target 3: N=24 at C=24, 100 ms per hop, 600x600 JPEGs (floor: fetch half + store half)', [c3]);
-      verdict(
-        'cold 3 elapsed <= 1.15 x floor',
-        ours(c3).elapsedMs <= 1.15 * c3.floorMs,
-        `${fmt(ours(c3).elapsedMs / c3.floorMs, 2)} x`,
-      );
+      floorVerdict('cold 3 elapsed <= 1.15 x floor', c3, 1.15);
     }
   }
 

@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
+import { createSourcePool, type SourcePool } from '../../lambda/function/source/picsum.js';
 
 /** A real JPEG's first bytes (SOI, APP0 "JFIF") then `size` bytes in all: enough for a magic-bytes check. */
 export function jpegOf(size: number, fill = 0x61): Buffer {
@@ -41,3 +44,44 @@ export async function startHostileSource(answer: (req: IncomingMessage, res: Ser
     },
   };
 }
+
+export type HostileSource = Awaited<ReturnType<typeof startHostileSource>>;
+
+/**
+ * A test file's hostile source and the pool that reads it, closed after each test: `start` one,
+ * `pool` for its config, `requests` what it was asked.
+ */
+export function hostileSources() {
+  let source: HostileSource | undefined;
+  let pool: SourcePool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    await source?.close();
+    source = undefined;
+    pool = undefined;
+  });
+  return {
+    async start(answer: Parameters<typeof startHostileSource>[0]): Promise<HostileSource> {
+      source = await startHostileSource(answer);
+      return source;
+    },
+    pool(config: Config): SourcePool {
+      pool = createSourcePool(config);
+      return pool;
+    },
+    get requests(): HostileSource['requests'] {
+      return source?.requests ?? [];
+    },
+  };
+}
+
+/** The config for a run against `source` alone (no redirect hosts), with quick retries; `env` adds to it. */
+export const configFor = (source: { url: string }, env: Record<string, string> = {}): Config =>
+  loadConfig({
+    BUCKET_NAME: 'b',
+    PICSUM_BASE_URL: source.url,
+    PICSUM_REDIRECT_HOSTS: '',
+    RETRY_BASE_MS: '10',
+    RETRY_MAX_MS: '20',
+    ...env,
+  });

@@ -1,31 +1,23 @@
 import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.js';
 import { runItems } from '../../lambda/function/pipeline/run-items.js';
-import { createSourcePool } from '../../lambda/function/source/picsum.js';
-import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { hostileSources, jpegOf } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 /** A batch and a run of items end to end against a source on loopback and the narrow S3 stand-in. */
-let source: Awaited<ReturnType<typeof startHostileSource>> | undefined;
-let pool: ReturnType<typeof createSourcePool> | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await source?.close();
-  source = undefined;
-  pool = undefined;
-});
+const sources = hostileSources();
 
 /** 100-byte JPEGs, except a 404 for seeded index 1; `inFlight` tracks requests open at once. */
 async function setUp(options: { delayMs?: number } = {}) {
   let open = 0;
   const seen = { maxInFlight: 0 };
-  source = await startHostileSource((req: IncomingMessage, res: ServerResponse) => {
+  const source = await sources.start((req: IncomingMessage, res: ServerResponse) => {
     open++;
     seen.maxInFlight = Math.max(seen.maxInFlight, open);
     res.on('close', () => open--);
@@ -39,9 +31,8 @@ async function setUp(options: { delayMs?: number } = {}) {
     else answer();
   });
   const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
-  pool = createSourcePool(config);
   const s3 = memoryS3();
-  return { config, s3, seen, deps: { s3, source: pool } };
+  return { config, s3, seen, deps: { s3, source: sources.pool(config) } };
 }
 
 describe('runBatch', () => {
@@ -151,7 +142,7 @@ describe('runItems', () => {
 
   it('warns of no listener leak with every item of the highest concurrency waiting to retry', async () => {
     const tried = new Set<string>();
-    source = await startHostileSource((req, res) => {
+    const source = await sources.start((req, res) => {
       // Each item's first try is a 503, so every item sleeps on the run's stop signal at once.
       if (!tried.has(req.url ?? '')) {
         tried.add(req.url ?? '');
@@ -167,8 +158,7 @@ describe('runItems', () => {
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '200',
     });
-    pool = createSourcePool(config);
-    const deps = { s3: memoryS3(), source: pool };
+    const deps = { s3: memoryS3(), source: sources.pool(config) };
     const count = config.maxConcurrency;
     const request = parseRequest({ count, seed: 'w', width: 8, concurrency: count }, config);
     const warnings: Error[] = [];

@@ -45,6 +45,21 @@ async function setUp() {
   return { config, s3, json, options: { config, deps: { s3, source: pool } } };
 }
 
+/** `send` with each GetObject held 5 ms, counting how many are open at once. */
+function slowReads(send: ReturnType<typeof memoryS3>['send']) {
+  let open = 0;
+  let most = 0;
+  const reads = async (command: unknown) => {
+    if (!(command instanceof GetObjectCommand)) return send(command);
+    open++;
+    most = Math.max(most, open);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    open--;
+    return send(command);
+  };
+  return { send: reads as typeof send, most: () => most };
+}
+
 const job = (config: ReturnType<typeof loadConfig>) => ({
   batchId: 'cb',
   request: parseRequest({ count: 7, width: 8, seed: 'c', concurrency: 4 }, config),
@@ -275,22 +290,12 @@ describe('the chunked path, counted exactly', () => {
   it('reads at most 16 chunk records at once', async () => {
     const { config, s3, options } = await setUp();
     const plan = await planBatch({ batchId: 'cm', request: parseRequest({ count: 60, width: 8 }, config) }, 1, options);
-    let open = 0;
-    let most = 0;
-    const send = s3.send;
-    const slowReads = async (command: unknown) => {
-      if (!(command instanceof GetObjectCommand)) return send(command);
-      open++;
-      most = Math.max(most, open);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      open--;
-      return send(command);
-    };
+    const reads = slowReads(s3.send);
 
-    await aggregateBatch(plan, { ...options, deps: { ...options.deps, s3: { send: slowReads as typeof send } } });
+    await aggregateBatch(plan, { ...options, deps: { ...options.deps, s3: { send: reads.send } } });
 
     expect(plan.chunks).toHaveLength(20);
-    expect(most).toBe(16);
+    expect(reads.most()).toBe(16);
   });
 
   it('times every item from the batch’s start, across chunks', async () => {
@@ -312,17 +317,7 @@ describe('the chunked path, counted exactly', () => {
     for (let chunk = 0; chunk < 20; chunk++) {
       s3.objects.set(`images/cp/progress/${chunk}.json`, JSON.stringify({ chunk, done: 1, succeeded: 1, failed: 0 }));
     }
-    let open = 0;
-    let most = 0;
-    const send = s3.send;
-    const slowReads = async (command: unknown) => {
-      if (!(command instanceof GetObjectCommand)) return send(command);
-      open++;
-      most = Math.max(most, open);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      open--;
-      return send(command);
-    };
+    const reads = slowReads(s3.send);
 
     const running = await chunkedProgress(
       {
@@ -334,11 +329,11 @@ describe('the chunked path, counted exactly', () => {
         failed: 0,
         chunks: { total: 20, done: 0 },
       },
-      { ...options, deps: { ...options.deps, s3: { send: slowReads as typeof send } } },
+      { ...options, deps: { ...options.deps, s3: { send: reads.send } } },
     );
 
     expect(running).toMatchObject({ done: 20 });
-    expect(most).toBe(16);
+    expect(reads.most()).toBe(16);
   });
 
   it('runs the whole path here without a progress listener, and counts across chunks', async () => {

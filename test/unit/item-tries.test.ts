@@ -1,26 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { type ErrorLog, RunStopped } from '../../lambda/function/pipeline/item.js';
 import { runItems } from '../../lambda/function/pipeline/run-items.js';
-import { createSourcePool } from '../../lambda/function/source/picsum.js';
-import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { configFor, hostileSources, jpegOf } from '../support/hostile-source.js';
 
 /**
  * One item's tries: what counts as an attempt, which failures are retried and how long it waits,
  * how a stopped run ends it. The source is a server on loopback; S3 is a sender that answers as
  * each test scripts it (signing and serialization are proven against s3rver elsewhere).
  */
-let source: Awaited<ReturnType<typeof startHostileSource>> | undefined;
-let pool: ReturnType<typeof createSourcePool> | undefined;
-afterEach(async () => {
-  await pool?.close();
-  await source?.close();
-  source = undefined;
-  pool = undefined;
-});
+const sources = hostileSources();
 
 type Answer = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
@@ -51,16 +42,9 @@ type Options = {
 };
 
 async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items: ItemOutcome[]; puts: number }> {
-  source = await startHostileSource(options.answer ?? image);
-  const config = loadConfig({
-    BUCKET_NAME: 'b',
-    PICSUM_BASE_URL: source.url,
-    PICSUM_REDIRECT_HOSTS: '',
-    RETRY_BASE_MS: '10',
-    RETRY_MAX_MS: '20',
-    ...options.env,
-  });
-  pool = createSourcePool(config);
+  const source = await sources.start(options.answer ?? image);
+  const config = configFor(source, options.env);
+  const pool = sources.pool(config);
   let puts = 0;
   const send = async () => {
     const answer = await options.puts?.(++puts);
@@ -87,7 +71,7 @@ describe('the upload stage', () => {
 
     expect(item).toMatchObject({ ok: true, attempts: 2 });
     expect(puts).toBe(2);
-    expect(source?.requests).toHaveLength(1);
+    expect(sources.requests).toHaveLength(1);
   });
 
   it('fails a refusal as store_failed at once, naming S3’s code, and logs nothing', async () => {
@@ -208,7 +192,7 @@ describe('a stopped run', () => {
     });
 
     expect(item).toMatchObject({ reason: 'cancelled', attempts: 1 });
-    expect(source?.requests).toHaveLength(1);
+    expect(sources.requests).toHaveLength(1);
   });
 
   it('gives a download one SOURCE_ATTEMPT_TIMEOUT_MS per attempt, then retries it', async () => {
@@ -221,7 +205,7 @@ describe('a stopped run', () => {
     expect(item.ok === false && item.message).toBe(
       'The download took over SOURCE_ATTEMPT_TIMEOUT_MS (200 ms) (after 2 attempts)',
     );
-    expect(source?.requests).toHaveLength(2);
+    expect(sources.requests).toHaveLength(2);
   });
 
   it('ends an item whose upload waits to retry as cancelled, without writing again', async () => {

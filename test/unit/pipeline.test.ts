@@ -7,7 +7,7 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runItems } from '../../lambda/function/pipeline/run-items.js';
 import { createSourcePool, openImage, toSourceError } from '../../lambda/function/source/picsum.js';
 import { SourceError } from '../../lambda/function/source/source-error.js';
-import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { configFor, jpegOf, startHostileSource } from '../support/hostile-source.js';
 
 /**
  * The item pipeline against a source on loopback and an S3 stand-in that records each PutObject
@@ -26,14 +26,7 @@ type Answer = Parameters<typeof startHostileSource>[0];
 
 async function run(answer: Answer, input: object, env: Record<string, string> = {}, deadlineMs = 10_000) {
   source = await startHostileSource(answer);
-  const config = loadConfig({
-    BUCKET_NAME: 'b',
-    PICSUM_BASE_URL: source.url,
-    PICSUM_REDIRECT_HOSTS: '',
-    RETRY_BASE_MS: '10',
-    RETRY_MAX_MS: '20',
-    ...env,
-  });
+  const config = configFor(source, env);
   pool = createSourcePool(config);
   const puts: PutObjectCommand['input'][] = [];
   const s3 = {
@@ -152,6 +145,14 @@ describe('one item', () => {
   });
 });
 
+/** openImage against a source answering as `answer`, with the redirect allowlist empty. */
+async function open(answer: Answer, format: 'jpg' | 'webp' = 'jpg', env: Record<string, string> = {}) {
+  source = await startHostileSource(answer);
+  const config = loadConfig({ PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '', ...env });
+  pool = createSourcePool(config);
+  return openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), format);
+}
+
 describe('openImage', () => {
   it('follows at most two redirects, each only to an allowed host', async () => {
     source = await startHostileSource((req, res) => {
@@ -191,20 +192,10 @@ describe('openImage', () => {
   });
 
   it('asks with GET, its own User-Agent, the format wanted and no compression', async () => {
-    source = await startHostileSource(image());
-    const config = loadConfig({ PICSUM_BASE_URL: source.url });
-    pool = createSourcePool(config);
-
-    const opened = await openImage(
-      new URL(`${source.url}/8/8`),
-      config,
-      { source: pool },
-      AbortSignal.timeout(5000),
-      'webp',
-    ).catch((error: SourceError) => error);
+    const opened = await open(image(), 'webp').catch((error: SourceError) => error);
 
     expect(opened).toMatchObject({ reason: 'not_image' });
-    expect(source.requests[0]).toMatchObject({
+    expect(source?.requests[0]).toMatchObject({
       method: 'GET',
       headers: {
         'user-agent': 'picsum-batch/0.1 (+https://github.com/picsum-batch)',
@@ -215,17 +206,11 @@ describe('openImage', () => {
   });
 
   it('refuses a Location it cannot parse, quoting it', async () => {
-    source = await startHostileSource((_req, res) => res.writeHead(302, { location: 'http://[oops/x' }).end());
-    const config = loadConfig({ PICSUM_BASE_URL: source.url });
-    pool = createSourcePool(config);
-
-    await expect(
-      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
-    ).rejects.toMatchObject({
+    await expect(open((_req, res) => res.writeHead(302, { location: 'http://[oops/x' }).end())).rejects.toMatchObject({
       reason: 'redirect_refused',
       message: 'Refused redirect to an unparsable Location "http://[oops/x"',
     });
-    expect(source.requests).toHaveLength(1);
+    expect(source?.requests).toHaveLength(1);
   });
 
   it('reports a source it cannot connect to as a retryable network failure', async () => {
@@ -242,50 +227,27 @@ describe('openImage', () => {
   });
 
   it('gives up on headers that never come after SOURCE_HEADERS_TIMEOUT_MS', async () => {
-    source = await startHostileSource(() => {});
-    const config = loadConfig({ PICSUM_BASE_URL: source.url, SOURCE_HEADERS_TIMEOUT_MS: '200' });
-    pool = createSourcePool(config);
-
-    await expect(
-      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
-    ).rejects.toMatchObject({ reason: 'source_timeout', retryable: true });
+    await expect(open(() => {}, 'jpg', { SOURCE_HEADERS_TIMEOUT_MS: '200' })).rejects.toMatchObject({
+      reason: 'source_timeout',
+      retryable: true,
+    });
   });
 
   it('keeps at most 32 characters of a Picsum-ID', async () => {
-    source = await startHostileSource((_req, res) => {
+    const opened = await open((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 20, 'picsum-id': 'a'.repeat(40) });
       res.end(jpegOf(20));
     });
-    const config = loadConfig({ PICSUM_BASE_URL: source.url });
-    pool = createSourcePool(config);
-
-    const opened = await openImage(
-      new URL(`${source.url}/8/8`),
-      config,
-      { source: pool },
-      AbortSignal.timeout(5000),
-      'jpg',
-    );
     opened.body.resume();
 
     expect(opened.picsumId).toBe('a'.repeat(32));
   });
 
   it('opens a body sent without Content-Length as of unknown length', async () => {
-    source = await startHostileSource((_req, res) => {
+    const opened = await open((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' });
       res.end(jpegOf(20));
     });
-    const config = loadConfig({ PICSUM_BASE_URL: source.url });
-    pool = createSourcePool(config);
-
-    const opened = await openImage(
-      new URL(`${source.url}/8/8`),
-      config,
-      { source: pool },
-      AbortSignal.timeout(5000),
-      'jpg',
-    );
     opened.body.resume();
 
     expect(opened.contentLength).toBeUndefined();
@@ -293,19 +255,15 @@ describe('openImage', () => {
 
   it('drops the connection of an image it refuses for its size, reading none of it', async () => {
     let closedUnfinished = false;
-    source = await startHostileSource((_req, res) => {
+    const large: Answer = (_req, res) => {
       res.on('close', () => {
         closedUnfinished = !res.writableFinished;
       });
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 10_000_000 });
       res.write(jpegOf(1000));
-    });
-    const config = loadConfig({ PICSUM_BASE_URL: source.url, MAX_IMAGE_BYTES: '1000000' });
-    pool = createSourcePool(config);
+    };
 
-    await expect(
-      openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), 'jpg'),
-    ).rejects.toMatchObject({ reason: 'too_large' });
+    await expect(open(large, 'jpg', { MAX_IMAGE_BYTES: '1000000' })).rejects.toMatchObject({ reason: 'too_large' });
     await expect.poll(() => closedUnfinished).toBe(true);
   });
 });
@@ -347,12 +305,6 @@ describe('toSourceError', () => {
 });
 
 describe('openImage checks what the headers promise', () => {
-  async function open(answer: Answer, format: 'jpg' | 'webp' = 'jpg', env: Record<string, string> = {}) {
-    source = await startHostileSource(answer);
-    const config = loadConfig({ PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '', ...env });
-    pool = createSourcePool(config);
-    return openImage(new URL(`${source.url}/8/8`), config, { source: pool }, AbortSignal.timeout(5000), format);
-  }
   const respond =
     (status: number, headers: Record<string, string | number>, body: Buffer = Buffer.alloc(0)): Answer =>
     (_req, res) => {
