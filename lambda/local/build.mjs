@@ -1,19 +1,18 @@
 // Compiles the local commands (npm start, npm run dev, npm run invoke) to plain JavaScript before
 // they run: a TypeScript loader in the running process costs start-up time and tens of MB of
 // memory. Packages stay external and load from node_modules as usual.
-import { rm } from 'node:fs/promises';
+// `--bench` also compiles `npm run bench`'s contender, so that its cold batches pay no TypeScript
+// loader either; `npm start` has no use for it.
 import { build } from 'esbuild';
 
-// Chunk names change with their content: start from an empty folder, so old chunks do not pile up.
-await rm('.build', { recursive: true, force: true });
+const bench = process.argv.includes('--bench') ? { 'bench-contender': 'test/bench/contender.ts' } : {};
 
 await build({
   entryPoints: {
     cli: 'lambda/local/cli.ts',
     dev: 'lambda/local/dev.ts',
     invoke: 'lambda/local/invoke.ts',
-    // `npm run bench`'s contenders run compiled like `npm start`, so a cold batch pays no TypeScript loader.
-    'bench-contender': 'test/bench/contender.ts',
+    ...bench,
   },
   outdir: '.build',
   outExtension: { '.js': '.mjs' },

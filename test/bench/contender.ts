@@ -1,6 +1,6 @@
 /**
  * One benchmark contender in a process of its own, so that its CPU time and peak RSS are its own:
- *   node .build/bench-contender.mjs '<ContenderSpec as JSON>'   (compiled by `npm run build:local`)
+ *   node .build/bench-contender.mjs '<ContenderSpec as JSON>'   (compiled by `node lambda/local/build.mjs --bench`)
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
