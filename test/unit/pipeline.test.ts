@@ -101,28 +101,35 @@ describe('one item', () => {
     expect(source?.requests).toHaveLength(1);
   });
 
-  it('schedules no retry past the deadline', async () => {
-    const { items } = await run(
-      (_req, res) => res.writeHead(503, { 'retry-after': '2' }).end(),
-      { count: 1 },
+  // Each fails its item on the first answer, with one request sent: a wait it will not make.
+  it.each([
+    [
+      'schedules no retry past the deadline',
+      503,
+      '2',
       { MAX_ATTEMPTS: '5' },
       1_000,
-    );
-
-    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 1 });
-    expect(items[0]?.ok === false && items[0].message).toMatch(/no time left before the deadline/);
-    expect(source?.requests).toHaveLength(1);
-  });
-
-  it('waits no longer than MAX_RETRY_AFTER_MS for a Retry-After', async () => {
-    const { items } = await run(
-      (_req, res) => res.writeHead(429, { 'retry-after': '30' }).end(),
-      { count: 1 },
+      /no time left before the deadline/,
+    ],
+    [
+      'waits no longer than MAX_RETRY_AFTER_MS for a Retry-After',
+      429,
+      '30',
       { MAX_RETRY_AFTER_MS: '1000' },
+      10_000,
+      /over the 1000 ms cap/,
+    ],
+  ])('%s', async (_name, status, retryAfter, env, deadlineMs, message) => {
+    const { items } = await run(
+      (_req, res) => res.writeHead(status, { 'retry-after': retryAfter }).end(),
+      { count: 1 },
+      env,
+      deadlineMs,
     );
 
     expect(items[0]).toMatchObject({ ok: false, reason: 'source_status', attempts: 1 });
-    expect(items[0]?.ok === false && items[0].message).toMatch(/over the 1000 ms cap/);
+    expect(items[0]?.ok === false && items[0].message).toMatch(message);
+    expect(source?.requests).toHaveLength(1);
   });
 
   it('ends every item, stored or failed, in index order, and counts progress truly', async () => {
@@ -480,12 +487,7 @@ describe('large images, streamed into S3', () => {
 
   async function stream(answer: Answer, count = 1, concurrency = 1) {
     source = await startHostileSource(answer);
-    const config = loadConfig({
-      BUCKET_NAME: 'b',
-      PICSUM_BASE_URL: source.url,
-      PICSUM_REDIRECT_HOSTS: '',
-      MAX_ATTEMPTS: '1',
-    });
+    const config = configFor(source, { MAX_ATTEMPTS: '1' });
     pool = createSourcePool(config);
     const { received, s3 } = consuming();
     const request = parseRequest({ count, concurrency, width: 8, seed: 'L' }, config);
@@ -550,12 +552,7 @@ describe('large images, streamed into S3', () => {
 describe('an unexpected error', () => {
   it('fails its item as internal after one try, logged with the item and the error', async () => {
     source = await startHostileSource(image());
-    const config = loadConfig({
-      BUCKET_NAME: 'b',
-      PICSUM_BASE_URL: source.url,
-      PICSUM_REDIRECT_HOSTS: '',
-      MAX_ATTEMPTS: '4',
-    });
+    const config = configFor(source, { MAX_ATTEMPTS: '4' });
     pool = createSourcePool(config);
     const logged: unknown[][] = [];
     const bug = new TypeError('undefined is not a function');

@@ -9,6 +9,7 @@ import { putImage } from '../storage/images.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import { StoreError } from '../storage/store-error.js';
 import type { BufferPool } from './buffer-pool.js';
+import { followAbort } from './follow-abort.js';
 import type { Semaphore } from './semaphore.js';
 import { type DownloadedImage, readWhole, shouldStream, streamThrough } from './transfer.js';
 
@@ -161,7 +162,8 @@ class Tries {
         if (Date.now() + wait >= deadlineAt) {
           return { outcome: this.fail(reason, `${message}; no time left before the deadline to retry`) };
         }
-        this.timeline.retries = [...(this.timeline.retries ?? []), { reason, waitMs: wait }];
+        this.timeline.retries ??= [];
+        this.timeline.retries.push({ reason, waitMs: wait });
         try {
           await sleep(wait, this.context.stop);
         } catch {
@@ -181,21 +183,18 @@ class Tries {
  * collected. `done` clears both.
  */
 function attemptSignal(stop: AbortSignal, ms: number) {
-  const controller = new AbortController();
+  const { controller, unfollow } = followAbort(stop);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
   }, ms);
-  // An attempt starts only while `stop` has not aborted (Tries.run checks just before).
-  const onStop = () => controller.abort(stop.reason);
-  stop.addEventListener('abort', onStop);
   return {
     signal: controller.signal,
     timedOut: () => timedOut && !stop.aborted,
     done() {
       clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
+      unfollow();
     },
   };
 }

@@ -6,6 +6,7 @@ import { type ImageObject, putImageStream, type StoredImage } from '../storage/i
 import type { S3Sender } from '../storage/s3-client.js';
 import { BodyCheck, ByteGuard } from './body-check.js';
 import type { BufferPool } from './buffer-pool.js';
+import { followAbort } from './follow-abort.js';
 
 /**
  * Bodies up to this size are read whole, then written with one PutObject (hashed once, signed with
@@ -81,10 +82,7 @@ export async function streamThrough(
 ): Promise<StoredImage> {
   const length = image.contentLength ?? 0;
   const guard = new ByteGuard(length, config.maxImageBytes, item.format);
-  const upload = new AbortController();
-  const onDeadline = () => upload.abort(deadline.reason);
-  deadline.addEventListener('abort', onDeadline);
-  if (deadline.aborted) onDeadline();
+  const { controller: upload, unfollow } = followAbort(deadline);
   let sourceError: unknown;
   pipeline(image.body, guard, (error) => {
     if (error) {
@@ -98,7 +96,7 @@ export async function streamThrough(
   } catch (error) {
     throw sourceError ? toSourceError(sourceError) : error;
   } finally {
-    deadline.removeEventListener('abort', onDeadline);
+    unfollow();
     // An upload that failed first leaves the source body half read: destroy it to free the socket.
     guard.destroy();
   }
