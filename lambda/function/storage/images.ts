@@ -4,6 +4,7 @@ import type { Config } from '../contracts/config.js';
 import { imageKey } from './keys.js';
 import type { S3Sender } from './s3-client.js';
 import { storeCall } from './store-error.js';
+import { withWholeBodyCall } from './whole-body-calls.js';
 
 /** What an image object is stored as: its key's parts, its Content-Type and where it came from. */
 export type ImageObject = {
@@ -46,14 +47,8 @@ export async function putImage(
     ContentLength: image.body.length,
     ...(config.s3Endpoint === undefined ? { ChecksumSHA256: Buffer.from(image.sha256, 'hex').toString('base64') } : {}),
   });
-  command.middlewareStack.add(
-    (next) => (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = image.sha256;
-      return next(args);
-    },
-    { step: 'build', name: 'signKnownPayloadHash' },
-  );
-  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
+  const call = { signal, sha256: image.sha256 };
+  await storeCall('S3 PutObject', () => withWholeBodyCall(image.body, call, () => s3.send(command)));
   return { key: input.Key, bytes: image.body.length, sha256: image.sha256 };
 }
 
