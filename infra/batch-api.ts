@@ -23,8 +23,9 @@ export type BatchApiProps = {
 
 /**
  * The regional REST API: `POST /batches` (body checked against the request model before the
- * function runs) and `GET /batches/{batchId}`. IAM (SigV4) authorization unless `auth=none`;
- * stage throttling, JSON access logs, execution logs for errors and X-Ray tracing.
+ * function runs), `GET /batches/{batchId}` and `POST /batches/{batchId}/retry`. IAM (SigV4)
+ * authorization unless `auth=none`; stage throttling, JSON access logs, execution logs for errors
+ * and X-Ray tracing.
  */
 export class BatchApi extends Construct {
   readonly api: RestApi;
@@ -67,7 +68,14 @@ export class BatchApi extends Construct {
       requestValidator: validator,
       requestModels: { 'application/json': model },
     });
-    batches.addResource('{batchId}').addMethod('GET', integration, {
+    const batch = batches.addResource('{batchId}');
+    batch.addMethod('GET', integration, {
+      authorizationType,
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.batchId': true },
+    });
+    // The batch's unfinished items again, into the same batch; the function checks the (empty) body.
+    batch.addResource('retry').addMethod('POST', integration, {
       authorizationType,
       requestValidator: validator,
       requestParameters: { 'method.request.path.batchId': true },

@@ -13,6 +13,8 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
+  Wait,
+  WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -35,6 +37,7 @@ export const LAMBDA_TRANSIENT_ERRORS = [
  * execution running one chunk) -> Aggregate (the batch's manifest and result) -> done, or failed
  * when more chunks failed than tolerated (their items are in the manifest as `chunk_failed`).
  * A plan or aggregate that fails for good is recorded as the batch's status before the execution fails.
+ * An execution started with `heal` instead waits, then retries a scheduled batch's failed items.
  * Every step is the batch function, so a chunk runs exactly the code a small batch runs.
  */
 export class BatchWorkflow extends Construct {
@@ -114,6 +117,12 @@ export class BatchWorkflow extends Construct {
       )
       .otherwise(new Succeed(this, 'Done', { outputPath: '$.summary' }));
 
+    // A scheduled batch left with failed items heals once: an execution named `{batchId}-heal`,
+    // started with `{"heal": {"batchId", "delaySeconds"}}`, waits, then has the function retry them.
+    const healAfterDelay = new Wait(this, 'HealDelay', { time: WaitTime.secondsPath('$.heal.delaySeconds') })
+      .next(step('Heal', { kind: 'picsum-batch.heal', 'batchId.$': '$.heal.batchId' }, JsonPath.DISCARD))
+      .next(new Succeed(this, 'Healed'));
+
     const logGroup = new LogGroup(this, 'Logs', {
       retention: settings.logRetentionDays as RetentionDays,
       removalPolicy: settings.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -121,7 +130,11 @@ export class BatchWorkflow extends Construct {
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(plan.next(chunks).next(aggregate).next(outcome)),
+      definitionBody: DefinitionBody.fromChainable(
+        new Choice(this, 'HealOrRun')
+          .when(Condition.isPresent('$.heal'), healAfterDelay)
+          .otherwise(plan.next(chunks).next(aggregate).next(outcome)),
+      ),
       timeout: Duration.hours(24),
       tracingEnabled: true,
       // Every state transition logged, without the data (requests and results stay in S3).

@@ -30,6 +30,8 @@ export type StackSettings = {
   scheduleExpression: string;
   /** The request every scheduled run sends, validated like any other. */
   scheduleRequest: Record<string, unknown>;
+  /** Seconds after a scheduled batch ends with failed items before they are retried, once; 0: never. */
+  healDelaySeconds: number;
   /** Alarm when more than this share of a period's images fail. */
   failedRatioThreshold: number;
 };
@@ -77,6 +79,7 @@ export function functionLimits(settings: StackSettings): Record<string, string> 
     CHUNK_SIZE: String(settings.chunkSize),
     MAP_MAX_CONCURRENCY: String(settings.mapConcurrency),
     SOURCE_MAX_CONCURRENCY: String(settings.sourceMaxConcurrency),
+    HEAL_DELAY_S: String(settings.healDelaySeconds),
   };
 }
 
@@ -108,6 +111,7 @@ export function readSettings(context: Context): StackSettings {
     scheduleEnabled: flag(context, 'scheduleEnabled', true),
     scheduleExpression: String(context('scheduleExpression') ?? 'rate(1 day)'),
     scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
+    healDelaySeconds: number(context, 'healDelaySeconds', 900, 0, 86_400),
     failedRatioThreshold: number(context, 'failedRatioThreshold', 0.1, 0, 1),
   };
   if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { selfInvokeLauncher, stepFunctionsLauncher } from './adapters/launchers.js';
+import { selfInvokeLauncher, stepFunctionsHealLauncher, stepFunctionsLauncher } from './adapters/launchers.js';
 import { METRICS_NAMESPACE } from './adapters/metrics.js';
 import { routeEvent } from './adapters/route-event.js';
 import { loadConfig } from './contracts/config.js';
@@ -31,6 +31,9 @@ const launch = launcherBySize(config, {
       },
 });
 
+// A scheduled batch left with failed items heals once: the state machine waits, then calls back.
+const heal = stateMachineArn ? stepFunctionsHealLauncher({ region, stateMachineArn }) : undefined;
+
 /** The Lambda entry point: see adapters/route-event.ts for the events it answers. */
 export const handler = (event: unknown, context: Context) =>
-  routeEvent(event, context, { config, deps, log, metrics, launch });
+  routeEvent(event, context, { config, deps, log, metrics, launch, ...(heal ? { heal } : {}) });

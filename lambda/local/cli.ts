@@ -2,13 +2,15 @@ import './quiet-node-warning.js';
 import { join } from 'node:path';
 import { loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
-import { parseRequest } from '../function/contracts/request.js';
+import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
-import { newBatchId, runBatch } from '../function/orchestration/batch.js';
+import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
+import { runJob } from '../function/orchestration/jobs.js';
+import { claimRetry } from '../function/orchestration/retry-claim.js';
 import { parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
-import { startLocalRuntime } from './setup.js';
+import { type LocalRuntime, startLocalRuntime } from './setup.js';
 import { summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
@@ -44,11 +46,11 @@ async function main(argv: string[]): Promise<number> {
     if (!options.json) process.stderr.write(`${line}\n`);
   };
   // Validate before starting any server: a typo should cost nothing.
-  const request = parseRequest(options.input, loadConfig(process.env));
+  const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
+  const request = retryOf === undefined ? parseRequest(options.input, loadConfig(process.env)) : undefined;
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
   const runtime = await startLocalRuntime({ source: options.source, say });
   try {
-    say(`Fetching ${request.count} images from ${runtime.sourceNote}, ${request.concurrency} at a time.`);
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
     const batchOptions = {
@@ -59,15 +61,28 @@ async function main(argv: string[]): Promise<number> {
       onProgress: progress.update,
     };
     const { chunkSize } = runtime.config;
-    let result: BatchResult;
-    if (request.count > chunkSize) {
-      // The deployed path for a batch this size: plan, chunks, aggregate, with the chunks run one
-      // after another here where Step Functions would run them side by side.
-      say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
-      result = await runChunkedHere({ batchId: newBatchId(), request }, batchOptions);
-    } else {
-      result = await runBatch(request, batchOptions);
+    const run = async (job: BatchJob): Promise<BatchResult> => {
+      const size = jobSize(job);
+      const what = job.retry
+        ? `Retry ${job.retry.run} of batch ${job.batchId}: fetching its ${size} unfinished`
+        : `Fetching ${size}`;
+      say(`${what} images from ${runtime.sourceNote}, ${job.request.concurrency} at a time.`);
+      if (size > chunkSize) {
+        // The deployed path for a batch this size: plan, chunks, aggregate, with the chunks run one
+        // after another here where Step Functions would run them side by side.
+        say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
+        return runChunkedHere(job, batchOptions);
+      }
+      // A retry keeps a status record, so that a retry asked for meanwhile (here or by the dev server) is told it runs.
+      return job.retry ? runJob(job, batchOptions) : runBatch(job.request, batchOptions);
+    };
+    const work = request ? { job: { batchId: newBatchId(), request } } : await claimRetryHere(retryOf ?? '', runtime);
+    if (typeof work === 'string') {
+      process.stderr.write(`picsum-batch: ${work}\n`);
+      return 1;
     }
+    if ('result' in work) say(`Batch ${work.result.batchId} has no unfinished items: nothing to retry.`);
+    const result = 'result' in work ? work.result : await run(work.job);
     progress.finish();
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -78,6 +93,29 @@ async function main(argv: string[]): Promise<number> {
     return result.status === 'cancelled' ? CANCELLED_EXIT_CODE : 0;
   } finally {
     await runtime.close();
+  }
+}
+
+/**
+ * `--retry BATCH_ID` against the configured bucket: the claimed retry's job, the batch's result when
+ * nothing of it is unfinished, or why it cannot be retried.
+ */
+async function claimRetryHere(
+  batchId: string,
+  runtime: LocalRuntime,
+): Promise<{ job: BatchJob } | { result: BatchResult } | string> {
+  const retry = await claimRetry(batchId, runtime);
+  switch (retry.kind) {
+    case 'claimed':
+      return { job: retry.job };
+    case 'nothing':
+      return { result: retry.result };
+    case 'unknown':
+      return `no batch ${batchId} in bucket ${runtime.config.bucket} (${runtime.storageNote})`;
+    case 'busy':
+      return `batch ${batchId} is ${retry.status.status}; retry it once it has finished`;
+    case 'no-manifest':
+      return `batch ${batchId} ended without a manifest: no item of it is recorded to retry`;
   }
 }
 

@@ -11,6 +11,8 @@ export type CliOptions = {
   region: string | undefined;
   /** `npm run invoke` only: sent as the Idempotency-Key header, so a repeated command starts nothing new. */
   idempotencyKey: string | undefined;
+  /** The batch whose unfinished items to run again (its own request: no request flags with it). */
+  retry: string | undefined;
 };
 
 const REQUEST_FLAGS = ['count', 'concurrency', 'width', 'height', 'blur', 'format', 'seed'] as const;
@@ -26,6 +28,7 @@ const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --blur B             blur from 1 to 10
   --format jpg|webp    image format (default jpg)
   --seed S             repeatable batch: the same seed fetches the same images
+  --retry BATCH_ID     run a batch's unfinished items again, into the same batch (its own request)
   --json               print only the result, as JSON
   --help               this text`;
 
@@ -64,6 +67,13 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     input[name] = NUMERIC.has(name) && /^-?\d{1,15}$/.test(value) ? Number(value) : value;
   }
   if (values.grayscale) input.grayscale = true;
+  const [requestFlag] = Object.keys(input);
+  if (values.retry !== undefined && requestFlag !== undefined) {
+    throw new RequestError(`--retry runs the batch's own request; --${requestFlag} cannot go with it`, {
+      code: 'INVALID_FLAG',
+      field: requestFlag,
+    });
+  }
   return {
     input,
     source: values.source,
@@ -72,6 +82,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     url: values.url,
     region: values.region,
     idempotencyKey: values['idempotency-key'],
+    retry: values.retry,
   };
 }
 
@@ -93,6 +104,7 @@ function parse(argv: string[]) {
       url: { type: 'string' },
       region: { type: 'string' },
       'idempotency-key': { type: 'string' },
+      retry: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

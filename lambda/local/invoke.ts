@@ -1,5 +1,6 @@
 import './quiet-node-warning.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
+import { parseBatchId } from '../function/contracts/request.js';
 import type { BatchResult, BatchStatus } from '../function/contracts/result.js';
 import { INVOKE_USAGE, parseFlags } from './flags.js';
 import { regionFromApiUrl, signedClient } from './signed-client.js';
@@ -8,7 +9,10 @@ import { summarize } from './summary.js';
 /** How often a background batch's status is asked for: often enough to follow, rarely enough to cost nothing. */
 const POLL_MS = 2_000;
 
-/** `npm run invoke -- --url <ApiUrl> [request flags]`: runs a batch on the deployed stack. */
+/**
+ * `npm run invoke -- --url <ApiUrl> [request flags]`: runs a batch on the deployed stack;
+ * with `--retry BATCH_ID`, that batch's unfinished items again.
+ */
 export async function invoke(
   argv: string[],
   print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
@@ -32,7 +36,9 @@ export async function invoke(
 
   const key: Record<string, string> =
     options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
-  let response = await call('POST', 'batches', options.input, key);
+  let response = options.retry
+    ? await call('POST', `batches/${encodeURIComponent(parseBatchId(options.retry, '--retry'))}/retry`, {})
+    : await call('POST', 'batches', options.input, key);
   if (response.status === 202) {
     const { batchId } = response.body as { batchId: string };
     say(`Batch ${batchId} accepted; it runs in the background. Waiting for it...`);
@@ -44,7 +50,9 @@ export async function invoke(
       if (status.status === 'failed') throw new Error(`Batch ${batchId} failed: ${status.error} ${status.cause}`);
       if (status.status === 'running') {
         const chunks = status.chunks ? `, chunks ${status.chunks.done}/${status.chunks.total} finished` : '';
-        say(`${status.done}/${status.requested} done (${status.failed} failed${chunks})`);
+        const total = status.retry ? status.retry.items : status.requested;
+        const retry = status.retry ? `retry ${status.retry.run}: ` : '';
+        say(`${retry}${status.done}/${total} done (${status.failed} failed${chunks})`);
       }
     }
     if (response.status === 200) response = { status: 200, body: (response.body as { result: BatchResult }).result };

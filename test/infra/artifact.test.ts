@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunks.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
@@ -167,7 +168,7 @@ describe('the deployed bundle under the synthesized state machine', () => {
     const run = await runDefinition(definition, job, (payload) => handler(payload, context));
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.visited).toEqual(['Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
+    expect(run.visited).toEqual(['HealOrRun', 'Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
     expect(run.output).toMatchObject({ batchId: 'workflow-batch', requested: 250, succeeded: 250, failed: 0 });
     const manifest = JSON.parse((await harness.object((run.output as BatchResult).manifestKey)).bytes.toString());
     expect(manifest.items).toHaveLength(250);
@@ -181,13 +182,55 @@ describe('the deployed bundle under the synthesized state machine', () => {
     expect(JSON.parse(status.body)).toMatchObject({ status: 'done', result: { succeeded: 250 } });
   });
 
+  it('heals a batch whose chunks died: waits, then its retry runs as an execution of its own, in chunks', async () => {
+    // A batch of 250 whose first two chunks left no record: 167 items chunk_failed.
+    // Chunks of 100, as the bundle's environment says.
+    const options = {
+      config: { ...harness.config, chunkSize: 100 },
+      deps: harness.deps,
+      deadlineAt: Date.now() + 60_000,
+    };
+    const request = parseRequest({ count: 250, width: 8, seed: 'heal', concurrency: 8 }, harness.config);
+    const plan = await planBatch({ batchId: 'heal-batch', request, scheduled: true }, 3, options);
+    await runChunk(
+      { batchId: 'heal-batch', request, concurrency: plan.concurrency, chunk: plan.chunks[2] as never },
+      options,
+    );
+    expect((await aggregateBatch(plan, options)).result).toMatchObject({ succeeded: 83, failed: 167 });
+    const started = states.seen.length;
+
+    // The execution the function starts for healing: it waits, then sends the heal event.
+    const heal = await runDefinition(definition, { heal: { batchId: 'heal-batch', delaySeconds: 900 } }, (payload) =>
+      handler(payload, context),
+    );
+
+    expect(heal.status).toBe('SUCCEEDED');
+    expect(heal.visited).toEqual(['HealOrRun', 'HealDelay', 'waited 900', 'Heal', 'Healed']);
+    // 167 unfinished items are over CHUNK_SIZE: the heal started the retry as its own execution.
+    const retryExecution = JSON.parse(states.seen.at(-1)?.body ?? '{}');
+    expect(states.seen.length - started).toBe(1);
+    expect(retryExecution.name).toBe('heal-batch-retry-1');
+    const retryJob = JSON.parse(retryExecution.input);
+    expect(retryJob).toMatchObject({ batchId: 'heal-batch', retry: { run: 1, items: 167 } });
+
+    const retry = await runDefinition(definition, retryJob, (payload) => handler(payload, context));
+
+    expect(retry.visited).toEqual(['HealOrRun', 'Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
+    expect(retry.output).toMatchObject({ batchId: 'heal-batch', requested: 250, succeeded: 250, failed: 0 });
+    const manifest = JSON.parse((await harness.object((retry.output as BatchResult).manifestKey)).bytes.toString());
+    expect(manifest.result).toMatchObject({ succeeded: 250, retries: 1 });
+    expect(manifest.items).toHaveLength(250);
+    const images = (await harness.keys()).filter((key) => key.includes('/heal-batch/') && key.endsWith('.jpg'));
+    expect(images).toHaveLength(250);
+  });
+
   it('records a batch whose plan fails for good as failed, so GET stops saying running', async () => {
     const job = { batchId: 'doomed', request: { ...parseRequest({}, harness.config), count: -1 } };
 
     const run = await runDefinition(definition, job, (payload) => handler(payload, context));
 
     expect(run.status).toBe('FAILED');
-    expect(run.visited).toEqual(['Plan', 'RecordFailure', 'BatchFailed']);
+    expect(run.visited).toEqual(['HealOrRun', 'Plan', 'RecordFailure', 'BatchFailed']);
     expect(run.output).toMatchObject({ error: 'RangeError' });
     const status = (await handler(
       { httpMethod: 'GET', path: '/batches/doomed', headers: {} } as unknown as APIGatewayProxyEvent,

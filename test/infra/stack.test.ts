@@ -110,6 +110,7 @@ describe('the function', () => {
           CHUNK_SIZE: '2000',
           MAP_MAX_CONCURRENCY: '8',
           SOURCE_MAX_CONCURRENCY: '128',
+          HEAL_DELAY_S: '900',
           STATE_MACHINE_ARN: {
             'Fn::Join': [
               '',
@@ -192,15 +193,25 @@ describe('the function', () => {
 });
 
 describe('the API', () => {
-  it('is a regional REST API with IAM authorization on both routes by default', () => {
+  it('is a regional REST API with IAM authorization on its three routes by default', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 2);
-    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 3);
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'POST' }, 2);
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'AWS_IAM' });
+    // POST /batches/{batchId}/retry
+    const retry = Object.entries(template.findResources('AWS::ApiGateway::Resource')).find(
+      ([, resource]) => resource.Properties.PathPart === 'retry',
+    );
+    expect(retry?.[1].Properties.ParentId).toEqual({ Ref: expect.stringMatching(/batchId/) });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      ResourceId: { Ref: retry?.[0] },
+      RequestParameters: { 'method.request.path.batchId': true },
+    });
   });
 
   it('opens only when auth=none is asked for', () => {
-    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 2);
+    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 3);
   });
 
   it('validates the body against a model that mirrors the request schema', () => {
@@ -339,7 +350,12 @@ describe('the batch state machine (batches over chunkSize)', () => {
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
     });
     const definition = definitionOf(template);
-    expect(definition.StartAt).toBe('Plan');
+    expect(definition.StartAt).toBe('HealOrRun');
+    expect(definition.States.HealOrRun).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.heal', IsPresent: true, Next: 'HealDelay' }],
+      Default: 'Plan',
+    });
     expect(definition.States.Plan).toMatchObject({ Type: 'Task', Next: 'Chunks' });
     expect(definition.States.Plan.Parameters).toEqual({ kind: 'picsum-batch.plan', 'job.$': '$' });
     expect(definition.States.Chunks.Next).toBe('Aggregate');
@@ -382,9 +398,20 @@ describe('the batch state machine (batches over chunkSize)', () => {
     expect(customChunks.ToleratedFailurePercentage ?? 0).toBe(0);
   });
 
+  it('heals a scheduled batch: waits the delay it is started with, then sends the heal event', () => {
+    const { States } = definitionOf(template);
+    expect(States.HealDelay).toEqual({ Type: 'Wait', SecondsPath: '$.heal.delaySeconds', Next: 'Heal' });
+    expect(States.Heal).toMatchObject({
+      Type: 'Task',
+      Parameters: { kind: 'picsum-batch.heal', 'batchId.$': '$.heal.batchId' },
+      Next: 'Healed',
+    });
+  });
+
   it('retries every step on Lambda throttling and service errors, with backoff', () => {
     const definition = definitionOf(template);
     const steps = [
+      definition.States.Heal,
       definition.States.Plan,
       definition.States.Chunks.ItemProcessor.States.RunChunk,
       definition.States.Aggregate,

@@ -66,6 +66,18 @@ describe('npm start', () => {
     expect(stderr).toMatch(/Expected `count` to be an integer from 1 to 100000, got "many"/);
   });
 
+  it('refuses --retry of a batch the bucket does not hold (exit 1) and --retry with request flags (exit 2)', async () => {
+    const unknown = await start(['--retry', '20260101T000000Z-00000000']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no batch 20260101T000000Z-00000000 in bucket/);
+    const mixed = await start(['--retry', '20260101T000000Z-00000000', '--count', '3']);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/--count cannot go with it/);
+    const malformed = await start(['--retry', '../etc']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--retry/);
+  });
+
   it('refuses an unknown flag with exit code 2', async () => {
     const { code, stderr } = await start(['--colour', 'red']);
 
@@ -111,6 +123,26 @@ describe('npm start', () => {
       expect(recorded.length).toBeLessThan(400);
       const unfinished = manifest.items.filter((item) => !item.ok);
       expect(unfinished.every((item) => !item.ok && item.reason === 'cancelled')).toBe(true);
+
+      // --retry finishes it: the cancelled items only, into the same batch and manifest.
+      const retried = await exec(process.execPath, ['.build/cli.mjs', '--retry', manifest.batchId, '--json'], {
+        env: cliEnv({ PICSUM_BASE_URL: slow.baseUrl, PICSUM_REDIRECT_HOSTS: slow.imageHost }),
+      });
+      const result = JSON.parse(retried.stdout.trim().split('\n').at(-1) ?? '');
+      expect(result).toMatchObject({
+        batchId: manifest.batchId,
+        requested: 400,
+        succeeded: 400,
+        failed: 0,
+        retries: 1,
+      });
+      const complete = JSON.parse((await harness.object(manifestKey)).bytes.toString()) as Manifest;
+      expect(complete.result).toEqual(result);
+      const images = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && key.endsWith('.jpg'));
+      expect(images.sort()).toEqual(complete.items.flatMap((item) => (item.ok ? [item.key] : [])).sort());
+      expect(new Set(images.map((key) => key.slice(result.prefix.length).split('-')[0])).size).toBe(400);
+      // The items stored before Ctrl-C kept their outcome (and their first run).
+      for (const before of manifest.items) if (before.ok) expect(complete.items[before.index]).toEqual(before);
     } finally {
       await slow.close();
     }

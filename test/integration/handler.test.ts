@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunks.js';
@@ -34,8 +35,14 @@ afterEach(() => {
   statesAnswers = started;
 });
 
+// Source faults a test turns on for a while (the harness's picsum server asks for each request).
+let faults: ((request: RequestInfo) => Fault | undefined) | undefined;
+afterEach(() => {
+  faults = undefined;
+});
+
 beforeAll(async () => {
-  harness = await startHarness();
+  harness = await startHarness({ picsum: { faults: (request) => faults?.(request) } });
   // Stand-ins for the Lambda and Step Functions APIs that check every request's SigV4 signature.
   // The function signs with its role's credentials, here the same ones s3rver accepts.
   const credentials = EMBEDDED_S3_CREDENTIALS;
@@ -46,6 +53,7 @@ beforeAll(async () => {
   vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches');
   vi.stubEnv('SYNC_MAX_COUNT', '5');
   vi.stubEnv('CHUNK_SIZE', '10');
+  vi.stubEnv('HEAL_DELAY_S', '600');
   vi.stubEnv('MAX_COUNT', '5000');
   vi.stubEnv('BUCKET_NAME', harness.config.bucket);
   vi.stubEnv('S3_ENDPOINT', harness.s3server.endpoint);
@@ -122,6 +130,33 @@ describe('the Lambda handler', () => {
     expect(second).toEqual(first);
     expect(await harness.keys()).toEqual(keysAfterFirst);
     expect(harness.picsum.requests).toHaveLength(requestsAfterFirst);
+  });
+
+  it('heals a scheduled batch left with failed items once: the state machine waits, then its heal event retries them', async () => {
+    const batchId = 'heal-20261125T060000Z';
+    const run = { kind: 'picsum-batch.run', request: { count: 6, width: 16, seed: 'heal' } };
+    faults = (r) => (r.hop === 'base' && r.index < 2 ? { kind: 'status', status: 404 } : undefined);
+    const before = states.seen.length;
+
+    const first = await handler({ ...run, scheduleName: 'heal', scheduledTime: '2026-11-25T06:00:00Z' }, context);
+    // A run that is not the schedule's (a direct invocation) does not heal.
+    const direct = await handler(run, context);
+
+    expect(first).toMatchObject({ batchId, succeeded: 4, failed: 2, retries: 0 });
+    expect(direct).toMatchObject({ failed: 2 });
+    const started = states.seen.slice(before);
+    expect(started.map((call) => JSON.parse(call.body).name)).toEqual([`${batchId}-heal`]);
+    expect(inputOf(started[0])).toEqual({ heal: { batchId, delaySeconds: 600 } });
+
+    // The state machine's Heal step, once the delay has passed and picsum is well again.
+    faults = undefined;
+    const healed = await handler({ kind: 'picsum-batch.heal', batchId }, context);
+
+    expect(healed).toMatchObject({ batchId, requested: 6, succeeded: 6, failed: 0, retries: 1 });
+    expect(states.seen.length - before).toBe(1);
+    const requests = harness.picsum.requests.length;
+    expect(await handler({ kind: 'picsum-batch.heal', batchId }, context)).toEqual(healed);
+    expect(harness.picsum.requests).toHaveLength(requests);
   });
 
   it('sends a batch over SYNC_MAX_COUNT to itself, and one over CHUNK_SIZE to the state machine', async () => {

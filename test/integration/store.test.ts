@@ -98,6 +98,34 @@ describe('the embedded S3 server keeps a PUT all or nothing, as S3 does', () => 
   );
 });
 
+describe('the embedded S3 server replaces an object whole, as S3 does', () => {
+  it('answers reads racing overwrites with one whole version or the other, and lists the key throughout', async () => {
+    harness = await startHarness();
+    const { s3, config } = harness;
+    const key = 'images/b/manifest.json';
+    const versions = [Buffer.alloc(300_000, 'a'), Buffer.alloc(500_000, 'b')];
+    const put = (body: Buffer) => s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body }));
+    await put(versions[0] as Buffer);
+
+    const seen: string[] = [];
+    const writes = (async () => {
+      for (let i = 1; i <= 40; i++) await put(versions[i % 2] as Buffer);
+    })();
+    const reads = (async () => {
+      for (let i = 0; i < 80; i++) {
+        const [object, keys] = await Promise.all([harness.object(key), harness.keys()]);
+        const whole = versions.some((version) => version.equals(object.bytes));
+        seen.push(
+          whole && keys.includes(key) ? 'whole' : `torn: ${object.bytes.length} bytes, listed ${keys.includes(key)}`,
+        );
+      }
+    })();
+    await Promise.all([writes, reads]);
+
+    expect(seen.filter((read) => read !== 'whole')).toEqual([]);
+  });
+});
+
 describe('storing in an S3-compatible server', () => {
   it('keeps streamed uploads byte-identical, where the SDK default would store aws-chunked framing', async () => {
     harness = await startHarness();

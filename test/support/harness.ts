@@ -19,20 +19,6 @@ import { type ContactCounter, startContactCounter } from './loopback-only.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/**
- * One page of a listing. s3rver lists by reading its folder and then each object's files, so a
- * listing racing a write (a status record being replaced) can fail with InternalError: list again.
- */
-async function listPage(s3: S3Client, config: Config, marker: string | undefined, tries = 3) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await s3.send(new ListObjectsCommand({ Bucket: config.bucket, Prefix: config.keyPrefix, Marker: marker }));
-    } catch (error) {
-      if (attempt >= tries || (error as { name?: string }).name !== 'InternalError') throw error;
-    }
-  }
-}
-
 /** A real s3rver and an offline picsum server on loopback, and the config and clients that use them. */
 export type Harness = {
   s3server: EmbeddedS3;
@@ -85,7 +71,9 @@ export async function startHarness(
       const keys: string[] = [];
       let marker: string | undefined;
       do {
-        const page = await listPage(s3, config, marker);
+        const page = await s3.send(
+          new ListObjectsCommand({ Bucket: config.bucket, Prefix: config.keyPrefix, Marker: marker }),
+        );
         for (const object of page.Contents ?? []) keys.push(object.Key ?? '');
         marker = page.IsTruncated ? keys.at(-1) : undefined;
       } while (marker);

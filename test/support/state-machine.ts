@@ -41,7 +41,7 @@ function place(input: unknown, result: unknown, resultPath: unknown): unknown {
 /**
  * Runs a synthesized definition the way Step Functions would for the subset this project uses
  * (Lambda tasks with Parameters and Catch, a Map with ItemsPath/ItemSelector/ResultPath, Choice on
- * IsPresent, Succeed with OutputPath, Fail with ErrorPath/CausePath), calling `invoke` for each
+ * IsPresent, Wait (recorded, not slept), Succeed with OutputPath, Fail with ErrorPath/CausePath), calling `invoke` for each
  * Lambda task. Proves the payload paths in the definition fit what the handler expects; it is not
  * Step Functions itself (no retries, no parallel children, no catch on the map).
  */
@@ -95,6 +95,10 @@ export async function runDefinition(
         step = match?.Next ?? (state.Default as string);
         continue;
       }
+      case 'Wait':
+        // No sleeping here: the wait is recorded, in seconds, as the state's visit.
+        visited.push(`waited ${state.SecondsPath ? read(state.SecondsPath as string, data, context) : state.Seconds}`);
+        break;
       case 'Succeed':
         return {
           status: 'SUCCEEDED',

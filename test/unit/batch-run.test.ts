@@ -6,7 +6,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.js';
-import { runItems } from '../../lambda/function/pipeline/run-items.js';
+import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { hostileSources, jpegOf } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
@@ -120,18 +120,14 @@ describe('runItems', () => {
     const cancel = new AbortController();
     const progress: unknown[] = [];
 
-    const run = await runItems(
-      request,
-      { start: 2, end: 6 },
-      {
-        config,
-        deps,
-        batchId: 'b',
-        deadlineAt: Date.now() + 10_000,
-        cancel: cancel.signal,
-        onProgress: (p) => progress.push(p),
-      },
-    );
+    const run = await runItems(request, indexRange(2, 6), {
+      config,
+      deps,
+      batchId: 'b',
+      deadlineAt: Date.now() + 10_000,
+      cancel: cancel.signal,
+      onProgress: (p) => progress.push(p),
+    });
 
     expect(run.items.map((item) => item.index)).toEqual([2, 3, 4, 5]);
     expect(seen.maxInFlight).toBe(2);
@@ -165,11 +161,12 @@ describe('runItems', () => {
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
     try {
-      await runItems(
-        request,
-        { start: 0, end: request.count },
-        { config, deps, batchId: 'b', deadlineAt: Date.now() + 10_000 },
-      );
+      await runItems(request, indexRange(0, request.count), {
+        config,
+        deps,
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+      });
       // Warnings are emitted on the next tick.
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
@@ -187,11 +184,12 @@ describe('runItems', () => {
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
     try {
-      const run = await runItems(
-        request,
-        { start: 0, end: 40 },
-        { config, deps, batchId: 'b', deadlineAt: Date.now() + 10_000 },
-      );
+      const run = await runItems(request, indexRange(0, 40), {
+        config,
+        deps,
+        batchId: 'b',
+        deadlineAt: Date.now() + 10_000,
+      });
       expect(run.items.filter((item) => item.ok)).toHaveLength(40);
       await new Promise((resolve) => setImmediate(resolve));
     } finally {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { type ErrorLog, RunStopped } from '../../lambda/function/pipeline/item.js';
-import { runItems } from '../../lambda/function/pipeline/run-items.js';
+import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { configFor, hostileSources, jpegOf } from '../support/hostile-source.js';
 
 /**
@@ -53,7 +53,7 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items
   };
   const run = await runItems(
     parseRequest({ count: options.count ?? 1, concurrency: options.concurrency ?? 1, width: 8, seed: 't' }, config),
-    { start: 0, end: options.count ?? 1 },
+    indexRange(0, options.count ?? 1),
     {
       config,
       deps: { s3: { send }, source: pool, log: options.log },

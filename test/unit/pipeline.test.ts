@@ -4,7 +4,7 @@ import type { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { runItems } from '../../lambda/function/pipeline/run-items.js';
+import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { createSourcePool, openImage, toSourceError } from '../../lambda/function/source/picsum.js';
 import { SourceError } from '../../lambda/function/source/source-error.js';
 import { configFor, jpegOf, startHostileSource } from '../support/hostile-source.js';
@@ -36,16 +36,12 @@ async function run(answer: Answer, input: object, env: Record<string, string> = 
     },
   };
   const request = parseRequest({ width: 8, seed: 's', ...input }, config);
-  const items = await runItems(
-    request,
-    { start: 0, end: request.count },
-    {
-      config,
-      deps: { s3, source: pool },
-      batchId: 'b1',
-      deadlineAt: Date.now() + deadlineMs,
-    },
-  );
+  const items = await runItems(request, indexRange(0, request.count), {
+    config,
+    deps: { s3, source: pool },
+    batchId: 'b1',
+    deadlineAt: Date.now() + deadlineMs,
+  });
   return { items: items.items, puts, config };
 }
 
@@ -407,17 +403,13 @@ describe('a run of items', () => {
     pool = createSourcePool(config);
     const seen: unknown[] = [];
 
-    await runItems(
-      parseRequest({ count: 4, seed: 's', width: 8, concurrency: 1 }, config),
-      { start: 0, end: 4 },
-      {
-        config,
-        deps: { s3: { send: async () => ({}) as never }, source: pool },
-        batchId: 'b',
-        deadlineAt: Date.now() + 10_000,
-        onProgress: (progress) => seen.push(progress),
-      },
-    );
+    await runItems(parseRequest({ count: 4, seed: 's', width: 8, concurrency: 1 }, config), indexRange(0, 4), {
+      config,
+      deps: { s3: { send: async () => ({}) as never }, source: pool },
+      batchId: 'b',
+      deadlineAt: Date.now() + 10_000,
+      onProgress: (progress) => seen.push(progress),
+    });
 
     expect(seen).toEqual([
       { done: 1, succeeded: 1, failed: 0, total: 4 },
@@ -434,16 +426,12 @@ describe('a run of items', () => {
     const request = parseRequest({ count: 3, width: 8 }, config);
     const base = { config, deps: { s3: { send: async () => ({}) as never }, source: pool }, batchId: 'b' };
 
-    const cancelled = await runItems(
-      request,
-      { start: 1, end: 3 },
-      {
-        ...base,
-        deadlineAt: Date.now() + 10_000,
-        cancel: AbortSignal.abort(),
-      },
-    );
-    const late = await runItems(request, { start: 0, end: 3 }, { ...base, deadlineAt: Date.now() });
+    const cancelled = await runItems(request, indexRange(1, 3), {
+      ...base,
+      deadlineAt: Date.now() + 10_000,
+      cancel: AbortSignal.abort(),
+    });
+    const late = await runItems(request, indexRange(0, 3), { ...base, deadlineAt: Date.now() });
 
     expect(cancelled.cancelled).toBe(true);
     expect(cancelled.items.map((item) => [item.index, item.ok === false && item.reason])).toEqual([
@@ -491,16 +479,12 @@ describe('large images, streamed into S3', () => {
     pool = createSourcePool(config);
     const { received, s3 } = consuming();
     const request = parseRequest({ count, concurrency, width: 8, seed: 'L' }, config);
-    const run = await runItems(
-      request,
-      { start: 0, end: count },
-      {
-        config,
-        deps: { s3, source: pool },
-        batchId: 'b',
-        deadlineAt: Date.now() + 10_000,
-      },
-    );
+    const run = await runItems(request, indexRange(0, count), {
+      config,
+      deps: { s3, source: pool },
+      batchId: 'b',
+      deadlineAt: Date.now() + 10_000,
+    });
     return { items: run.items, received };
   }
 
@@ -557,20 +541,16 @@ describe('an unexpected error', () => {
     const logged: unknown[][] = [];
     const bug = new TypeError('undefined is not a function');
 
-    const run = await runItems(
-      parseRequest({ count: 1, width: 8 }, config),
-      { start: 0, end: 1 },
-      {
-        config,
-        deps: {
-          s3: { send: async () => Promise.reject(bug) },
-          source: pool,
-          log: { error: (...line) => logged.push(line) },
-        },
-        batchId: 'b',
-        deadlineAt: Date.now() + 10_000,
+    const run = await runItems(parseRequest({ count: 1, width: 8 }, config), indexRange(0, 1), {
+      config,
+      deps: {
+        s3: { send: async () => Promise.reject(bug) },
+        source: pool,
+        log: { error: (...line) => logged.push(line) },
       },
-    );
+      batchId: 'b',
+      deadlineAt: Date.now() + 10_000,
+    });
 
     expect(run.items[0]).toMatchObject({
       ok: false,

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
+import { atomicObjects } from './atomic-objects.js';
 import { completeBodies } from './complete-bodies.js';
 import { conditionalWrites } from './conditional-writes.js';
 
@@ -35,8 +36,9 @@ export async function startEmbeddedS3(options: {
     configureBuckets: [{ name: options.bucket }],
   });
   // S3 behaviour s3rver lacks, before its router (the last middleware; Koa composes the list when
-  // the server starts): a body is received whole first, then a conditional write is checked.
-  server.middleware.splice(server.middleware.length - 1, 0, conditionalWrites(), completeBodies());
+  // the server starts): a body is received whole first, then a conditional write is checked, then
+  // the object is replaced whole.
+  server.middleware.splice(server.middleware.length - 1, 0, atomicObjects(), conditionalWrites(), completeBodies());
   // s3rver's first middleware is koa-logger, which formats (and colours) a line for every request
   // and response even when silent sends them nowhere (chalk alone was 2% of its CPU under load).
   if ((server.middleware[0] as { name?: string } | undefined)?.name === 'logger') server.middleware.splice(0, 1);

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { WorkflowEvent } from '../orchestration/chunks.js';
+import type { HealEvent } from '../orchestration/heal.js';
 import type { RunEvent } from '../orchestration/schedule.js';
 import type { JobEvent } from './launchers.js';
 
@@ -8,7 +9,8 @@ export type RecognizedEvent =
   | { type: 'api'; event: APIGatewayProxyEvent }
   | { type: 'job'; event: JobEvent }
   | { type: 'workflow'; event: WorkflowEvent }
-  | { type: 'run'; event: RunEvent };
+  | { type: 'run'; event: RunEvent }
+  | { type: 'heal'; event: HealEvent };
 
 /** An event of no shape this function knows: refused, and nothing starts. */
 export class UnrecognizedEventError extends Error {
@@ -71,8 +73,8 @@ export function describeEvent(event: unknown): string {
 
 /**
  * Recognizes an event by its explicit shape: an API Gateway proxy event, this function's own
- * background job, a step of the batch state machine, or a run envelope (`kind: picsum-batch.run`,
- * what the schedule sends). Anything else — `{}`, an S3 or SQS notification, an EventBridge rule
+ * background job, a step of the batch state machine, a run envelope (`kind: picsum-batch.run`,
+ * what the schedule sends), or a scheduled batch's heal (`kind: picsum-batch.heal`, after its delay). Anything else — `{}`, an S3 or SQS notification, an EventBridge rule
  * event, a bare request — throws an UnrecognizedEventError naming what arrived.
  */
 export function recognizeEvent(event: unknown): RecognizedEvent {
@@ -81,6 +83,8 @@ export function recognizeEvent(event: unknown): RecognizedEvent {
     if (event.kind === 'picsum-batch.job' && isJob(event.job)) return { type: 'job', event: event as JobEvent };
     if (isWorkflowEvent(event)) return { type: 'workflow', event: event as unknown as WorkflowEvent };
     if (event.kind === 'picsum-batch.run') return { type: 'run', event: event as RunEvent };
+    if (event.kind === 'picsum-batch.heal' && isString(event.batchId))
+      return { type: 'heal', event: event as HealEvent };
   }
   throw new UnrecognizedEventError(describeEvent(event));
 }

@@ -1,5 +1,6 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { BatchJob } from '../orchestration/batch.js';
+import type { HealLauncher } from '../orchestration/heal.js';
 import type { Launcher } from '../orchestration/jobs.js';
 
 /** The event a background job arrives as: this function's own asynchronous invocation. */
@@ -62,25 +63,40 @@ export function selfInvokeLauncher(options: AwsClientOptions & { functionName: s
 /** Step Functions execution names: 1-80 characters of A-Z, a-z, 0-9, - and _. */
 export const executionName = (batchId: string): string => batchId.replace(/[^A-Za-z0-9_-]/g, '-').slice(-80);
 
-/**
- * Launches a batch over CHUNK_SIZE as an execution of the batch state machine, named after the
- * batch, with @aws-sdk/client-sfn (loaded on first use) and its retries. Step Functions refuses a
- * second execution of the same name, so a repeated launch cannot run a batch twice; the same name
- * with the same input is answered as started, so relaunching after a lost answer is safe.
- */
-export function stepFunctionsLauncher(options: AwsClientOptions & { stateMachineArn: string }): Launcher {
+/** Starts executions of the batch state machine, with @aws-sdk/client-sfn (loaded on first use) and its retries. */
+function stateMachineStarter(options: AwsClientOptions & { stateMachineArn: string }) {
   const client = once(async () => {
     const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
     return { states: new SFNClient(clientConfig(options)), StartExecutionCommand };
   });
-  return async (job) => {
+  return async (name: string, input: unknown) => {
     const { states, StartExecutionCommand } = await client();
     await states.send(
       new StartExecutionCommand({
         stateMachineArn: options.stateMachineArn,
-        name: executionName(job.batchId),
-        input: JSON.stringify(job),
+        name: executionName(name),
+        input: JSON.stringify(input),
       }),
     );
   };
+}
+
+/**
+ * Launches a batch over CHUNK_SIZE as an execution of the batch state machine, named after the
+ * batch (and its retry run). Step Functions refuses a second execution of the same name, so a
+ * repeated launch cannot run a batch twice; the same name with the same input is answered as
+ * started, so relaunching after a lost answer is safe.
+ */
+export function stepFunctionsLauncher(options: AwsClientOptions & { stateMachineArn: string }): Launcher {
+  const start = stateMachineStarter(options);
+  return (job) => start(job.retry ? `${job.batchId}-retry-${job.retry.run}` : job.batchId, job);
+}
+
+/**
+ * Heals a batch on the batch state machine: an execution named `{batchId}-heal` (so at most one
+ * per batch) that waits `delaySeconds`, then sends the function the heal event.
+ */
+export function stepFunctionsHealLauncher(options: AwsClientOptions & { stateMachineArn: string }): HealLauncher {
+  const start = stateMachineStarter(options);
+  return (heal) => start(`${heal.batchId}-heal`, { heal });
 }

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Config } from '../contracts/config.js';
 import type { BatchResult } from '../contracts/result.js';
+import { jobSize } from '../orchestration/batch.js';
 import {
   type AggregateSummary,
   aggregateBatch,
@@ -12,6 +13,7 @@ import {
   runChunk,
   type WorkflowEvent,
 } from '../orchestration/chunks.js';
+import { type HealLauncher, healBatch, needsHealing } from '../orchestration/heal.js';
 import { acceptJob, type Launcher, readStatus, relaunchable, runJobOnce } from '../orchestration/jobs.js';
 import { scheduledJob } from '../orchestration/schedule.js';
 import type { BatchStatus } from '../orchestration/status.js';
@@ -27,6 +29,8 @@ export type App = {
   log: Logger;
   metrics: MetricsSink;
   launch: Launcher;
+  /** Starts a scheduled batch's healing retry after its delay (unset: batches never heal). */
+  heal?: HealLauncher;
 };
 
 export type Answer = APIGatewayProxyResult | BatchResult | BatchStatus | BatchPlan | ChunkSummary | AggregateSummary;
@@ -51,6 +55,7 @@ async function runWorkflowStep(event: WorkflowEvent, context: Context, app: App)
       log.appendKeys({ batchId: event.plan.batchId });
       const { result, missingChunks } = await aggregateBatch(event.plan, { config, deps });
       recordBatch(app.metrics, result);
+      if (needsHealing(event.plan, result, config)) await startHealing(result.batchId, app);
       const { batchId, requested, succeeded, failed, elapsedMs, manifestKey } = result;
       log.info('Batch finished', { succeeded, failed, elapsedMs, missingChunks });
       return { batchId, requested, succeeded, failed, elapsedMs, manifestKey, missingChunks };
@@ -90,7 +95,7 @@ export async function routeEvent(event: unknown, context: Context, app: App): Pr
     case 'run': {
       const job = recognized.type === 'job' ? recognized.event.job : scheduledJob(recognized.event, config);
       log.appendKeys({ batchId: job.batchId });
-      if (job.request.count > config.chunkSize) {
+      if (jobSize(job) > config.chunkSize) {
         // A run too large for one invocation goes to the state machine, once per scheduled time;
         // one whose launch failed is launched again by the next delivery.
         const known = await readStatus(job.batchId, config, deps);
@@ -101,6 +106,7 @@ export async function routeEvent(event: unknown, context: Context, app: App): Pr
       }
       const { result, ranNow } = await runJobOnce(job, { config, deps, deadlineAt: deadlineFor(context) });
       if (ranNow) recordBatch(app.metrics, result);
+      if (ranNow && needsHealing(job, result, config)) await startHealing(job.batchId, app);
       log.info(ranNow ? 'Batch finished' : 'Batch already ran; returning its result', {
         succeeded: result.succeeded,
         failed: result.failed,
@@ -108,5 +114,37 @@ export async function routeEvent(event: unknown, context: Context, app: App): Pr
       });
       return result;
     }
+    case 'heal': {
+      log.appendKeys({ batchId: recognized.event.batchId });
+      const healed = await healBatch(recognized.event, {
+        config,
+        deps,
+        deadlineAt: deadlineFor(context),
+        launch: app.launch,
+      });
+      if (!healed.ranNow) {
+        log.info('Batch heal started nothing here', { status: healed.answer.status });
+        return healed.answer;
+      }
+      recordBatch(app.metrics, healed.result);
+      const { succeeded, failed, retries } = healed.result;
+      log.info('Batch healed', { succeeded, failed, retries });
+      return healed.result;
+    }
+  }
+}
+
+/**
+ * Starts a scheduled batch's healing retry. Its failure is logged and leaves the batch as it ran
+ * (the items stay failed in the manifest, a retry can still be asked for): never a failed run.
+ */
+async function startHealing(batchId: string, app: App): Promise<void> {
+  const delaySeconds = app.config.healDelaySeconds;
+  if (!app.heal) return;
+  try {
+    await app.heal({ batchId, delaySeconds });
+    app.log.info('Batch left items failed; retrying them once after the delay', { delaySeconds });
+  } catch (error) {
+    app.log.error('Could not start the batch healing itself', { error });
   }
 }

@@ -24,6 +24,8 @@ export type Config = Readonly<{
   sourceMaxConcurrency: number;
   /** The Step Functions state machine that runs batches over `chunkSize` (deployed only). */
   stateMachineArn: string | undefined;
+  /** A scheduled batch left with failed items retries them once, this long after it ended; 0: never. */
+  healDelaySeconds: number;
   defaultConcurrency: number;
   maxConcurrency: number;
   maxImageBytes: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
     mapMaxConcurrency,
     sourceMaxConcurrency,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
+    healDelaySeconds: integerVar(env, 'HEAL_DELAY_S', 0, 0, 86_400),
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),
     maxConcurrency,
     maxImageBytes,

@@ -18,6 +18,20 @@ export type BatchRequest = {
 export type RequestLimits = Pick<Config, 'maxCount' | 'maxConcurrency' | 'defaultConcurrency'>;
 
 export const SEED_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Batch ids as this function makes them (time stamp and hex, or schedule name and time): never a dot or a slash. */
+export const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A batch id from outside (a path, a flag): returned as is, or a 400 naming `field`. */
+export function parseBatchId(value: string, field = 'batchId'): string {
+  if (!BATCH_ID_PATTERN.test(value)) {
+    throw new RequestError(
+      `Expected \`${field}\` to match ${BATCH_ID_PATTERN}, got ${JSON.stringify(value.slice(0, 140))}`,
+      { field },
+    );
+  }
+  return value;
+}
 export const FORMATS = ['jpg', 'webp'] as const;
 
 type IntegerField = { kind: 'integer'; min: number; max: number };

@@ -2,17 +2,23 @@ import type { FailureReason } from './errors.js';
 import type { BatchRequest } from './request.js';
 
 /**
- * When an item's steps happened, in ms from its batch's start: what a waterfall of the batch is
- * drawn from. Short names, absent when not reached: a 100,000-item manifest stays a few MB.
+ * When an item's steps happened, in ms from the start of the run it last ran in (the batch's first
+ * run, or retry run `run`): what a waterfall of the batch is drawn from. Short names, absent when
+ * not reached: a 100,000-item manifest stays a few MB.
  */
 export type ItemTimeline = {
+  /** The retry run this outcome is from (absent: the batch's first run). */
+  run?: number;
   /** Its first attempt began (absent for an item that never started: cancelled, past the deadline, its chunk lost). */
   startMs?: number;
   /** Its body was whole (read whole, or streamed through to S3). */
   downloadedMs?: number;
   /** Its write finished (stored items). */
   storedMs?: number;
-  /** Each attempt that failed and was tried again: why, and how long the item waited before the next. */
+  /**
+   * Each attempt that failed and was tried again: why, and how long the item waited before the next
+   * (across runs: from the end of the run that left it unfinished to its start in the retry).
+   */
   retries?: { reason: FailureReason; waitMs: number }[];
 };
 
@@ -31,7 +37,7 @@ export type BatchResult = {
   requested: number;
   succeeded: number;
   failed: number;
-  /** Batch start until the last image write finished. */
+  /** Batch start until the last image write finished; after retries, the sum over its runs. */
   elapsedMs: number;
   bytes: number;
   concurrency: number;
@@ -45,8 +51,11 @@ export type BatchResult = {
   /** Failed items by reason, all of them. */
   failureCounts: Partial<Record<FailureReason, number>>;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** When the first run started, and when the last run (the first, or the latest retry) finished. */
   startedAt: string;
   finishedAt: string;
+  /** Retry runs the batch has had (`POST /batches/{batchId}/retry`, `--retry`, a schedule healing itself). */
+  retries: number;
 };
 
 /**
@@ -84,7 +93,14 @@ export type BatchFailure = 'launch_failed' | 'interrupted' | (string & {});
  * (`interrupted`), never as running.
  */
 export type BatchStatus =
-  | { batchId: string; status: 'accepted'; requested: number; acceptedAt: string; expiresAt: string }
+  | {
+      batchId: string;
+      status: 'accepted';
+      requested: number;
+      acceptedAt: string;
+      expiresAt: string;
+      retry?: { run: number; items: number };
+    }
   | {
       batchId: string;
       status: 'running';
@@ -96,6 +112,8 @@ export type BatchStatus =
       expiresAt?: string;
       /** Batches split into chunks: how many there are and how many have finished. */
       chunks?: { total: number; done: number };
+      /** A retry run in progress: its number, and how many unfinished items it runs again (the counts above are its own). */
+      retry?: { run: number; items: number };
     }
   | { batchId: string; status: 'done' | 'cancelled'; result: BatchResult }
   | { batchId: string; status: 'failed'; requested: number; error: BatchFailure; cause: string; failedAt: string };

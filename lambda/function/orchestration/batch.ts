@@ -4,13 +4,28 @@ import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { type ItemsRun, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
+import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
 import { batchPrefix, manifestKey } from '../storage/keys.js';
 import { putJson } from '../storage/objects.js';
 
-/** A batch to run: its id and its request (a 202 batch's background job, a scheduled run). */
-export type BatchJob = { batchId: string; request: BatchRequest };
+/** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
+export type RetryRun = { run: number; items: number };
+
+/**
+ * A batch to run: its id and its request (a 202 batch's background job, a scheduled run), and for
+ * a retry, which run it is (the items are in the run's claim: see retry.ts).
+ */
+export type BatchJob = {
+  batchId: string;
+  request: BatchRequest;
+  retry?: RetryRun;
+  /** Started by the schedule: left with failed items, it retries them once (HEAL_DELAY_S later). */
+  scheduled?: true;
+};
+
+/** How many items a job runs: the whole request, or the unfinished items its retry runs again. */
+export const jobSize = (job: BatchJob): number => job.retry?.items ?? job.request.count;
 
 export type BatchOptions = Omit<RunOptions, 'batchId' | 'concurrency'> & { batchId?: string };
 
@@ -23,7 +38,13 @@ export function newBatchId(now = new Date()): string {
 /** The result of a batch from every item's outcome (in index order) and its timing. */
 export function summarize(
   items: readonly ItemOutcome[],
-  run: Omit<ItemsRun, 'items'> & { batchId: string; request: BatchRequest; concurrency: number; config: Config },
+  run: Omit<ItemsRun, 'items'> & {
+    batchId: string;
+    request: BatchRequest;
+    concurrency: number;
+    config: Config;
+    retries?: number;
+  },
 ): BatchResult {
   const { batchId, config } = run;
   const { succeeded, failed, bytes, failures, failureCounts } = tally(items);
@@ -44,6 +65,7 @@ export function summarize(
     latencyMs: percentiles(items.map((item) => item.latencyMs)),
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
+    retries: run.retries ?? 0,
   };
 }
 
@@ -70,7 +92,7 @@ export async function writeManifest(
  */
 export async function runBatch(request: BatchRequest, options: BatchOptions): Promise<BatchResult> {
   const batchId = options.batchId ?? newBatchId();
-  const run = await runItems(request, { start: 0, end: request.count }, { ...options, batchId });
+  const run = await runItems(request, indexRange(0, request.count), { ...options, batchId });
   const result = summarize(run.items, {
     ...run,
     batchId,

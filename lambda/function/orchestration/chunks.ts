@@ -3,11 +3,12 @@ import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { type RunOptions, runItems, tally } from '../pipeline/run-items.js';
+import { indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
 import { getJson, listKeys, putJson } from '../storage/objects.js';
-import { type BatchJob, summarize, writeManifest } from './batch.js';
+import { type BatchJob, jobSize, type RetryRun, summarize, writeManifest } from './batch.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
+import { finishRetry, readClaim, readRetry } from './retry.js';
 import { type BatchStatus, putStatus, throttled } from './status.js';
 
 /**
@@ -17,6 +18,10 @@ import { type BatchStatus, putStatus, throttled } from './status.js';
 export type BatchPlan = {
   batchId: string;
   request: BatchRequest;
+  /** A retry run's plan: its chunks cover the unfinished items its claim lists. */
+  retry?: RetryRun;
+  /** A scheduled batch's plan: it heals itself once (see BatchJob). */
+  scheduled?: true;
   /** Requests in flight per chunk. */
   concurrency: number;
   /** Chunks that may run at once. */
@@ -75,10 +80,15 @@ export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEven
 /** Splits the batch into chunks and records it as running. */
 export async function planBatch(job: BatchJob, parallelChunks: number, options: Options): Promise<BatchPlan> {
   const { config, deps } = options;
-  const chunks = planChunks(job.request.count, config.chunkSize);
+  const { retry } = job;
+  const chunks = planChunks(jobSize(job), config.chunkSize).map((chunk) =>
+    retry ? { ...chunk, retry: retry.run } : chunk,
+  );
   const plan: BatchPlan = {
     batchId: job.batchId,
     request: job.request,
+    ...(retry ? { retry } : {}),
+    ...(job.scheduled ? { scheduled: true as const } : {}),
     concurrency: chunkConcurrency(job.request.concurrency, Math.min(parallelChunks, chunks.length), config),
     parallelChunks: Math.min(parallelChunks, chunks.length),
     startedAt: new Date().toISOString(),
@@ -92,6 +102,7 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
     succeeded: 0,
     failed: 0,
     chunks: { total: chunks.length, done: 0 },
+    ...(retry ? { retry } : {}),
   };
   await putStatus(status, config, deps);
   return plan;
@@ -107,12 +118,14 @@ export async function runChunk(
 ): Promise<ChunkSummary> {
   const { config, deps } = options;
   const { batchId, chunk } = task;
-  const recorded = await getJson<ChunkRecord>(deps.s3, config, chunkKey(config, batchId, chunk.chunk));
+  const recordAt = chunkKey(config, batchId, chunk.chunk, chunk.retry);
+  const recorded = await getJson<ChunkRecord>(deps.s3, config, recordAt);
   if (recorded) return recorded.summary;
 
-  const progressAt = progressKey(config, batchId, chunk.chunk);
+  const progressAt = progressKey(config, batchId, chunk.chunk, chunk.retry);
   const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
-  const run = await runItems(task.request, chunk, {
+  const indexes = (await workOf(batchId, chunk.retry, options)).slice(chunk.start, chunk.end);
+  const run = await runItems(task.request, indexes, {
     config,
     deps,
     batchId,
@@ -137,16 +150,28 @@ export async function runChunk(
   };
   await writeProgress.flush();
   // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
-  await putJson(deps.s3, config, chunkKey(config, batchId, chunk.chunk), { summary, items: run.items });
+  await putJson(deps.s3, config, recordAt, { summary, items: run.items });
   const finished: ChunkProgress = { chunk: chunk.chunk, done: summary.done, succeeded, failed: summary.failed };
   await putJson(deps.s3, config, progressAt, { ...finished, finished: true });
   return summary;
 }
 
+/**
+ * The items a run works through, by position: for the batch's first run every index (positions
+ * are indexes), for a retry run the unfinished items its claim lists.
+ */
+async function workOf(batchId: string, retry: number | undefined, options: Options): Promise<WorkList> {
+  if (retry === undefined) return { slice: indexRange, at: (position) => position };
+  const claim = await readClaim(batchId, retry, options);
+  return { slice: (start, end) => claim.indexes.slice(start, end), at: (position) => claim.indexes[position] ?? -1 };
+}
+
+type WorkList = { slice(start: number, end: number): number[]; at(position: number): number };
+
 /** A chunk with no record: every item of it failed, with the reason saying why none is vouched for. */
-function unrecorded(chunk: Chunk): ItemOutcome[] {
+function unrecorded(chunk: Chunk, work: WorkList): ItemOutcome[] {
   return Array.from({ length: chunk.end - chunk.start }, (_, offset) => ({
-    index: chunk.start + offset,
+    index: work.at(chunk.start + offset),
     ok: false as const,
     reason: 'chunk_failed' as const,
     message: `Chunk ${chunk.chunk} (items ${chunk.start}-${chunk.end - 1}) did not finish`,
@@ -162,6 +187,7 @@ function unrecorded(chunk: Chunk): ItemOutcome[] {
 export function joinChunks(
   plan: Pick<BatchPlan, 'chunks' | 'startedAt'>,
   records: readonly (ChunkRecord | undefined)[],
+  work: WorkList = { slice: indexRange, at: (position) => position },
 ): { items: ItemOutcome[]; missingChunks: number[]; finishedAt: number } {
   const items: ItemOutcome[] = [];
   const missingChunks: number[] = [];
@@ -172,7 +198,7 @@ export function joinChunks(
       for (const item of record.items) items.push(item);
       finishedAt = Math.max(finishedAt, Date.parse(record.summary.finishedAt));
     } else {
-      for (const item of unrecorded(chunk)) items.push(item);
+      for (const item of unrecorded(chunk, work)) items.push(item);
       missingChunks.push(chunk.chunk);
     }
   }
@@ -190,22 +216,28 @@ export async function aggregateBatch(
   const { config, deps } = options;
   const records = await pMap(
     plan.chunks,
-    (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk)),
+    (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk, chunk.retry)),
     { concurrency: 16 },
   );
-  const { items, missingChunks, finishedAt } = joinChunks(plan, records);
+  const work = await workOf(plan.batchId, plan.retry?.run, options);
+  const { items, missingChunks, finishedAt } = joinChunks(plan, records, work);
   const startedAt = new Date(plan.startedAt);
-  const result = summarize(items, {
-    batchId: plan.batchId,
-    request: plan.request,
-    concurrency: plan.concurrency * plan.parallelChunks,
-    config,
+  const run = {
+    items,
     startedAt,
     finishedAt: new Date(finishedAt),
     elapsedMs: finishedAt - startedAt.getTime(),
     cancelled: items.some((item) => !item.ok && item.reason === 'cancelled'),
-  });
-  await writeManifest(result, plan.request, items, options);
+  };
+  const concurrency = plan.concurrency * plan.parallelChunks;
+  let result: BatchResult;
+  if (plan.retry) {
+    const { manifest } = await readRetry({ ...plan, retry: plan.retry }, options);
+    result = await finishRetry(manifest, run, { run: plan.retry.run, concurrency }, options);
+  } else {
+    result = summarize(items, { ...run, batchId: plan.batchId, request: plan.request, concurrency, config });
+    await writeManifest(result, plan.request, items, options);
+  }
   // The status record answers GET without reading a manifest that may hold 100,000 items.
   await putStatus({ batchId: plan.batchId, status: 'done', result }, config, deps).catch(() => {});
   return { result, missingChunks };
@@ -217,7 +249,7 @@ export async function chunkedProgress(
   options: Options,
 ): Promise<BatchStatus> {
   const { config, deps } = options;
-  const keys = await listKeys(deps.s3, config, progressPrefix(config, status.batchId));
+  const keys = await listKeys(deps.s3, config, progressPrefix(config, status.batchId, status.retry?.run));
   const records = await pMap(keys, (key) => getJson<ChunkProgress>(deps.s3, config, key), { concurrency: 16 });
   const counts = { done: 0, succeeded: 0, failed: 0 };
   let chunksDone = 0;
@@ -266,7 +298,7 @@ export async function runChunkedHere(
             done: before.done + progress.done,
             succeeded: before.succeeded + progress.succeeded,
             failed: before.failed + progress.failed,
-            total: plan.request.count,
+            total: jobSize(job),
           }),
       },
     );

@@ -2,11 +2,20 @@ import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { manifestKey, statusKey } from '../storage/keys.js';
+import { statusKey } from '../storage/keys.js';
 import { getJson } from '../storage/objects.js';
-import { type BatchJob, type BatchOptions, runBatch } from './batch.js';
+import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
 import { chunkedProgress } from './chunks.js';
-import { ACCEPTED_WINDOW_MS, type BatchStatus, putStatus, RUNNING_GRACE_MS, settled, throttled } from './status.js';
+import { runRetry } from './retry.js';
+import {
+  ACCEPTED_WINDOW_MS,
+  type BatchStatus,
+  putStatus,
+  RUNNING_GRACE_MS,
+  readManifest,
+  settled,
+  throttled,
+} from './status.js';
 
 /** Starts a job elsewhere: an asynchronous Lambda invocation or a state machine execution when deployed, in-process locally. */
 export type Launcher = (job: BatchJob) => Promise<void>;
@@ -23,7 +32,7 @@ export class LaunchError extends Error {
 /** Batches over CHUNK_SIZE go to the chunked launcher (Step Functions), the others to `whole`. */
 export function launcherBySize(config: Pick<Config, 'chunkSize'>, launchers: { whole: Launcher; chunked: Launcher }) {
   return (job: BatchJob): Promise<void> =>
-    job.request.count > config.chunkSize ? launchers.chunked(job) : launchers.whole(job);
+    jobSize(job) > config.chunkSize ? launchers.chunked(job) : launchers.whole(job);
 }
 
 /**
@@ -39,6 +48,7 @@ export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launc
     requested: job.request.count,
     acceptedAt: new Date(now).toISOString(),
     expiresAt: new Date(now + ACCEPTED_WINDOW_MS).toISOString(),
+    ...(job.retry ? { retry: job.retry } : {}),
   };
   await putStatus(status, config, deps);
   try {
@@ -77,10 +87,11 @@ export async function runJob(job: BatchJob, options: Omit<BatchOptions, 'batchId
     requested: job.request.count,
     ...counts,
     expiresAt,
+    ...(job.retry ? { retry: job.retry } : {}),
   });
   await putStatus(running({ done: 0, succeeded: 0, failed: 0 }), config, deps);
   const writer = throttled((status: BatchStatus) => putStatus(status, config, deps));
-  const result = await runBatch(job.request, {
+  const run: BatchOptions = {
     ...options,
     batchId: job.batchId,
     onProgress: (progress) => {
@@ -88,26 +99,33 @@ export async function runJob(job: BatchJob, options: Omit<BatchOptions, 'batchId
       const { total: _total, ...counts } = progress;
       writer.offer(running(counts));
     },
-  });
+  };
+  const { retry } = job;
+  const result = retry ? await runRetry({ ...job, retry }, run) : await runBatch(job.request, run);
   await writer.flush();
   return result;
 }
 
 /**
  * Runs a job unless its manifest says it already ran: a scheduled run retried by EventBridge
- * Scheduler carries the same batch id, and must not fetch a second set of images.
+ * Scheduler carries the same batch id, and must not fetch a second set of images; a redelivered
+ * retry job finds its run in the manifest's `retries`.
  */
 export async function runJobOnce(
   job: BatchJob,
   options: Omit<BatchOptions, 'batchId'>,
 ): Promise<{ result: BatchResult; ranNow: boolean }> {
   const done = await readManifest(job.batchId, options.config, options.deps);
-  if (done) return { result: done.result, ranNow: false };
+  if (done && (done.result.retries ?? 0) >= (job.retry?.run ?? 0)) return { result: done.result, ranNow: false };
   return { result: await runJob(job, options), ranNow: true };
 }
 
-const readManifest = (batchId: string, config: Config, deps: Deps) =>
-  getJson<Manifest>(deps.s3, config, manifestKey(config, batchId));
+/** Whether the status record is of a retry run that has not yet replaced the manifest, and may still be running. */
+const retryUnderway = (status: BatchStatus | undefined, manifest: Manifest): boolean =>
+  (status?.status === 'accepted' || status?.status === 'running') &&
+  status.retry !== undefined &&
+  status.retry.run > (manifest.result.retries ?? 0) &&
+  settled(status) === status;
 
 /**
  * The batch's status: from its status record when that says done (a chunked batch, whose manifest
@@ -119,7 +137,9 @@ export async function readStatus(batchId: string, config: Config, deps: Deps): P
   const status = await getJson<BatchStatus>(deps.s3, config, statusKey(config, batchId));
   if (status?.status === 'done' || status?.status === 'cancelled') return status;
   const manifest = await readManifest(batchId, config, deps);
-  if (manifest) return { batchId, status: manifest.result.status ?? 'done', result: manifest.result };
+  if (manifest && !retryUnderway(status, manifest)) {
+    return { batchId, status: manifest.result.status ?? 'done', result: manifest.result };
+  }
   if (status?.status === 'running' && status.chunks) return chunkedProgress(status, { config, deps });
   return status && settled(status);
 }

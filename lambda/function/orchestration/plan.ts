@@ -2,8 +2,12 @@ import { type Config, MAX_CHUNKS } from '../contracts/config.js';
 
 export { MAX_CHUNKS };
 
-/** A contiguous run of item indexes, `start` included and `end` excluded, run by one invocation. */
-export type Chunk = { chunk: number; start: number; end: number };
+/**
+ * A contiguous run of a batch's work, `start` included and `end` excluded, run by one invocation:
+ * item indexes for the batch's first run; for retry run `retry`, positions in its claim's list of
+ * unfinished items.
+ */
+export type Chunk = { chunk: number; start: number; end: number; retry?: number };
 
 /**
  * Splits items 0..count-1 into chunks of at most `chunkSize`, as even as possible: 5000 at 2000

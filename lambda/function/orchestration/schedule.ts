@@ -31,5 +31,5 @@ export function scheduledJob(event: RunEvent, config: Config): BatchJob {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return { batchId: `${name}-${stamp}`, request };
+  return { batchId: `${name}-${stamp}`, request, scheduled: true };
 }

@@ -1,8 +1,8 @@
 import type { Config } from '../contracts/config.js';
-import type { BatchStatus } from '../contracts/result.js';
+import type { BatchStatus, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { statusKey } from '../storage/keys.js';
-import { putJson } from '../storage/objects.js';
+import { manifestKey, statusKey } from '../storage/keys.js';
+import { getJson, putJson } from '../storage/objects.js';
 
 export type { BatchStatus } from '../contracts/result.js';
 
@@ -14,6 +14,10 @@ export const ACCEPTED_WINDOW_MS = 65 * 60_000;
 
 /** Past its deadline, how long a batch has to write its manifest before it counts as interrupted. */
 export const RUNNING_GRACE_MS = 60_000;
+
+/** A batch's manifest: the one record of every item once it ran (or a retry of it did). */
+export const readManifest = (batchId: string, config: Config, deps: Deps) =>
+  getJson<Manifest>(deps.s3, config, manifestKey(config, batchId));
 
 export const putStatus = (status: BatchStatus, config: Config, deps: Deps) =>
   putJson(deps.s3, config, statusKey(config, status.batchId), status);

@@ -7,8 +7,9 @@ import { BufferPool } from './buffer-pool.js';
 import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
 import { Semaphore } from './semaphore.js';
 
-/** Items `start` (included) to `end` (excluded) of a request: a whole batch, or one chunk of it. */
-export type ItemRange = { start: number; end: number };
+/** Indexes `start` (included) to `end` (excluded): a whole batch, or one chunk of it. */
+export const indexRange = (start: number, end: number): number[] =>
+  Array.from({ length: Math.max(0, end - start) }, (_, offset) => start + offset);
 
 /** How a run of items went: every item's outcome, and when the run started and ended. */
 export type ItemsRun = {
@@ -39,11 +40,16 @@ export type RunOptions = {
 };
 
 /**
- * Fetches and stores the items of `range` with `concurrency` in flight. One item's failure never
+ * Fetches and stores the items at `indexes` (in that order; a range, or the unfinished items a retry
+ * runs again) with `concurrency` in flight. One item's failure never
  * fails the run; at the deadline unfinished items end as `timeout` and the run returns at once.
  * Never rejects.
  */
-export async function runItems(request: BatchRequest, range: ItemRange, options: RunOptions): Promise<ItemsRun> {
+export async function runItems(
+  request: BatchRequest,
+  indexes: readonly number[],
+  options: RunOptions,
+): Promise<ItemsRun> {
   const { config, deps, batchId } = options;
   const concurrency = options.concurrency ?? request.concurrency;
   const startedAt = new Date();
@@ -64,7 +70,7 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
   if (remainingMs <= 0) onDeadline();
   options.cancel?.addEventListener('abort', onCancel);
   if (options.cancel?.aborted) onCancel();
-  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: range.end - range.start };
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: indexes.length };
   const context: ItemContext = {
     config,
     request,
@@ -82,7 +88,7 @@ export async function runItems(request: BatchRequest, range: ItemRange, options:
   try {
     // p-map bounds the download stage; each mapper hands back its upload as a promise to await below.
     const started = await pMap(
-      Array.from({ length: range.end - range.start }, (_, offset) => range.start + offset),
+      indexes,
       async (index) => {
         const { outcome } = await transferItem(index, context);
         return {

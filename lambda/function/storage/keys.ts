@@ -6,6 +6,9 @@
  *   {batchId}/status.json                       accepted / running / done / failed, for GET
  *   {batchId}/chunks/{n}.json                   a finished chunk of a batch split over Step Functions
  *   {batchId}/progress/{n}.json                 a running chunk's counts
+ *   {batchId}/retries/{r}.json                  retry run r's claim: the items it runs again
+ *   {batchId}/retries/{r}/chunks/{n}.json       a finished chunk of a chunked retry
+ *   {batchId}/retries/{r}/progress/{n}.json     its running counts
  *   idempotency/{sha256 of the key}.json        which batch an Idempotency-Key started
  */
 type Prefixed = { keyPrefix: string };
@@ -27,13 +30,21 @@ export const manifestKey = (config: Prefixed, batchId: string): string =>
 
 export const statusKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}status.json`;
 
-export const chunkKey = (config: Prefixed, batchId: string, chunk: number): string =>
-  `${batchPrefix(config, batchId)}chunks/${chunk}.json`;
+/** Where a run's chunk documents live: the batch's first run at its top, retry run `r` under `retries/{r}/`. */
+const runPrefix = (config: Prefixed, batchId: string, retry: number | undefined): string =>
+  `${batchPrefix(config, batchId)}${retry === undefined ? '' : `retries/${retry}/`}`;
 
-export const progressPrefix = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}progress/`;
+export const chunkKey = (config: Prefixed, batchId: string, chunk: number, retry?: number): string =>
+  `${runPrefix(config, batchId, retry)}chunks/${chunk}.json`;
 
-export const progressKey = (config: Prefixed, batchId: string, chunk: number): string =>
-  `${progressPrefix(config, batchId)}${chunk}.json`;
+export const progressPrefix = (config: Prefixed, batchId: string, retry?: number): string =>
+  `${runPrefix(config, batchId, retry)}progress/`;
+
+export const progressKey = (config: Prefixed, batchId: string, chunk: number, retry?: number): string =>
+  `${progressPrefix(config, batchId, retry)}${chunk}.json`;
+
+export const retryClaimKey = (config: Prefixed, batchId: string, retry: number): string =>
+  `${batchPrefix(config, batchId)}retries/${retry}.json`;
 
 /** The key of an Idempotency-Key's record, by the key's SHA-256 (hex): any header value makes a safe key. */
 export const idempotencyKey = (config: Prefixed, keySha256: string): string =>

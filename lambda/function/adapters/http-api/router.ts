@@ -1,11 +1,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Config } from '../../contracts/config.js';
 import { RequestError } from '../../contracts/errors.js';
-import { type BatchRequest, parseRequest } from '../../contracts/request.js';
+import { type BatchRequest, parseBatchId, parseRequest } from '../../contracts/request.js';
 import type { BatchResult } from '../../contracts/result.js';
-import { newBatchId } from '../../orchestration/batch.js';
+import { type BatchJob, jobSize, newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
 import { acceptJob, LaunchError, type Launcher, readStatus, relaunchable, runJob } from '../../orchestration/jobs.js';
+import { claimRetry } from '../../orchestration/retry-claim.js';
 import type { BatchStatus } from '../../orchestration/status.js';
 import type { Deps } from '../../pipeline/item.js';
 import { errorResponse, json } from './responses.js';
@@ -15,9 +16,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
 export const SYNC_BUDGET_MS = 25_000;
-
-/** Batch ids as this function makes them (time stamp and hex, or schedule name and time): never a dot or a slash. */
-export const BATCH_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export type ApiContext = {
   config: Config;
@@ -97,9 +95,10 @@ const batchError = (status: number, code: string, message: string, batchId: stri
   json(status, { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
 
 /** Starts a background batch: 202 once launched, 503 with Retry-After when the launch failed for good. */
-async function accept(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
+async function accept(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const { batchId } = job;
   try {
-    await acceptJob({ batchId, request }, context.config, context.deps, context.launch);
+    await acceptJob(job, context.config, context.deps, context.launch);
   } catch (error) {
     if (!(error instanceof LaunchError)) throw error;
     context.log.error('Batch could not be launched', { batchId, error });
@@ -111,33 +110,31 @@ async function accept(batchId: string, request: BatchRequest, context: ApiContex
       { 'retry-after': String(LAUNCH_RETRY_AFTER_S) },
     );
   }
-  context.log.info('Batch accepted', { batchId, requested: request.count });
+  context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });
   return json(202, { batchId, status: 'accepted', statusUrl: statusUrlOf(batchId) });
 }
 
-/** Runs a batch in this invocation and answers its result. */
-async function runNow(batchId: string, request: BatchRequest, context: ApiContext): Promise<APIGatewayProxyResult> {
+/** Runs a batch (or a retry of it) in this invocation and answers its result. */
+async function runNow(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
   const { config, deps } = context;
+  const { batchId } = job;
   // Keep 2 s after the deadline to write the manifest and answer.
   const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
-  const result = await runJob(
-    { batchId, request },
-    {
-      config,
-      deps,
-      deadlineAt: Date.now() + Math.max(0, budget),
-      ...(context.cancel ? { cancel: context.cancel } : {}),
-    },
-  );
+  const result = await runJob(job, {
+    config,
+    deps,
+    deadlineAt: Date.now() + Math.max(0, budget),
+    ...(context.cancel ? { cancel: context.cancel } : {}),
+  });
   const { succeeded, failed, elapsedMs } = result;
   context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
   context.onResult?.(result);
   return json(200, result);
 }
 
-/** Starts a batch as its size says: synchronously up to SYNC_MAX_COUNT, in the background beyond. */
-const start = (batchId: string, request: BatchRequest, context: ApiContext) =>
-  request.count > context.config.syncMaxCount ? accept(batchId, request, context) : runNow(batchId, request, context);
+/** Starts a job as its size says: synchronously up to SYNC_MAX_COUNT items, in the background beyond. */
+const start = (job: BatchJob, context: ApiContext) =>
+  jobSize(job) > context.config.syncMaxCount ? accept(job, context) : runNow(job, context);
 
 /** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
 function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, headers: Record<string, string>) {
@@ -160,7 +157,7 @@ async function replay(
   const headers = { 'idempotent-replayed': 'true' };
   if (relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS)) {
     context.log.info('Repeated request for a batch that never started; starting it', { batchId });
-    return start(batchId, request, context);
+    return start({ batchId, request }, context);
   }
   if (!status) {
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {
@@ -187,21 +184,61 @@ async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Prom
     context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
     return replay(claim, request, context);
   }
-  return start(claim.batchId, request, context);
+  return start({ batchId: claim.batchId, request }, context);
 }
 
+const noSuchBatch = (batchId: string) => new RequestError(`No batch ${batchId}`, { status: 404, code: 'NOT_FOUND' });
+
 async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
-  if (!BATCH_ID_PATTERN.test(batchId)) {
-    throw new RequestError(
-      `Expected \`batchId\` to match ${BATCH_ID_PATTERN}, got ${JSON.stringify(batchId.slice(0, 140))}`,
-      {
-        field: 'batchId',
-      },
-    );
-  }
+  parseBatchId(batchId);
   const status = await readStatus(batchId, context.config, context.deps);
-  if (!status) throw new RequestError(`No batch ${batchId}`, { status: 404, code: 'NOT_FOUND' });
+  if (!status) throw noSuchBatch(batchId);
   return json(200, status);
+}
+
+/**
+ * `POST /batches/{batchId}/retry`: runs the batch's unfinished items again, into the same batch,
+ * answered like `POST /batches` (200 with the updated result, or 202 for a large retry).
+ */
+async function retryBatch(
+  batchId: string,
+  event: APIGatewayProxyEvent,
+  context: ApiContext,
+): Promise<APIGatewayProxyResult> {
+  parseBatchId(batchId);
+  // A JSON body, as for POST /batches (a browser cannot send one to another origin unasked), and an empty one.
+  const [field] = Object.keys(readJsonBody(event) as object);
+  if (field !== undefined) {
+    throw new RequestError(`A retry runs the batch's own request and takes no fields, got \`${field.slice(0, 40)}\``, {
+      code: 'INVALID_BODY',
+      field,
+    });
+  }
+  const retry = await claimRetry(batchId, context);
+  switch (retry.kind) {
+    case 'unknown':
+      throw noSuchBatch(batchId);
+    case 'busy': {
+      const { status } = retry;
+      const what = 'retry' in status && status.retry ? `its retry ${status.retry.run} is` : 'it is';
+      const message = `Batch ${batchId} cannot be retried while ${what} ${status.status}; retry it once that has finished`;
+      return batchError(409, 'BATCH_RUNNING', message, batchId, {});
+    }
+    case 'no-manifest':
+      return batchError(
+        409,
+        'NOTHING_TO_RETRY',
+        `Batch ${batchId} ended without a manifest (${retry.status.status === 'failed' ? retry.status.error : retry.status.status}), so no item of it is recorded to retry; run it again as a new batch`,
+        batchId,
+        {},
+      );
+    case 'nothing':
+      context.log.info('Retry asked for a batch with nothing unfinished', { batchId });
+      return json(200, retry.result);
+    case 'claimed':
+      context.log.info('Retrying batch', { batchId, retry: retry.job.retry });
+      return start(retry.job, context);
+  }
 }
 
 function methodNotAllowed(allowed: string, method: string): APIGatewayProxyResult {
@@ -215,7 +252,8 @@ function methodNotAllowed(allowed: string, method: string): APIGatewayProxyResul
 }
 
 /**
- * Answers an API Gateway REST proxy event: `POST /batches`, `GET /batches/{batchId}`.
+ * Answers an API Gateway REST proxy event: `POST /batches`, `GET /batches/{batchId}`,
+ * `POST /batches/{batchId}/retry`.
  * Every failure is a JSON `{error: {code, message, field?}}`; nothing throws out of here.
  */
 export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
@@ -224,9 +262,12 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiCo
   try {
     if (path === '/batches')
       return method === 'POST' ? await postBatch(event, context) : methodNotAllowed('POST', method);
-    const match = /^\/batches\/([^/]+)$/.exec(path);
+    const match = /^\/batches\/([^/]+)(\/retry)?$/.exec(path);
     if (match?.[1] !== undefined) {
       const batchId = event.pathParameters?.batchId ?? decodeSegment(match[1]);
+      if (match[2] !== undefined) {
+        return method === 'POST' ? await retryBatch(batchId, event, context) : methodNotAllowed('POST', method);
+      }
       return method === 'GET' ? await getBatch(batchId, context) : methodNotAllowed('GET', method);
     }
     throw new RequestError(`No route for ${method} ${path}`, { status: 404, code: 'NOT_FOUND' });

@@ -1,0 +1,74 @@
+import type { Config } from '../contracts/config.js';
+import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
+import type { Deps } from '../pipeline/item.js';
+import { retryClaimKey } from '../storage/keys.js';
+import { getJson, putJsonIfAbsent } from '../storage/objects.js';
+import type { BatchJob, RetryRun } from './batch.js';
+import { readStatus } from './jobs.js';
+import type { RetryClaim } from './retry.js';
+import { type BatchStatus, readManifest } from './status.js';
+
+/** What asking for a retry came to. */
+export type RetryStart =
+  /** No such batch. */
+  | { kind: 'unknown' }
+  /** The batch (or a retry of it) is still accepted or running. */
+  | { kind: 'busy'; status: BatchStatus }
+  /** The batch ended without a manifest (its launch failed, or its invocation died first): nothing records its items. */
+  | { kind: 'no-manifest'; status: BatchStatus }
+  /** Every item is stored: its result as it stands. */
+  | { kind: 'nothing'; result: BatchResult }
+  /** A retry run is claimed: run `job`. */
+  | { kind: 'claimed'; job: BatchJob & { retry: RetryRun } };
+
+type Options = { config: Config; deps: Deps };
+
+/** Claims of runs that never got going that a retry skips before giving up. */
+const MAX_DEAD_CLAIMS = 20;
+
+/**
+ * How long a claim counts as a run getting started: its run records its status within moments.
+ * An older claim with no run underway (the status says so) is a run that died.
+ */
+const CLAIM_GRACE_MS = 60_000;
+
+/** The items a retry runs again: every item that did not end stored, in index order. */
+export const unfinishedIndexes = (items: readonly ItemOutcome[]): number[] =>
+  items.flatMap((item) => (item.ok ? [] : [item.index]));
+
+const busyStatus = (batchId: string, manifest: Manifest, claim: RetryClaim): BatchStatus => ({
+  batchId,
+  status: 'accepted',
+  requested: manifest.request.count,
+  acceptedAt: claim.claimedAt,
+  expiresAt: new Date(Date.parse(claim.claimedAt) + CLAIM_GRACE_MS).toISOString(),
+  retry: { run: claim.run, items: claim.indexes.length },
+});
+
+/**
+ * Claims the batch's next retry run, for its unfinished items: one conditional write, so of two
+ * retries asked for at once one runs and the other is told the batch is busy. A claim whose run
+ * died before finishing is skipped, and the retry takes the next number.
+ */
+export async function claimRetry(batchId: string, options: Options): Promise<RetryStart> {
+  const { config, deps } = options;
+  const status = await readStatus(batchId, config, deps);
+  if (!status) return { kind: 'unknown' };
+  if (status.status === 'accepted' || status.status === 'running') return { kind: 'busy', status };
+  const manifest = await readManifest(batchId, config, deps);
+  if (!manifest) return { kind: 'no-manifest', status };
+  const indexes = unfinishedIndexes(manifest.items);
+  if (indexes.length === 0) return { kind: 'nothing', result: manifest.result };
+  const first = (manifest.result.retries ?? 0) + 1;
+  for (let run = first; run < first + MAX_DEAD_CLAIMS; run++) {
+    const now = Date.now();
+    const claim: RetryClaim = { run, claimedAt: new Date(now).toISOString(), indexes };
+    if (await putJsonIfAbsent(deps.s3, config, retryClaimKey(config, batchId, run), claim)) {
+      return { kind: 'claimed', job: { batchId, request: manifest.request, retry: { run, items: indexes.length } } };
+    }
+    const held = await getJson<RetryClaim>(deps.s3, config, retryClaimKey(config, batchId, run));
+    if (held && now - Date.parse(held.claimedAt) < CLAIM_GRACE_MS)
+      return { kind: 'busy', status: busyStatus(batchId, manifest, held) };
+  }
+  throw new Error(`Batch ${batchId} has ${MAX_DEAD_CLAIMS} retry runs that never finished; not starting another`);
+}

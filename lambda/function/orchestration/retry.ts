@@ -1,0 +1,103 @@
+import type { Config } from '../contracts/config.js';
+import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
+import type { Deps } from '../pipeline/item.js';
+import { type ItemsRun, runItems } from '../pipeline/run-items.js';
+import { retryClaimKey } from '../storage/keys.js';
+import { getJson } from '../storage/objects.js';
+import { type BatchJob, type BatchOptions, type RetryRun, summarize, writeManifest } from './batch.js';
+import { readManifest } from './status.js';
+
+/**
+ * `retries/{run}.json`: a retry run's claim, written once with a conditional write, so that two
+ * retries of a batch started at once cannot both run. It holds the items the run tries again:
+ * too many, for a large batch, to travel in a job event or a state machine's input.
+ */
+export type RetryClaim = { run: number; claimedAt: string; indexes: number[] };
+
+type Options = { config: Config; deps: Deps };
+
+/** Retry run `run`'s claim: the items it runs again. */
+export async function readClaim(batchId: string, run: number, options: Options): Promise<RetryClaim> {
+  const claim = await getJson<RetryClaim>(options.deps.s3, options.config, retryClaimKey(options.config, batchId, run));
+  if (!claim) throw new Error(`Retry ${run} of batch ${batchId} has no claim to run from`);
+  return claim;
+}
+
+/** The claim of a job's retry run, with the manifest it retries. */
+export async function readRetry(job: Pick<BatchJob, 'batchId'> & { retry: RetryRun }, options: Options) {
+  const [claim, manifest] = await Promise.all([
+    readClaim(job.batchId, job.retry.run, options),
+    readManifest(job.batchId, options.config, options.deps),
+  ]);
+  if (!manifest) throw new Error(`Retry ${job.retry.run} of batch ${job.batchId} has no manifest to run from`);
+  return { claim, manifest };
+}
+
+/**
+ * The batch's items with a retry run's outcomes in place of the unfinished ones they ran again:
+ * attempts add up, and each earlier run's last failure joins the item's retries.
+ */
+export function mergeRetried(
+  previous: readonly ItemOutcome[],
+  retried: readonly ItemOutcome[],
+  retry: { run: number; startedAt: number; previousFinishedAt: number },
+): ItemOutcome[] {
+  const items = previous.slice();
+  for (const now of retried) {
+    const before = items[now.index];
+    if (before?.index !== now.index || before.ok) {
+      throw new Error(`Retry ${retry.run} ran item ${now.index}, which the manifest does not hold unfinished`);
+    }
+    const waitMs = Math.max(0, retry.startedAt + (now.startMs ?? 0) - retry.previousFinishedAt);
+    const retries = [
+      ...(before.retries ?? []),
+      ...(before.attempts > 0 ? [{ reason: before.reason, waitMs }] : []),
+      ...(now.retries ?? []),
+    ];
+    const { retries: _own, ...rest } = now;
+    items[now.index] = {
+      ...rest,
+      run: retry.run,
+      attempts: before.attempts + now.attempts,
+      ...(retries.length > 0 ? { retries } : {}),
+    };
+  }
+  return items;
+}
+
+/** Runs a claimed retry in this invocation: the unfinished items again, then the manifest merged. */
+export async function runRetry(job: BatchJob & { retry: RetryRun }, options: BatchOptions): Promise<BatchResult> {
+  const { claim, manifest } = await readRetry(job, options);
+  const run = await runItems(manifest.request, claim.indexes, { ...options, batchId: job.batchId });
+  return finishRetry(manifest, run, { run: job.retry.run, concurrency: manifest.request.concurrency }, options);
+}
+
+/**
+ * Writes the manifest after retry run `retryRun`: every item once, with its final outcome, and the
+ * result of the batch as a whole (elapsed time summed over its runs). S3 replaces an object whole,
+ * so a reader sees the previous manifest or this one, never a mix.
+ */
+export async function finishRetry(
+  manifest: Manifest,
+  run: ItemsRun,
+  retry: { run: number; concurrency: number },
+  options: Options,
+): Promise<BatchResult> {
+  const items = mergeRetried(manifest.items, run.items, {
+    run: retry.run,
+    startedAt: run.startedAt.getTime(),
+    previousFinishedAt: Date.parse(manifest.result.finishedAt),
+  });
+  const result = summarize(items, {
+    batchId: manifest.batchId,
+    request: manifest.request,
+    concurrency: retry.concurrency,
+    config: options.config,
+    startedAt: new Date(manifest.result.startedAt),
+    finishedAt: run.finishedAt,
+    elapsedMs: manifest.result.elapsedMs + run.elapsedMs,
+    cancelled: run.cancelled,
+    retries: retry.run,
+  });
+  return writeManifest(result, manifest.request, items, options);
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
+import { needsHealing } from '../../lambda/function/orchestration/heal.js';
+import { readStatus } from '../../lambda/function/orchestration/jobs.js';
+import { mergeRetried } from '../../lambda/function/orchestration/retry.js';
+import { claimRetry, unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
+import { putStatus } from '../../lambda/function/orchestration/status.js';
+import { manifestKey, retryClaimKey } from '../../lambda/function/storage/keys.js';
+import { memoryS3 } from '../support/memory-s3.js';
+
+const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
+
+const stored = (index: number, extra: Partial<ItemOutcome> = {}): ItemOutcome =>
+  ({ index, ok: true, key: `k${index}`, bytes: 1, sha256: 'h', attempts: 1, latencyMs: 5, ...extra }) as ItemOutcome;
+const failed = (index: number, reason: string, attempts: number, extra: Partial<ItemOutcome> = {}): ItemOutcome =>
+  ({ index, ok: false, reason, message: reason, attempts, latencyMs: 5, ...extra }) as ItemOutcome;
+
+describe('mergeRetried', () => {
+  const previous = [
+    stored(0),
+    failed(1, 'source_status', 2, { startMs: 0, retries: [{ reason: 'source_status', waitMs: 200 }] }),
+    failed(2, 'cancelled', 0),
+  ];
+  const retry = { run: 3, startedAt: 10_000, previousFinishedAt: 9_000 };
+
+  it('puts each retried outcome in its place, adding attempts and the earlier failures as retries', () => {
+    const items = mergeRetried(
+      previous,
+      [
+        stored(1, { startMs: 50, storedMs: 90, retries: [{ reason: 'source_timeout', waitMs: 100 }] }),
+        stored(2, { startMs: 0 }),
+      ],
+      retry,
+    );
+
+    expect(items[0]).toBe(previous[0]);
+    expect(items[1]).toEqual({
+      ...stored(1, { startMs: 50, storedMs: 90 }),
+      run: 3,
+      attempts: 3,
+      retries: [
+        { reason: 'source_status', waitMs: 200 },
+        // From the end of the run that left it failed to its start in this one.
+        { reason: 'source_status', waitMs: 1_050 },
+        { reason: 'source_timeout', waitMs: 100 },
+      ],
+    });
+    // Never attempted before (cancelled before it started): no earlier attempt to list.
+    expect(items[2]).toEqual({ ...stored(2, { startMs: 0 }), run: 3, attempts: 1 });
+    expect(items[2]?.retries).toBeUndefined();
+  });
+
+  it('keeps an item that fails again failed, with every attempt counted', () => {
+    const [, again] = mergeRetried(previous, [failed(1, 'source_status', 1, { startMs: 0 })], retry);
+    expect(again).toMatchObject({ ok: false, reason: 'source_status', attempts: 3, run: 3 });
+    expect(again?.retries).toHaveLength(2);
+  });
+
+  it('refuses an outcome for an item the manifest holds stored, or does not hold', () => {
+    expect(() => mergeRetried(previous, [stored(0)], retry)).toThrow(/item 0/);
+    expect(() => mergeRetried(previous, [stored(7)], retry)).toThrow(/item 7/);
+  });
+});
+
+describe('unfinishedIndexes', () => {
+  it('lists every item not stored, whatever its reason, in index order', () => {
+    expect(unfinishedIndexes([stored(0), failed(1, 'timeout', 1), stored(2), failed(3, 'chunk_failed', 0)])).toEqual([
+      1, 3,
+    ]);
+  });
+});
+
+describe('needsHealing', () => {
+  const on = { healDelaySeconds: 60 };
+  it('heals only the first run of a scheduled batch with failed items, when a delay is set', () => {
+    expect(needsHealing({ scheduled: true }, { failed: 1 }, on)).toBe(true);
+    expect(needsHealing({ scheduled: true }, { failed: 0 }, on)).toBe(false);
+    expect(needsHealing({}, { failed: 1 }, on)).toBe(false);
+    expect(needsHealing({ scheduled: true, retry: { run: 1, items: 1 } }, { failed: 1 }, on)).toBe(false);
+    expect(needsHealing({ scheduled: true }, { failed: 1 }, { healDelaySeconds: 0 })).toBe(false);
+  });
+});
+
+describe('claimRetry and the status of a batch being retried', () => {
+  const request = parseRequest({ count: 3 }, config);
+  const result = { batchId: 'a', status: 'done', requested: 3, retries: 0, finishedAt: new Date(0).toISOString() };
+  const manifest = (retries = 0): Manifest => ({
+    version: 1,
+    batchId: 'a',
+    request,
+    result: { ...result, retries } as BatchResult,
+    items: [stored(0), failed(1, 'timeout', 1), failed(2, 'source_network', 4)],
+  });
+  const setup = async (retries = 0) => {
+    const s3 = memoryS3();
+    s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(retries)));
+    return { config, deps: { s3, source: { dispatcher: async () => ({}) as never, close: async () => {} } } };
+  };
+
+  it('claims the next run for the unfinished items; a second claim meanwhile finds the batch busy', async () => {
+    const options = await setup(2);
+
+    const first = await claimRetry('a', options);
+    const second = await claimRetry('a', options);
+
+    expect(first).toEqual({ kind: 'claimed', job: { batchId: 'a', request, retry: { run: 3, items: 2 } } });
+    expect(JSON.parse(options.deps.s3.objects.get(retryClaimKey(config, 'a', 3)) ?? '')).toMatchObject({
+      run: 3,
+      indexes: [1, 2],
+    });
+    expect(second).toMatchObject({ kind: 'busy', status: { status: 'accepted', retry: { run: 3, items: 2 } } });
+  });
+
+  it('skips a claim whose run died (old, and no run underway) and takes the next number', async () => {
+    const options = await setup();
+    const old = { run: 1, claimedAt: new Date(Date.now() - 120_000).toISOString(), indexes: [1, 2] };
+    options.deps.s3.objects.set(retryClaimKey(config, 'a', 1), JSON.stringify(old));
+
+    expect(await claimRetry('a', options)).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
+  });
+
+  it('reads as running while a retry runs, and as the manifest once the retry has replaced it or died', async () => {
+    const options = await setup();
+    const running = {
+      batchId: 'a',
+      status: 'running' as const,
+      requested: 3,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      retry: { run: 1, items: 2 },
+    };
+    await putStatus(running, config, options.deps);
+    expect(await readStatus('a', config, options.deps)).toEqual(running);
+    expect(await claimRetry('a', options)).toEqual({ kind: 'busy', status: running });
+
+    await putStatus({ ...running, expiresAt: new Date(Date.now() - 1).toISOString() }, config, options.deps);
+    expect(await readStatus('a', config, options.deps)).toMatchObject({ status: 'done', result: { retries: 0 } });
+
+    options.deps.s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(1)));
+    await putStatus(running, config, options.deps);
+    expect(await readStatus('a', config, options.deps)).toMatchObject({ status: 'done', result: { retries: 1 } });
+  });
+
+  it('answers unknown, no-manifest and nothing-to-retry as such', async () => {
+    const options = await setup();
+    expect(await claimRetry('nope', options)).toEqual({ kind: 'unknown' });
+
+    const failedStatus = {
+      batchId: 'f',
+      status: 'failed' as const,
+      requested: 3,
+      error: 'launch_failed',
+      cause: 'throttled',
+      failedAt: new Date().toISOString(),
+    };
+    await putStatus(failedStatus, config, options.deps);
+    expect(await claimRetry('f', options)).toEqual({ kind: 'no-manifest', status: failedStatus });
+
+    options.deps.s3.objects.set(
+      manifestKey(config, 'a'),
+      JSON.stringify({ ...manifest(), items: [stored(0), stored(1), stored(2)] }),
+    );
+    expect(await claimRetry('a', options)).toMatchObject({ kind: 'nothing', result: { batchId: 'a' } });
+  });
+});
