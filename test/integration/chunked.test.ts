@@ -39,14 +39,12 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
     const imageKeys = (await harness.keys()).filter((key) => key.endsWith('.jpg'));
     expect(imageKeys).toHaveLength(1200);
     expect((await harness.keys()).filter((key) => key.startsWith('images/big-batch/chunks/'))).toHaveLength(5);
-    // What the source serves for each picsum id, fetched straight from its image host once per id.
+    // What the source serves for each picsum id, fetched by id (through its redirect) once per id.
     const served = new Map<string, Promise<string>>();
     const servedFor = (id: string) => {
       let hash = served.get(id);
       if (!hash) {
-        hash = request(`http://${harness.picsum.imageHost}/id/${id}/8/8.jpg`)
-          .then((direct) => direct.body.arrayBuffer())
-          .then((body) => sha256(Buffer.from(body)));
+        hash = harness.served(`${harness.picsum.baseUrl}/id/${id}/8/8`).then(sha256);
         served.set(id, hash);
       }
       return hash;

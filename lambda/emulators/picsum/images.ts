@@ -1,27 +1,92 @@
 import sharp from 'sharp';
 
-export type ImageSpec = { id: number; width: number; height: number; format: 'jpg' | 'webp'; grayscale: boolean };
+export type ImageSpec = {
+  id: number;
+  width: number;
+  height: number;
+  format: 'jpg' | 'webp';
+  grayscale: boolean;
+  /** picsum's `?blur=N`, 1..10. */
+  blur?: number | undefined;
+};
 
-const VARIANTS = 8;
 const cache = new Map<string, Promise<Buffer>>();
+const CACHED_IMAGES = 512;
+
+/** Seven-segment digits: which of the segments a (top) to g (middle) each one lights. */
+const SEGMENTS: Record<string, string> = {
+  '0': 'abcdef',
+  '1': 'bc',
+  '2': 'abdeg',
+  '3': 'abcdg',
+  '4': 'bcfg',
+  '5': 'acdfg',
+  '6': 'acdefg',
+  '7': 'abc',
+  '8': 'abcdefg',
+  '9': 'abcdfg',
+};
+
+/** The rectangles of one digit `w` wide and `2w` high at (x, y), strokes `t` thick. */
+function digitRects(digit: string, x: number, y: number, w: number, t: number): string {
+  const h = 2 * w;
+  const places: Record<string, [number, number, number, number]> = {
+    a: [x, y, w, t],
+    b: [x + w - t, y, t, h / 2],
+    c: [x + w - t, y + h / 2, t, h / 2],
+    d: [x, y + h - t, w, t],
+    e: [x, y + h / 2, t, h / 2],
+    f: [x, y, t, h / 2],
+    g: [x, y + (h - t) / 2, w, t],
+  };
+  return [...(SEGMENTS[digit] ?? '')]
+    .map((segment) => {
+      const [rx, ry, rw, rh] = places[segment] as [number, number, number, number];
+      return `<rect x="${rx.toFixed(1)}" y="${ry.toFixed(1)}" width="${rw.toFixed(1)}" height="${rh.toFixed(1)}"/>`;
+    })
+    .join('');
+}
 
 /**
- * A real JPEG or WebP of the given size: a tinted noise field, noisy enough that bodies weigh what
- * picsum's photos do (600x600: about 65 KB as JPEG, as picsum serves).
+ * A picture for photo `id`: a diagonal gradient in the photo's own colours, a few soft circles
+ * placed by the id, and the id itself drawn large in seven-segment digits (no fonts needed), so
+ * that a person looking at a batch can tell its photos apart and read which is which.
  */
-function render(spec: ImageSpec, variant: number): Promise<Buffer> {
-  const hue = (variant * 47) % 256;
-  const image = sharp({
-    create: {
-      width: spec.width,
-      height: spec.height,
-      channels: 3,
-      background: { r: hue, g: 255 - hue, b: (hue * 3) % 256 },
-      noise: { type: 'gaussian', mean: 128, sigma: 12 },
-    },
-  });
-  const toned = spec.grayscale ? image.grayscale() : image;
-  return spec.format === 'webp' ? toned.webp({ quality: 80 }).toBuffer() : toned.jpeg({ quality: 80 }).toBuffer();
+export function pictureSvg(id: number, width: number, height: number): string {
+  const hue = (id * 137) % 360;
+  const circles = [0, 1, 2]
+    .map((i) => {
+      const seed = (id + 1) * (i + 3) * 2654435761;
+      const cx = ((seed >>> 3) % 1000) / 1000;
+      const cy = ((seed >>> 13) % 1000) / 1000;
+      const r = 0.15 + ((seed >>> 23) % 100) / 400;
+      return `<circle cx="${(cx * width).toFixed(1)}" cy="${(cy * height).toFixed(1)}" r="${(r * Math.min(width, height)).toFixed(1)}" fill="hsl(${(hue + 180 + i * 40) % 360},70%,70%)" fill-opacity="0.35"/>`;
+    })
+    .join('');
+  const digits = String(id);
+  const digitWidth = Math.min((width * 0.7) / (digits.length * 1.4), (height * 0.45) / 2);
+  const thickness = Math.max(1, digitWidth / 5);
+  const rowWidth = digits.length * digitWidth * 1.4 - digitWidth * 0.4;
+  const left = (width - rowWidth) / 2;
+  const top = (height - 2 * digitWidth) / 2;
+  const number = [...digits]
+    .map((digit, i) => digitRects(digit, left + i * digitWidth * 1.4, top, digitWidth, thickness))
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+<stop offset="0" stop-color="hsl(${hue},65%,55%)"/><stop offset="1" stop-color="hsl(${(hue + 60) % 360},70%,28%)"/>
+</linearGradient></defs>
+<rect width="100%" height="100%" fill="url(#g)"/>${circles}
+<g fill="white" fill-opacity="0.9" stroke="black" stroke-opacity="0.35" stroke-width="${(thickness / 4).toFixed(1)}">${number}</g>
+</svg>`;
+}
+
+/** A real JPEG or WebP of the picture for `spec`, with picsum's grayscale and blur. */
+function render(spec: ImageSpec): Promise<Buffer> {
+  let image = sharp(Buffer.from(pictureSvg(spec.id, spec.width, spec.height)));
+  if (spec.grayscale) image = image.grayscale();
+  if (spec.blur !== undefined) image = image.blur(spec.blur);
+  return spec.format === 'webp' ? image.webp({ quality: 80 }).toBuffer() : image.jpeg({ quality: 80 }).toBuffer();
 }
 
 /**
@@ -57,15 +122,14 @@ export function padImage(image: Buffer, format: 'jpg' | 'webp', bytes: number): 
   return padded;
 }
 
-/** The image for `spec`, optionally padded to `bytes`; rendered once per variant and cached. */
+/** The image for `spec`, optionally padded to `bytes`; rendered once and cached (the most recent few hundred). */
 export function imageFor(spec: ImageSpec, bytes?: number): Promise<Buffer> {
-  const variant = spec.id % VARIANTS;
-  const key = `${variant}:${spec.width}x${spec.height}:${spec.format}:${spec.grayscale}:${bytes ?? ''}`;
+  const key = `${spec.id}:${spec.width}x${spec.height}:${spec.format}:${spec.grayscale}:${spec.blur ?? ''}:${bytes ?? ''}`;
   let image = cache.get(key);
   if (!image) {
-    image = render(spec, variant).then((rendered) => (bytes ? padImage(rendered, spec.format, bytes) : rendered));
+    image = render(spec).then((rendered) => (bytes ? padImage(rendered, spec.format, bytes) : rendered));
     cache.set(key, image);
-    if (cache.size > 256) cache.delete(cache.keys().next().value as string);
+    if (cache.size > CACHED_IMAGES) cache.delete(cache.keys().next().value as string);
   }
   return image;
 }

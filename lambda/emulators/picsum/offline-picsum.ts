@@ -1,6 +1,8 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CATALOG, type CatalogPhoto, catalogPhoto } from './catalog.js';
 import { imageFor } from './images.js';
 
 /** Something going wrong on one request, for tests and benchmarks. */
@@ -13,8 +15,19 @@ export type Fault =
   | { kind: 'redirect'; location: string }
   | { kind: 'chunked' };
 
-/** What a fault plan sees of each request. `index` is the `i` of `/seed/{seed}-{i}/...`, else -1. */
-export type RequestInfo = { hop: 'base' | 'image'; path: string; index: number; attempt: number; at: number };
+/**
+ * What a fault plan sees of each request. `index` is the `i` of `/seed/{seed}-{i}/...`, else -1;
+ * `photo` the photo id the request is for (named in the path, or chosen for a random or seeded one),
+ * once known.
+ */
+export type RequestInfo = {
+  hop: 'base' | 'image';
+  path: string;
+  index: number;
+  photo?: string;
+  attempt: number;
+  at: number;
+};
 
 export type OfflinePicsumOptions = {
   /** Delay before answering, on each hop (the redirect and the image). */
@@ -38,15 +51,62 @@ export type OfflinePicsum = {
   close(): Promise<void>;
 };
 
-const PICSUM_IDS = 1085;
-const ROUTE = /^\/(?:seed\/([^/]+)\/|id\/(\d+)\/)?(\d{1,4})(?:\/(\d{1,4}))?(\.webp|\.jpg)?$/;
+/** picsum's image routes: an optional `/id/{id}` or `/seed/{seed}`, a size or width and height, any extension. */
+const IMAGE_ROUTE = /^\/(?:(id|seed)\/([^/]+)\/)?(\d+)(?:\/(\d+))?(\.[^/]*)?$/;
+const INFO_ROUTE = /^\/(id|seed)\/([^/]+)\/info$/;
+/** The image host's one route, as the redirect writes it. */
+const CDN_ROUTE = /^\/id\/([^/]+)\/(\d+)\/(\d+)(\.jpg|\.webp)$/;
+const MAX_SIZE = 5000;
+const NO_STORE = 'private, no-cache, no-store, must-revalidate';
 
-function idFor(seed: string | undefined, fixedId: string | undefined, counter: number): number {
-  if (fixedId) return Number(fixedId);
-  if (seed === undefined) return counter % PICSUM_IDS;
-  let hash = 0;
-  for (const char of seed) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return hash % PICSUM_IDS;
+/** An error answered as picsum answers one: plain text, or `{"error"}` to `Accept: application/json`. */
+class PicsumError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function answerError(req: IncomingMessage, res: ServerResponse, error: PicsumError) {
+  if (req.headers.accept === 'application/json') {
+    res.writeHead(error.status, { 'content-type': 'application/json', 'cache-control': NO_STORE });
+    res.end(`${JSON.stringify({ error: error.message })}\n`);
+    return;
+  }
+  res.writeHead(error.status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'cache-control': NO_STORE,
+  });
+  res.end(`${error.message}\n`);
+}
+
+/** A string hashed to a catalog position: the same seed, the same photo. */
+function seededPhoto(seed: string): CatalogPhoto {
+  let hash = 2166136261;
+  for (const char of seed) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  return CATALOG[hash % CATALOG.length] as CatalogPhoto;
+}
+
+/** picsum's query: `?grayscale` present, `?blur` alone 5, `?blur=N` N (1..10, else 400). */
+function imageOptions(url: URL): { grayscale: boolean; blur: number | undefined } {
+  const grayscale = url.searchParams.has('grayscale');
+  if (!url.searchParams.has('blur')) return { grayscale, blur: undefined };
+  const amount = Number.parseInt(url.searchParams.get('blur') ?? '', 10);
+  const blur = Number.isNaN(amount) ? 5 : amount;
+  if (blur < 1 || blur > 10) throw new PicsumError(400, 'Invalid blur amount');
+  return { grayscale, blur };
+}
+
+/** `?blur=N&grayscale`: keys sorted, a key without a value written bare, as picsum's BuildQuery does. */
+function buildQuery(values: Record<string, string>): string {
+  const keys = Object.keys(values).sort();
+  const parts = keys.map((key) =>
+    values[key] ? `${encodeURIComponent(key)}=${encodeURIComponent(values[key] as string)}` : encodeURIComponent(key),
+  );
+  return parts.length ? `?${parts.join('&')}` : '';
 }
 
 async function listen(server: Server, port: number): Promise<number> {
@@ -58,14 +118,51 @@ async function listen(server: Server, port: number): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A picsum.photos stand-in on loopback: `/{w}/{h}`, `/seed/{seed}/{w}/{h}`, `.webp`, `?grayscale`
- * answer 302 to a second host (another port), which serves a real JPEG or WebP with Content-Length
- * and Picsum-ID, as fastly.picsum.photos does. Latency and faults are injectable.
+ * A picsum.photos stand-in on loopback, shaped after DMarby/picsum-photos: a catalog of about a
+ * thousand photos (`/v2/list`, `/id/{id}/info`, `/seed/{seed}/info`), and image routes (`/{size}`,
+ * `/{w}/{h}`, `/id/{id}/...`, `/seed/{seed}/...`, `.jpg`/`.webp`, `?grayscale`, `?blur[=N]`) that
+ * answer 302 (no-store) to a second host (another port) at `/id/{id}/{w}/{h}.{ext}?{sorted query}&hmac=...`,
+ * which serves a real JPEG or WebP of the photo's picture with picsum's headers. Errors as picsum's:
+ * 400 `Invalid size` (over 5000), `Invalid blur amount`, `Invalid file extension`; 404 `Image does
+ * not exist`; plain text unless `Accept: application/json`. Latency and faults are injectable.
  */
 export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Promise<OfflinePicsum> {
   const requests: RequestInfo[] = [];
   const attempts = new Map<string, number>();
-  let counter = 0;
+  let randomPicks = 0;
+  // The image host checks that a URL is one the API redirected to, as picsum's does.
+  const hmacKey = randomBytes(32);
+  const sign = (path: string, query: Record<string, string>) =>
+    createHmac('sha256', hmacKey)
+      .update(`${path}${buildQuery(query)}`)
+      .digest('base64url');
+  let root = '';
+  const listed = (photo: CatalogPhoto) => ({
+    ...photo,
+    download_url: `${root}/id/${photo.id}/${photo.width}/${photo.height}`,
+  });
+  /** `/v2/list?page=P&limit=L`: L from 1 to 100 (default 30), with picsum's `Link` header. */
+  function list(url: URL, res: ServerResponse) {
+    const asked = Number.parseInt(url.searchParams.get('limit') ?? '', 10);
+    const limit = Number.isNaN(asked) || asked < 1 ? 30 : Math.min(asked, 100);
+    const pageAsked = Number.parseInt(url.searchParams.get('page') ?? '', 10);
+    const page = Number.isNaN(pageAsked) || pageAsked < 1 ? 1 : pageAsked;
+    const photos = CATALOG.slice(limit * (page - 1), limit * page).map(listed);
+    const at = (n: number) => `<${root}/v2/list?page=${n}&limit=${limit}>`;
+    const link =
+      page === 1
+        ? `${at(2)}; rel="next"`
+        : photos.length < limit
+          ? `${at(page - 1)}; rel="prev"`
+          : `${at(page - 1)}; rel="prev", ${at(page + 1)}; rel="next"`;
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': NO_STORE,
+      'access-control-expose-headers': 'Link',
+      link,
+    });
+    res.end(`${JSON.stringify(photos)}\n`);
+  }
 
   function record(hop: RequestInfo['hop'], req: IncomingMessage): RequestInfo {
     const path = req.url ?? '/';
@@ -73,7 +170,15 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
     const attempt = (attempts.get(attemptKey) ?? 0) + 1;
     attempts.set(attemptKey, attempt);
     const seedIndex = /\/seed\/[^/]*-(\d+)\//.exec(path)?.[1];
-    const info = { hop, path, index: seedIndex === undefined ? -1 : Number(seedIndex), attempt, at: Date.now() };
+    const photo = /^\/id\/([^/]+)\//.exec(path)?.[1];
+    const info: RequestInfo = {
+      hop,
+      path,
+      index: seedIndex === undefined ? -1 : Number(seedIndex),
+      ...(photo === undefined ? {} : { photo }),
+      attempt,
+      at: Date.now(),
+    };
     requests.push(info);
     return info;
   }
@@ -113,27 +218,33 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
     const fault = options.faults?.(info);
     if (applyFault(fault, res)) return;
     const url = new URL(req.url ?? '/', 'http://image');
-    const match = ROUTE.exec(url.pathname);
-    if (!match) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+    const match = CDN_ROUTE.exec(url.pathname);
+    let spec: Parameters<typeof imageFor>[0];
+    try {
+      if (!match || req.method !== 'GET') throw new PicsumError(404, 'page not found');
+      const unsigned = new URLSearchParams(url.search);
+      unsigned.delete('hmac');
+      if (url.searchParams.get('hmac') !== sign(url.pathname, Object.fromEntries(unsigned))) {
+        throw new PicsumError(400, 'Invalid parameters');
+      }
+      const [, id = '', width, height, extension] = match;
+      if (!catalogPhoto(id)) throw new PicsumError(404, 'Image does not exist');
+      const format: 'jpg' | 'webp' = extension === '.webp' ? 'webp' : 'jpg';
+      spec = { id: Number(id), width: Number(width), height: Number(height), format, ...imageOptions(url) };
+    } catch (error) {
+      if (!(error instanceof PicsumError)) throw error;
+      answerError(req, res, error);
       return;
     }
-    const [, , id, width, height, extension] = match;
-    const format = extension === '.webp' ? 'webp' : 'jpg';
-    const body = await imageFor(
-      {
-        id: Number(id),
-        width: Number(width),
-        height: Number(height ?? width),
-        format,
-        grayscale: url.searchParams.has('grayscale'),
-      },
-      options.imageBytes,
-    );
+    const { format } = spec;
+    const body = await imageFor(spec, options.imageBytes);
+    const filename = `${spec.id}-${spec.width}x${spec.height}${spec.blur === undefined ? '' : `-blur_${spec.blur}`}${spec.grayscale ? '-grayscale' : ''}.${format}`;
     const headers = {
       'content-type': format === 'webp' ? 'image/webp' : 'image/jpeg',
-      'picsum-id': String(id),
-      'cache-control': 'public, max-age=2592000, immutable',
+      'content-disposition': `inline; filename="${filename}"`,
+      'cache-control': 'public, max-age=2592000, stale-while-revalidate=60, stale-if-error=43200, immutable',
+      'picsum-id': String(spec.id),
+      'timing-allow-origin': '*',
     };
     if (fault?.kind === 'chunked') {
       res.writeHead(200, headers);
@@ -152,22 +263,55 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
   const imageHost = `127.0.0.1:${imagePort}`;
 
   const baseServer = createServer(async (req, res) => {
-    const info = record('base', req);
+    const requestInfo = record('base', req);
     if (options.latencyMs) await sleep(options.latencyMs);
-    if (applyFault(options.faults?.(info), res)) return;
-    const url = new URL(req.url ?? '/', 'http://base');
-    const match = ROUTE.exec(url.pathname);
-    if (!match || req.method !== 'GET') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
-      return;
+    if (applyFault(options.faults?.(requestInfo), res)) return;
+    try {
+      if (req.method !== 'GET') throw new PicsumError(405, 'Method not allowed');
+      const url = new URL(req.url ?? '/', 'http://base');
+      if (url.pathname === '/v2/list') {
+        list(url, res);
+        return;
+      }
+      const info = INFO_ROUTE.exec(url.pathname);
+      if (info) {
+        const [, kind, key = ''] = info;
+        const photo = kind === 'id' ? catalogPhoto(key) : seededPhoto(decodeURIComponent(key));
+        if (!photo) throw new PicsumError(404, 'Image does not exist');
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': NO_STORE });
+        res.end(`${JSON.stringify(listed(photo))}\n`);
+        return;
+      }
+      const match = IMAGE_ROUTE.exec(url.pathname);
+      if (!match) throw new PicsumError(404, 'page not found');
+      const [, kind, key = '', first = '', second, rawExtension = ''] = match;
+      const extension = rawExtension.toLowerCase() || '.jpg';
+      if (extension !== '.jpg' && extension !== '.webp') throw new PicsumError(400, 'Invalid file extension');
+      let photo: CatalogPhoto | undefined;
+      if (kind === 'id') photo = catalogPhoto(key);
+      else if (kind === 'seed') photo = seededPhoto(decodeURIComponent(key));
+      else photo = CATALOG[(randomPicks++ * 7919) % CATALOG.length];
+      if (!photo) throw new PicsumError(404, 'Image does not exist');
+      if (requestInfo.photo === undefined) requestInfo.photo = photo.id;
+      const { grayscale, blur } = imageOptions(url);
+      const width = Number(first) || photo.width;
+      const height = Number(second ?? first) || photo.height;
+      if (width > MAX_SIZE || height > MAX_SIZE) throw new PicsumError(400, 'Invalid size');
+      const path = `/id/${photo.id}/${width}/${height}${extension}`;
+      const query: Record<string, string> = {
+        ...(blur === undefined ? {} : { blur: String(blur) }),
+        ...(grayscale ? { grayscale: '' } : {}),
+      };
+      const location = `http://${imageHost}${path}${buildQuery({ ...query, hmac: sign(path, query) })}`;
+      res.writeHead(302, { location, 'cache-control': NO_STORE });
+      res.end();
+    } catch (error) {
+      if (!(error instanceof PicsumError)) throw error;
+      answerError(req, res, error);
     }
-    const [, seed, fixedId, width, height, extension = ''] = match;
-    const id = idFor(seed, fixedId, counter++);
-    const query = url.search ? `${url.search}&hmac=offline` : '?hmac=offline';
-    res.writeHead(302, { location: `http://${imageHost}/id/${id}/${width}/${height ?? width}${extension}${query}` });
-    res.end();
   });
   const basePort = await listen(baseServer, options.port ?? 0);
+  root = `http://127.0.0.1:${basePort}`;
 
   const accepted = { base: 0, image: 0 };
   baseServer.on('connection', () => accepted.base++);
