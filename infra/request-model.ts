@@ -1,5 +1,10 @@
 import { type JsonSchema, JsonSchemaType, JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
-import { type RequestLimits, requestFields, SEED_PATTERN } from '../lambda/function/contracts/request.js';
+import {
+  PHOTO_ID_PATTERN,
+  type RequestLimits,
+  requestFields,
+  SEED_PATTERN,
+} from '../lambda/function/contracts/request.js';
 
 /**
  * The API Gateway model for `POST /batches`, built from the same field table as the function's
@@ -20,6 +25,18 @@ export function requestJsonSchema(limits: RequestLimits): JsonSchema {
         break;
       case 'seed':
         properties[name] = { type: JsonSchemaType.STRING, pattern: SEED_PATTERN.source };
+        break;
+      case 'photoIds':
+        properties[name] = {
+          type: JsonSchemaType.ARRAY,
+          minItems: 1,
+          maxItems: spec.max,
+          items: {
+            type: [JsonSchemaType.STRING, JsonSchemaType.INTEGER],
+            pattern: PHOTO_ID_PATTERN.source,
+            minimum: 0,
+          },
+        };
         break;
     }
   }

@@ -28,6 +28,8 @@ const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --blur B             blur from 1 to 10
   --format jpg|webp    image format (default jpg)
   --seed S             repeatable batch: the same seed fetches the same images
+  --distinct           N different photos of picsum's catalog
+  --ids 10,237,1084    exactly these photos, in this order (--count defaults to their number)
   --retry BATCH_ID     run a batch's unfinished items again, into the same batch (its own request)
   --json               print only the result, as JSON
   --help               this text`;
@@ -67,6 +69,8 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     input[name] = NUMERIC.has(name) && /^-?\d{1,15}$/.test(value) ? Number(value) : value;
   }
   if (values.grayscale) input.grayscale = true;
+  if (values.distinct) input.distinct = true;
+  if (values.ids !== undefined) input.ids = values.ids.split(',').map((id) => id.trim());
   const [requestFlag] = Object.keys(input);
   if (values.retry !== undefined && requestFlag !== undefined) {
     throw new RequestError(`--retry runs the batch's own request; --${requestFlag} cannot go with it`, {
@@ -100,6 +104,8 @@ function parse(argv: string[]) {
       format: { type: 'string' },
       seed: { type: 'string' },
       grayscale: { type: 'boolean' },
+      distinct: { type: 'boolean' },
+      ids: { type: 'string' },
       source: { type: 'string' },
       url: { type: 'string' },
       region: { type: 'string' },

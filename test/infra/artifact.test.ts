@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunks.js';
-import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
@@ -71,8 +70,8 @@ async function expectByteIdentical(result: BatchResult, request: object) {
   const parsed = parseRequest(request, harness.config);
   const keys = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && !key.endsWith('.json'));
   expect(keys).toHaveLength(parsed.count);
-  for (const [index, key] of keys.entries()) {
-    const served = await harness.served(imageUrl(harness.config.picsumBaseUrl, parsed, index).href);
+  for (const key of keys) {
+    const served = await harness.servedFor(key, parsed);
     expect(sha256((await harness.object(key)).bytes)).toBe(sha256(served));
   }
 }

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { catalogPhoto } from '../../lambda/emulators/picsum/catalog.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
+import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
@@ -27,12 +29,20 @@ describe('a batch against s3rver and the offline picsum server', () => {
     expect(keys).toHaveLength(6);
     let total = 0;
     for (const [index, key] of keys.entries()) {
-      const url = imageUrl(harness.config.picsumBaseUrl, parseRequest(request, harness.config), index).href;
+      // The photo the batch chose from the catalog, fetched by id.
+      const photo = catalogPhoto(photoOfKey(key) ?? '');
+      const url = imageUrl(harness.config.picsumBaseUrl, parseRequest(request, harness.config), index, photo?.id).href;
       const stored = await harness.object(key);
       const served = await harness.served(url);
       expect(sha256(stored.bytes)).toBe(sha256(served));
       expect(stored.contentType).toBe('image/jpeg');
-      expect(stored.metadata).toMatchObject({ 'batch-id': result.batchId, 'source-url': url });
+      expect(stored.metadata).toEqual({
+        'batch-id': result.batchId,
+        'source-url': url,
+        'picsum-id': photo?.id,
+        'photo-author': photo?.author,
+        'photo-page': photo?.url,
+      });
       expect(key).toBe(`${result.prefix}${index}-${stored.metadata['picsum-id']}.jpg`);
       total += stored.bytes.length;
     }
@@ -60,7 +70,7 @@ describe('a batch against s3rver and the offline picsum server', () => {
 
     expect(result.succeeded).toBe(2);
     const key = (await harness.keys()).find((k) => k.includes('/0-')) ?? '';
-    const served = await harness.served(`${harness.config.picsumBaseUrl.origin}/seed/chunky-0/300/300`);
+    const served = await harness.served(`${harness.config.picsumBaseUrl.origin}/id/${photoOfKey(key)}/300/300`);
     expect(sha256((await harness.object(key)).bytes)).toBe(sha256(served));
   });
 
@@ -86,7 +96,8 @@ describe('a batch against s3rver and the offline picsum server', () => {
 
     expect(result).toMatchObject({ requested: 30, succeeded: 30, failed: 0 });
     const connections = harness.picsum.connections();
-    expect(connections.base).toBeLessThanOrEqual(3);
+    // One more to the API host at most: the catalog's pages, read before the batch.
+    expect(connections.base).toBeLessThanOrEqual(4);
     expect(connections.image).toBeLessThanOrEqual(3);
   });
 });

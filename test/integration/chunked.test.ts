@@ -67,7 +67,10 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
 
   it('runs a chunk delivered twice only once, and fails the items of a chunk that left no record', async () => {
     harness = await startHarness({ env: { CHUNK_SIZE: '100' } });
-    const request = parseRequest({ count: 250, width: 8, seed: 'again', concurrency: 8 }, harness.config);
+    const request = parseRequest(
+      { count: 250, width: 8, seed: 'again', distinct: true, concurrency: 8 },
+      harness.config,
+    );
     const options = { config: harness.config, deps: harness.deps, deadlineAt: later() };
     const plan = await planBatch({ batchId: 'b', request }, 4, options);
     expect(plan.chunks.map((chunk) => chunk.end - chunk.start)).toEqual([84, 83, 83]);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
@@ -134,8 +135,11 @@ describe('the Lambda handler', () => {
 
   it('heals a scheduled batch left with failed items once: the state machine waits, then its heal event retries them', async () => {
     const batchId = 'heal-20261125T060000Z';
-    const run = { kind: 'picsum-batch.run', request: { count: 6, width: 16, seed: 'heal' } };
-    faults = (r) => (r.hop === 'base' && r.index < 2 ? { kind: 'status', status: 404 } : undefined);
+    const ids = CATALOG.slice(0, 6).map((entry) => entry.id);
+    const run = { kind: 'picsum-batch.run', request: { ids, width: 16 } };
+    // The first two photos are refused (404: not retried).
+    faults = (r) =>
+      r.hop === 'base' && ids.slice(0, 2).includes(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined;
     const before = states.seen.length;
 
     const first = await handler({ ...run, scheduleName: 'heal', scheduledTime: '2026-11-25T06:00:00Z' }, context);

@@ -29,6 +29,8 @@ describe('the self-invoking launcher', () => {
           blur: undefined,
           format: 'jpg' as const,
           seed: undefined,
+          distinct: false,
+          ids: undefined,
         },
       };
 

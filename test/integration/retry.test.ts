@@ -1,6 +1,7 @@
 import pMap from 'p-map';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
@@ -18,11 +19,18 @@ afterEach(async () => {
   await harness?.close();
 });
 
+/** Item i of these batches is photo `photo(i)`: they name their photos (`ids`), so faults can pick items. */
+const photo = (index: number): string => CATALOG[index]?.id ?? '';
+const photos = (count: number) => Array.from({ length: count }, (_, index) => photo(index));
+const itemOf = (r: RequestInfo) => CATALOG.findIndex((entry) => entry.id === r.photo);
+
 /** Fails the redirect of 3 items in 10 (indexes ending in 0, 1, 2) while `faulty.on`. */
 function thirtyPercentFaults() {
   const faulty = { on: true };
   const faults = (r: RequestInfo): Fault | undefined =>
-    faulty.on && r.hop === 'base' && r.index % 10 < 3 ? { kind: 'status', status: 503 } : undefined;
+    faulty.on && r.hop === 'base' && r.photo !== undefined && itemOf(r) % 10 < 3
+      ? { kind: 'status', status: 503 }
+      : undefined;
   return { faulty, faults };
 }
 
@@ -45,12 +53,14 @@ async function manifestOf(result: Pick<BatchResult, 'manifestKey'>): Promise<Man
 }
 
 /**
- * From the picsum server's request log: image downloads (the second hop, whose path names the photo
- * rather than the item), and requests for each item's redirect (the first hop, `/seed/{seed}-{i}/...`).
+ * From the picsum server's request log: image downloads (the second hop), and the requests for each
+ * item's redirect (the first hop, `/id/{photo}/...`), by item.
  */
 function sourceLog() {
   const redirects: number[] = [];
-  for (const r of harness.picsum.requests) if (r.hop === 'base') redirects[r.index] = (redirects[r.index] ?? 0) + 1;
+  for (const r of harness.picsum.requests) {
+    if (r.hop === 'base' && r.photo !== undefined) redirects[itemOf(r)] = (redirects[itemOf(r)] ?? 0) + 1;
+  }
   return { downloads: harness.picsum.requests.filter((r) => r.hop === 'image').length, redirects };
 }
 
@@ -59,16 +69,13 @@ async function expectStoredOnceEach(manifest: Manifest) {
   const images = (await harness.keys()).filter((key) => key.startsWith(manifest.result.prefix) && key.endsWith('.jpg'));
   const indexes = images.map((key) => Number(key.slice(manifest.result.prefix.length).split('-')[0]));
   expect(indexes.sort((a, b) => a - b)).toEqual(manifest.items.map((item) => item.index));
-  const { seed, width } = manifest.request;
   await pMap(
     manifest.items,
     async (item) => {
       if (!item.ok) throw new Error(`item ${item.index} is not stored`);
       const stored = sha256((await harness.object(item.key)).bytes);
       expect(stored).toBe(item.sha256);
-      expect(stored).toBe(
-        sha256(await harness.served(`${harness.picsum.baseUrl}/seed/${seed}-${item.index}/${width}`)),
-      );
+      expect(stored).toBe(sha256(await harness.servedFor(item.key, manifest.request)));
     },
     { concurrency: 8 },
   );
@@ -78,7 +85,7 @@ describe('POST /batches/{batchId}/retry', () => {
   it("runs a batch's failed items again into the same batch: each stored once, attempts accumulated, nothing fetched twice", async () => {
     const { faulty, faults } = thirtyPercentFaults();
     const call = await devServer({ picsum: { faults }, env: { MAX_ATTEMPTS: '1' } });
-    const first = await call('POST', '/batches', { count: 20, seed: 'r', width: 16 });
+    const first = await call('POST', '/batches', { ids: photos(20), width: 16 });
     expect(first.status).toBe(200);
     expect(first.json).toMatchObject({ requested: 20, succeeded: 14, failed: 6, retries: 0 });
 
@@ -133,7 +140,7 @@ describe('POST /batches/{batchId}/retry', () => {
   it('lets one of two retries asked for at once run; the other is answered 409', async () => {
     const { faulty, faults } = thirtyPercentFaults();
     const call = await devServer({ picsum: { faults, latencyMs: 40 }, env: { MAX_ATTEMPTS: '1' } });
-    const first = await call('POST', '/batches', { count: 30, seed: 'twice', width: 16, concurrency: 3 });
+    const first = await call('POST', '/batches', { ids: photos(30), width: 16, concurrency: 3 });
     expect(first.json.failed).toBe(9);
     faulty.on = false;
 
@@ -178,7 +185,7 @@ describe('retrying a chunked batch', () => {
   it('completes a batch whose chunks failed, itself in chunks, each missing item fetched once', async () => {
     harness = await startHarness({ env: { CHUNK_SIZE: '100' } });
     const options = { config: harness.config, deps: harness.deps, deadlineAt: Date.now() + 120_000 };
-    const request = parseRequest({ count: 250, width: 8, seed: 'chunks', concurrency: 8 }, harness.config);
+    const request = parseRequest({ ids: photos(250), width: 8, concurrency: 8 }, harness.config);
     const plan = await planBatch({ batchId: 'chunked', request }, 4, options);
     // Only the last chunk ran; the two before it died without a record.
     await runChunk(

@@ -221,7 +221,7 @@ describe('storing in an S3-compatible server', () => {
     expect(result.succeeded).toBe(3);
     expect(result.bytes).toBe(3 * LARGE);
     const key = (await harness.keys()).find((k) => k.includes('/1-')) ?? '';
-    const served = await harness.served(`${harness.config.picsumBaseUrl.origin}/seed/s-1/64/64`);
+    const served = await harness.servedFor(key, parseRequest({ width: 64 }, harness.config));
     expect(served.length).toBe(LARGE);
     expect(sha256((await harness.object(key)).bytes)).toBe(sha256(served));
   });

@@ -11,8 +11,10 @@ import {
 } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
+import type { BatchRequest } from '../../lambda/function/contracts/request.js';
 import type { Deps } from '../../lambda/function/pipeline/item.js';
-import { createSourcePool } from '../../lambda/function/source/picsum.js';
+import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
+import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
 import { type ContactCounter, startContactCounter } from './loopback-only.js';
@@ -35,6 +37,8 @@ export type Harness = {
   runtime(): LocalRuntime;
   /** What the source serves at `url`, fetched directly (following the redirect). */
   served(url: string): Promise<Buffer>;
+  /** What the source serves for the photo an image key names, at the request's size and options. */
+  servedFor(key: string, request: BatchRequest): Promise<Buffer>;
   close(): Promise<void>;
 };
 
@@ -101,6 +105,9 @@ export async function startHarness(
       const location = first.headers.location as string;
       const image = await request(location);
       return Buffer.from(await image.body.arrayBuffer());
+    },
+    servedFor(key, request) {
+      return harness.served(imageUrl(config.picsumBaseUrl, request, 0, photoOfKey(key)).href);
     },
     async close() {
       s3.destroy();

@@ -23,11 +23,19 @@ export function webpOf(size: number): Buffer {
 
 /**
  * An image source that misbehaves as told, on loopback: `answer` writes each response by hand.
- * It counts every request it gets, so a test can prove what was (or was not) contacted.
+ * It counts every request it gets, so a test can prove what was (or was not) contacted. It has no
+ * catalog: `/v2/list` is answered 404 (counted apart, in `catalogRequests`), and batches fall back
+ * to picsum's own routes, which `answer` answers.
  */
 export async function startHostileSource(answer: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
   const requests: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
+  const catalogRequests: string[] = [];
   const server = createServer((req, res) => {
+    if (req.url?.startsWith('/v2/list')) {
+      catalogRequests.push(req.url);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('page not found');
+      return;
+    }
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     answer(req, res, requests.length);
   });
@@ -38,6 +46,7 @@ export async function startHostileSource(answer: (req: IncomingMessage, res: Ser
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     requests,
+    catalogRequests,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -25,6 +25,8 @@ describe('parseRequest', () => {
       blur: undefined,
       format: 'jpg',
       seed: undefined,
+      distinct: false,
+      ids: undefined,
     });
   });
 
@@ -42,8 +44,28 @@ describe('parseRequest', () => {
       blur: 4,
       format: 'webp',
       seed: 'a_B-9',
+      distinct: true,
+      ids: undefined,
     };
     expect(parseRequest(input, limits)).toEqual(input);
+  });
+
+  it('takes photo ids as strings or numbers, in order, and counts them', () => {
+    expect(parseRequest({ ids: [10, '237', 10] }, limits)).toMatchObject({ ids: ['10', '237', '10'], count: 3 });
+    expect(parseRequest({ ids: ['5'], count: 1, distinct: true }, limits)).toMatchObject({ ids: ['5'], count: 1 });
+  });
+
+  it.each([
+    [{ ids: [] }, 'ids', /a list of 1 to 1000 picsum photo ids/],
+    [{ ids: ['1a'] }, 'ids', /picsum photo ids/],
+    [{ ids: [-1] }, 'ids', /picsum photo ids/],
+    [{ ids: [1, 2], count: 3 }, 'count', /Expected `count` to be the number of `ids` \(2\), got 3/],
+    [{ ids: [7, 8, 7], distinct: true }, 'ids', /different photos with `distinct`, got 7 twice/],
+    [{ distinct: 'yes' }, 'distinct', /a boolean/],
+  ])('refuses %j naming %s', (input, field, message) => {
+    const error = refusal(input);
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
   });
 
   it('names the field and the value when a number is out of range', () => {
@@ -144,7 +166,8 @@ describe('request errors, exactly', () => {
     expect(refusal({ size: 1 })).toMatchObject({
       code: 'UNKNOWN_FIELD',
       field: 'size',
-      message: 'Unknown field `size`; expected one of count, width, height, concurrency, grayscale, blur, format, seed',
+      message:
+        'Unknown field `size`; expected one of count, width, height, concurrency, grayscale, blur, format, seed, distinct, ids',
     });
   });
 

@@ -53,7 +53,11 @@ async function runWorkflowStep(event: WorkflowEvent, context: Context, app: App)
     }
     case 'picsum-batch.aggregate': {
       log.appendKeys({ batchId: event.plan.batchId });
-      const { result, missingChunks } = await aggregateBatch(event.plan, { config, deps });
+      const { result, missingChunks } = await aggregateBatch(event.plan, {
+        config,
+        deps,
+        deadlineAt: deadlineFor(context),
+      });
       recordBatch(app.metrics, result);
       if (needsHealing(event.plan, result, config)) await startHealing(result.batchId, app);
       const { batchId, requested, succeeded, failed, elapsedMs, manifestKey } = result;

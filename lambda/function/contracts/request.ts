@@ -13,6 +13,10 @@ export type BatchRequest = {
   blur: number | undefined;
   format: 'jpg' | 'webp';
   seed: string | undefined;
+  /** N different photos of the catalog. */
+  distinct: boolean;
+  /** Exactly these photos, in this order (picsum ids). */
+  ids: string[] | undefined;
 };
 
 export type RequestLimits = Pick<Config, 'maxCount' | 'maxConcurrency' | 'defaultConcurrency'>;
@@ -33,9 +37,16 @@ export function parseBatchId(value: string, field = 'batchId'): string {
   return value;
 }
 export const FORMATS = ['jpg', 'webp'] as const;
+/** A picsum photo id: digits, as its catalog lists them (`"0"` to `"1084"` today). */
+export const PHOTO_ID_PATTERN = /^\d{1,10}$/;
 
 type IntegerField = { kind: 'integer'; min: number; max: number };
-type FieldSpec = IntegerField | { kind: 'boolean' } | { kind: 'enum'; values: readonly string[] } | { kind: 'seed' };
+type FieldSpec =
+  | IntegerField
+  | { kind: 'boolean' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'seed' }
+  | { kind: 'photoIds'; max: number };
 
 /**
  * The request fields and their limits: the one source of truth for validation, error messages,
@@ -51,6 +62,8 @@ export function requestFields(limits: RequestLimits): Record<keyof BatchRequest,
     blur: { kind: 'integer', min: 1, max: 10 },
     format: { kind: 'enum', values: FORMATS },
     seed: { kind: 'seed' },
+    distinct: { kind: 'boolean' },
+    ids: { kind: 'photoIds', max: limits.maxCount },
   };
 }
 
@@ -64,6 +77,8 @@ function describe(spec: FieldSpec): string {
       return spec.values.map((value) => JSON.stringify(value)).join(' or ');
     case 'seed':
       return 'a string of 1 to 64 characters from A-Z, a-z, 0-9, _ and -';
+    case 'photoIds':
+      return `a list of 1 to ${spec.max} picsum photo ids (digits, as strings or numbers)`;
   }
 }
 
@@ -90,6 +105,10 @@ function schemaFor(spec: FieldSpec) {
       return z.enum(spec.values as [string, ...string[]]);
     case 'seed':
       return z.string().check(z.regex(SEED_PATTERN));
+    case 'photoIds':
+      return z
+        .array(z.union([z.number().check(z.int(), z.minimum(0)), z.string().check(z.regex(PHOTO_ID_PATTERN))]))
+        .check(z.minLength(1), z.maxLength(spec.max));
   }
 }
 
@@ -129,10 +148,24 @@ export function parseRequest(input: unknown, limits: RequestLimits): BatchReques
       code: 'INVALID_FIELD',
     });
   }
-  const body = parsed.data as Partial<BatchRequest>;
+  const body = parsed.data as Partial<Omit<BatchRequest, 'ids'>> & { ids?: (string | number)[] };
   const width = body.width ?? 600;
+  const ids = body.ids?.map(String);
+  if (ids && body.count !== undefined && body.count !== ids.length) {
+    throw new RequestError(`Expected \`count\` to be the number of \`ids\` (${ids.length}), got ${body.count}`, {
+      field: 'count',
+      code: 'INVALID_FIELD',
+    });
+  }
+  const repeated = ids?.find((id, i) => ids.indexOf(id) !== i);
+  if (body.distinct && repeated !== undefined) {
+    throw new RequestError(`Expected \`ids\` to name different photos with \`distinct\`, got ${repeated} twice`, {
+      field: 'ids',
+      code: 'INVALID_FIELD',
+    });
+  }
   return {
-    count: body.count ?? 15,
+    count: ids?.length ?? body.count ?? 15,
     width,
     height: body.height ?? width,
     concurrency: body.concurrency ?? limits.defaultConcurrency,
@@ -140,5 +173,7 @@ export function parseRequest(input: unknown, limits: RequestLimits): BatchReques
     blur: body.blur,
     format: body.format ?? 'jpg',
     seed: body.seed,
+    distinct: body.distinct ?? false,
+    ids,
   };
 }

@@ -22,10 +22,23 @@ export type ItemTimeline = {
   retries?: { reason: FailureReason; waitMs: number }[];
 };
 
+/** Credit for a stored photo, from picsum's catalog: its author, and its page (where it came from). */
+export type PhotoCredit = { author?: string; page?: string };
+
 /** How one item ended: the only thing a batch keeps of it. */
 export type ItemOutcome = ItemTimeline &
   (
-    | { index: number; ok: true; key: string; bytes: number; sha256: string; attempts: number; latencyMs: number }
+    | ({
+        index: number;
+        ok: true;
+        key: string;
+        bytes: number;
+        sha256: string;
+        attempts: number;
+        latencyMs: number;
+        /** Stored as a server-side copy of this item's object (the same photo, downloaded once). */
+        copyOf?: number;
+      } & PhotoCredit)
     | { index: number; ok: false; reason: FailureReason; message: string; attempts: number; latencyMs: number }
   );
 
@@ -56,6 +69,8 @@ export type BatchResult = {
   finishedAt: string;
   /** Retry runs the batch has had (`POST /batches/{batchId}/retry`, `--retry`, a schedule healing itself). */
   retries: number;
+  /** How photos were chosen: from picsum's catalog (its size), or picsum's own routes because it could not be read. */
+  catalog?: { photos: number } | { unavailable: string };
 };
 
 /**

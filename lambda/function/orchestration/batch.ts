@@ -4,10 +4,12 @@ import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
+import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
-import { batchPrefix, manifestKey } from '../storage/keys.js';
+import { batchPrefix, manifestKey, photoOfKey } from '../storage/keys.js';
 import { putJson } from '../storage/objects.js';
+import { planPhotos } from './photos.js';
 
 /** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
 export type RetryRun = { run: number; items: number };
@@ -38,12 +40,13 @@ export function newBatchId(now = new Date()): string {
 /** The result of a batch from every item's outcome (in index order) and its timing. */
 export function summarize(
   items: readonly ItemOutcome[],
-  run: Omit<ItemsRun, 'items'> & {
+  run: Omit<ItemsRun, 'items' | 'deferred'> & {
     batchId: string;
     request: BatchRequest;
     concurrency: number;
     config: Config;
     retries?: number;
+    catalog?: BatchResult['catalog'];
   },
 ): BatchResult {
   const { batchId, config } = run;
@@ -66,7 +69,24 @@ export function summarize(
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
     retries: run.retries ?? 0,
+    ...(run.catalog ? { catalog: run.catalog } : {}),
   };
+}
+
+/**
+ * Where the photos an earlier run (or another chunk) stored are: the first stored item of each
+ * photo, for a ledger to copy from.
+ */
+export function storedPhotos(items: Iterable<ItemOutcome>): [string, StoredPhoto][] {
+  const seen = new Map<string, StoredPhoto>();
+  for (const item of items) {
+    if (!item.ok) continue;
+    const photo = photoOfKey(item.key);
+    if (photo !== undefined && !seen.has(photo)) {
+      seen.set(photo, { index: item.index, key: item.key, bytes: item.bytes, sha256: item.sha256 });
+    }
+  }
+  return [...seen];
 }
 
 /** Writes `manifest.json`; when that fails the result says so in `manifestError` (the images stay). */
@@ -92,13 +112,20 @@ export async function writeManifest(
  */
 export async function runBatch(request: BatchRequest, options: BatchOptions): Promise<BatchResult> {
   const batchId = options.batchId ?? newBatchId();
-  const run = await runItems(request, indexRange(0, request.count), { ...options, batchId });
+  const photos = await planPhotos(request, batchId, options);
+  const run = await runItems(request, indexRange(0, request.count), {
+    ...options,
+    batchId,
+    photos: photos.pick,
+    ledger: new PhotoLedger(),
+  });
   const result = summarize(run.items, {
     ...run,
     batchId,
     request,
     concurrency: request.concurrency,
     config: options.config,
+    catalog: photos.catalog,
   });
   return writeManifest(result, request, run.items, options);
 }

@@ -3,13 +3,16 @@ import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
+import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
+import type { PhotoChoice } from '../source/photo-picks.js';
 import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
 import { getJson, listKeys, putJson } from '../storage/objects.js';
-import { type BatchJob, jobSize, type RetryRun, summarize, writeManifest } from './batch.js';
+import { type BatchJob, jobSize, type RetryRun, storedPhotos, summarize, writeManifest } from './batch.js';
+import { type CatalogUse, planPhotos } from './photos.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
 import { finishRetry, readClaim, readRetry } from './retry.js';
-import { type BatchStatus, putStatus, throttled } from './status.js';
+import { type BatchStatus, putStatus, readManifest, throttled } from './status.js';
 
 /**
  * A batch too large for one invocation, split into chunks: what the plan step hands to the map
@@ -48,10 +51,15 @@ export type ChunkSummary = Chunk & {
   bytes: number;
   startedAt: string;
   finishedAt: string;
+  /** How the chunk chose its photos (see BatchResult). */
+  catalog?: CatalogUse;
 };
 
-/** `chunks/{n}.json`: a finished chunk's summary and every item of it. */
-export type ChunkRecord = { summary: ChunkSummary; items: ItemOutcome[] };
+/**
+ * `chunks/{n}.json`: a finished chunk's summary and every item it ran; `deferred` lists the items
+ * it left to the aggregate step, whose photo another chunk fetches (one download per photo).
+ */
+export type ChunkRecord = { summary: ChunkSummary; items: ItemOutcome[]; deferred?: number[] };
 
 /** `progress/{n}.json`: a chunk's counts so far, rewritten as it runs; `finished` once recorded. */
 type ChunkProgress = Pick<ChunkSummary, 'chunk' | 'done' | 'succeeded' | 'failed'> & { finished?: true };
@@ -124,11 +132,17 @@ export async function runChunk(
 
   const progressAt = progressKey(config, batchId, chunk.chunk, chunk.retry);
   const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
-  const indexes = (await workOf(batchId, chunk.retry, options)).slice(chunk.start, chunk.end);
+  const work = await workOf(batchId, chunk.retry, task.request.count, options);
+  const indexes = work.slice(chunk.start, chunk.end);
+  const photos = await planPhotos(task.request, batchId, options);
+  const earlier = await storedBefore(batchId, chunk.retry, options);
   const run = await runItems(task.request, indexes, {
     config,
     deps,
     batchId,
+    photos: photos.pick,
+    ledger: new PhotoLedger(earlier),
+    ...(photos.pick ? { defer: fetchedElsewhere(photos.pick, work.all(), indexes, earlier) } : {}),
     concurrency: task.concurrency,
     deadlineAt: options.deadlineAt,
     ...(task.startedAt ? { batchStartedAt: Date.parse(task.startedAt) } : {}),
@@ -147,10 +161,12 @@ export async function runChunk(
     bytes,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
+    catalog: photos.catalog,
   };
   await writeProgress.flush();
   // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
-  await putJson(deps.s3, config, recordAt, { summary, items: run.items });
+  const record: ChunkRecord = { summary, items: run.items, ...(run.deferred.length ? { deferred: run.deferred } : {}) };
+  await putJson(deps.s3, config, recordAt, record);
   const finished: ChunkProgress = { chunk: chunk.chunk, done: summary.done, succeeded, failed: summary.failed };
   await putJson(deps.s3, config, progressAt, { ...finished, finished: true });
   return summary;
@@ -160,16 +176,52 @@ export async function runChunk(
  * The items a run works through, by position: for the batch's first run every index (positions
  * are indexes), for a retry run the unfinished items its claim lists.
  */
-async function workOf(batchId: string, retry: number | undefined, options: Options): Promise<WorkList> {
-  if (retry === undefined) return { slice: indexRange, at: (position) => position };
-  const claim = await readClaim(batchId, retry, options);
-  return { slice: (start, end) => claim.indexes.slice(start, end), at: (position) => claim.indexes[position] ?? -1 };
+async function workOf(batchId: string, retry: number | undefined, count: number, options: Options): Promise<WorkList> {
+  if (retry === undefined) return { slice: indexRange, at: (position) => position, all: () => indexRange(0, count) };
+  const { indexes } = await readClaim(batchId, retry, options);
+  return {
+    slice: (start, end) => indexes.slice(start, end),
+    at: (position) => indexes[position] ?? -1,
+    all: () => indexes,
+  };
 }
 
-type WorkList = { slice(start: number, end: number): number[]; at(position: number): number };
+type WorkList = { slice(start: number, end: number): number[]; at(position: number): number; all(): number[] };
+
+/** Photos the batch stored before this run: none for its first run, the manifest's for a retry. */
+async function storedBefore(batchId: string, retry: number | undefined, options: Options) {
+  if (retry === undefined) return [];
+  const manifest = await readManifest(batchId, options.config, options.deps);
+  return manifest ? storedPhotos(manifest.items) : [];
+}
+
+/**
+ * Items of `here` whose photo's first item in the run is in another chunk (and not stored before):
+ * chunks run side by side, so such an item cannot wait for it, and is left to the aggregate step.
+ */
+function fetchedElsewhere(
+  pick: (index: number) => PhotoChoice | undefined,
+  all: readonly number[],
+  here: readonly number[],
+  storedEarlier: readonly (readonly [string, unknown])[],
+): (index: number) => boolean {
+  const stored = new Set(storedEarlier.map(([photo]) => photo));
+  const first = new Map<string, number>();
+  for (const index of all) {
+    const photo = pick(index)?.id;
+    if (photo !== undefined && !first.has(photo)) first.set(photo, index);
+  }
+  const inChunk = new Set(here);
+  return (index) => {
+    const photo = pick(index)?.id;
+    if (photo === undefined || stored.has(photo)) return false;
+    const owner = first.get(photo);
+    return owner !== undefined && !inChunk.has(owner);
+  };
+}
 
 /** A chunk with no record: every item of it failed, with the reason saying why none is vouched for. */
-function unrecorded(chunk: Chunk, work: WorkList): ItemOutcome[] {
+function unrecorded(chunk: Chunk, work: Pick<WorkList, 'at'>): ItemOutcome[] {
   return Array.from({ length: chunk.end - chunk.start }, (_, offset) => ({
     index: work.at(chunk.start + offset),
     ok: false as const,
@@ -187,7 +239,7 @@ function unrecorded(chunk: Chunk, work: WorkList): ItemOutcome[] {
 export function joinChunks(
   plan: Pick<BatchPlan, 'chunks' | 'startedAt'>,
   records: readonly (ChunkRecord | undefined)[],
-  work: WorkList = { slice: indexRange, at: (position) => position },
+  work: Pick<WorkList, 'at'> = { at: (position) => position },
 ): { items: ItemOutcome[]; missingChunks: number[]; finishedAt: number } {
   const items: ItemOutcome[] = [];
   const missingChunks: number[] = [];
@@ -211,7 +263,7 @@ export function joinChunks(
  */
 export async function aggregateBatch(
   plan: BatchPlan,
-  options: Options,
+  options: Options & { deadlineAt?: number },
 ): Promise<{ result: BatchResult; missingChunks: number[] }> {
   const { config, deps } = options;
   const records = await pMap(
@@ -219,21 +271,39 @@ export async function aggregateBatch(
     (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk, chunk.retry)),
     { concurrency: 16 },
   );
-  const work = await workOf(plan.batchId, plan.retry?.run, options);
-  const { items, missingChunks, finishedAt } = joinChunks(plan, records, work);
+  const work = await workOf(plan.batchId, plan.retry?.run, plan.request.count, options);
+  const joined = joinChunks(plan, records, work);
+  const { missingChunks } = joined;
+  let { items, finishedAt } = joined;
+  const deferred = records.flatMap((record) => record?.deferred ?? []);
+  if (deferred.length > 0) {
+    // Their photos are in the bucket now (or failed): copy them, one download at most per photo.
+    const late = await runDeferred(plan, deferred, items, options);
+    items = [...items, ...late.items].sort((a, b) => a.index - b.index);
+    finishedAt = Math.max(finishedAt, late.finishedAt.getTime());
+  }
   const startedAt = new Date(plan.startedAt);
+  const catalog =
+    records.find((record) => record?.summary.catalog && 'unavailable' in record.summary.catalog)?.summary.catalog ??
+    records.find((record) => record?.summary.catalog)?.summary.catalog;
   const run = {
     items,
     startedAt,
     finishedAt: new Date(finishedAt),
     elapsedMs: finishedAt - startedAt.getTime(),
     cancelled: items.some((item) => !item.ok && item.reason === 'cancelled'),
+    ...(catalog ? { catalog } : {}),
   };
   const concurrency = plan.concurrency * plan.parallelChunks;
   let result: BatchResult;
   if (plan.retry) {
     const { manifest } = await readRetry({ ...plan, retry: plan.retry }, options);
-    result = await finishRetry(manifest, run, { run: plan.retry.run, concurrency }, options);
+    result = await finishRetry(
+      manifest,
+      run,
+      { run: plan.retry.run, concurrency, ...(catalog ? { catalog } : {}) },
+      options,
+    );
   } else {
     result = summarize(items, { ...run, batchId: plan.batchId, request: plan.request, concurrency, config });
     await writeManifest(result, plan.request, items, options);
@@ -242,6 +312,30 @@ export async function aggregateBatch(
   await putStatus({ batchId: plan.batchId, status: 'done', result }, config, deps).catch(() => {});
   return { result, missingChunks };
 }
+
+/** The items the chunks left to the aggregate step, run now: copies of photos other chunks stored. */
+async function runDeferred(
+  plan: BatchPlan,
+  deferred: number[],
+  items: readonly ItemOutcome[],
+  options: Options & { deadlineAt?: number },
+) {
+  const photos = await planPhotos(plan.request, plan.batchId, options);
+  const earlier = await storedBefore(plan.batchId, plan.retry?.run, options);
+  return runItems(plan.request, deferred, {
+    config: options.config,
+    deps: options.deps,
+    batchId: plan.batchId,
+    concurrency: plan.concurrency,
+    deadlineAt: options.deadlineAt ?? Date.now() + AGGREGATE_BUDGET_MS,
+    batchStartedAt: Date.parse(plan.startedAt),
+    photos: photos.pick,
+    ledger: new PhotoLedger([...earlier, ...storedPhotos(items)]),
+  });
+}
+
+/** Time the aggregate step gives the items left to it, when its caller sets no deadline. */
+const AGGREGATE_BUDGET_MS = 10 * 60_000;
 
 /** A running chunked batch's counts so far, summed over its chunks' progress records. */
 export async function chunkedProgress(

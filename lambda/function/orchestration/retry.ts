@@ -1,10 +1,12 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
+import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, runItems } from '../pipeline/run-items.js';
 import { retryClaimKey } from '../storage/keys.js';
 import { getJson } from '../storage/objects.js';
-import { type BatchJob, type BatchOptions, type RetryRun, summarize, writeManifest } from './batch.js';
+import { type BatchJob, type BatchOptions, type RetryRun, storedPhotos, summarize, writeManifest } from './batch.js';
+import { planPhotos } from './photos.js';
 import { readManifest } from './status.js';
 
 /**
@@ -68,8 +70,16 @@ export function mergeRetried(
 /** Runs a claimed retry in this invocation: the unfinished items again, then the manifest merged. */
 export async function runRetry(job: BatchJob & { retry: RetryRun }, options: BatchOptions): Promise<BatchResult> {
   const { claim, manifest } = await readRetry(job, options);
-  const run = await runItems(manifest.request, claim.indexes, { ...options, batchId: job.batchId });
-  return finishRetry(manifest, run, { run: job.retry.run, concurrency: manifest.request.concurrency }, options);
+  const photos = await planPhotos(manifest.request, job.batchId, options);
+  const run = await runItems(manifest.request, claim.indexes, {
+    ...options,
+    batchId: job.batchId,
+    photos: photos.pick,
+    // A photo the batch already stored is copied, not fetched again.
+    ledger: new PhotoLedger(storedPhotos(manifest.items)),
+  });
+  const { concurrency } = manifest.request;
+  return finishRetry(manifest, run, { run: job.retry.run, concurrency, catalog: photos.catalog }, options);
 }
 
 /**
@@ -79,8 +89,8 @@ export async function runRetry(job: BatchJob & { retry: RetryRun }, options: Bat
  */
 export async function finishRetry(
   manifest: Manifest,
-  run: ItemsRun,
-  retry: { run: number; concurrency: number },
+  run: Omit<ItemsRun, 'deferred'>,
+  retry: { run: number; concurrency: number; catalog?: BatchResult['catalog'] },
   options: Options,
 ): Promise<BatchResult> {
   const items = mergeRetried(manifest.items, run.items, {
@@ -98,6 +108,7 @@ export async function finishRetry(
     elapsedMs: manifest.result.elapsedMs + run.elapsedMs,
     cancelled: run.cancelled,
     retries: retry.run,
+    ...(retry.catalog ? { catalog: retry.catalog } : {}),
   });
   return writeManifest(result, manifest.request, items, options);
 }

@@ -2,14 +2,16 @@ import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 import { type FailureReason, messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import { type ItemOutcome, type ItemTimeline, MAX_MESSAGE_LENGTH } from '../contracts/result.js';
-import { discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
+import { type ItemOutcome, type ItemTimeline, MAX_MESSAGE_LENGTH, type PhotoCredit } from '../contracts/result.js';
+import type { PhotoChoice } from '../source/photo-picks.js';
+import { CONTENT_TYPES, discard, imageUrl, openImage, type SourcePool } from '../source/picsum.js';
 import { SourceError } from '../source/source-error.js';
-import { putImage } from '../storage/images.js';
+import { copyImage, putImage } from '../storage/images.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import { StoreError } from '../storage/store-error.js';
 import type { BufferPool } from './buffer-pool.js';
 import { followAbort } from './follow-abort.js';
+import type { MissingPhoto, PhotoLedger, StoredPhoto } from './photo-ledger.js';
 import type { Semaphore } from './semaphore.js';
 import { type DownloadedImage, readWhole, shouldStream, streamThrough } from './transfer.js';
 
@@ -44,6 +46,10 @@ export type ItemContext = {
   deadlineAt: number;
   /** Epoch ms the batch started (its first chunk, for a chunked batch): items' timelines count from it. */
   batchStartedAt: number;
+  /** The photo each item is, chosen from picsum's catalog (unset: picsum's own routes choose). */
+  photos?: ((index: number) => PhotoChoice | undefined) | undefined;
+  /** One download per photo: later items of a photo copy the first one's object. */
+  ledger?: PhotoLedger | undefined;
 };
 
 type Failure = { reason: FailureReason; message: string; retryable: boolean; retryAfterMs?: number | undefined };
@@ -107,7 +113,7 @@ class Tries {
       : this.fail('timeout', 'The batch deadline came before this item finished');
   }
 
-  stored(stored: { key: string; bytes: number; sha256: string }): ItemOutcome {
+  stored(stored: { key: string; bytes: number; sha256: string; copyOf?: number } & PhotoCredit): ItemOutcome {
     const storedMs = this.sinceBatchStart();
     return {
       index: this.index,
@@ -207,10 +213,91 @@ function attemptSignal(stop: AbortSignal, ms: number) {
  * bodies and S3 errors. Never rejects: `outcome` settles with how the item ended.
  */
 export async function transferItem(index: number, context: ItemContext): Promise<{ outcome: Promise<ItemOutcome> }> {
+  const photo = context.photos?.(index);
+  const claim = photo && context.ledger ? context.ledger.claim(photo.id) : undefined;
+  if (claim && !claim.first) return { outcome: copyPhoto(index, photo as PhotoChoice, claim.outcome, context) };
+  const fetched = await fetchItem(index, photo, context);
+  if (claim?.first) {
+    void fetched.outcome.then((outcome) =>
+      claim.settle(
+        outcome.ok
+          ? { index, key: outcome.key, bytes: outcome.bytes, sha256: outcome.sha256 }
+          : { index, reason: outcome.reason },
+      ),
+    );
+  }
+  return fetched;
+}
+
+/** The catalog's credit for a photo, as an item and its object carry it. */
+const creditOf = (photo: PhotoChoice | undefined): PhotoCredit => ({
+  ...(photo?.author === undefined ? {} : { author: photo.author }),
+  ...(photo?.url === undefined ? {} : { page: photo.url }),
+});
+
+/**
+ * A later item of a photo the batch already fetched: a server-side copy of that item's object once
+ * it is stored (in an upload slot, never a download one), or the first item's failure.
+ */
+async function copyPhoto(
+  index: number,
+  photo: PhotoChoice,
+  first: Promise<StoredPhoto | MissingPhoto>,
+  context: ItemContext,
+): Promise<ItemOutcome> {
+  const { config, request, deps, deadline, stop } = context;
+  const tries = new Tries(index, context);
+  const from = await first;
+  if (!('key' in from)) {
+    return tries.fail(
+      from.reason,
+      `Photo ${photo.id} was not stored: item ${from.index} of it failed (${from.reason})`,
+    );
+  }
+  if (stop.aborted) return tries.stopped();
+  const credit = creditOf(photo);
+  const image = {
+    batchId: context.batchId,
+    index,
+    count: request.count,
+    format: request.format,
+    picsumId: photo.id,
+    contentType: CONTENT_TYPES[request.format],
+    sourceUrl: imageUrl(config.picsumBaseUrl, request, index, photo.id).href,
+    credit,
+  };
+  try {
+    await context.uploads.acquire(stop);
+  } catch {
+    return tries.stopped();
+  }
+  try {
+    const copied = await tries.run(
+      () => {
+        // Nothing to download: the photo's bytes are already in the bucket.
+        tries.downloaded();
+        return copyImage(deps.s3, config, from.key, image, deadline);
+      },
+      { signal: deadline },
+    );
+    if ('outcome' in copied) return copied.outcome;
+    return tries.stored({ key: copied.value, bytes: from.bytes, sha256: from.sha256, copyOf: from.index, ...credit });
+  } finally {
+    context.uploads.release();
+  }
+}
+
+/** Downloads and stores item `index` (of `photo`, when the catalog chose one): see transferItem. */
+async function fetchItem(
+  index: number,
+  photo: PhotoChoice | undefined,
+  context: ItemContext,
+): Promise<{ outcome: Promise<ItemOutcome> }> {
   const { config, request, stop, deadline, deps } = context;
   const tries = new Tries(index, context);
-  const url = imageUrl(config.picsumBaseUrl, request, index);
-  const item = { batchId: context.batchId, index, count: request.count, format: request.format };
+  const url = imageUrl(config.picsumBaseUrl, request, index, photo?.id);
+  const credit = creditOf(photo);
+  const item = { batchId: context.batchId, index, count: request.count, format: request.format, credit };
 
   // The upload slot is taken once the headers are in and before the body is read: a body waits in
   // the socket, not in memory, while every upload slot is busy. So at most `concurrency` bodies are
@@ -225,7 +312,7 @@ export async function transferItem(index: number, context: ItemContext): Promise
     });
     if (shouldStream(image)) {
       try {
-        return tries.stored(await streamThrough(deps.s3, config, image, item, deadline));
+        return tries.stored({ ...(await streamThrough(deps.s3, config, image, item, deadline)), ...credit });
       } finally {
         context.uploads.release();
       }
@@ -267,7 +354,7 @@ export async function transferItem(index: number, context: ItemContext): Promise
         continues: true,
         signal: deadline,
       });
-      return 'outcome' in stored ? stored.outcome : tries.stored(stored.value);
+      return 'outcome' in stored ? stored.outcome : tries.stored({ ...stored.value, ...credit });
     } finally {
       image.release();
       context.uploads.release();

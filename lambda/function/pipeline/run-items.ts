@@ -5,6 +5,7 @@ import type { BatchRequest } from '../contracts/request.js';
 import { type BatchResult, type ItemOutcome, MAX_LISTED_FAILURES, type Progress } from '../contracts/result.js';
 import { BufferPool } from './buffer-pool.js';
 import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
+import type { PhotoLedger } from './photo-ledger.js';
 import { Semaphore } from './semaphore.js';
 
 /** Indexes `start` (included) to `end` (excluded): a whole batch, or one chunk of it. */
@@ -19,6 +20,8 @@ export type ItemsRun = {
   elapsedMs: number;
   /** Whether it was cancelled before every item ran. */
   cancelled: boolean;
+  /** Items left for later (`defer`): their photo is fetched by another chunk of the batch. */
+  deferred: number[];
 };
 
 export type RunOptions = {
@@ -37,6 +40,12 @@ export type RunOptions = {
   onProgress?: (progress: Progress) => void;
   /** Epoch ms the batch started, when it began before this run (a chunk's): timelines count from it. */
   batchStartedAt?: number;
+  /** The photo each item is, chosen from picsum's catalog (unset: picsum's own routes choose). */
+  photos?: ItemContext['photos'];
+  /** One download per photo: a later item of a photo copies the first one's object. */
+  ledger?: PhotoLedger;
+  /** Items not to run here (their photo's first item is in another chunk): listed in `deferred`. */
+  defer?: (index: number) => boolean;
 };
 
 /**
@@ -70,7 +79,9 @@ export async function runItems(
   if (remainingMs <= 0) onDeadline();
   options.cancel?.addEventListener('abort', onCancel);
   if (options.cancel?.aborted) onCancel();
-  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: indexes.length };
+  const deferred = options.defer ? indexes.filter(options.defer) : [];
+  const runHere = deferred.length > 0 ? indexes.filter((index) => !options.defer?.(index)) : indexes;
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: runHere.length };
   const context: ItemContext = {
     config,
     request,
@@ -82,13 +93,15 @@ export async function runItems(
     deadline: deadline.signal,
     deadlineAt: options.deadlineAt,
     batchStartedAt: options.batchStartedAt ?? startedAt.getTime(),
+    photos: options.photos,
+    ledger: options.ledger,
   };
 
   let items: ItemOutcome[];
   try {
     // p-map bounds the download stage; each mapper hands back its upload as a promise to await below.
     const started = await pMap(
-      indexes,
+      runHere,
       async (index) => {
         const { outcome } = await transferItem(index, context);
         return {
@@ -115,6 +128,7 @@ export async function runItems(
     finishedAt: new Date(),
     elapsedMs: Math.round(performance.now() - started),
     cancelled,
+    deferred,
   };
 }
 

@@ -18,7 +18,7 @@ export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
 export const shouldStream = (image: OpenedImage): boolean => (image.contentLength ?? 0) > STREAM_THRESHOLD_BYTES;
 
 /** Where an item's image goes: the batch, its place in it, its format. */
-export type ItemRef = Pick<ImageObject, 'batchId' | 'index' | 'count' | 'format'>;
+export type ItemRef = Pick<ImageObject, 'batchId' | 'index' | 'count' | 'format' | 'credit'>;
 
 /**
  * An image read whole and checked: its length matched Content-Length and stayed under the limit.

@@ -7,11 +7,15 @@ import { SourceError } from './source-error.js';
 /** picsum answers every image request with a 302 to its CDN; allow that and one more hop. */
 export const MAX_REDIRECTS = 2;
 
-const USER_AGENT = 'picsum-batch/0.1 (+https://github.com/picsum-batch)';
+export const USER_AGENT = 'picsum-batch/0.1 (+https://github.com/picsum-batch)';
 
-/** The picsum URL of item `index`: `/{w}/{h}` or `/seed/{seed}-{index}/{w}/{h}`, then `.webp`, `?grayscale&blur=N`. */
-export function imageUrl(base: URL, request: BatchRequest, index: number): URL {
-  const seedPath = request.seed === undefined ? '' : `/seed/${request.seed}-${index}`;
+/**
+ * The picsum URL of item `index`: `/id/{photo}/{w}/{h}` for a photo chosen from the catalog, else
+ * picsum's own choice (`/{w}/{h}`, or `/seed/{seed}-{index}/{w}/{h}`); then `.webp`, `?grayscale&blur=N`.
+ */
+export function imageUrl(base: URL, request: BatchRequest, index: number, photoId?: string): URL {
+  const seedPath =
+    photoId !== undefined ? `/id/${photoId}` : request.seed === undefined ? '' : `/seed/${request.seed}-${index}`;
   const extension = request.format === 'webp' ? '.webp' : '';
   const query = [request.grayscale ? 'grayscale' : '', request.blur === undefined ? '' : `blur=${request.blur}`]
     .filter(Boolean)
@@ -26,7 +30,7 @@ export function imageUrl(base: URL, request: BatchRequest, index: number): URL {
 /** undici, loaded once on first use: invocations that never fetch (status reads, plans) never load it. */
 type Undici = typeof import('undici');
 let undici: Promise<Undici> | undefined;
-const loadUndici = (): Promise<Undici> => {
+export const loadUndici = (): Promise<Undici> => {
   // undici is CommonJS: Node's loader names its exports, a bundle's chunk hands over `default`.
   // (The bundle tests cover the `default` side; under Node's loader both sides work alike.)
   // Stryker disable next-line StringLiteral: equivalent outside a bundle
@@ -127,7 +131,7 @@ export function checkRedirect(from: URL, to: URL, config: Config): void {
   }
 }
 
-const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+export const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
  * GETs an image, following redirects by hand (only to allowed hosts, never https -> http, at most

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../contracts/config.js';
+import type { PhotoCredit } from '../contracts/result.js';
 import { imageKey } from './keys.js';
 import type { S3Sender } from './s3-client.js';
 import { storeCall } from './store-error.js';
@@ -16,7 +17,12 @@ export type ImageObject = {
   contentType: string;
   /** The URL asked for (before redirects): kept as the object's `source-url` metadata. */
   sourceUrl: string;
+  /** The photo's author and page, from picsum's catalog: `photo-author` and `photo-page` metadata. */
+  credit?: PhotoCredit | undefined;
 };
+
+/** S3 metadata travels as HTTP headers: printable ASCII as is, anything else percent-encoded (UTF-8). */
+const headerSafe = (text: string): string => (/^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text));
 
 export type StoredImage = { key: string; bytes: number; sha256: string };
 
@@ -25,7 +31,13 @@ function putInput(config: Config, image: ImageObject) {
     Bucket: config.bucket,
     Key: imageKey(config, image),
     ContentType: image.contentType,
-    Metadata: { 'picsum-id': image.picsumId, 'source-url': image.sourceUrl, 'batch-id': image.batchId },
+    Metadata: {
+      'picsum-id': image.picsumId,
+      'source-url': image.sourceUrl,
+      'batch-id': image.batchId,
+      ...(image.credit?.author === undefined ? {} : { 'photo-author': headerSafe(image.credit.author) }),
+      ...(image.credit?.page === undefined ? {} : { 'photo-page': headerSafe(image.credit.page) }),
+    },
   };
 }
 
@@ -70,5 +82,23 @@ export async function putImageStream(
   const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
   const command = new PutObjectCommand({ ...input, ...checksum, Body: body, ContentLength: length });
   await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
+  return input.Key;
+}
+
+/**
+ * Stores an image as a server-side copy of an object the batch already holds (the same photo):
+ * byte-identical to it, with its own key and metadata, and no second download.
+ */
+export async function copyImage(
+  s3: S3Sender,
+  config: Config,
+  from: string,
+  image: ImageObject,
+  signal: AbortSignal,
+): Promise<string> {
+  const input = putInput(config, image);
+  const source = `${config.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+  const command = new CopyObjectCommand({ ...input, CopySource: source, MetadataDirective: 'REPLACE' });
+  await storeCall('S3 CopyObject', () => s3.send(command, { abortSignal: signal }));
   return input.Key;
 }

@@ -25,6 +25,9 @@ export function imageKey(
   return `${batchPrefix(config, item.batchId)}${String(item.index).padStart(width, '0')}-${item.picsumId}.${item.format}`;
 }
 
+/** The picsum id an image key names (`.../{index}-{picsumId}.{ext}`), or undefined for any other key. */
+export const photoOfKey = (key: string): string | undefined => /\/\d+-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(key)?.[1];
+
 export const manifestKey = (config: Prefixed, batchId: string): string =>
   `${batchPrefix(config, batchId)}manifest.json`;
 

@@ -6,6 +6,7 @@ import type { BatchResult } from '../../contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
 import { acceptJob, LaunchError, type Launcher, readStatus, relaunchable, runJob } from '../../orchestration/jobs.js';
+import { checkRequestPhotos } from '../../orchestration/photos.js';
 import { claimRetry } from '../../orchestration/retry-claim.js';
 import type { BatchStatus } from '../../orchestration/status.js';
 import type { Deps } from '../../pipeline/item.js';
@@ -175,6 +176,7 @@ async function replay(
 
 async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
   const request = parseRequest(readJsonBody(event), context.config);
+  await checkRequestPhotos(request, context);
   const key = readIdempotencyKey(header(event, 'idempotency-key'));
   const claim =
     key === undefined

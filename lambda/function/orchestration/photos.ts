@@ -1,0 +1,87 @@
+import type { Config } from '../contracts/config.js';
+import { messageOf } from '../contracts/errors.js';
+import type { BatchRequest } from '../contracts/request.js';
+import type { Deps } from '../pipeline/item.js';
+import { type Catalog, readCatalog } from '../source/catalog.js';
+import { checkAgainstCatalog, idOnly, type PhotoChoice, photoPicker } from '../source/photo-picks.js';
+
+/** How a batch chose its photos: from the catalog (its size), or picsum's own routes when it could not be read (why). */
+export type CatalogUse = { photos: number } | { unavailable: string };
+
+/** The photo each item is, and how that was decided. */
+export type PhotoPlan = { pick?: (index: number) => PhotoChoice | undefined; catalog: CatalogUse };
+
+/**
+ * picsum adds a photo now and then; a catalog read a few minutes ago is as good as a new one, and a
+ * warm function (or the API checking a request, then running it) need not read 11 pages again.
+ */
+const CATALOG_TTL_MS = 10 * 60_000;
+/** Reading the whole catalog must not hold a batch up for long: past this, its items use picsum's routes. */
+const CATALOG_READ_MS = 10_000;
+
+let cached: { base: string; at: number; catalog: Promise<Catalog> } | undefined;
+
+/** picsum's catalog, read at most once per CATALOG_TTL_MS per process (a failed read is not kept). */
+export function catalogFor(config: Config, deps: Pick<Deps, 'source'>, readMs = CATALOG_READ_MS): Promise<Catalog> {
+  const base = config.picsumBaseUrl.href;
+  if (cached && cached.base === base && Date.now() - cached.at < CATALOG_TTL_MS) return cached.catalog;
+  const entry = {
+    base,
+    at: Date.now(),
+    catalog: readCatalog(config, deps.source, AbortSignal.timeout(readMs)),
+  };
+  cached = entry;
+  entry.catalog.catch(() => {
+    if (cached === entry) cached = undefined;
+  });
+  return entry.catalog;
+}
+
+/** Forgets the cached catalog (tests that change the source under a running process). */
+export const forgetCatalog = (): void => {
+  cached = undefined;
+};
+
+/**
+ * The photos of a batch: chosen from picsum's catalog when it can be read (a request it cannot
+ * satisfy, too many `distinct` or unknown `ids`, is refused with a RequestError), else picsum's own
+ * routes (`ids` by id; `distinct` then cannot be promised), and the result says why.
+ */
+export async function planPhotos(
+  request: BatchRequest,
+  batchId: string,
+  options: { config: Config; deps: Pick<Deps, 'source'>; deadlineAt?: number },
+): Promise<PhotoPlan> {
+  let catalog: Catalog;
+  try {
+    // Within the batch's deadline: a batch out of time reads nothing.
+    const readMs = Math.min(CATALOG_READ_MS, (options.deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now());
+    if (readMs <= 0) throw new Error('The batch deadline came before the catalog was read');
+    catalog = await catalogFor(options.config, options.deps, readMs);
+  } catch (error) {
+    const unavailable = { unavailable: messageOf(error).slice(0, 300) };
+    // Photos named by id are still fetched by id; the others are left to picsum's own routes.
+    const { ids } = request;
+    return ids ? { pick: (index) => idOnly(ids[index]), catalog: unavailable } : { catalog: unavailable };
+  }
+  checkAgainstCatalog(request, catalog);
+  return { pick: photoPicker(request, catalog, batchId), catalog: { photos: catalog.photos.length } };
+}
+
+/**
+ * Refuses, before anything starts, a request the catalog cannot satisfy (too many `distinct`,
+ * unknown `ids`). A catalog that cannot be read refuses nothing: the batch falls back and says so.
+ */
+export async function checkRequestPhotos(
+  request: BatchRequest,
+  options: { config: Config; deps: Pick<Deps, 'source'> },
+): Promise<void> {
+  if (!request.distinct && !request.ids) return;
+  let catalog: Catalog;
+  try {
+    catalog = await catalogFor(options.config, options.deps);
+  } catch {
+    return;
+  }
+  checkAgainstCatalog(request, catalog);
+}

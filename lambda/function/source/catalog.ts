@@ -1,0 +1,98 @@
+import * as z from 'zod/mini';
+import { backoffMs, sleep } from '../contracts/backoff.js';
+import type { Config } from '../contracts/config.js';
+import { loadUndici, parseRetryAfter, RETRYABLE_STATUS, type SourcePool, toSourceError, USER_AGENT } from './picsum.js';
+import { SourceError } from './source-error.js';
+
+/** A photo of picsum's catalog, as `/v2/list` describes it: credit goes to `author`, its page is `url`. */
+export type CatalogPhoto = { id: string; author: string; width: number; height: number; url: string };
+
+/** picsum's catalog in id order, with lookup by id. */
+export type Catalog = { photos: readonly CatalogPhoto[]; byId: ReadonlyMap<string, CatalogPhoto> };
+
+/** picsum clamps `limit` to 100: about 11 pages today. */
+const PAGE_LIMIT = 100;
+/** A catalog a hundred times today's is still read; past that, a source that never stops listing is refused. */
+const MAX_PAGES = 1_000;
+/** One page of 100 entries is about 20 KB; a larger body is not a catalog page. */
+const MAX_PAGE_BYTES = 1024 * 1024;
+
+const entry = z.object({
+  id: z.union([z.string().check(z.regex(/^\d{1,10}$/)), z.number().check(z.int(), z.minimum(0))]),
+  author: z.string().check(z.maxLength(200)),
+  width: z.number().check(z.int(), z.minimum(1)),
+  height: z.number().check(z.int(), z.minimum(1)),
+  url: z.string().check(z.maxLength(2048)),
+});
+const page = z.array(entry);
+
+async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Promise<CatalogPhoto[]> {
+  const [{ request }, dispatcher] = await Promise.all([loadUndici(), source.dispatcher()]);
+  const response = await request(url, {
+    dispatcher,
+    signal,
+    headers: { 'user-agent': USER_AGENT, accept: 'application/json', 'accept-encoding': 'identity' },
+  }).catch((error: unknown) => {
+    throw toSourceError(error);
+  });
+  if (response.statusCode !== 200) {
+    await response.body.dump();
+    throw new SourceError('source_status', `HTTP ${response.statusCode} from ${url.host} for the catalog`, {
+      retryable: RETRYABLE_STATUS.has(response.statusCode),
+      retryAfterMs: parseRetryAfter([response.headers['retry-after']].flat()[0] as string | undefined),
+    });
+  }
+  let bytes = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > MAX_PAGE_BYTES) {
+      response.body.destroy();
+      throw new SourceError('too_large', `A catalog page from ${url.host} is over ${MAX_PAGE_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new SourceError('not_image', `A catalog page from ${url.host} is not JSON`);
+  }
+  const parsed = page.safeParse(json);
+  if (!parsed.success) throw new SourceError('not_image', `A catalog page from ${url.host} is not a list of photos`);
+  return parsed.data.map((photo) => ({ ...photo, id: String(photo.id) }));
+}
+
+/** A page, tried MAX_ATTEMPTS times on transient failures (429, 5xx, resets) with the items' backoff. */
+async function readPageWithRetries(url: URL, config: Config, source: SourcePool, signal: AbortSignal) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readPage(url, source, signal);
+    } catch (error) {
+      if (!(error instanceof SourceError && error.retryable) || attempt >= config.maxAttempts) throw error;
+      await sleep(Math.max(backoffMs(attempt, config), error.retryAfterMs ?? 0), signal);
+    }
+  }
+}
+
+/**
+ * Reads picsum's whole catalog (`/v2/list`, 100 photos a page, until a page comes back short),
+ * within `signal`. Throws a SourceError when any page cannot be read: the caller falls back.
+ */
+export async function readCatalog(config: Config, source: SourcePool, signal: AbortSignal): Promise<Catalog> {
+  const photos: CatalogPhoto[] = [];
+  const basePath = config.picsumBaseUrl.pathname.replace(/\/+$/, '');
+  for (let number = 1; number <= MAX_PAGES; number++) {
+    const url = new URL(config.picsumBaseUrl);
+    url.pathname = `${basePath}/v2/list`;
+    url.search = `?page=${number}&limit=${PAGE_LIMIT}`;
+    const listed = await readPageWithRetries(url, config, source, signal);
+    photos.push(...listed);
+    if (listed.length < PAGE_LIMIT) {
+      if (photos.length === 0) throw new SourceError('source_status', `The catalog at ${url.host} lists no photos`);
+      const byId = new Map(photos.map((photo) => [photo.id, photo]));
+      return { photos: [...byId.values()], byId };
+    }
+  }
+  throw new SourceError('too_large', `The catalog at ${config.picsumBaseUrl.host} runs past ${MAX_PAGES} pages`);
+}

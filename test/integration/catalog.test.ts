@@ -1,0 +1,185 @@
+import pMap from 'p-map';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CATALOG, catalogPhoto } from '../../lambda/emulators/picsum/catalog.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
+import { runBatch } from '../../lambda/function/orchestration/batch.js';
+import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import { photoOfKey } from '../../lambda/function/storage/keys.js';
+import { startDevServer } from '../../lambda/local/dev-server.js';
+import { type Harness, sha256, startHarness } from '../support/harness.js';
+
+let harness: Harness;
+let closeServer: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await closeServer?.();
+  closeServer = undefined;
+  await harness?.close();
+});
+
+const later = () => Date.now() + 120_000;
+const run = (input: object) =>
+  runBatch(parseRequest(input, harness.config), { config: harness.config, deps: harness.deps, deadlineAt: later() });
+
+async function manifestOf(result: Pick<BatchResult, 'manifestKey'>): Promise<Manifest> {
+  return JSON.parse((await harness.object(result.manifestKey)).bytes.toString('utf8')) as Manifest;
+}
+
+type Stored = Extract<ItemOutcome, { ok: true }>;
+const storedItems = (manifest: Manifest): Stored[] =>
+  manifest.items.map((item) => {
+    if (!item.ok) throw new Error(`item ${item.index} failed: ${item.message}`);
+    return item;
+  });
+
+/** Image downloads the source served (the CDN hop), and its catalog pages. */
+const sourceLog = () => ({
+  downloads: harness.picsum.requests.filter((r) => r.hop === 'image').length,
+  catalogPages: harness.picsum.requests.filter((r) => r.path.startsWith('/v2/list')).length,
+});
+
+/**
+ * Every item stored once, byte-identical to its photo as the source serves it; each photo fetched
+ * once, the other items of it copies naming an item of the same photo. Returns the distinct photos.
+ */
+async function expectOneDownloadPerPhoto(manifest: Manifest): Promise<number> {
+  const items = storedItems(manifest);
+  const photoOf = (item: Stored) => photoOfKey(item.key) ?? '';
+  const fetched = items.filter((item) => item.copyOf === undefined);
+  expect(new Set(fetched.map(photoOf)).size).toBe(fetched.length);
+  for (const copy of items.filter((item) => item.copyOf !== undefined)) {
+    const original = items[copy.copyOf ?? -1] as Stored;
+    expect(original.copyOf).toBeUndefined();
+    expect(photoOf(original)).toBe(photoOf(copy));
+    expect(copy.sha256).toBe(original.sha256);
+  }
+  const served = new Map<string, Promise<string>>();
+  await pMap(
+    items,
+    async (item) => {
+      const photo = photoOf(item);
+      if (!served.has(photo)) served.set(photo, harness.servedFor(item.key, manifest.request).then(sha256));
+      const stored = await harness.object(item.key);
+      expect(sha256(stored.bytes)).toBe(await served.get(photo));
+      // Credit: the catalog's author and page, on the object and in the manifest.
+      const entry = catalogPhoto(photo);
+      expect(item).toMatchObject({ author: entry?.author, page: entry?.url });
+      expect(stored.metadata).toMatchObject({ 'photo-author': entry?.author, 'photo-page': entry?.url });
+    },
+    { concurrency: 16 },
+  );
+  return fetched.length;
+}
+
+describe('a batch that knows the catalog', () => {
+  it('downloads each photo once in a random batch larger than the catalog; the rest are copies', async () => {
+    harness = await startHarness();
+
+    const result = await run({ count: 1500, width: 8, concurrency: 32 });
+
+    expect(result).toMatchObject({ succeeded: 1500, failed: 0, catalog: { photos: CATALOG.length } });
+    const manifest = await manifestOf(result);
+    const { downloads, catalogPages } = sourceLog();
+    const photos = await expectOneDownloadPerPhoto(manifest);
+    // 1500 draws from 1017 photos: about 790 different ones, each downloaded once.
+    expect(downloads).toBe(photos);
+    expect(photos).toBeGreaterThan(700);
+    expect(photos).toBeLessThan(900);
+    expect(catalogPages).toBe(11);
+  }, 60_000);
+
+  it('keeps one download per photo across chunks: items whose photo another chunk fetched are copied after', async () => {
+    harness = await startHarness({ env: { CHUNK_SIZE: '100' } });
+    const request = parseRequest({ count: 400, width: 8, seed: 'across', concurrency: 16 }, harness.config);
+
+    const result = await runChunkedHere(
+      { batchId: 'across', request },
+      {
+        config: harness.config,
+        deps: harness.deps,
+        deadlineAt: later(),
+      },
+    );
+
+    expect(result).toMatchObject({ requested: 400, succeeded: 400, failed: 0 });
+    const manifest = await manifestOf(result);
+    expect(manifest.items.map((item) => item.index)).toEqual([...Array(400).keys()]);
+    const { downloads } = sourceLog();
+    const photos = await expectOneDownloadPerPhoto(manifest);
+    expect(downloads).toBe(photos);
+    // Some copies are of an item in another chunk (chunks are 100 items long).
+    const crossing = storedItems(manifest).filter(
+      (item) => item.copyOf !== undefined && Math.floor(item.copyOf / 100) !== Math.floor(item.index / 100),
+    );
+    expect(crossing.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('repeats a seeded batch photo for photo, and gives distinct photos with distinct', async () => {
+    harness = await startHarness();
+    const keysOf = async (result: BatchResult) =>
+      storedItems(await manifestOf(result)).map((item) => photoOfKey(item.key));
+
+    const first = await keysOf(await run({ count: 40, seed: 'again', width: 8 }));
+    const second = await keysOf(await run({ count: 40, seed: 'again', width: 8 }));
+    const distinct = await keysOf(await run({ count: 300, seed: 'again', distinct: true, width: 8 }));
+
+    expect(second).toEqual(first);
+    expect(new Set(distinct).size).toBe(300);
+  });
+
+  it('fetches exactly the photos named by ids, in order', async () => {
+    harness = await startHarness();
+    const ids = ['237', '10', '1084', '10'];
+
+    const result = await run({ ids, width: 8 });
+
+    const manifest = await manifestOf(result);
+    expect(storedItems(manifest).map((item) => photoOfKey(item.key))).toEqual(ids);
+    expect(manifest.items[3]).toMatchObject({ copyOf: 1 });
+    expect(sourceLog().downloads).toBe(3);
+  });
+
+  it("falls back to picsum's own routes when the catalog cannot be read, and says so", async () => {
+    harness = await startHarness({
+      picsum: { faults: (r) => (r.path.startsWith('/v2/list') ? { kind: 'status', status: 503 } : undefined) },
+      env: { MAX_ATTEMPTS: '2' },
+    });
+
+    const result = await run({ count: 3, seed: 'fallback', width: 8 });
+
+    expect(result).toMatchObject({ succeeded: 3, catalog: { unavailable: expect.stringMatching(/HTTP 503/) } });
+    const paths = harness.picsum.requests.filter((r) => r.hop === 'base' && !r.path.startsWith('/v2/list'));
+    expect(paths.map((r) => r.path)).toEqual(['/seed/fallback-0/8/8', '/seed/fallback-1/8/8', '/seed/fallback-2/8/8']);
+    // Each catalog page was tried MAX_ATTEMPTS times, no more.
+    expect(sourceLog().catalogPages).toBe(2);
+  });
+});
+
+describe('the API with the catalog', () => {
+  it('refuses more distinct photos than the catalog has, and unknown ids, naming the field', async () => {
+    harness = await startHarness();
+    const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
+    closeServer = () => server.close();
+    const post = async (body: object) => {
+      const response = await request(`${server.url}/batches`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+      return { status: response.statusCode, json: JSON.parse(await response.body.text()) };
+    };
+
+    const tooMany = await post({ count: CATALOG.length + 1, distinct: true, width: 8 });
+    const unknown = await post({ ids: ['10', '99999', '123456'], width: 8 });
+
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.error).toMatchObject({ field: 'distinct' });
+    expect(tooMany.json.error.message).toContain(`catalog has ${CATALOG.length} photos`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatchObject({ field: 'ids' });
+    expect(unknown.json.error.message).toMatch(/it has no 99999, 123456/);
+    // Nothing was fetched for either.
+    expect(sourceLog().downloads).toBe(0);
+  });
+});
