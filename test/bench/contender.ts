@@ -14,7 +14,9 @@ import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 
 export type ContenderSpec = {
   /** `ours-signed-put`: this project with image PUTs hand-signed instead of the SDK's (a diagnostic). */
-  kind: 'ours' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor' | 'both-floor';
+  kind: 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor' | 'both-floor';
+  /** This project's batches ask for N different photos (as many downloads as every other contender makes). */
+  distinct?: boolean;
   count: number;
   concurrency: number;
   width: number;
@@ -27,7 +29,14 @@ export type ContenderSpec = {
   s3: { endpoint: string; bucket: string };
 };
 
-export type ContenderReport = { elapsedMs: number[]; cpuMs: number[]; maxRssKb: number; bytes: number };
+/** Timings of the batches timed; `batches`: every batch the process ran, warm-up included. */
+export type ContenderReport = {
+  elapsedMs: number[];
+  cpuMs: number[];
+  maxRssKb: number;
+  bytes: number;
+  batches: number;
+};
 
 async function main(spec: ContenderSpec): Promise<ContenderReport> {
   const config = loadConfig({
@@ -36,6 +45,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
     PICSUM_BASE_URL: spec.picsum.baseUrl,
     PICSUM_REDIRECT_HOSTS: spec.picsum.imageHost,
     MAX_COUNT: '100000',
+    PICSUM_CATALOG: spec.kind === 'ours-no-catalog' ? 'off' : 'on',
   });
   const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
   const source = createSourcePool(config);
@@ -56,6 +66,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   // This project starts as the function does (handler.ts): its HTTP client loaded at init.
   if (spec.kind.startsWith('ours')) await loadSourceClient();
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
+  const ourRequest = { ...request, distinct: spec.distinct === true && spec.kind !== 'ours-no-catalog' };
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);
   let bytes = 0;
 
@@ -66,10 +77,11 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   const once = async (count: number, tag: string): Promise<void> => {
     switch (spec.kind) {
       case 'ours':
+      case 'ours-no-catalog':
       case 'ours-signed-put': {
-        const sender = spec.kind === 'ours' ? s3 : loaded(signedPut);
+        const sender = spec.kind === 'ours-signed-put' ? loaded(signedPut) : s3;
         const result = await runBatch(
-          { ...request, count },
+          { ...ourRequest, count },
           { config, deps: { s3: sender, source }, deadlineAt: Date.now() + 3_600_000 },
         );
         if (result.failed > 0)
@@ -120,7 +132,13 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   }
   s3.destroy();
   await source.close();
-  return { elapsedMs, cpuMs, maxRssKb: process.resourceUsage().maxRSS, bytes };
+  return {
+    elapsedMs,
+    cpuMs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    bytes,
+    batches: spec.runs + (spec.cold ? 0 : 1),
+  };
 }
 
 main(JSON.parse(process.argv[2] ?? '{}') as ContenderSpec).then(

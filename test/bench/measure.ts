@@ -11,6 +11,12 @@ export type Setup = {
   runs: number;
   /** Images sent without Content-Length (chunked), as a misbehaving source might. */
   unsized?: boolean;
+  /**
+   * picsum-batch's batches: `distinct` (the default) asks for N different photos, so that it
+   * downloads N images as every other contender and the floors do; `random` is a plain random
+   * batch, where photos repeat and each is downloaded once.
+   */
+  photos?: 'distinct' | 'random';
 };
 
 /** One contender's medians, per image where it says so. */
@@ -22,6 +28,10 @@ export type Row = {
   megabytesPerSecond: number;
   cpuMsPerImage: number;
   peakRssMb: number;
+  /** Requests the picsum server had per image stored (both hops; the catalog's pages included). */
+  requestsPerImage: number;
+  /** Image downloads (the CDN hop) per image stored. */
+  downloadsPerImage: number;
 };
 
 export type Measured = {
@@ -36,9 +46,16 @@ export type Measured = {
   storeMs: number;
 };
 
-export type Contender = 'ours' | 'ours-signed-put' | 'naive' | 'tutorial';
+export type Contender = 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'tutorial';
 
-type Servers = { picsum: { baseUrl: string; imageHost: string }; s3: { endpoint: string; bucket: string } };
+/** What the picsum server was asked since the last look. */
+type SourceStats = { requests: number; images: number; catalog: number };
+
+type Servers = {
+  picsum: { baseUrl: string; imageHost: string };
+  s3: { endpoint: string; bucket: string };
+  stats(): Promise<SourceStats>;
+};
 
 /**
  * Fresh servers for one scenario (picsum with the latency and image size, s3rver), each its own
@@ -57,15 +74,27 @@ export async function withServers<T>(
   ]);
   const s3 = await startServer<{ s3Endpoint: string; bucket: string }>([options.s3 ?? 's3']);
   try {
-    return await body({ picsum: picsum.info, s3: { endpoint: s3.info.s3Endpoint, bucket: s3.info.bucket } });
+    return await body({
+      picsum: picsum.info,
+      s3: { endpoint: s3.info.s3Endpoint, bucket: s3.info.bucket },
+      stats: () => picsum.ask<SourceStats>('stats'),
+    });
   } finally {
     await picsum.stop();
     await s3.stop();
   }
 }
 
-function row(contender: string, concurrency: number, setup: Setup, report: ContenderReport): Row {
+function row(
+  contender: string,
+  concurrency: number,
+  setup: Setup,
+  report: ContenderReport,
+  source: SourceStats = { requests: 0, images: 0, catalog: 0 },
+): Row {
   const elapsedMs = median(report.elapsedMs);
+  // Every batch a contender ran, warm-up included: the server counted them all.
+  const images = setup.count * report.batches;
   return {
     contender,
     concurrency,
@@ -74,6 +103,8 @@ function row(contender: string, concurrency: number, setup: Setup, report: Conte
     megabytesPerSecond: report.bytes / 1e6 / (elapsedMs / 1000),
     cpuMsPerImage: median(report.cpuMs) / setup.count,
     peakRssMb: report.maxRssKb / 1024,
+    requestsPerImage: source.requests / images,
+    downloadsPerImage: source.images / images,
   };
 }
 
@@ -91,6 +122,7 @@ function merged(reports: ContenderReport[]): ContenderReport {
     cpuMs: reports.flatMap((report) => report.cpuMs),
     maxRssKb: Math.max(...reports.map((report) => report.maxRssKb)),
     bytes: reports.at(-1)?.bytes ?? 0,
+    batches: reports.reduce((sum, report) => sum + report.batches, 0),
   };
 }
 
@@ -125,7 +157,15 @@ export async function measureAt(
   mode: Mode = 'warm',
   options: { floors?: boolean } = {},
 ): Promise<Measured> {
-  const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
+  const { stats, ...addresses } = servers;
+  const base = {
+    count: setup.count,
+    concurrency,
+    width: setup.width,
+    runs: setup.runs,
+    distinct: setup.photos !== 'random',
+    ...addresses,
+  };
   const probe =
     setup.imageBytes || options.floors === false ? undefined : await node({ ...base, runs: 1, kind: 'fetch-floor' });
   // Objects of the images' own size: the padded size, or what a fetch read.
@@ -133,15 +173,26 @@ export async function measureAt(
   const floors = options.floors === false ? [] : (['fetch-floor', 'store-floor', 'both-floor'] as const);
   const kinds = [...floors, ...contenders];
   const reports = new Map<string, ContenderReport[]>();
+  const asked = new Map<string, SourceStats>();
+  const count = (kind: string, seen: SourceStats) => {
+    const sum = asked.get(kind) ?? { requests: 0, images: 0, catalog: 0 };
+    asked.set(kind, {
+      requests: sum.requests + seen.requests,
+      images: sum.images + seen.images,
+      catalog: sum.catalog + seen.catalog,
+    });
+  };
   // Cold contenders, warm servers: picsum and S3 are always warm, and the first process to meet
   // freshly started servers paid for their JIT (2x its elapsed time in every trial).
   if (mode === 'cold') await node({ ...base, kind: 'both-floor', bytes, runs: 1, cold: true });
+  await stats();
   const rounds = mode === 'cold' ? setup.runs : 1;
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds) {
       const spec = { ...base, kind, bytes, ...(mode === 'cold' ? { runs: 1, cold: true } : {}) };
       const report =
         kind === 'tutorial' ? await tutorial(servers, setup, concurrency, mode) : await node(spec as ContenderSpec);
+      count(kind, await stats());
       if (report) reports.set(kind, [...(reports.get(kind) ?? []), report]);
     }
   }
@@ -149,7 +200,7 @@ export async function measureAt(
   const rows: Row[] = [];
   for (const contender of contenders) {
     const runs = reports.get(contender);
-    if (runs) rows.push(row(LABELS[contender], concurrency, setup, merged(runs)));
+    if (runs) rows.push(row(LABELS[contender], concurrency, setup, merged(runs), asked.get(contender)));
   }
   const fetchMs = medianOf('fetch-floor');
   const storeMs = medianOf('store-floor');
@@ -166,7 +217,8 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
   return withServers(
     setup,
     async (servers) => {
-      const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...servers };
+      const { stats: _stats, ...addresses } = servers;
+      const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...addresses };
       const fetch = await node({ ...base, kind: 'fetch-floor' });
       const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
       const fetchMs = median(fetch.elapsedMs);
@@ -179,6 +231,7 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
 
 const LABELS = {
   ours: 'picsum-batch',
+  'ours-no-catalog': 'picsum-batch, catalog off',
   'ours-signed-put': 'picsum-batch, signed PUTs',
   naive: 'naive (fetch + PutObject)',
   tutorial: 'tutorial (Python threads)',
@@ -210,7 +263,7 @@ async function tutorial(
       }),
     ]);
     python = true;
-    return report;
+    return { ...report, batches: mode === 'cold' ? 1 : setup.runs + 1 };
   } catch (error) {
     if (python === undefined) {
       python = false;

@@ -25,7 +25,7 @@ async function peakRssMb(pid: number, exited: Promise<unknown>): Promise<number>
 
 /**
  * Peak RSS of `npm start` itself (run as `node --import tsx lambda/local/cli.ts`, one process),
- * with S3_ENDPOINT set so that no embedded S3 server runs inside it.
+ * with S3_ENDPOINT set so that no embedded S3 server runs inside it, and the catalog off.
  */
 export async function startRss(
   count: number,
@@ -58,6 +58,8 @@ export async function startRss(
           PICSUM_BASE_URL: servers.picsum.baseUrl,
           PICSUM_REDIRECT_HOSTS: servers.picsum.imageHost,
           MAX_COUNT: '100000',
+          // Every image downloaded and written, as before the catalog (see run.ts).
+          PICSUM_CATALOG: 'off',
         },
       },
     );

@@ -2,8 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-/** Starts a long-running helper (servers.ts) and reads the JSON line it prints once ready. */
-export async function startServer<T>(args: string[]): Promise<{ info: T; stop: () => Promise<void> }> {
+/**
+ * Starts a long-running helper (servers.ts) and reads the JSON line it prints once ready; `ask`
+ * sends it a line and reads its one-line JSON answer.
+ */
+export async function startServer<T>(
+  args: string[],
+): Promise<{ info: T; ask<A>(line: string): Promise<A>; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/servers.ts', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -11,6 +16,11 @@ export async function startServer<T>(args: string[]): Promise<{ info: T; stop: (
   const [line] = (await once(lines, 'line')) as [string];
   return {
     info: JSON.parse(line) as T,
+    async ask<A>(question: string) {
+      const answer = once(lines, 'line') as Promise<[string]>;
+      child.stdin.write(`${question}\n`);
+      return JSON.parse((await answer)[0]) as A;
+    },
     stop: async () => {
       child.stdin.end();
       await once(child, 'exit');

@@ -2,7 +2,9 @@
  * `npm run bench`: picsum-batch against the network's floor and its peers, all on loopback.
  *   npm run bench                 every scenario (about 30 minutes on 2 cores)
  *   npm run bench -- cold large   only the named scenarios: first, sweep, near, wide, large, cold,
- *                                 tutorial, memory, unsized, coldstart, cpu
+ *                                 catalog, tutorial, memory, unsized, coldstart, cpu
+ * picsum-batch asks for N different photos (`distinct`) wherever it is compared with contenders that
+ * download N images; the catalog scenario alone runs plain random batches, where photos repeat.
  * Servers (offline picsum with latency per hop, s3rver) and every contender run in processes of
  * their own. Warm: the median of 3 batches after a warm-up batch, in one process. Cold: the median
  * of 3 fresh processes, each timing its first batch. Ratios compare numbers from the same run: the
@@ -43,11 +45,13 @@ function verdict(label: string, ok: boolean, detail: string) {
 
 function table(title: string, measured: Measured[]) {
   console.log(`\n${title}`);
-  console.log('  contender                      C   elapsed   images/s   MB/s  CPU ms/img  peak RSS   x floor');
+  console.log(
+    '  contender                      C   elapsed   images/s   MB/s  CPU ms/img  peak RSS   x floor  req/img  dl/img',
+  );
   for (const m of measured) {
     for (const row of m.rows) {
       console.log(
-        `  ${row.contender.padEnd(28)} ${String(row.concurrency).padStart(3)} ${fmt(row.elapsedMs).padStart(7)} ms ${fmt(row.imagesPerSecond, 1).padStart(9)} ${fmt(row.megabytesPerSecond, 1).padStart(6)} ${fmt(row.cpuMsPerImage, 2).padStart(10)} ${fmt(row.peakRssMb).padStart(6)} MB   ${fmt(row.elapsedMs / m.floorMs, 2)}`,
+        `  ${row.contender.padEnd(28)} ${String(row.concurrency).padStart(3)} ${fmt(row.elapsedMs).padStart(7)} ms ${fmt(row.imagesPerSecond, 1).padStart(9)} ${fmt(row.megabytesPerSecond, 1).padStart(6)} ${fmt(row.cpuMsPerImage, 2).padStart(10)} ${fmt(row.peakRssMb).padStart(6)} MB   ${fmt(row.elapsedMs / m.floorMs, 2).padStart(5)}  ${fmt(row.requestsPerImage, 2).padStart(7)}  ${fmt(row.downloadsPerImage, 2).padStart(6)}`,
       );
     }
     console.log(
@@ -213,6 +217,27 @@ async function main() {
     }
   }
 
+  if (wanted('catalog')) {
+    // A random batch five times the catalog: with it, each photo downloaded once and the rest copied
+    // in S3; with PICSUM_CATALOG=off (the code before it), picsum's random route for every image.
+    const setup = { count: 5000, latencyMs: 20, imageBytes: 0, width: 64, runs: 3, photos: 'random' as const };
+    const [m] = await scenario('catalog', setup, [32], ['ours', 'ours-no-catalog'], 'cold', { floors: false });
+    const off = m && peer(m, 'picsum-batch, catalog off');
+    if (m && off) {
+      table('Catalog: a random batch of 5000 images (the catalog has about 1000 photos), C=32, 20 ms per hop, cold', [
+        m,
+      ]);
+      const downloads = ours(m).downloadsPerImage * setup.count;
+      verdict('catalog: at most ~1000 downloads for 5000 images', downloads <= 1100, `${fmt(downloads)} downloads`);
+      const ratio = ours(m).elapsedMs / off.elapsedMs;
+      verdict(
+        'catalog: faster than without it',
+        ratio < 1,
+        `${fmt(ratio, 2)} x (${fmt(ours(m).elapsedMs)} vs ${fmt(off.elapsedMs)} ms)`,
+      );
+    }
+  }
+
   if (wanted('tutorial')) {
     // The tutorial's own comparison, cold as it ran it: 15 images one after another, then all at once.
     const setup = { count: 15, latencyMs: 100, imageBytes: 0, width: 600, runs: 3 };
@@ -221,7 +246,11 @@ async function main() {
   }
 
   if (wanted('memory')) {
-    console.log('\nTarget 4: peak RSS of `npm start` (S3_ENDPOINT set), C=32, medians of 3, sizes alternating');
+    // With PICSUM_CATALOG=off (set in startRss): every image downloaded and PUT, as before the
+    // catalog; a random batch of 3000 would otherwise copy two thirds of its images in S3.
+    console.log(
+      '\nTarget 4: peak RSS of `npm start` (S3_ENDPOINT set, catalog off), C=32, medians of 3, sizes alternating',
+    );
     // Rounds alternate the sizes, so that a busier minute of the machine weighs on all of them alike.
     const runs = { large300: [] as number[], small300: [] as number[], small3000: [] as number[] };
     for (let round = 0; round < 3; round++) {

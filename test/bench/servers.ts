@@ -7,7 +7,8 @@
  *     (in memory, /dev/shm, where there is one: BENCH_S3_DIR overrides)
  *   tsx test/bench/servers.ts null-s3                           answers every request 200 at once and
  *     keeps nothing: what the pipeline does when storing costs this machine no CPU (a diagnostic)
- * Prints one JSON line with its address, then runs until stdin closes.
+ * Prints one JSON line with its address, then runs until stdin closes. The picsum server answers a
+ * `stats` line on stdin with one JSON line: the requests it has had so far, by hop.
  */
 import '../../lambda/local/quiet-node-warning.js';
 import { once } from 'node:events';
@@ -17,6 +18,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 
@@ -54,6 +56,15 @@ if (role === 's3') {
   });
   process.stdout.write(`${JSON.stringify({ baseUrl: picsum.baseUrl, imageHost: picsum.imageHost })}\n`);
   close = () => picsum.close();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() !== 'stats') return;
+    const requests = picsum.requests.length;
+    const images = picsum.requests.filter((request) => request.hop === 'image').length;
+    const catalog = picsum.requests.filter((request) => request.path.startsWith('/v2/list')).length;
+    process.stdout.write(`${JSON.stringify({ requests, images, catalog })}\n`);
+    // Counted: the log would otherwise grow with every request of a long bench.
+    picsum.requests.length = 0;
+  });
 }
 process.stdin.resume();
 process.stdin.on('end', async () => {

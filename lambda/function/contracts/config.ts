@@ -26,6 +26,8 @@ export type Config = Readonly<{
   stateMachineArn: string | undefined;
   /** A scheduled batch left with failed items retries them once, this long after it ended; 0: never. */
   healDelaySeconds: number;
+  /** Whether batches read the source's catalog (`/v2/list`) to choose their photos; off: picsum's own routes. */
+  catalog: boolean;
   defaultConcurrency: number;
   maxConcurrency: number;
   maxImageBytes: number;
@@ -98,6 +100,14 @@ function hostListVar(env: Env, name: string, fallback: string): string[] {
  * Reads the environment once. Throws a ConfigError naming the variable when a value is unusable,
  * or when BUCKET_NAME is missing and `requireBucket` is set (as it is in Lambda).
  */
+function onOffVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`Expected ${name} to be on or off, got ${JSON.stringify(env[name])}`);
+}
+
 export function loadConfig(env: Env = process.env, options: { requireBucket?: boolean } = {}): Config {
   const bucket = env.BUCKET_NAME?.trim() ?? '';
   if (options.requireBucket && !bucket) throw new ConfigError('BUCKET_NAME is not set');
@@ -136,6 +146,7 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
     sourceMaxConcurrency,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
     healDelaySeconds: integerVar(env, 'HEAL_DELAY_S', 0, 0, 86_400),
+    catalog: onOffVar(env, 'PICSUM_CATALOG', true),
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),
     maxConcurrency,
     maxImageBytes,

@@ -56,6 +56,7 @@ export async function planPhotos(
   try {
     // Within the batch's deadline: a batch out of time reads nothing.
     const readMs = Math.min(CATALOG_READ_MS, (options.deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now());
+    if (!options.config.catalog) throw new Error('PICSUM_CATALOG is off');
     if (readMs <= 0) throw new Error('The batch deadline came before the catalog was read');
     catalog = await catalogFor(options.config, options.deps, readMs);
   } catch (error) {
@@ -76,7 +77,7 @@ export async function checkRequestPhotos(
   request: BatchRequest,
   options: { config: Config; deps: Pick<Deps, 'source'> },
 ): Promise<void> {
-  if (!request.distinct && !request.ids) return;
+  if ((!request.distinct && !request.ids) || !options.config.catalog) return;
   let catalog: Catalog;
   try {
     catalog = await catalogFor(options.config, options.deps);
