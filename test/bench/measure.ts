@@ -73,6 +73,9 @@ export async function withServers<T>(
     ...(setup.unsized ? ['unsized'] : []),
   ]);
   const s3 = await startServer<{ s3Endpoint: string; bucket: string }>([options.s3 ?? 's3']);
+  // Every photo drawn before any contender asks: whichever photos a contender gets, the server's
+  // work per image is the same (and picsum's CDN does not draw pictures either).
+  await picsum.ask(`prerender ${setup.width}`);
   try {
     return await body({
       picsum: picsum.info,

@@ -8,7 +8,8 @@
  *   tsx test/bench/servers.ts null-s3                           answers every request 200 at once and
  *     keeps nothing: what the pipeline does when storing costs this machine no CPU (a diagnostic)
  * Prints one JSON line with its address, then runs until stdin closes. The picsum server answers a
- * `stats` line on stdin with one JSON line: the requests it has had so far, by hop.
+ * `stats` line on stdin with one JSON line: the requests it has had since the last, by hop; and
+ * `prerender SIZE` once it has drawn every photo at SIZE x SIZE (picsum's CDN serves from its cache).
  */
 import '../../lambda/local/quiet-node-warning.js';
 import { once } from 'node:events';
@@ -56,8 +57,14 @@ if (role === 's3') {
   });
   process.stdout.write(`${JSON.stringify({ baseUrl: picsum.baseUrl, imageHost: picsum.imageHost })}\n`);
   close = () => picsum.close();
-  createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line.trim() !== 'stats') return;
+  createInterface({ input: process.stdin }).on('line', async (line) => {
+    const [command, size] = line.trim().split(' ');
+    if (command === 'prerender') {
+      const photos = await picsum.prerender(Number(size), Number(size));
+      process.stdout.write(`${JSON.stringify({ photos })}\n`);
+      return;
+    }
+    if (command !== 'stats') return;
     const requests = picsum.requests.length;
     const images = picsum.requests.filter((request) => request.hop === 'image').length;
     const catalog = picsum.requests.filter((request) => request.path.startsWith('/v2/list')).length;

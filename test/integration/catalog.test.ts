@@ -6,6 +6,7 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import { readCatalog } from '../../lambda/function/source/catalog.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
@@ -127,6 +128,22 @@ describe('a batch that knows the catalog', () => {
 
     expect(second).toEqual(first);
     expect(new Set(distinct).size).toBe(300);
+  });
+
+  it('reads the catalog 16 pages at once without a MaxListeners warning on its signal', async () => {
+    harness = await startHarness();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const catalog = await readCatalog(harness.config, harness.deps.source, AbortSignal.timeout(10_000));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(catalog.photos).toHaveLength(CATALOG.length);
+      expect(catalog.byId.get('10')).toEqual(catalogPhoto('10'));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it('fetches exactly the photos named by ids, in order', async () => {

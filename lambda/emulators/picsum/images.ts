@@ -10,8 +10,25 @@ export type ImageSpec = {
   blur?: number | undefined;
 };
 
-const cache = new Map<string, Promise<Buffer>>();
-const CACHED_IMAGES = 512;
+/**
+ * Rendered pictures (every photo of the catalog at a few sizes fits), and the last few padded
+ * bodies (a benchmark's padded images are large: a few of them, reused, are enough).
+ */
+const rendered = new Map<string, Promise<Buffer>>();
+const RENDERED_IMAGES = 4096;
+const padded = new Map<string, Promise<Buffer>>();
+const PADDED_IMAGES = 64;
+
+/** `map[key]`, made by `make` when missing; the oldest entry goes past `limit`. */
+function cached(map: Map<string, Promise<Buffer>>, limit: number, key: string, make: () => Promise<Buffer>) {
+  let value = map.get(key);
+  if (!value) {
+    value = make();
+    map.set(key, value);
+    if (map.size > limit) map.delete(map.keys().next().value as string);
+  }
+  return value;
+}
 
 /** Seven-segment digits: which of the segments a (top) to g (middle) each one lights. */
 const SEGMENTS: Record<string, string> = {
@@ -122,14 +139,10 @@ export function padImage(image: Buffer, format: 'jpg' | 'webp', bytes: number): 
   return padded;
 }
 
-/** The image for `spec`, optionally padded to `bytes`; rendered once and cached (the most recent few hundred). */
+/** The image for `spec`, optionally padded to `bytes`: rendered once, then kept (see above). */
 export function imageFor(spec: ImageSpec, bytes?: number): Promise<Buffer> {
-  const key = `${spec.id}:${spec.width}x${spec.height}:${spec.format}:${spec.grayscale}:${spec.blur ?? ''}:${bytes ?? ''}`;
-  let image = cache.get(key);
-  if (!image) {
-    image = render(spec).then((rendered) => (bytes ? padImage(rendered, spec.format, bytes) : rendered));
-    cache.set(key, image);
-    if (cache.size > CACHED_IMAGES) cache.delete(cache.keys().next().value as string);
-  }
-  return image;
+  const key = `${spec.id}:${spec.width}x${spec.height}:${spec.format}:${spec.grayscale}:${spec.blur ?? ''}`;
+  const image = cached(rendered, RENDERED_IMAGES, key, () => render(spec));
+  if (!bytes) return image;
+  return cached(padded, PADDED_IMAGES, `${key}:${bytes}`, async () => padImage(await image, spec.format, bytes));
 }

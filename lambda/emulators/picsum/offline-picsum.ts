@@ -48,6 +48,11 @@ export type OfflinePicsum = {
   requests: RequestInfo[];
   /** TCP connections accepted so far, per hop. */
   connections(): { base: number; image: number };
+  /**
+   * Renders every photo of the catalog at this size now (JPEG, no options), so that a benchmark's
+   * requests do not pay for drawing pictures: picsum's CDN serves them from its cache.
+   */
+  prerender(width: number, height: number): Promise<number>;
   close(): Promise<void>;
 };
 
@@ -322,6 +327,12 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
     imageHost,
     requests,
     connections: () => ({ ...accepted }),
+    async prerender(width, height) {
+      for (const photo of CATALOG) {
+        await imageFor({ id: Number(photo.id), width, height, format: 'jpg', grayscale: false });
+      }
+      return CATALOG.length;
+    },
     async close() {
       for (const server of [baseServer, imageServer]) {
         server.closeAllConnections();

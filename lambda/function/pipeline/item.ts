@@ -210,7 +210,9 @@ function attemptSignal(stop: AbortSignal, ms: number) {
  * `concurrency` slots; small images are read whole and handed to the upload stage, which runs on
  * after this returns, so the next download starts while this one is written. Large images stream
  * from source to S3 within the download stage. Retries cover 429, 5xx, resets, timeouts, cut
- * bodies and S3 errors. Never rejects: `outcome` settles with how the item ended.
+ * bodies and S3 errors. An item whose photo an earlier item of the batch fetches (the ledger says)
+ * downloads nothing: it hands back at once and copies that item's object once it is stored.
+ * Never rejects: `outcome` settles with how the item ended.
  */
 export async function transferItem(index: number, context: ItemContext): Promise<{ outcome: Promise<ItemOutcome> }> {
   const photo = context.photos?.(index);
