@@ -8,10 +8,12 @@ const layer = (name) => `^lambda/function/${name}/`;
 const below = {
   adapters: [],
   orchestration: ['adapters'],
-  pipeline: ['adapters', 'orchestration'],
-  source: ['adapters', 'orchestration', 'pipeline', 'storage'],
-  storage: ['adapters', 'orchestration', 'pipeline', 'source'],
-  contracts: ['adapters', 'orchestration', 'pipeline', 'source', 'storage'],
+  // The batch as a page: drawn from contracts alone, for orchestration (report.html) and local pages.
+  report: ['adapters', 'orchestration', 'pipeline', 'source', 'storage'],
+  pipeline: ['adapters', 'orchestration', 'report'],
+  source: ['adapters', 'orchestration', 'pipeline', 'storage', 'report'],
+  storage: ['adapters', 'orchestration', 'pipeline', 'source', 'report'],
+  contracts: ['adapters', 'orchestration', 'pipeline', 'source', 'storage', 'report'],
 };
 
 /** @type {import('dependency-cruiser').IConfiguration} */

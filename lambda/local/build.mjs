@@ -25,3 +25,14 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The dev server's page script, for the browser.
+await build({
+  entryPoints: { page: 'lambda/local/pages/browser/page.ts' },
+  outdir: '.build',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  logLevel: 'warning',
+});

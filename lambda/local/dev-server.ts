@@ -9,6 +9,7 @@ import type { BatchJob } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import { BackgroundJobs } from './background-jobs.js';
+import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
@@ -77,7 +78,8 @@ function send(res: ServerResponse, result: { statusCode: number; headers?: Recor
 }
 
 /**
- * Serves the API handler on 127.0.0.1 as API Gateway would. Batches over SYNC_MAX_COUNT run in
+ * Serves the API handler on 127.0.0.1 as API Gateway would, and the pages (lambda/local/pages): a
+ * form for a batch at `/`, each batch's view. Batches over SYNC_MAX_COUNT run in
  * this process in the background, as they would in a second Lambda invocation or on Step Functions.
  */
 export async function startDevServer(runtime: LocalRuntime, options: { port?: number; log?: ApiLog } = {}) {
@@ -107,6 +109,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
         send(res, json(403, { error: { code: 'FORBIDDEN', message: refusal } }));
         return;
       }
+      if (await servePage(req, res, runtime)) return;
       const body = await readBody(req, GATEWAY_MAX_BYTES);
       if (body === undefined) {
         send(res, json(413, { error: { code: 'BODY_TOO_LARGE', message: 'Request body is over 10 MB' } }));

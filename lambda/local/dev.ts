@@ -9,6 +9,7 @@ async function main() {
   const runtime = await startLocalRuntime({ say });
   const server = await startDevServer(runtime, { port: Number(process.env.PORT) || 3000 });
   say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
+  say(`Open ${server.url}/ for the page: a form for a batch, and each batch's images and waterfall.`);
   say(`Try: curl -s -X POST ${server.url}/batches -H 'content-type: application/json' -d '{"count":5}'`);
   // The first signal cancels running batches (each writes its manifest) and stops; a second quits at once.
   let stopping = false;

@@ -63,6 +63,11 @@ export async function invoke(
   }
   const result = response.body as BatchResult;
   print(options.json ? JSON.stringify(result) : summarize(result, 'AWS S3', undefined));
+  if (!options.json && !result.manifestError) {
+    // The batch as a page: report.html references its images by their keys beside it.
+    const folder = `./${result.batchId}`;
+    print(`See it: aws s3 sync s3://${result.bucket}/${result.prefix} ${folder} && open ${folder}/report.html`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

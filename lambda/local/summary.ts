@@ -23,5 +23,7 @@ export function summarize(result: BatchResult, storageNote: string, folder: stri
   if (folder) lines.push(`Files: ${folder} (each image is stored as <name>._S3rver_object)`);
   lines.push(`Manifest: s3://${result.bucket}/${result.manifestKey}`);
   if (result.manifestError) lines.push(`The manifest could not be written: ${result.manifestError}`);
+  else if (result.reportError) lines.push(`report.html could not be written: ${result.reportError}`);
+  else lines.push(`Report: s3://${result.bucket}/${result.prefix}report.html`);
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunks.js';
-import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
 import { removeSynthesized, synthesize } from './synth.js';
@@ -68,7 +68,7 @@ afterAll(async () => {
 
 async function expectByteIdentical(result: BatchResult, request: object) {
   const parsed = parseRequest(request, harness.config);
-  const keys = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && !key.endsWith('.json'));
+  const keys = (await harness.keys()).filter((key) => key.startsWith(result.prefix) && isImageKey(key));
   expect(keys).toHaveLength(parsed.count);
   for (const key of keys) {
     const served = await harness.servedFor(key, parsed);

@@ -6,7 +6,7 @@ import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { catalogFor } from '../../lambda/function/orchestration/photos.js';
 import { imageUrl } from '../../lambda/function/source/picsum.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
-import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -26,7 +26,7 @@ describe('a batch against s3rver and the offline picsum server', () => {
     const result = await run(request);
 
     expect(result).toMatchObject({ requested: 6, succeeded: 6, failed: 0, failures: [], concurrency: 3 });
-    const keys = (await harness.keys()).filter((key) => !key.endsWith('manifest.json'));
+    const keys = (await harness.keys()).filter(isImageKey);
     expect(keys).toHaveLength(6);
     let total = 0;
     for (const [index, key] of keys.entries()) {

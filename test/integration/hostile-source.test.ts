@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { type BatchResult, MAX_LISTED_FAILURES, type Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
 
 let harness: Harness | undefined;
@@ -78,7 +78,7 @@ describe('a source that serves something other than the image asked for', () => 
       },
       { count: 1, ...input },
     );
-    const stored = (await (harness as Harness).keys()).filter((key) => !key.endsWith('.json'));
+    const stored = (await (harness as Harness).keys()).filter(isImageKey);
     return { result, failure: result.failures[0], stored };
   }
 

@@ -10,7 +10,7 @@ import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { STREAM_THRESHOLD_BYTES } from '../../lambda/function/pipeline/transfer.js';
 import { getJson, putJsonIfAbsent } from '../../lambda/function/storage/objects.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
-import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { documentsOf, type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -168,7 +168,7 @@ describe('storing in an S3-compatible server', () => {
 
     const result = await run({ count: 2 });
 
-    const images = (await harness.keys()).filter((key) => !key.endsWith('.json'));
+    const images = (await harness.keys()).filter(isImageKey);
     const stored = await Promise.all(images.map(async (key) => sha256((await harness.object(key)).bytes)));
     expect(result.succeeded).toBe(2);
     expect(signedHashes.sort()).toEqual(stored.sort());
@@ -238,7 +238,7 @@ describe('storing in an S3-compatible server', () => {
       { index: 0, reason: 'source_network', attempts: 2 },
       { index: 1, reason: 'source_network', attempts: 2 },
     ]);
-    expect(await harness.keys()).toEqual([result.manifestKey]);
+    expect(await harness.keys()).toEqual(documentsOf(result));
   });
 
   it('fails items cleanly when the S3 server goes away mid-batch, and the process carries on', async () => {

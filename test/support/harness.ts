@@ -21,6 +21,13 @@ import { type ContactCounter, startContactCounter } from './loopback-only.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** An image object's key (not a batch's manifest, report or records). */
+export const isImageKey = (key: string): boolean => /\.(jpg|webp)$/.test(key);
+
+/** The documents every batch writes, whatever its items did: its manifest and its report, sorted. */
+export const documentsOf = (result: { manifestKey: string; prefix: string }): string[] =>
+  [result.manifestKey, `${result.prefix}report.html`].sort();
+
 /** A real s3rver and an offline picsum server on loopback, and the config and clients that use them. */
 export type Harness = {
   s3server: EmbeddedS3;

@@ -59,6 +59,8 @@ export type BatchResult = {
   manifestKey: string;
   /** Set when the manifest could not be written; the images listed as stored are still there. */
   manifestError?: string;
+  /** Set when report.html could not be written (the manifest was). */
+  reportError?: string;
   /** The first failed items (MAX_LISTED_FAILURES at most, by index); the manifest lists every item. */
   failures: { index: number; reason: FailureReason; attempts: number; message: string }[];
   /** Failed items by reason, all of them. */

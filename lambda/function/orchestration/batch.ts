@@ -7,8 +7,9 @@ import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
-import { batchPrefix, manifestKey, photoOfKey } from '../storage/keys.js';
-import { putJson } from '../storage/objects.js';
+import { renderReport } from '../report/batch-report.js';
+import { batchPrefix, manifestKey, photoOfKey, reportKey } from '../storage/keys.js';
+import { putJson, putText } from '../storage/objects.js';
 import { planPhotos } from './photos.js';
 
 /** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
@@ -89,7 +90,11 @@ export function storedPhotos(items: Iterable<ItemOutcome>): [string, StoredPhoto
   return [...seen];
 }
 
-/** Writes `manifest.json`; when that fails the result says so in `manifestError` (the images stay). */
+/**
+ * Writes `manifest.json`, then `report.html` beside it (the same batch as a page, its images by
+ * their relative keys); when the manifest fails the result says so in `manifestError` (the images
+ * stay), when the report fails in `reportError`.
+ */
 export async function writeManifest(
   result: BatchResult,
   request: BatchRequest,
@@ -101,6 +106,22 @@ export async function writeManifest(
     await putJson(options.deps.s3, options.config, result.manifestKey, manifest);
   } catch (error) {
     result.manifestError = messageOf(error);
+    return result;
+  }
+  try {
+    const page = renderReport(manifest, {
+      imageHref: (key) => key.slice(key.lastIndexOf('/') + 1),
+      manifestHref: 'manifest.json',
+    });
+    await putText(
+      options.deps.s3,
+      options.config,
+      reportKey(options.config, result.batchId),
+      page,
+      'text/html; charset=utf-8',
+    );
+  } catch (error) {
+    result.reportError = messageOf(error);
   }
   return result;
 }

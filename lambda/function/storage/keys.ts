@@ -3,6 +3,7 @@
  *
  *   {batchId}/{index padded}-{picsumId}.{ext}   an image, byte-identical to what the source served
  *   {batchId}/manifest.json                     the request, the result and every item
+ *   {batchId}/report.html                       the batch as a page (images, waterfall), self-contained
  *   {batchId}/status.json                       accepted / running / done / failed, for GET
  *   {batchId}/chunks/{n}.json                   a finished chunk of a batch split over Step Functions
  *   {batchId}/progress/{n}.json                 a running chunk's counts
@@ -30,6 +31,8 @@ export const photoOfKey = (key: string): string | undefined => /\/\d+-([A-Za-z0-
 
 export const manifestKey = (config: Prefixed, batchId: string): string =>
   `${batchPrefix(config, batchId)}manifest.json`;
+
+export const reportKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}report.html`;
 
 export const statusKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}status.json`;
 

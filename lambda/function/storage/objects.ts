@@ -29,9 +29,19 @@ async function withRetries<T>(
 
 /** Writes a JSON document (the manifest, a status record), retrying transient failures. */
 export async function putJson(s3: S3Sender, config: Config, key: string, value: unknown): Promise<void> {
-  const body = JSON.stringify(value);
+  await putText(s3, config, key, JSON.stringify(value), 'application/json');
+}
+
+/** Writes a text document of `contentType` (a batch's report page), retrying transient failures. */
+export async function putText(
+  s3: S3Sender,
+  config: Config,
+  key: string,
+  body: string,
+  contentType: string,
+): Promise<void> {
   await withRetries(config, 'S3 PutObject', () =>
-    s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentType: 'application/json' })),
+    s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentType: contentType })),
   );
 }
 

@@ -1,0 +1,109 @@
+import type { ItemOutcome, Manifest } from '../contracts/result.js';
+import { histogramSvg, waterfallSvg } from './charts.js';
+import { escapeHtml as e } from './html.js';
+
+/** Rows a report draws at most: a 100,000-item batch's page must still open. */
+export const MAX_REPORT_ROWS = 2000;
+
+export type ReportOptions = {
+  /** Where an item's image is, from the page: a relative key beside report.html, or a dev-server route. */
+  imageHref(key: string): string;
+  /** The manifest's address from the page. */
+  manifestHref: string;
+};
+
+/** Every `step`-th item, `max` of them at most, in index order: the rows a large batch draws. */
+export function sampled(items: readonly ItemOutcome[], max = MAX_REPORT_ROWS): ItemOutcome[] {
+  if (items.length <= max) return [...items];
+  const step = items.length / max;
+  return Array.from({ length: max }, (_, row) => items[Math.floor(row * step)] as ItemOutcome);
+}
+
+const size = (bytes: number) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} KB` : `${(bytes / 1e6).toFixed(1)} MB`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function thumbnail(item: ItemOutcome, options: ReportOptions): string {
+  const entry = `<a class="entry" href="#item-${item.index}">entry</a>`;
+  if (!item.ok) {
+    return `<li class="failed"><div class="placeholder" role="img" aria-label="Item ${item.index} failed: ${e(item.reason)}"><strong>${e(item.reason)}</strong></div><span>#${item.index} ${entry}</span></li>`;
+  }
+  const photo = /-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(item.key)?.[1] ?? '';
+  const alt = `Photo ${photo}${item.author ? ` by ${item.author}` : ''}`;
+  const copy =
+    item.copyOf === undefined ? '' : ` <span class="copy" title="copied from item ${item.copyOf}">copy</span>`;
+  return `<li><a href="${e(options.imageHref(item.key))}"><img src="${e(options.imageHref(item.key))}" alt="${e(alt)}" loading="lazy"></a><span>#${item.index}${copy} ${entry}</span></li>`;
+}
+
+function entryRow(item: ItemOutcome): string {
+  const outcome = item.ok ? 'stored' : `${e(item.reason)}: ${e(item.message)}`;
+  const json = e(JSON.stringify(item));
+  return `<tr id="item-${item.index}"><td>${item.index}</td><td>${outcome}</td><td>${item.attempts}</td><td>${item.latencyMs}</td><td><details><summary>JSON</summary><pre>${json}</pre></details></td></tr>`;
+}
+
+const STYLE = `
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1b1b1f;background:#fff}
+h1{font-size:1.3rem;margin:0 0 .5rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
+dl.summary{display:grid;grid-template-columns:repeat(auto-fill,minmax(9rem,1fr));gap:.5rem;margin:0}
+dl.summary div{background:#f3f4f7;border-radius:6px;padding:.4rem .6rem}dt{color:#555;font-size:.8rem}dd{margin:0;font-weight:600}
+ul.grid{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(110px,1fr));gap:.5rem}
+ul.grid li{font-size:.75rem}ul.grid img,.placeholder{width:100%;aspect-ratio:1;object-fit:cover;border-radius:4px;display:block;background:#ddd}
+.placeholder{display:flex;align-items:center;justify-content:center;background:#fbe3e3;color:#8a1c1c;text-align:center}
+.copy{color:#3d5a99}.note{color:#555}svg{max-width:100%;height:auto;font:11px system-ui,sans-serif}
+table{border-collapse:collapse}td,th{padding:.2rem .5rem;border-bottom:1px solid #e4e4e8;text-align:left;vertical-align:top}
+pre{white-space:pre-wrap;max-width:60rem;margin:0}a:focus,summary:focus{outline:2px solid #3d5a99}
+.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
+`;
+
+/**
+ * A batch as a page a person reads: its summary, its images (failed ones as placeholders with the
+ * reason), a waterfall of its items (waiting, downloading, writing; retries marked; the
+ * concurrency limit drawn over the in-flight count) and a histogram of item latency, as inline SVG
+ * from the manifest's timelines. Self-contained (styles inline, no script): readable without
+ * JavaScript, from S3 or a folder synced from it. Over MAX_REPORT_ROWS items it draws a sample,
+ * and says so.
+ */
+export function renderReport(manifest: Manifest, options: ReportOptions): string {
+  const { result } = manifest;
+  const rows = sampled(manifest.items);
+  const sampleNote =
+    rows.length < manifest.items.length
+      ? `<p class="note">${manifest.items.length} items: every ${(manifest.items.length / rows.length).toFixed(1)}th is drawn (${rows.length}).</p>`
+      : '';
+  const facts: [string, string][] = [
+    ['stored', `${result.succeeded} of ${result.requested}`],
+    ['failed', String(result.failed)],
+    ['bytes', size(result.bytes)],
+    ['elapsed', seconds(result.elapsedMs)],
+    ['concurrency', String(result.concurrency)],
+    ['retries', String(result.retries ?? 0)],
+    ['latency p50 / p99', `${result.latencyMs.p50} / ${result.latencyMs.p99} ms`],
+    ['status', result.status],
+  ];
+  const failures = Object.entries(result.failureCounts ?? {})
+    .map(([reason, count]) => `${e(reason)}: ${count}`)
+    .join(', ');
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Batch ${e(result.batchId)}</title><style>${STYLE}</style></head>
+<body>
+<main>
+<h1>Batch <code>${e(result.batchId)}</code></h1>
+<p class="note">Started ${e(result.startedAt)}, finished ${e(result.finishedAt)}. <a href="${e(options.manifestHref)}">manifest.json</a></p>
+<dl class="summary">${facts.map(([name, value]) => `<div><dt>${name}</dt><dd data-fact="${name}">${e(value)}</dd></div>`).join('')}</dl>
+${failures ? `<p>Failed by reason: ${failures}</p>` : ''}
+<h2>Images</h2>${sampleNote}
+<ul class="grid">${rows.map((item) => thumbnail(item, options)).join('')}</ul>
+<h2>Waterfall</h2>${sampleNote}
+<p class="legend" aria-hidden="true"><span style="background:#d9dce3"></span>waiting<span style="background:#5b8def"></span>downloading<span style="background:#2fb380"></span>writing<span style="background:#e0474c"></span>failed / retry</p>
+${waterfallSvg(rows, result.concurrency)}
+<h2>Item latency</h2>
+${histogramSvg(manifest.items.map((item) => item.latencyMs))}
+<h2>Items</h2>${sampleNote}
+<table><thead><tr><th>#</th><th>outcome</th><th>attempts</th><th>latency ms</th><th>manifest entry</th></tr></thead>
+<tbody>${rows.map(entryRow).join('')}</tbody></table>
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Config } from '../../function/contracts/config.js';
+import { parseBatchId } from '../../function/contracts/request.js';
+import { readStatus } from '../../function/orchestration/jobs.js';
+import { readManifest } from '../../function/orchestration/status.js';
+import type { Deps } from '../../function/pipeline/item.js';
+import { renderReport } from '../../function/report/batch-report.js';
+import { escapeHtml as e } from '../../function/report/html.js';
+import { batchPrefix, manifestKey } from '../../function/storage/keys.js';
+
+type Options = { config: Config; deps: Deps };
+
+function html(res: ServerResponse, status: number, body: string) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const page = (title: string, body: string, refresh = false) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8">${refresh ? '<meta http-equiv="refresh" content="1">' : ''}<title>${e(title)}</title><style>body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem}</style></head><body><main>${body}<p><a href="/">New batch</a></p></main></body></html>`;
+
+/**
+ * `GET /batches/{batchId}` as HTML (or `/batches/{batchId}/view`): the batch's view once it has a
+ * manifest (the report, images from this server), a page that refreshes itself while it runs.
+ */
+export async function batchView(rawId: string, res: ServerResponse, options: Options): Promise<void> {
+  const batchId = parseBatchId(rawId);
+  const status = await readStatus(batchId, options.config, options.deps);
+  if (!status) return html(res, 404, page('No such batch', `<h1>No batch ${e(batchId)}</h1>`));
+  if (status.status === 'accepted' || status.status === 'running') {
+    const done = 'done' in status ? status.done : 0;
+    const body = `<h1>Batch <code>${e(batchId)}</code> is ${status.status}</h1><p role="status">${done} of ${status.requested} done.</p><progress max="${status.requested}" value="${done}"></progress>`;
+    return html(res, 200, page(`Batch ${batchId}`, body, true));
+  }
+  const manifest = await readManifest(batchId, options.config, options.deps);
+  if (!manifest) {
+    const why = status.status === 'failed' ? `${status.error}: ${status.cause}` : status.status;
+    return html(
+      res,
+      200,
+      page(`Batch ${batchId}`, `<h1>Batch <code>${e(batchId)}</code> has no manifest</h1><p>${e(why)}</p>`),
+    );
+  }
+  const report = renderReport(manifest, {
+    imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(key.slice(key.lastIndexOf('/') + 1))}`,
+    manifestHref: `/batches/${batchId}/objects/manifest.json`,
+  });
+  html(res, 200, report.replace('</main>', '<p><a href="/">New batch</a></p></main>'));
+}
+
+/** `GET /batches/{batchId}/objects/{name}`: an object of the batch (an image, its manifest), with its Content-Type. */
+export async function batchObject(rawId: string, name: string, res: ServerResponse, options: Options): Promise<void> {
+  const batchId = parseBatchId(rawId);
+  const file = decodeURIComponent(name);
+  if (file.includes('/') || file.startsWith('.')) return html(res, 404, page('Not found', '<h1>Not found</h1>'));
+  const key =
+    file === 'manifest.json' ? manifestKey(options.config, batchId) : `${batchPrefix(options.config, batchId)}${file}`;
+  try {
+    const object = await options.deps.s3.send(new GetObjectCommand({ Bucket: options.config.bucket, Key: key }));
+    res.writeHead(200, {
+      'content-type': object.ContentType ?? 'application/octet-stream',
+      ...(object.ContentLength === undefined ? {} : { 'content-length': String(object.ContentLength) }),
+      'cache-control': 'no-store',
+    });
+    res.end(Buffer.from((await object.Body?.transformToByteArray()) ?? []));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey')
+      return html(res, 404, page('Not found', '<h1>Not found</h1>'));
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+// The dev server's page script (served as /assets/page.js): sends the form as the API's JSON
+// request, shows the API's own validation messages beside the field they name, follows a batch
+// while it runs, and opens its view when it is done.
+
+type ApiError = { error: { code: string; message: string; field?: string } };
+type Status = { batchId: string; status: string; requested?: number; done?: number; failed?: number };
+
+const form = document.querySelector<HTMLFormElement>('#batch');
+const statusLine = document.querySelector<HTMLElement>('#status');
+const progress = document.querySelector<HTMLProgressElement>('#progress');
+
+/** The form as a request body: only the fields filled in, numbers as numbers, ids as a list. */
+function requestBody(data: FormData): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [name, raw] of data.entries()) {
+    const value = String(raw).trim();
+    if (value === '') continue;
+    const input = form?.elements.namedItem(name);
+    if (input instanceof HTMLInputElement && input.type === 'checkbox') body[name] = true;
+    else if (input instanceof HTMLInputElement && input.type === 'number') body[name] = Number(value);
+    else if (name === 'ids')
+      body[name] = value
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean);
+    else body[name] = value;
+  }
+  return body;
+}
+
+function say(text: string) {
+  if (statusLine) statusLine.textContent = text;
+}
+
+function showError(error: ApiError['error']) {
+  say(`${error.code}: ${error.message}`);
+  const slot = error.field ? document.querySelector<HTMLElement>(`[data-error-for="${error.field}"]`) : null;
+  if (slot) slot.textContent = error.message;
+  const input = error.field ? document.querySelector<HTMLElement>(`#f-${error.field}`) : null;
+  input?.setAttribute('aria-invalid', 'true');
+  input?.focus();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function follow(batchId: string) {
+  if (progress) progress.hidden = false;
+  for (;;) {
+    const status = (await (
+      await fetch(`/batches/${batchId}`, { headers: { accept: 'application/json' } })
+    ).json()) as Status;
+    if (status.status === 'running' || status.status === 'accepted') {
+      const total = status.requested ?? 0;
+      say(`Batch ${batchId}: ${status.done ?? 0} of ${total} done (${status.failed ?? 0} failed)`);
+      if (progress && total > 0) {
+        progress.max = total;
+        progress.value = status.done ?? 0;
+      }
+      await sleep(500);
+      continue;
+    }
+    if (status.status === 'failed') {
+      say(`Batch ${batchId} failed`);
+      return;
+    }
+    window.location.assign(`/batches/${batchId}/view`);
+    return;
+  }
+}
+
+form?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  for (const slot of document.querySelectorAll<HTMLElement>('[data-error-for]')) slot.textContent = '';
+  for (const input of document.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  say('Starting...');
+  const response = await fetch('/batches', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(requestBody(new FormData(event.currentTarget as HTMLFormElement))),
+  });
+  const answer = (await response.json()) as ApiError | Status;
+  if ('error' in answer) {
+    showError(answer.error);
+    return;
+  }
+  if (response.status === 202) {
+    await follow(answer.batchId);
+    return;
+  }
+  window.location.assign(`/batches/${answer.batchId}/view`);
+});

@@ -1,0 +1,71 @@
+import type { Config } from '../../function/contracts/config.js';
+import { requestFields } from '../../function/contracts/request.js';
+import { escapeHtml as e } from '../../function/report/html.js';
+
+/** What each request field is, in the form's words. */
+const HINTS: Record<string, string> = {
+  count: 'images to fetch',
+  width: 'pixels',
+  height: 'pixels (default: the width)',
+  concurrency: 'downloads in flight',
+  grayscale: 'grayscale images',
+  blur: 'blur, 1 to 10',
+  format: 'image format',
+  seed: 'the same seed fetches the same photos',
+  distinct: 'N different photos',
+  ids: 'exactly these photos, in order (comma-separated ids)',
+};
+
+function field(name: string, spec: ReturnType<typeof requestFields>[keyof ReturnType<typeof requestFields>]): string {
+  const label = `<label for="f-${name}">${name}</label>`;
+  const hint = `<small id="h-${name}">${e(HINTS[name] ?? '')}</small>`;
+  const error = `<small class="error" id="e-${name}" data-error-for="${name}" role="alert"></small>`;
+  const described = `aria-describedby="h-${name} e-${name}"`;
+  switch (spec.kind) {
+    case 'integer':
+      return `<p>${label}<input id="f-${name}" name="${name}" type="number" min="${spec.min}" max="${spec.max}" step="1" ${described}>${hint}${error}</p>`;
+    case 'boolean':
+      return `<p class="check"><input id="f-${name}" name="${name}" type="checkbox" ${described}>${label}${hint}${error}</p>`;
+    case 'enum':
+      return `<p>${label}<select id="f-${name}" name="${name}" ${described}><option value="">default</option>${spec.values.map((value) => `<option>${e(value)}</option>`).join('')}</select>${hint}${error}</p>`;
+    default:
+      return `<p>${label}<input id="f-${name}" name="${name}" type="text" ${described}>${hint}${error}</p>`;
+  }
+}
+
+/**
+ * `npm run dev`'s page: a form for a batch (the request's fields, validated by the API itself, whose
+ * messages appear beside the field they name), then the batch's progress and its view. The script
+ * is /assets/page.js, built from pages/browser/page.ts.
+ */
+export function renderHomePage(config: Config): string {
+  const fields = Object.entries(requestFields(config));
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>picsum-batch</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;max-width:60rem;color:#1b1b1f}
+form{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.25rem 1rem}
+label{display:block;font-weight:600}input[type=number],input[type=text],select{width:100%;box-sizing:border-box;padding:.3rem}
+.check label{display:inline}small{display:block;color:#555}.error{color:#b3261e}
+button{padding:.5rem 1.2rem;font-size:1rem;margin-top:.5rem}:focus{outline:2px solid #3d5a99}
+#status{margin:1rem 0;font-weight:600}
+</style>
+<script type="module" src="/assets/page.js"></script>
+</head>
+<body>
+<main>
+<h1>picsum-batch</h1>
+<p>Fetch images from ${e(config.picsumBaseUrl.host)} into the bucket <code>${e(config.bucket)}</code>, then look at the batch.</p>
+<form id="batch" novalidate>
+${fields.map(([name, spec]) => field(name, spec)).join('\n')}
+<p><button type="submit">Run batch</button></p>
+</form>
+<p id="status" role="status" aria-live="polite"></p>
+<progress id="progress" hidden></progress>
+</main>
+</body>
+</html>
+`;
+}

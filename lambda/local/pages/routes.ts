@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { LocalRuntime } from '../setup.js';
+import { batchObject, batchView } from './batch-pages.js';
+import { renderHomePage } from './home-page.js';
+
+/** The page script, built from pages/browser/page.ts by build.mjs (npm run dev builds first). */
+const PAGE_SCRIPT = join(process.cwd(), '.build', 'page.js');
+
+/** A browser navigating (it asks for HTML first), not an API client (JSON, or anything). */
+const wantsHtml = (req: IncomingMessage) => /^\s*text\/html/.test(req.headers.accept ?? '');
+
+/**
+ * The dev server's pages, before the API: `/` (the form), `/assets/page.js`, a batch's view
+ * (`/batches/{batchId}/view`, or `/batches/{batchId}` asked for as HTML) and its objects
+ * (`/batches/{batchId}/objects/{name}`). Everything else is the API's. True when it answered.
+ */
+export async function servePage(req: IncomingMessage, res: ServerResponse, runtime: LocalRuntime): Promise<boolean> {
+  if (req.method !== 'GET') return false;
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const options = { config: runtime.config, deps: runtime.deps };
+  if (path === '/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(renderHomePage(runtime.config));
+    return true;
+  }
+  if (path === '/assets/page.js') {
+    const script = await readFile(PAGE_SCRIPT).catch(() => undefined);
+    res.writeHead(script ? 200 : 404, { 'content-type': 'text/javascript; charset=utf-8' });
+    res.end(script ?? '// Not built: run `npm run build:local`');
+    return true;
+  }
+  const view = /^\/batches\/([^/]+)\/view$/.exec(path) ?? (wantsHtml(req) ? /^\/batches\/([^/]+)$/.exec(path) : null);
+  if (view?.[1]) {
+    await batchView(decodeURIComponent(view[1]), res, options);
+    return true;
+  }
+  const object = /^\/batches\/([^/]+)\/objects\/([^/]+)$/.exec(path);
+  if (object?.[1] && object[2]) {
+    await batchObject(decodeURIComponent(object[1]), object[2], res, options);
+    return true;
+  }
+  return false;
+}

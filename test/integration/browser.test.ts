@@ -1,0 +1,155 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
+import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import { startDevServer } from '../../lambda/local/dev-server.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+/** Debian's chromium (`.ci/run` installs it when missing); never a downloaded browser. */
+function chromiumPath(): string | undefined {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser'])
+    if (existsSync(candidate)) return candidate;
+  try {
+    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const executablePath = chromiumPath();
+// In CI a missing browser is a failure (the suite must run); on a laptop without it, a skip that says so.
+if (!executablePath && process.env.CI !== 'true') {
+  process.stderr.write('browser tests skipped: no chromium (apt-get install chromium, or set CHROMIUM_PATH)\n');
+}
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+/** Evaluated in the page (a string: this file is type-checked without the DOM's types). */
+const ALL_IMAGES_LOADED = '[...document.images].every((image) => image.complete)';
+
+/** Item i of the fault test's batch is photo `photo(i)`: a fault plan picks items by photo. */
+const photo = (index: number) => CATALOG[index]?.id ?? '';
+const FAILING = new Set([photo(2), photo(5)]);
+
+let harness: Harness;
+let server: Awaited<ReturnType<typeof startDevServer>>;
+let browser: Browser;
+
+describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a real browser (headless Chromium)', () => {
+  beforeAll(async () => {
+    if (!executablePath) throw new Error('No chromium: `.ci/run` installs it with apt-get; or set CHROMIUM_PATH');
+    // The page script, as `npm run dev` builds it.
+    await promisify(execFile)(process.execPath, ['lambda/local/build.mjs']);
+    harness = await startHarness({
+      picsum: {
+        faults: (r) => (r.hop === 'base' && FAILING.has(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined),
+      },
+    });
+    server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+    await mkdir(ARTIFACTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await harness?.close();
+  });
+
+  /** Submits the form with these fields, and waits for the batch's view. */
+  async function runFromForm(page: Page, fields: Record<string, string>): Promise<string> {
+    await page.goto(`${server.url}/`);
+    for (const [name, value] of Object.entries(fields)) await page.fill(`#f-${name}`, value);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/batches\/[^/]+\/view$/, { timeout: 30_000 });
+    await page.waitForFunction(ALL_IMAGES_LOADED, undefined, { timeout: 30_000 });
+    return /\/batches\/([^/]+)\/view$/.exec(page.url())?.[1] ?? '';
+  }
+
+  const facts = (page: Page) =>
+    page.$$eval('[data-fact]', (nodes) =>
+      Object.fromEntries(nodes.map((node) => [node.getAttribute('data-fact'), node.textContent])),
+    );
+
+  it('runs 12 images from the form and shows them, a 12-row waterfall and the result in numbers', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const ids = Array.from({ length: 12 }, (_, i) => photo(10 + i)).join(',');
+    const batchId = await runFromForm(page, { count: '12', width: '96', ids });
+
+    const widths = await page.$$eval('ul.grid img', (images) => images.map((image) => image.naturalWidth));
+    expect(widths).toHaveLength(12);
+    expect(widths.every((width) => width === 96)).toBe(true);
+    expect(await page.$$eval('svg.waterfall g.row', (rows) => rows.length)).toBe(12);
+    const status = (await (await fetch(`${server.url}/batches/${batchId}`)).json()) as { result: BatchResult };
+    const { result } = status;
+    expect(await facts(page)).toMatchObject({
+      stored: `${result.succeeded} of ${result.requested}`,
+      failed: String(result.failed),
+      concurrency: String(result.concurrency),
+      elapsed: `${(result.elapsedMs / 1000).toFixed(2)} s`,
+      retries: '0',
+    });
+    await page.screenshot({ path: join(ARTIFACTS, 'batch-page.png'), fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  it('shows failed items as placeholders with their reasons', async () => {
+    const page = await browser.newPage();
+    await runFromForm(page, { ids: Array.from({ length: 8 }, (_, i) => photo(i)).join(','), width: '64' });
+
+    const failed = await page.$$eval('ul.grid li.failed .placeholder', (nodes) =>
+      nodes.map((node) => node.getAttribute('aria-label')),
+    );
+    expect(failed).toEqual(['Item 2 failed: source_status', 'Item 5 failed: source_status']);
+    expect(await page.$$eval('ul.grid img', (images) => images.filter((image) => image.naturalWidth > 0).length)).toBe(
+      6,
+    );
+    expect(await facts(page)).toMatchObject({ stored: '6 of 8', failed: '2' });
+    await page.close();
+  }, 60_000);
+
+  it("shows the API's validation message beside the field it names, and starts nothing", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    const before = harness.picsum.requests.length;
+    await page.fill('#f-width', '6000');
+    await page.click('button[type=submit]');
+
+    await expect
+      .poll(() => page.textContent('[data-error-for="width"]'))
+      .toBe('Expected `width` to be an integer from 1 to 5000, got 6000');
+    expect(await page.getAttribute('#f-width', 'aria-invalid')).toBe('true');
+    expect(harness.picsum.requests.length).toBe(before);
+    await page.close();
+  });
+
+  it('opens report.html from a folder synced from the bucket (file URLs) with its images', async () => {
+    const response = await fetch(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 5, width: 48 }),
+    });
+    const result = (await response.json()) as BatchResult;
+    // `aws s3 sync s3://BUCKET/PREFIX ./batch`, by hand: every object of the batch into a folder.
+    const folder = await mkdtemp(join(tmpdir(), 'picsum-batch-sync-'));
+    try {
+      for (const key of (await harness.keys()).filter((k) => k.startsWith(result.prefix))) {
+        await writeFile(join(folder, key.slice(result.prefix.length)), (await harness.object(key)).bytes);
+      }
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(join(folder, 'report.html')).href);
+      await page.waitForFunction(ALL_IMAGES_LOADED);
+
+      const widths = await page.$$eval('img', (images) => images.map((image) => image.naturalWidth));
+      expect(widths).toEqual([48, 48, 48, 48, 48]);
+      await page.close();
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,98 @@
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDevServer } from '../../lambda/local/dev-server.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+let harness: Harness;
+let closeServer: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await closeServer?.();
+  closeServer = undefined;
+  await harness?.close();
+});
+
+async function devServer() {
+  harness = await startHarness();
+  const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
+  closeServer = () => server.close();
+  return async (path: string, init: { method?: 'GET' | 'POST'; accept?: string; body?: object } = {}) => {
+    const response = await request(`${server.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: {
+        ...(init.accept ? { accept: init.accept } : {}),
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const body = Buffer.from(await response.body.arrayBuffer());
+    return { status: response.statusCode, type: String(response.headers['content-type']), body, text: body.toString() };
+  };
+}
+
+const BROWSER = 'text/html,application/xhtml+xml,*/*;q=0.8';
+
+describe('the dev server pages', () => {
+  it("serves a form for a batch at /, with the request's fields and their limits", async () => {
+    const get = await devServer();
+    const page = await get('/', { accept: BROWSER });
+    expect(page.status).toBe(200);
+    expect(page.type).toBe('text/html; charset=utf-8');
+    for (const name of [
+      'count',
+      'width',
+      'height',
+      'concurrency',
+      'grayscale',
+      'blur',
+      'format',
+      'seed',
+      'distinct',
+      'ids',
+    ]) {
+      expect(page.text).toContain(`name="${name}"`);
+      expect(page.text).toContain(`<label for="f-${name}">`);
+    }
+    expect(page.text).toContain('id="f-count" name="count" type="number" min="1" max="100000"');
+    expect(page.text).toContain('<script type="module" src="/assets/page.js">');
+  });
+
+  it("shows a batch's view with its images served from S3, and leaves the JSON API as it was", async () => {
+    const call = await devServer();
+    const batch = JSON.parse((await call('/batches', { method: 'POST', body: { count: 4, width: 32 } })).text);
+
+    const view = await call(`/batches/${batch.batchId}/view`);
+    const asHtml = await call(`/batches/${batch.batchId}`, { accept: BROWSER });
+    const asJson = await call(`/batches/${batch.batchId}`);
+
+    expect(view.status).toBe(200);
+    expect(asHtml.text).toBe(view.text);
+    expect(JSON.parse(asJson.text)).toMatchObject({ status: 'done', result: { succeeded: 4 } });
+    const sources = [...view.text.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1] ?? '');
+    expect(sources).toHaveLength(4);
+    for (const source of sources) {
+      const image = await call(source);
+      expect(image).toMatchObject({ status: 200, type: 'image/jpeg' });
+      expect(image.body.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    }
+    expect((await call(`/batches/${batch.batchId}/objects/manifest.json`)).type).toBe('application/json');
+    expect((await call('/batches/20260101T000000Z-00000000/view')).status).toBe(404);
+    expect((await call(`/batches/${batch.batchId}/objects/..%2Fsecret`)).status).toBe(404);
+  });
+});
+
+describe('report.html beside every manifest', () => {
+  it('is written with the manifest: the same view, self-contained, images by their keys beside it', async () => {
+    const call = await devServer();
+    const batch = JSON.parse((await call('/batches', { method: 'POST', body: { count: 3, width: 32 } })).text);
+
+    const report = await harness.object(`${batch.prefix}report.html`);
+
+    expect(report.contentType).toBe('text/html; charset=utf-8');
+    const html = report.bytes.toString();
+    const keys = (await harness.keys()).filter((key) => key.startsWith(batch.prefix) && key.endsWith('.jpg'));
+    const sources = [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => match[1]);
+    expect(sources.sort()).toEqual(keys.map((key) => key.slice(batch.prefix.length)).sort());
+    expect(html).toContain('href="manifest.json"');
+    expect(html).not.toMatch(/<script|<link|https?:\/\/[^"]*\.(css|js)/);
+  });
+});
