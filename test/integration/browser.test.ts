@@ -46,10 +46,14 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     if (!executablePath) throw new Error('No chromium: `.ci/run` installs it with apt-get; or set CHROMIUM_PATH');
     // The page script, as `npm run dev` builds it.
     await promisify(execFile)(process.execPath, ['lambda/local/build.mjs']);
+    // Batches over 10 run in the background (202), as the page follows them; 100 ms per hop, so
+    // that one of 12 images at a time runs long enough to be seen running.
     harness = await startHarness({
       picsum: {
+        latencyMs: 100,
         faults: (r) => (r.hop === 'base' && FAILING.has(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined),
       },
+      env: { SYNC_MAX_COUNT: '10' },
     });
     server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
@@ -61,11 +65,13 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     await harness?.close();
   });
 
-  /** Submits the form with these fields, and waits for the batch's view. */
-  async function runFromForm(page: Page, fields: Record<string, string>): Promise<string> {
+  /** Submits the form with these fields (Enter, from the keyboard), and waits for the batch's view. */
+  async function runFromForm(page: Page, fields: Record<string, string>, running?: RegExp): Promise<string> {
     await page.goto(`${server.url}/`);
     for (const [name, value] of Object.entries(fields)) await page.fill(`#f-${name}`, value);
     await page.keyboard.press('Enter');
+    // A background batch: the page shows its progress while it runs.
+    if (running) await page.waitForSelector(`#status:text-matches("${running.source}")`, { timeout: 30_000 });
     await page.waitForURL(/\/batches\/[^/]+\/view$/, { timeout: 30_000 });
     await page.waitForFunction(ALL_IMAGES_LOADED, undefined, { timeout: 30_000 });
     return /\/batches\/([^/]+)\/view$/.exec(page.url())?.[1] ?? '';
@@ -76,10 +82,10 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
       Object.fromEntries(nodes.map((node) => [node.getAttribute('data-fact'), node.textContent])),
     );
 
-  it('runs 12 images from the form and shows them, a 12-row waterfall and the result in numbers', async () => {
+  it('runs 12 images from the form, follows them, then shows them, a 12-row waterfall and the result in numbers', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const ids = Array.from({ length: 12 }, (_, i) => photo(10 + i)).join(',');
-    const batchId = await runFromForm(page, { count: '12', width: '96', ids });
+    const batchId = await runFromForm(page, { count: '12', width: '96', concurrency: '1', ids }, /of 12 done/);
 
     const widths = await page.$$eval('ul.grid img', (images) => images.map((image) => image.naturalWidth));
     expect(widths).toHaveLength(12);
