@@ -8,16 +8,12 @@ import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
 import { readCatalog } from '../../lambda/function/source/catalog.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
-import { startDevServer } from '../../lambda/local/dev-server.js';
+import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
-let closeServer: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await closeServer?.();
-  closeServer = undefined;
-  await harness?.close();
-});
+afterEach(() => harness?.close());
+const servers = devServers();
 
 const later = () => Date.now() + 120_000;
 const run = (input: object) =>
@@ -177,8 +173,7 @@ describe('a batch that knows the catalog', () => {
 describe('the API with the catalog', () => {
   it('refuses more distinct photos than the catalog has, and unknown ids, naming the field', async () => {
     harness = await startHarness();
-    const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
-    closeServer = () => server.close();
+    const server = await servers.start(harness);
     const post = async (body: object) => {
       const response = await request(`${server.url}/batches`, {
         method: 'POST',

@@ -1,20 +1,15 @@
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDevServer } from '../../lambda/local/dev-server.js';
+import { devServers } from '../support/dev-servers.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 let harness: Harness;
-let closeServer: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await closeServer?.();
-  closeServer = undefined;
-  await harness?.close();
-});
+afterEach(() => harness?.close());
+const servers = devServers();
 
 async function devServer() {
   harness = await startHarness();
-  const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
-  closeServer = () => server.close();
+  const server = await servers.start(harness);
   return async (path: string, init: { method?: 'GET' | 'POST'; accept?: string; body?: object } = {}) => {
     const response = await request(`${server.url}${path}`, {
       method: init.method ?? 'GET',

@@ -8,16 +8,12 @@ import type { BatchResult, Manifest } from '../../lambda/function/contracts/resu
 import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
 import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';
-import { startDevServer } from '../../lambda/local/dev-server.js';
+import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
-let closeServer: (() => Promise<void>) | undefined;
-afterEach(async () => {
-  await closeServer?.();
-  closeServer = undefined;
-  await harness?.close();
-});
+afterEach(() => harness?.close());
+const servers = devServers();
 
 /** Item i of these batches is photo `photo(i)`: they name their photos (`ids`), so faults can pick items. */
 const photo = (index: number): string => CATALOG[index]?.id ?? '';
@@ -37,8 +33,7 @@ function thirtyPercentFaults() {
 /** The dev server on a harness, and a JSON client for it. */
 async function devServer(options: Parameters<typeof startHarness>[0]) {
   harness = await startHarness(options);
-  const server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
-  closeServer = () => server.close();
+  const server = await servers.start(harness);
   return async (method: 'GET' | 'POST', path: string, body?: object) => {
     const response = await request(`${server.url}${path}`, {
       method,
