@@ -221,7 +221,14 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
     setup,
     async (servers) => {
       const { stats: _stats, ...addresses } = servers;
-      const base = { count: setup.count, concurrency, width: setup.width, runs: setup.runs, ...addresses };
+      const base = {
+        count: setup.count,
+        concurrency,
+        width: setup.width,
+        runs: setup.runs,
+        distinct: setup.photos !== 'random',
+        ...addresses,
+      };
       const fetch = await node({ ...base, kind: 'fetch-floor' });
       const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
       const fetchMs = median(fetch.elapsedMs);

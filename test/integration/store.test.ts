@@ -213,6 +213,36 @@ describe('storing in an S3-compatible server', () => {
     }
   });
 
+  it('retries a copy that S3 answers 200 with no body (S3 abandoned it) as store_failed, never as a bug', async () => {
+    harness = await startHarness({ env: { MAX_ATTEMPTS: '2' } });
+    // An S3 stand-in that stores nothing: 200 to every request, and an empty 200 to CopyObject.
+    const copies: string[] = [];
+    const emptyS3 = createServer((req, res) => {
+      if (req.headers['x-amz-copy-source']) copies.push(String(req.headers['x-amz-copy-source']));
+      req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
+    });
+    emptyS3.listen(0, '127.0.0.1');
+    await once(emptyS3, 'listening');
+    const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(emptyS3.address() as AddressInfo).port}` };
+    const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+    try {
+      // The same photo twice: the second item is a copy of the first.
+      const result = await runBatch(parseRequest({ ids: ['10', '10'], width: 16 }, config), {
+        config,
+        deps: { ...harness.deps, s3 },
+        deadlineAt: Date.now() + 20_000,
+      });
+
+      expect(result.failures).toMatchObject([{ index: 1, reason: 'store_failed', attempts: 2 }]);
+      expect(result.failures[0]?.message).toMatch(/CopyObject failed: InternalError \(HTTP 503\): S3 aborted request/);
+      expect(copies).toHaveLength(2);
+    } finally {
+      s3.destroy();
+      emptyS3.closeAllConnections();
+      emptyS3.close();
+    }
+  });
+
   it('streams large images straight into PutObject, byte-identical', async () => {
     harness = await startHarness({ picsum: { imageBytes: LARGE } });
 

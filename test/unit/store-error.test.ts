@@ -36,6 +36,20 @@ describe('toStoreError', () => {
     },
   );
 
+  it("takes the SDK's own 'S3 aborted request' (a CopyObject answered 200 with no body) as S3's 503, retryable", () => {
+    // As @aws-sdk/middleware-sdk-s3 throws it: a name and an HTTP status, no $fault.
+    const aborted = Object.assign(new Error('S3 aborted request'), {
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 503 },
+    });
+    expect(toStoreError(aborted, 'S3 CopyObject')).toMatchObject({
+      code: 'InternalError',
+      status: 503,
+      retryable: true,
+      message: 'S3 CopyObject failed: InternalError (HTTP 503): S3 aborted request',
+    });
+  });
+
   it('says S3 could not be reached for transport failures, retryably, with their code', () => {
     for (const code of ['ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) {
       const error = toStoreError(Object.assign(new Error('down'), { code }), 'S3 GetObject') as StoreError;

@@ -38,9 +38,19 @@ function isRetryable(code: string, status: number | undefined): boolean {
 
 type SdkError = { name?: unknown; code?: unknown; message?: unknown; $fault?: unknown; $metadata?: unknown };
 
-/** An error answered by S3 and parsed by the SDK: it carries `$fault` and `$metadata`. */
+/**
+ * An error answered by S3 and parsed by the SDK: it carries `$fault` and `$metadata`; or one the
+ * SDK's S3 middleware raises from a 200 answer, with an HTTP status in `$metadata` and no `$fault`
+ * (`InternalError` "S3 aborted request": a CopyObject answered 200 with an empty body, which S3
+ * sends when it abandons a copy; 503, to be tried again).
+ */
 const isServiceError = (error: SdkError): boolean =>
-  (error.$fault === 'client' || error.$fault === 'server') && typeof error.$metadata === 'object';
+  typeof error.$metadata === 'object' &&
+  error.$metadata !== null &&
+  (error.$fault === 'client' ||
+    error.$fault === 'server' ||
+    (error.name === 'InternalError' &&
+      typeof (error.$metadata as { httpStatusCode?: unknown }).httpStatusCode === 'number'));
 
 /** Socket and HTTP-layer failures, as node, undici and smithy's handlers name them. */
 const isTransportError = (error: SdkError): boolean =>
