@@ -1,11 +1,12 @@
 import pMap from 'p-map';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CATALOG, catalogPhoto } from '../../lambda/emulators/picsum/catalog.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
 import { readCatalog } from '../../lambda/function/source/catalog.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { devServers } from '../support/dev-servers.js';
@@ -124,6 +125,20 @@ describe('a batch that knows the catalog', () => {
 
     expect(second).toEqual(first);
     expect(new Set(distinct).size).toBe(300);
+  });
+
+  it('keeps the catalog in the bucket: a fresh process reads it from there, not from picsum', async () => {
+    harness = await startHarness();
+    await run({ count: 3, width: 8 });
+    await vi.waitFor(async () => expect(await harness.keys()).toContain('images/catalog.json'));
+    const pages = sourceLog().catalogPages;
+
+    // As a cold start would: nothing in memory.
+    forgetCatalog();
+    const result = await run({ count: 3, width: 8 });
+
+    expect(result.catalog).toEqual({ photos: CATALOG.length });
+    expect(sourceLog().catalogPages).toBe(pages);
   });
 
   it('reads the catalog 16 pages at once without a MaxListeners warning on its signal', async () => {

@@ -121,7 +121,7 @@ describe('source faults', () => {
       { index: 0, reason: 'source_network', attempts: 4 },
       { index: 1, reason: 'source_network', attempts: 4 },
     ]);
-    expect(await harness.keys()).toEqual(documentsOf(result));
+    expect(await harness.keys(result.prefix)).toEqual(documentsOf(result));
   });
 
   it('times out a response that never comes', async () => {
@@ -140,7 +140,7 @@ describe('source faults', () => {
     const result = await runWith((r) => (r.hop === 'image' ? { kind: 'html' } : undefined), { count: 1 });
 
     expect(result.failures).toMatchObject([{ reason: 'not_image', attempts: 1 }]);
-    expect(await harness.keys()).toEqual(documentsOf(result));
+    expect(await harness.keys(result.prefix)).toEqual(documentsOf(result));
   });
 
   it('refuses a body over MAX_IMAGE_BYTES, with or without Content-Length', async () => {
@@ -154,7 +154,7 @@ describe('source faults', () => {
       { index: 0, reason: 'too_large', attempts: 1 },
       { index: 1, reason: 'too_large', attempts: 1 },
     ]);
-    expect(await harness.keys()).toEqual(documentsOf(result));
+    expect(await harness.keys(result.prefix)).toEqual(documentsOf(result));
   });
 });
 

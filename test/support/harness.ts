@@ -37,8 +37,8 @@ export type Harness = {
   config: Config;
   s3: S3Client;
   deps: Deps;
-  /** Every object key under the prefix. */
-  keys(): Promise<string[]>;
+  /** Every object key under the prefix (or under `under`, when given). */
+  keys(under?: string): Promise<string[]>;
   object(key: string): Promise<{ bytes: Buffer; contentType: string | undefined; metadata: Record<string, string> }>;
   /** The harness as the local commands' runtime (the dev server takes one). */
   runtime(): LocalRuntime;
@@ -76,7 +76,7 @@ export async function startHarness(
     config,
     s3,
     deps: { s3, source },
-    async keys() {
+    async keys(under) {
       // ListObjects v1 with markers: s3rver makes v2 continuation tokens with DES, which Node's
       // OpenSSL 3 no longer has, so a truncated v2 listing fails there (InternalError).
       const keys: string[] = [];
@@ -88,7 +88,7 @@ export async function startHarness(
         for (const object of page.Contents ?? []) keys.push(object.Key ?? '');
         marker = page.IsTruncated ? keys.at(-1) : undefined;
       } while (marker);
-      return keys.sort();
+      return keys.filter((key) => under === undefined || key.startsWith(under)).sort();
     },
     async object(key) {
       const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));

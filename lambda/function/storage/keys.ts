@@ -11,6 +11,7 @@
  *   {batchId}/retries/{r}/chunks/{n}.json       a finished chunk of a chunked retry
  *   {batchId}/retries/{r}/progress/{n}.json     its running counts
  *   idempotency/{sha256 of the key}.json        which batch an Idempotency-Key started
+ *   catalog.json                                picsum's catalog as last read (kept a day)
  */
 type Prefixed = { keyPrefix: string };
 
@@ -51,6 +52,9 @@ export const progressKey = (config: Prefixed, batchId: string, chunk: number, re
 
 export const retryClaimKey = (config: Prefixed, batchId: string, retry: number): string =>
   `${batchPrefix(config, batchId)}retries/${retry}.json`;
+
+/** picsum's catalog as last read, so that a cold start need not ask picsum for it again. */
+export const catalogKey = (config: Prefixed): string => `${config.keyPrefix}catalog.json`;
 
 /** The key of an Idempotency-Key's record, by the key's SHA-256 (hex): any header value makes a safe key. */
 export const idempotencyKey = (config: Prefixed, keySha256: string): string =>
