@@ -7,7 +7,6 @@ import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
-import { renderReport } from '../report/batch-report.js';
 import { batchPrefix, manifestKey, photoOfKey, reportKey } from '../storage/keys.js';
 import { putJson, putText } from '../storage/objects.js';
 import { planPhotos } from './photos.js';
@@ -109,6 +108,8 @@ export async function writeManifest(
     return result;
   }
   try {
+    // Loaded when a batch ends, not at every cold start (a status read never draws a page).
+    const { renderReport } = await import('../report/batch-report.js');
     const page = renderReport(manifest, {
       imageHref: (key) => key.slice(key.lastIndexOf('/') + 1),
       manifestHref: 'manifest.json',
