@@ -88,6 +88,19 @@ export async function withServers<T>(
   }
 }
 
+/** What every contender of a scenario is told: its size, concurrency, photos and servers. */
+function specBase(servers: Servers, setup: Setup, concurrency: number) {
+  const { stats: _stats, ...addresses } = servers;
+  return {
+    count: setup.count,
+    concurrency,
+    width: setup.width,
+    runs: setup.runs,
+    distinct: setup.photos !== 'random',
+    ...addresses,
+  };
+}
+
 function row(
   contender: string,
   concurrency: number,
@@ -160,15 +173,8 @@ export async function measureAt(
   mode: Mode = 'warm',
   options: { floors?: boolean } = {},
 ): Promise<Measured> {
-  const { stats, ...addresses } = servers;
-  const base = {
-    count: setup.count,
-    concurrency,
-    width: setup.width,
-    runs: setup.runs,
-    distinct: setup.photos !== 'random',
-    ...addresses,
-  };
+  const { stats } = servers;
+  const base = specBase(servers, setup, concurrency);
   const probe =
     setup.imageBytes || options.floors === false ? undefined : await node({ ...base, runs: 1, kind: 'fetch-floor' });
   // Objects of the images' own size: the padded size, or what a fetch read.
@@ -220,15 +226,7 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
   return withServers(
     setup,
     async (servers) => {
-      const { stats: _stats, ...addresses } = servers;
-      const base = {
-        count: setup.count,
-        concurrency,
-        width: setup.width,
-        runs: setup.runs,
-        distinct: setup.photos !== 'random',
-        ...addresses,
-      };
+      const base = specBase(servers, setup, concurrency);
       const fetch = await node({ ...base, kind: 'fetch-floor' });
       const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
       const fetchMs = median(fetch.elapsedMs);
