@@ -96,10 +96,7 @@ function hostListVar(env: Env, name: string, fallback: string): string[] {
   return hosts;
 }
 
-/**
- * Reads the environment once. Throws a ConfigError naming the variable when a value is unusable,
- * or when BUCKET_NAME is missing and `requireBucket` is set (as it is in Lambda).
- */
+/** `on` or `off` (any case); unset or empty: `fallback`. */
 function onOffVar(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -108,6 +105,10 @@ function onOffVar(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`Expected ${name} to be on or off, got ${JSON.stringify(env[name])}`);
 }
 
+/**
+ * Reads the environment once. Throws a ConfigError naming the variable when a value is unusable,
+ * or when BUCKET_NAME is missing and `requireBucket` is set (as it is in Lambda).
+ */
 export function loadConfig(env: Env = process.env, options: { requireBucket?: boolean } = {}): Config {
   const bucket = env.BUCKET_NAME?.trim() ?? '';
   if (options.requireBucket && !bucket) throw new ConfigError('BUCKET_NAME is not set');

@@ -25,6 +25,12 @@ export type ItemTimeline = {
 /** Credit for a stored photo, from picsum's catalog: its author, and its page (where it came from). */
 export type PhotoCredit = { author?: string; page?: string };
 
+/** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
+export type RetryRun = { run: number; items: number };
+
+/** How photos were chosen: from picsum's catalog (its size), or picsum's own routes because it could not be read (why). */
+export type CatalogUse = { photos: number } | { unavailable: string };
+
 /** How one item ended: the only thing a batch keeps of it. */
 export type ItemOutcome = ItemTimeline &
   (
@@ -71,8 +77,7 @@ export type BatchResult = {
   finishedAt: string;
   /** Retry runs the batch has had (`POST /batches/{batchId}/retry`, `--retry`, a schedule healing itself). */
   retries: number;
-  /** How photos were chosen: from picsum's catalog (its size), or picsum's own routes because it could not be read. */
-  catalog?: { photos: number } | { unavailable: string };
+  catalog?: CatalogUse;
 };
 
 /**
@@ -116,7 +121,7 @@ export type BatchStatus =
       requested: number;
       acceptedAt: string;
       expiresAt: string;
-      retry?: { run: number; items: number };
+      retry?: RetryRun;
     }
   | {
       batchId: string;
@@ -130,7 +135,7 @@ export type BatchStatus =
       /** Batches split into chunks: how many there are and how many have finished. */
       chunks?: { total: number; done: number };
       /** A retry run in progress: its number, and how many unfinished items it runs again (the counts above are its own). */
-      retry?: { run: number; items: number };
+      retry?: RetryRun;
     }
   | { batchId: string; status: 'done' | 'cancelled'; result: BatchResult }
   | { batchId: string; status: 'failed'; requested: number; error: BatchFailure; cause: string; failedAt: string };

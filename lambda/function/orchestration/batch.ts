@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
@@ -10,9 +10,6 @@ import { percentiles } from '../pipeline/stats.js';
 import { batchPrefix, manifestKey, photoOfKey, reportKey } from '../storage/keys.js';
 import { putJson, putText } from '../storage/objects.js';
 import { planPhotos } from './photos.js';
-
-/** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
-export type RetryRun = { run: number; items: number };
 
 /**
  * A batch to run: its id and its request (a 202 batch's background job, a scheduled run), and for

@@ -1,15 +1,15 @@
 import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { BatchResult, ItemOutcome } from '../contracts/result.js';
+import type { BatchResult, CatalogUse, ItemOutcome, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import type { PhotoChoice } from '../source/photo-picks.js';
 import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
 import { getJson, listKeys, putJson } from '../storage/objects.js';
-import { type BatchJob, jobSize, type RetryRun, storedPhotos, summarize, writeManifest } from './batch.js';
-import { type CatalogUse, planPhotos } from './photos.js';
+import { type BatchJob, jobSize, storedPhotos, summarize, writeManifest } from './batch.js';
+import { planPhotos } from './photos.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
 import { finishRetry, readClaim, readRetry } from './retry.js';
 import { type BatchStatus, putStatus, readManifest, throttled } from './status.js';

@@ -1,14 +1,12 @@
 import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
+import type { CatalogUse } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { type Catalog, type CatalogPhoto, readCatalog } from '../source/catalog.js';
 import { checkAgainstCatalog, idOnly, type PhotoChoice, photoPicker } from '../source/photo-picks.js';
 import { catalogKey } from '../storage/keys.js';
 import { getJson, putJson } from '../storage/objects.js';
-
-/** How a batch chose its photos: from the catalog (its size), or picsum's own routes when it could not be read (why). */
-export type CatalogUse = { photos: number } | { unavailable: string };
 
 /** The photo each item is, and how that was decided. */
 export type PhotoPlan = { pick?: (index: number) => PhotoChoice | undefined; catalog: CatalogUse };

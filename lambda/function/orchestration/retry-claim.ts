@@ -1,9 +1,9 @@
 import type { Config } from '../contracts/config.js';
-import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { retryClaimKey } from '../storage/keys.js';
 import { getJson, putJsonIfAbsent } from '../storage/objects.js';
-import type { BatchJob, RetryRun } from './batch.js';
+import type { BatchJob } from './batch.js';
 import { readStatus } from './jobs.js';
 import type { RetryClaim } from './retry.js';
 import { type BatchStatus, readManifest } from './status.js';

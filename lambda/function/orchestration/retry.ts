@@ -1,11 +1,11 @@
 import type { Config } from '../contracts/config.js';
-import type { BatchResult, ItemOutcome, Manifest } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, runItems } from '../pipeline/run-items.js';
 import { retryClaimKey } from '../storage/keys.js';
 import { getJson } from '../storage/objects.js';
-import { type BatchJob, type BatchOptions, type RetryRun, storedPhotos, summarize, writeManifest } from './batch.js';
+import { type BatchJob, type BatchOptions, storedPhotos, summarize, writeManifest } from './batch.js';
 import { planPhotos } from './photos.js';
 import { readManifest } from './status.js';
 

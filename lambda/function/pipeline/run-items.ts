@@ -79,8 +79,9 @@ export async function runItems(
   if (remainingMs <= 0) onDeadline();
   options.cancel?.addEventListener('abort', onCancel);
   if (options.cancel?.aborted) onCancel();
-  const deferred = options.defer ? indexes.filter(options.defer) : [];
-  const runHere = deferred.length > 0 ? indexes.filter((index) => !options.defer?.(index)) : indexes;
+  const deferred: number[] = [];
+  const runHere: number[] = [];
+  for (const index of indexes) (options.defer?.(index) ? deferred : runHere).push(index);
   const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: runHere.length };
   const context: ItemContext = {
     config,

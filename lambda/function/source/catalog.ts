@@ -2,7 +2,15 @@ import { setMaxListeners } from 'node:events';
 import * as z from 'zod/mini';
 import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
-import { loadUndici, parseRetryAfter, RETRYABLE_STATUS, type SourcePool, toSourceError, USER_AGENT } from './picsum.js';
+import {
+  header,
+  loadUndici,
+  parseRetryAfter,
+  RETRYABLE_STATUS,
+  type SourcePool,
+  toSourceError,
+  USER_AGENT,
+} from './picsum.js';
 import { SourceError } from './source-error.js';
 
 /** A photo of picsum's catalog, as `/v2/list` describes it: credit goes to `author`, its page is `url`. */
@@ -42,7 +50,7 @@ async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Prom
     await response.body.dump();
     throw new SourceError('source_status', `HTTP ${response.statusCode} from ${url.host} for the catalog`, {
       retryable: RETRYABLE_STATUS.has(response.statusCode),
-      retryAfterMs: parseRetryAfter([response.headers['retry-after']].flat()[0] as string | undefined),
+      retryAfterMs: parseRetryAfter(header(response.headers, 'retry-after')),
     });
   }
   let bytes = 0;

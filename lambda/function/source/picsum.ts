@@ -89,7 +89,8 @@ export type OpenedImage = {
   sourceUrl: string;
 };
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+/** A response header's (first) value. */
+export function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
