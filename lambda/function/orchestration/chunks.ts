@@ -3,7 +3,7 @@ import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, CatalogUse, ItemOutcome, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { PhotoLedger } from '../pipeline/photo-ledger.js';
+import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import type { PhotoChoice } from '../source/photo-picks.js';
 import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
@@ -11,8 +11,8 @@ import { getJson, listKeys, putJson } from '../storage/objects.js';
 import { type BatchJob, jobSize, storedPhotos, summarize, writeManifest } from './batch.js';
 import { planPhotos } from './photos.js';
 import { type Chunk, chunkConcurrency, planChunks } from './plan.js';
-import { finishRetry, readClaim, readRetry } from './retry.js';
-import { type BatchStatus, putStatus, readManifest, throttled } from './status.js';
+import { finishRetry, readRetry } from './retry.js';
+import { type BatchStatus, putStatus, throttled } from './status.js';
 
 /**
  * A batch too large for one invocation, split into chunks: what the plan step hands to the map
@@ -132,10 +132,9 @@ export async function runChunk(
 
   const progressAt = progressKey(config, batchId, chunk.chunk, chunk.retry);
   const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
-  const work = await workOf(batchId, chunk.retry, task.request.count, options);
+  const { work, earlier } = await basisOf(batchId, chunk.retry, task.request.count, options);
   const indexes = work.slice(chunk.start, chunk.end);
   const photos = await planPhotos(task.request, batchId, options);
-  const earlier = await storedBefore(batchId, chunk.retry, options);
   const run = await runItems(task.request, indexes, {
     config,
     deps,
@@ -172,27 +171,26 @@ export async function runChunk(
   return summary;
 }
 
+type WorkList = { slice(start: number, end: number): number[]; at(position: number): number; all(): number[] };
+
 /**
- * The items a run works through, by position: for the batch's first run every index (positions
- * are indexes), for a retry run the unfinished items its claim lists.
+ * What a run of the batch works from, read once: its items by position (for the batch's first run
+ * every index, positions are indexes; for a retry run the unfinished items its claim lists), and
+ * for a retry the manifest it retries, with the photos it already stored.
  */
-async function workOf(batchId: string, retry: number | undefined, count: number, options: Options): Promise<WorkList> {
-  if (retry === undefined) return { slice: indexRange, at: (position) => position, all: () => indexRange(0, count) };
-  const { indexes } = await readClaim(batchId, retry, options);
-  return {
+async function basisOf(batchId: string, retry: number | undefined, count: number, options: Options) {
+  if (retry === undefined) {
+    const work: WorkList = { slice: indexRange, at: (position) => position, all: () => indexRange(0, count) };
+    return { work, earlier: [] as [string, StoredPhoto][], retried: undefined };
+  }
+  const { claim, manifest } = await readRetry(batchId, retry, options);
+  const { indexes } = claim;
+  const work: WorkList = {
     slice: (start, end) => indexes.slice(start, end),
     at: (position) => indexes[position] ?? -1,
     all: () => indexes,
   };
-}
-
-type WorkList = { slice(start: number, end: number): number[]; at(position: number): number; all(): number[] };
-
-/** Photos the batch stored before this run: none for its first run, the manifest's for a retry. */
-async function storedBefore(batchId: string, retry: number | undefined, options: Options) {
-  if (retry === undefined) return [];
-  const manifest = await readManifest(batchId, options.config, options.deps);
-  return manifest ? storedPhotos(manifest.items) : [];
+  return { work, earlier: storedPhotos(manifest.items), retried: manifest };
 }
 
 /**
@@ -271,14 +269,14 @@ export async function aggregateBatch(
     (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk, chunk.retry)),
     { concurrency: 16 },
   );
-  const work = await workOf(plan.batchId, plan.retry?.run, plan.request.count, options);
+  const { work, earlier, retried } = await basisOf(plan.batchId, plan.retry?.run, plan.request.count, options);
   const joined = joinChunks(plan, records, work);
   const { missingChunks } = joined;
   let { items, finishedAt } = joined;
   const deferred = records.flatMap((record) => record?.deferred ?? []);
   if (deferred.length > 0) {
     // Their photos are in the bucket now (or failed): copy them, one download at most per photo.
-    const late = await runDeferred(plan, deferred, items, options);
+    const late = await runDeferred(plan, deferred, [...earlier, ...storedPhotos(items)], options);
     items = [...items, ...late.items].sort((a, b) => a.index - b.index);
     finishedAt = Math.max(finishedAt, late.finishedAt.getTime());
   }
@@ -296,10 +294,9 @@ export async function aggregateBatch(
   };
   const concurrency = plan.concurrency * plan.parallelChunks;
   let result: BatchResult;
-  if (plan.retry) {
-    const { manifest } = await readRetry({ ...plan, retry: plan.retry }, options);
+  if (plan.retry && retried) {
     result = await finishRetry(
-      manifest,
+      retried,
       run,
       { run: plan.retry.run, concurrency, ...(catalog ? { catalog } : {}) },
       options,
@@ -317,11 +314,10 @@ export async function aggregateBatch(
 async function runDeferred(
   plan: BatchPlan,
   deferred: number[],
-  items: readonly ItemOutcome[],
+  stored: [string, StoredPhoto][],
   options: Options & { deadlineAt?: number },
 ) {
   const photos = await planPhotos(plan.request, plan.batchId, options);
-  const earlier = await storedBefore(plan.batchId, plan.retry?.run, options);
   return runItems(plan.request, deferred, {
     config: options.config,
     deps: options.deps,
@@ -330,7 +326,7 @@ async function runDeferred(
     deadlineAt: options.deadlineAt ?? Date.now() + AGGREGATE_BUDGET_MS,
     batchStartedAt: Date.parse(plan.startedAt),
     photos: photos.pick,
-    ledger: new PhotoLedger([...earlier, ...storedPhotos(items)]),
+    ledger: new PhotoLedger(stored),
   });
 }
 

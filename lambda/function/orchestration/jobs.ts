@@ -131,12 +131,17 @@ const retryUnderway = (status: BatchStatus | undefined, manifest: Manifest): boo
  * The batch's status: from its status record when that says done (a chunked batch, whose manifest
  * may be large), else from the manifest, else the record's state (summed over chunks for a chunked
  * batch; failed as `interrupted` once an accepted or running record has expired); undefined when
- * there is no such batch.
+ * there is no such batch. `manifest`: how to read the manifest, when the caller reads it anyway.
  */
-export async function readStatus(batchId: string, config: Config, deps: Deps): Promise<BatchStatus | undefined> {
+export async function readStatus(
+  batchId: string,
+  config: Config,
+  deps: Deps,
+  manifestOf: () => Promise<Manifest | undefined> = () => readManifest(batchId, config, deps),
+): Promise<BatchStatus | undefined> {
   const status = await getJson<BatchStatus>(deps.s3, config, statusKey(config, batchId));
   if (status?.status === 'done' || status?.status === 'cancelled') return status;
-  const manifest = await readManifest(batchId, config, deps);
+  const manifest = await manifestOf();
   if (manifest && !retryUnderway(status, manifest)) {
     return { batchId, status: manifest.result.status ?? 'done', result: manifest.result };
   }

@@ -52,10 +52,14 @@ const busyStatus = (batchId: string, manifest: Manifest, claim: RetryClaim): Bat
  */
 export async function claimRetry(batchId: string, options: Options): Promise<RetryStart> {
   const { config, deps } = options;
-  const status = await readStatus(batchId, config, deps);
+  // Read once: the status needs it too when no record says the batch is done.
+  const reading = readManifest(batchId, config, deps);
+  // Awaited below, unless reading the status fails first: never an unhandled rejection.
+  reading.catch(() => {});
+  const status = await readStatus(batchId, config, deps, () => reading);
   if (!status) return { kind: 'unknown' };
   if (status.status === 'accepted' || status.status === 'running') return { kind: 'busy', status };
-  const manifest = await readManifest(batchId, config, deps);
+  const manifest = await reading;
   if (!manifest) return { kind: 'no-manifest', status };
   const indexes = unfinishedIndexes(manifest.items);
   if (indexes.length === 0) return { kind: 'nothing', result: manifest.result };

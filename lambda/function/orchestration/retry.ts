@@ -25,13 +25,13 @@ export async function readClaim(batchId: string, run: number, options: Options):
   return claim;
 }
 
-/** The claim of a job's retry run, with the manifest it retries. */
-export async function readRetry(job: Pick<BatchJob, 'batchId'> & { retry: RetryRun }, options: Options) {
+/** Retry run `run`'s claim, with the manifest it retries. */
+export async function readRetry(batchId: string, run: number, options: Options) {
   const [claim, manifest] = await Promise.all([
-    readClaim(job.batchId, job.retry.run, options),
-    readManifest(job.batchId, options.config, options.deps),
+    readClaim(batchId, run, options),
+    readManifest(batchId, options.config, options.deps),
   ]);
-  if (!manifest) throw new Error(`Retry ${job.retry.run} of batch ${job.batchId} has no manifest to run from`);
+  if (!manifest) throw new Error(`Retry ${run} of batch ${batchId} has no manifest to run from`);
   return { claim, manifest };
 }
 
@@ -69,7 +69,7 @@ export function mergeRetried(
 
 /** Runs a claimed retry in this invocation: the unfinished items again, then the manifest merged. */
 export async function runRetry(job: BatchJob & { retry: RetryRun }, options: BatchOptions): Promise<BatchResult> {
-  const { claim, manifest } = await readRetry(job, options);
+  const { claim, manifest } = await readRetry(job.batchId, job.retry.run, options);
   const photos = await planPhotos(manifest.request, job.batchId, options);
   const run = await runItems(manifest.request, claim.indexes, {
     ...options,
