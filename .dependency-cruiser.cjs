@@ -8,8 +8,9 @@ const layer = (name) => `^lambda/function/${name}/`;
 const below = {
   adapters: [],
   orchestration: ['adapters'],
-  // The batch as a page: drawn from contracts alone, for orchestration (report.html) and local pages.
-  report: ['adapters', 'orchestration', 'pipeline', 'source', 'storage'],
+  // The batch as a page: drawn from contracts (and storage's key layout), for orchestration
+  // (report.html) and local pages.
+  report: ['adapters', 'orchestration', 'pipeline', 'source'],
   pipeline: ['adapters', 'orchestration', 'report'],
   source: ['adapters', 'orchestration', 'pipeline', 'storage', 'report'],
   storage: ['adapters', 'orchestration', 'pipeline', 'source', 'report'],

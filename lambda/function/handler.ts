@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { selfInvokeLauncher, stepFunctionsHealLauncher, stepFunctionsLauncher } from './adapters/launchers.js';
+import { selfInvokeLauncher, stepFunctionsLaunchers } from './adapters/launchers.js';
 import { METRICS_NAMESPACE } from './adapters/metrics.js';
 import { routeEvent } from './adapters/route-event.js';
 import { loadConfig } from './contracts/config.js';
@@ -22,17 +22,17 @@ await loadSourceClient();
 const { region, stateMachineArn } = config;
 // A 202 batch runs in a second, asynchronous invocation of this same function; one over
 // CHUNK_SIZE runs on the batch state machine, chunk by chunk.
+// A scheduled batch left with failed items heals once on it too: the state machine waits, then calls back.
+const states = stateMachineArn ? stepFunctionsLaunchers({ region, stateMachineArn }) : undefined;
 const launch = launcherBySize(config, {
   whole: selfInvokeLauncher({ region, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'picsum-batch' }),
-  chunked: stateMachineArn
-    ? stepFunctionsLauncher({ region, stateMachineArn })
-    : async () => {
-        throw new ConfigError('STATE_MACHINE_ARN is not set: batches over CHUNK_SIZE need the batch state machine');
-      },
+  chunked:
+    states?.chunked ??
+    (async () => {
+      throw new ConfigError('STATE_MACHINE_ARN is not set: batches over CHUNK_SIZE need the batch state machine');
+    }),
 });
-
-// A scheduled batch left with failed items heals once: the state machine waits, then calls back.
-const heal = stateMachineArn ? stepFunctionsHealLauncher({ region, stateMachineArn }) : undefined;
+const heal = states?.heal;
 
 /** The Lambda entry point: see adapters/route-event.ts for the events it answers. */
 export const handler = (event: unknown, context: Context) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executionName, selfInvokeLauncher, stepFunctionsLauncher } from '../../lambda/function/adapters/launchers.js';
+import { executionName, selfInvokeLauncher, stepFunctionsLaunchers } from '../../lambda/function/adapters/launchers.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
 /** A Lambda stand-in answering with `answer`, and the self-invoking launcher pointed at it. */
@@ -92,7 +92,7 @@ describe('the Step Functions launcher', () => {
     const states = await startSigV4Server('states', 'eu-west-1', (_request, res) =>
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(body),
     );
-    const launch = stepFunctionsLauncher({
+    const { chunked: launch } = stepFunctionsLaunchers({
       stateMachineArn: arn,
       region: 'eu-west-1',
       credentials: async () => TEST_CREDENTIALS,

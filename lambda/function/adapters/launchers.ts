@@ -82,21 +82,20 @@ function stateMachineStarter(options: AwsClientOptions & { stateMachineArn: stri
 }
 
 /**
- * Launches a batch over CHUNK_SIZE as an execution of the batch state machine, named after the
- * batch (and its retry run). Step Functions refuses a second execution of the same name, so a
- * repeated launch cannot run a batch twice; the same name with the same input is answered as
- * started, so relaunching after a lost answer is safe.
+ * The batch state machine's two launchers, sharing one client. `chunked` starts a batch over
+ * CHUNK_SIZE, named after the batch (and its retry run): Step Functions refuses a second execution
+ * of the same name, so a repeated launch cannot run a batch twice; the same name with the same input
+ * is answered as started, so relaunching after a lost answer is safe. `heal` starts a scheduled
+ * batch's healing, `{batchId}-heal` (so at most one per batch), which waits `delaySeconds`, then
+ * sends the function the heal event.
  */
-export function stepFunctionsLauncher(options: AwsClientOptions & { stateMachineArn: string }): Launcher {
+export function stepFunctionsLaunchers(options: AwsClientOptions & { stateMachineArn: string }): {
+  chunked: Launcher;
+  heal: HealLauncher;
+} {
   const start = stateMachineStarter(options);
-  return (job) => start(job.retry ? `${job.batchId}-retry-${job.retry.run}` : job.batchId, job);
-}
-
-/**
- * Heals a batch on the batch state machine: an execution named `{batchId}-heal` (so at most one
- * per batch) that waits `delaySeconds`, then sends the function the heal event.
- */
-export function stepFunctionsHealLauncher(options: AwsClientOptions & { stateMachineArn: string }): HealLauncher {
-  const start = stateMachineStarter(options);
-  return (heal) => start(`${heal.batchId}-heal`, { heal });
+  return {
+    chunked: (job) => start(job.retry ? `${job.batchId}-retry-${job.retry.run}` : job.batchId, job),
+    heal: (heal) => start(`${heal.batchId}-heal`, { heal }),
+  };
 }

@@ -7,7 +7,7 @@ import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
-import { batchPrefix, manifestKey, photoOfKey, reportKey } from '../storage/keys.js';
+import { batchPrefix, manifestKey, nameInBatch, photoOfKey, reportKey } from '../storage/keys.js';
 import { putJson, putText } from '../storage/objects.js';
 import { planPhotos } from './photos.js';
 
@@ -108,7 +108,7 @@ export async function writeManifest(
     // Loaded when a batch ends, not at every cold start (a status read never draws a page).
     const { renderReport } = await import('../report/batch-report.js');
     const page = renderReport(manifest, {
-      imageHref: (key) => key.slice(key.lastIndexOf('/') + 1),
+      imageHref: nameInBatch,
       manifestHref: 'manifest.json',
     });
     await putText(

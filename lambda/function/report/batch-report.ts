@@ -1,4 +1,5 @@
 import type { ItemOutcome, Manifest } from '../contracts/result.js';
+import { photoOfKey } from '../storage/keys.js';
 import { histogramSvg, waterfallSvg } from './charts.js';
 import { escapeHtml as e } from './html.js';
 
@@ -27,7 +28,7 @@ function thumbnail(item: ItemOutcome, options: ReportOptions): string {
   if (!item.ok) {
     return `<li class="failed"><div class="placeholder" role="img" aria-label="Item ${item.index} failed: ${e(item.reason)}"><strong>${e(item.reason)}</strong></div><span>#${item.index} ${entry}</span></li>`;
   }
-  const photo = /-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(item.key)?.[1] ?? '';
+  const photo = photoOfKey(item.key) ?? '';
   const alt = `Photo ${photo}${item.author ? ` by ${item.author}` : ''}`;
   const copy =
     item.copyOf === undefined ? '' : ` <span class="copy" title="copied from item ${item.copyOf}">copy</span>`;

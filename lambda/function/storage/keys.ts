@@ -27,6 +27,9 @@ export function imageKey(
   return `${batchPrefix(config, item.batchId)}${String(item.index).padStart(width, '0')}-${item.picsumId}.${item.format}`;
 }
 
+/** The name of an object within its batch's folder: what a page beside them (report.html) links to. */
+export const nameInBatch = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
+
 /** The picsum id an image key names (`.../{index}-{picsumId}.{ext}`), or undefined for any other key. */
 export const photoOfKey = (key: string): string | undefined => /\/\d+-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(key)?.[1];
 

@@ -7,7 +7,7 @@ import { readManifest } from '../../function/orchestration/status.js';
 import type { Deps } from '../../function/pipeline/item.js';
 import { renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
-import { batchPrefix, manifestKey } from '../../function/storage/keys.js';
+import { batchPrefix, manifestKey, nameInBatch } from '../../function/storage/keys.js';
 
 type Options = { config: Config; deps: Deps };
 
@@ -42,7 +42,7 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
     );
   }
   const report = renderReport(manifest, {
-    imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(key.slice(key.lastIndexOf('/') + 1))}`,
+    imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(nameInBatch(key))}`,
     manifestHref: `/batches/${batchId}/objects/manifest.json`,
   });
   html(res, 200, report.replace('</main>', '<p><a href="/">New batch</a></p></main>'));
