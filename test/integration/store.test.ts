@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +16,27 @@ let harness: Harness;
 afterEach(() => harness?.close());
 
 const LARGE = STREAM_THRESHOLD_BYTES * 3;
+
+/**
+ * An S3 stand-in answering as `answer` says, the harness's config pointed at it and a client for
+ * it; `close` ends all three. (It stores nothing: what it answers is the test.)
+ */
+async function s3StandIn(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = createServer(answer);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+  return {
+    config,
+    deps: { ...harness.deps, s3 },
+    close() {
+      s3.destroy();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
 
 const run = (input: object, onProgress?: Parameters<typeof runBatch>[1]['onProgress']) =>
   runBatch(parseRequest({ seed: 's', width: 64, ...input }, harness.config), {
@@ -178,7 +199,7 @@ describe('storing in an S3-compatible server', () => {
     harness = await startHarness();
     // An S3 stand-in that takes image PUTs and never answers them, and answers anything else.
     const unanswered: { closed: boolean }[] = [];
-    const stuckS3 = createServer((req, res) => {
+    const stuckS3 = await s3StandIn((req, res) => {
       if (req.headers['content-type']?.startsWith('image/')) {
         const put = { closed: false };
         unanswered.push(put);
@@ -190,15 +211,12 @@ describe('storing in an S3-compatible server', () => {
       }
       req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
     });
-    stuckS3.listen(0, '127.0.0.1');
-    await once(stuckS3, 'listening');
-    const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(stuckS3.address() as AddressInfo).port}` };
-    const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+    const { config, deps } = stuckS3;
 
     try {
       const result = await runBatch(parseRequest({ seed: 's', width: 64, count: 3, concurrency: 3 }, config), {
         config,
-        deps: { ...harness.deps, s3 },
+        deps,
         deadlineAt: Date.now() + 1_000,
       });
 
@@ -207,8 +225,6 @@ describe('storing in an S3-compatible server', () => {
       expect(unanswered).toHaveLength(3);
       await vi.waitFor(() => expect(unanswered.every((put) => put.closed)).toBe(true));
     } finally {
-      s3.destroy();
-      stuckS3.closeAllConnections();
       stuckS3.close();
     }
   });
@@ -217,19 +233,16 @@ describe('storing in an S3-compatible server', () => {
     harness = await startHarness({ env: { MAX_ATTEMPTS: '2' } });
     // An S3 stand-in that stores nothing: 200 to every request, and an empty 200 to CopyObject.
     const copies: string[] = [];
-    const emptyS3 = createServer((req, res) => {
+    const emptyS3 = await s3StandIn((req, res) => {
       if (req.headers['x-amz-copy-source']) copies.push(String(req.headers['x-amz-copy-source']));
       req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
     });
-    emptyS3.listen(0, '127.0.0.1');
-    await once(emptyS3, 'listening');
-    const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(emptyS3.address() as AddressInfo).port}` };
-    const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+    const { config, deps } = emptyS3;
     try {
       // The same photo twice: the second item is a copy of the first.
       const result = await runBatch(parseRequest({ ids: ['10', '10'], width: 16 }, config), {
         config,
-        deps: { ...harness.deps, s3 },
+        deps,
         deadlineAt: Date.now() + 20_000,
       });
 
@@ -237,8 +250,6 @@ describe('storing in an S3-compatible server', () => {
       expect(result.failures[0]?.message).toMatch(/CopyObject failed: InternalError \(HTTP 503\): S3 aborted request/);
       expect(copies).toHaveLength(2);
     } finally {
-      s3.destroy();
-      emptyS3.closeAllConnections();
       emptyS3.close();
     }
   });
