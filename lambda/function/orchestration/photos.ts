@@ -50,8 +50,9 @@ async function keptOrRead(config: Config, deps: Pick<Deps, 'source' | 's3'>, rea
   }
   const catalog = await readCatalog(config, deps.source, AbortSignal.timeout(readMs));
   const keep: KeptCatalog = { base, readAt: new Date().toISOString(), photos: [...catalog.photos] };
-  // Kept for the next cold start; a batch never waits on (or fails for) keeping it.
-  void putJson(deps.s3, config, key, keep).catch(() => {});
+  // Kept for the next cold start (one PUT a day, awaited: no write outlives the batch that made it);
+  // a batch never fails for keeping it.
+  await putJson(deps.s3, config, key, keep).catch(() => {});
   return catalog;
 }
 
