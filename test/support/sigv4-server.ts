@@ -51,7 +51,7 @@ export async function startSigV4Server(
         protocol: 'http:',
         hostname: '127.0.0.1',
         path: url.pathname,
-        query: {},
+        query: Object.fromEntries(url.searchParams),
         headers,
         body: body || undefined,
       },

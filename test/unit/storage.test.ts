@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { putImage, putImageStream } from '../../lambda/function/storage/images.js';
@@ -80,6 +81,43 @@ describe('putImage', () => {
     );
 
     expect(sent[0]?.command.input.ChecksumSHA256).toBeUndefined();
+  });
+});
+
+describe('createS3Client', () => {
+  it('builds one signer for every call, which still signs with the credentials of the moment', async () => {
+    const s3Server = await startSigV4Server('s3', 'us-east-1', (_request, res) => res.writeHead(200).end());
+    const config = loadConfig({ BUCKET_NAME: 'bk', S3_ENDPOINT: s3Server.url, AWS_REGION: 'us-east-1' });
+    let signersBuilt = 0;
+    class CountedSigner extends SignatureV4 {
+      constructor(...init: ConstructorParameters<typeof SignatureV4>) {
+        super(...init);
+        signersBuilt += 1;
+      }
+    }
+    // Credentials that expire within the SDK's refresh window: it asks for new ones at every call.
+    const rotated = { accessKeyId: 'AKIDROTATED', secretAccessKey: 'rotated-secret' };
+    let current: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS;
+    const credentials = async () => ({ ...current, expiration: new Date(Date.now() + 60_000) });
+    const s3 = createS3Client(config, { credentials, signerConstructor: CountedSigner });
+    try {
+      const signal = new AbortController().signal;
+      for (const index of [1, 2, 3]) {
+        await putImage(s3, config, { ...image, index, body, sha256 }, signal);
+        current = rotated;
+      }
+
+      expect(signersBuilt).toBe(1);
+      const keys = s3Server.seen.map(
+        (request) => /Credential=([^/]+)/.exec(String(request.headers.authorization))?.[1],
+      );
+      expect(keys).toEqual(['AKIDEXAMPLE', 'AKIDROTATED', 'AKIDROTATED']);
+      // The server knows the first credentials only: the first call's signature is whole.
+      expect(s3Server.seen[0]?.signatureValid).toBe(true);
+    } finally {
+      s3.destroy();
+      await s3Server.close();
+    }
   });
 });
 
