@@ -106,6 +106,29 @@ describe('runBatch', () => {
 
     expect(result).toMatchObject({ succeeded: 1 });
     expect(result.manifestError).toMatch(/disk full/);
+    // The page is drawn while the manifest is on its way, but a batch without a manifest gets none.
+    expect([...s3.objects.keys()].filter((key) => key.endsWith('report.html'))).toEqual([]);
+  });
+
+  it('reports a page it could not write in reportError, the manifest written', async () => {
+    const { config, s3, deps } = await setUp();
+    const send = s3.send;
+    const failingReport = async (command: unknown) => {
+      if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('report.html')) {
+        throw Object.assign(new Error('slow down'), { name: 'SlowDown', $fault: 'client' });
+      }
+      return send(command);
+    };
+
+    const result = await runBatch(parseRequest({ count: 2, width: 8 }, config), {
+      config,
+      deps: { ...deps, s3: { send: failingReport as typeof send } },
+      deadlineAt: Date.now() + 10_000,
+    });
+
+    expect(result.manifestError).toBeUndefined();
+    expect(result.reportError).toMatch(/slow down/);
+    expect(s3.objects.has(result.manifestKey)).toBe(true);
   });
 
   it('names batches by the second they start, sortably', () => {

@@ -89,7 +89,7 @@ export function storedPhotos(items: Iterable<ItemOutcome>): [string, StoredPhoto
 /**
  * Writes `manifest.json`, then `report.html` beside it (the same batch as a page, its images by
  * their relative keys); when the manifest fails the result says so in `manifestError` (the images
- * stay), when the report fails in `reportError`.
+ * stay, and no page is written), when the report fails in `reportError`.
  */
 export async function writeManifest(
   result: BatchResult,
@@ -98,6 +98,14 @@ export async function writeManifest(
   options: { config: Config; deps: Deps },
 ): Promise<BatchResult> {
   const manifest: Manifest = { version: 1, batchId: result.batchId, request, result, items };
+  // The page is drawn while the manifest is on its way: drawn after it, its rendering (and the
+  // renderer's loading, left out of every cold start: a status read never draws a page) was in
+  // every batch's elapsed time, between its last two writes.
+  const page = import('../report/batch-report.js').then(({ renderReport }) =>
+    renderReport(manifest, { imageHref: nameInBatch, manifestHref: 'manifest.json' }),
+  );
+  // Unused when the manifest fails; otherwise its failure is reported below.
+  page.catch(() => {});
   try {
     await putJson(options.deps.s3, options.config, result.manifestKey, manifest);
   } catch (error) {
@@ -105,17 +113,11 @@ export async function writeManifest(
     return result;
   }
   try {
-    // Loaded when a batch ends, not at every cold start (a status read never draws a page).
-    const { renderReport } = await import('../report/batch-report.js');
-    const page = renderReport(manifest, {
-      imageHref: nameInBatch,
-      manifestHref: 'manifest.json',
-    });
     await putText(
       options.deps.s3,
       options.config,
       reportKey(options.config, result.batchId),
-      page,
+      await page,
       'text/html; charset=utf-8',
     );
   } catch (error) {
