@@ -169,6 +169,23 @@ describe('a batch that knows the catalog', () => {
     expect(sourceLog().downloads).toBe(3);
   });
 
+  it('lets hundreds of copies of one photo wait for upload slots without a listener each on the run', async () => {
+    harness = await startHarness();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const result = await run({ ids: Array.from({ length: 300 }, () => '10'), width: 8, concurrency: 2 });
+
+      expect(result).toMatchObject({ succeeded: 300, failed: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(sourceLog().downloads).toBe(1);
+    expect(warnings).toEqual([]);
+  });
+
   it("falls back to picsum's own routes when the catalog cannot be read, and says so", async () => {
     harness = await startHarness({
       picsum: { faults: (r) => (r.path.startsWith('/v2/list') ? { kind: 'status', status: 503 } : undefined) },

@@ -12,8 +12,8 @@ import { StoreError } from '../storage/store-error.js';
 import type { BufferPool } from './buffer-pool.js';
 import { followAbort } from './follow-abort.js';
 import type { MissingPhoto, PhotoLedger, StoredPhoto } from './photo-ledger.js';
-import type { Semaphore } from './semaphore.js';
 import { type DownloadedImage, readWhole, shouldStream, streamThrough } from './transfer.js';
+import type { UploadSlots } from './upload-slots.js';
 
 /** Where errors nobody expected are reported, with their stack (Powertools' Logger, or the console). */
 export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
@@ -35,7 +35,7 @@ export type ItemContext = {
   batchId: string;
   deps: Deps;
   /** Bounds bodies held (read or being written), so they wait in sockets instead of memory. */
-  uploads: Semaphore;
+  uploads: UploadSlots;
   /** Body buffers, reused across the batch's items. */
   buffers: BufferPool;
   /** Aborts (with a RunStopped) at the deadline or on cancellation: no new request, no more waiting. */
@@ -269,7 +269,7 @@ async function copyPhoto(
     credit,
   };
   try {
-    await context.uploads.acquire(stop);
+    await context.uploads.acquire();
   } catch {
     return tries.stopped();
   }
@@ -308,7 +308,7 @@ async function fetchItem(
   const download = async (signal: AbortSignal): Promise<DownloadedImage | ItemOutcome> => {
     const image = await openImage(url, config, deps, signal, request.format);
     // Stryker disable next-line BlockStatement: equivalent — the stop that refused the slot also aborted this request, so reading on fails alike
-    await context.uploads.acquire(stop).catch((error: unknown) => {
+    await context.uploads.acquire().catch((error: unknown) => {
       discard(image.body);
       throw error;
     });

@@ -6,7 +6,7 @@ import { type BatchResult, type ItemOutcome, MAX_LISTED_FAILURES, type Progress 
 import { BufferPool } from './buffer-pool.js';
 import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
 import type { PhotoLedger } from './photo-ledger.js';
-import { Semaphore } from './semaphore.js';
+import { uploadSlots } from './upload-slots.js';
 
 /** Indexes `start` (included) to `end` (excluded): a whole batch, or one chunk of it. */
 export const indexRange = (start: number, end: number): number[] =>
@@ -88,7 +88,7 @@ export async function runItems(
     request,
     batchId,
     deps,
-    uploads: new Semaphore(concurrency),
+    uploads: uploadSlots(concurrency, stop.signal),
     buffers: new BufferPool(concurrency),
     stop: stop.signal,
     deadline: deadline.signal,
