@@ -229,6 +229,55 @@ describe('storing in an S3-compatible server', () => {
     }
   });
 
+  it.each([
+    { what: 'copy', imageBytes: undefined },
+    { what: 'streamed upload', imageBytes: LARGE },
+  ])('aborts a $what that S3 leaves unanswered when the deadline comes', async ({ what, imageBytes }) => {
+    harness = await startHarness(imageBytes === undefined ? {} : { picsum: { imageBytes } });
+    // An S3 stand-in that never answers a CopyObject or a PUT past the streaming threshold, and
+    // answers anything else: a small photo's first item is stored, and its copy hangs.
+    const unanswered: { copy: boolean; closed: boolean }[] = [];
+    const stuckS3 = await s3StandIn((req, res) => {
+      const copy = req.headers['x-amz-copy-source'] !== undefined;
+      if (copy || Number(req.headers['content-length']) > STREAM_THRESHOLD_BYTES) {
+        const call = { copy, closed: false };
+        unanswered.push(call);
+        req.resume();
+        res.on('close', () => {
+          call.closed = true;
+        });
+        return;
+      }
+      req.resume().on('end', () => res.writeHead(200, { ETag: '"0"' }).end());
+    });
+    const { config, deps } = stuckS3;
+
+    try {
+      // The same photo twice: the second item is a copy of the first.
+      const result = await runBatch(parseRequest({ ids: ['10', '10'], width: 16 }, config), {
+        config,
+        deps,
+        deadlineAt: Date.now() + 1_500,
+      });
+
+      // A copy hangs alone; a streamed upload hangs its photo's first item, and the copy fails with it.
+      expect(result.failures.map((f) => [f.index, f.reason])).toEqual(
+        what === 'copy'
+          ? [[1, 'timeout']]
+          : [
+              [0, 'timeout'],
+              [1, 'timeout'],
+            ],
+      );
+      // The call was cut off (its connection closed), not left to run on after the batch ended.
+      await vi.waitFor(() =>
+        expect(unanswered.map((call) => [call.copy, call.closed])).toEqual([[what === 'copy', true]]),
+      );
+    } finally {
+      stuckS3.close();
+    }
+  });
+
   it('retries a copy that S3 answers 200 with no body (S3 abandoned it) as store_failed, never as a bug', async () => {
     harness = await startHarness({ env: { MAX_ATTEMPTS: '2' } });
     // An S3 stand-in that stores nothing: 200 to every request, and an empty 200 to CopyObject.

@@ -4,18 +4,23 @@ import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
-import { putImage, putImageStream } from '../../lambda/function/storage/images.js';
+import { callSignal } from '../../lambda/function/storage/call-context.js';
+import { copyImage, putImage, putImageStream } from '../../lambda/function/storage/images.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
-/** A sender that keeps each command and the options it was sent with. */
+/** A sender that keeps each command, the options it was sent with, and the signal its call carried. */
 function recording() {
-  const sent: { command: PutObjectCommand; options: unknown }[] = [];
+  const sent: { command: PutObjectCommand; options: unknown; signal: AbortSignal | undefined }[] = [];
   return {
     sent,
     s3: {
       send: async (command: unknown, options?: unknown) =>
-        sent.push({ command: command as PutObjectCommand, options }) as never,
+        sent.push({
+          command: command as PutObjectCommand,
+          options,
+          signal: callSignal((command as PutObjectCommand).input),
+        }) as never,
     },
   };
 }
@@ -40,7 +45,7 @@ describe('putImage', () => {
     const stored = await putImage(s3, loadConfig({ BUCKET_NAME: 'bk' }), { ...image, body, sha256 }, signal);
 
     expect(stored).toEqual({ key: 'images/b/2-9.jpg', bytes: body.length, sha256 });
-    const [{ command, options }] = sent as [{ command: PutObjectCommand; options: unknown }];
+    const [{ command, options, signal: carried }] = sent as [(typeof sent)[number]];
     expect(command.input).toMatchObject({
       Bucket: 'bk',
       Key: 'images/b/2-9.jpg',
@@ -49,8 +54,9 @@ describe('putImage', () => {
       ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
       Metadata: { 'picsum-id': '9', 'source-url': 'https://s/9', 'batch-id': 'b' },
     });
-    // The signal and the hash travel with the body, so that the client's cached stack serves every call.
+    // The signal and the hash ride the call's context, so that the client's cached stack serves every call.
     expect(options).toBeUndefined();
+    expect(carried).toBe(signal);
   });
 
   it('signs each body with its own known SHA-256 through the client, never hashing it again', async () => {
@@ -81,6 +87,20 @@ describe('putImage', () => {
     );
 
     expect(sent[0]?.command.input.ChecksumSHA256).toBeUndefined();
+  });
+});
+
+describe('copyImage', () => {
+  it("copies without options, on the client's cached stack; its signal rides the call", async () => {
+    const { sent, s3 } = recording();
+    const signal = new AbortController().signal;
+
+    const key = await copyImage(s3, loadConfig({ BUCKET_NAME: 'bk' }), 'images/b/0-9.jpg', image, signal);
+
+    expect(key).toBe('images/b/2-9.jpg');
+    expect(sent.map((call) => [call.command.input, call.options, call.signal])).toEqual([
+      [expect.objectContaining({ CopySource: 'bk/images/b/0-9.jpg', MetadataDirective: 'REPLACE' }), undefined, signal],
+    ]);
   });
 });
 
@@ -141,6 +161,10 @@ describe('putImageStream', () => {
       Key: 'images/b/2-9.jpg',
     });
     expect(sent[1]?.command.input.ChecksumAlgorithm).toBeUndefined();
-    expect((sent[0]?.options as { abortSignal?: AbortSignal } | undefined)?.abortSignal).toBe(signal);
+    // Sent without options, on the client's cached stack: the signal rides the call's context.
+    expect(sent.map((call) => [call.options, call.signal])).toEqual([
+      [undefined, signal],
+      [undefined, signal],
+    ]);
   });
 });

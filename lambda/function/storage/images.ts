@@ -2,10 +2,10 @@ import type { Readable } from 'node:stream';
 import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Config } from '../contracts/config.js';
 import type { PhotoCredit } from '../contracts/result.js';
+import { withCall, withWholeBodyCall } from './call-context.js';
 import { imageKey } from './keys.js';
 import type { S3Sender } from './s3-client.js';
 import { storeCall } from './store-error.js';
-import { withWholeBodyCall } from './whole-body-calls.js';
 
 /** What an image object is stored as: its key's parts, its Content-Type and where it came from. */
 export type ImageObject = {
@@ -81,7 +81,7 @@ export async function putImageStream(
   // On AWS S3 the SDK adds a CRC32 of the stream as a trailer, and S3 checks it.
   const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
   const command = new PutObjectCommand({ ...input, ...checksum, Body: body, ContentLength: length });
-  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
+  await storeCall('S3 PutObject', () => withCall({ signal }, () => s3.send(command)));
   return input.Key;
 }
 
@@ -99,6 +99,6 @@ export async function copyImage(
   const input = putInput(config, image);
   const source = `${config.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
   const command = new CopyObjectCommand({ ...input, CopySource: source, MetadataDirective: 'REPLACE' });
-  await storeCall('S3 CopyObject', () => s3.send(command, { abortSignal: signal }));
+  await storeCall('S3 CopyObject', () => withCall({ signal }, () => s3.send(command)));
   return input.Key;
 }

@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { RetryStrategy } from '@smithy/types';
 import type { Config } from '../contracts/config.js';
-import { signKnownPayloadHash, WholeBodyAwareHandler } from './whole-body-calls.js';
+import { CallAwareHandler, signKnownPayloadHash } from './call-context.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
 export type S3Sender = Pick<S3Client, 'send'>;
@@ -46,13 +46,13 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
     // when its first request goes out (never on Lambda, where S3 is https://). Measured: 16 ms of
     // a cold import in that load; ~2 ms saved net, as undici's own load still touches a global
     // (Headers) that loads part of it.
-    requestHandler: new WholeBodyAwareHandler({
+    requestHandler: new CallAwareHandler({
       connectionTimeout: 5_000,
       requestTimeout: 30_000,
       httpAgent: agentOptions,
       httpsAgent: agentOptions,
     }),
-    // One resolved middleware stack per command type, not one per call (see whole-body-calls.ts).
+    // One resolved middleware stack per command type, not one per call (see call-context.ts).
     cacheMiddleware: true,
     ...overrides,
   });
