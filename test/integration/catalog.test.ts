@@ -70,6 +70,20 @@ async function expectOneDownloadPerPhoto(manifest: Manifest): Promise<number> {
   return fetched.length;
 }
 
+/** What `work` returns, and the names of the process warnings emitted while it ran (and a turn after). */
+async function warningsDuring<T>(work: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  try {
+    const value = await work();
+    await new Promise((resolve) => setImmediate(resolve));
+    return { value, warnings };
+  } finally {
+    process.off('warning', onWarning);
+  }
+}
+
 describe('a batch that knows the catalog', () => {
   it('downloads each photo once in a random batch larger than the catalog; the rest are copies', async () => {
     harness = await startHarness();
@@ -143,17 +157,12 @@ describe('a batch that knows the catalog', () => {
 
   it('reads the catalog 16 pages at once without a MaxListeners warning on its signal', async () => {
     harness = await startHarness();
-    const warnings: string[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning.name);
-    process.on('warning', onWarning);
-    try {
-      const catalog = await readCatalog(harness.config, harness.deps.source, AbortSignal.timeout(10_000));
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(catalog.photos).toHaveLength(CATALOG.length);
-      expect(catalog.byId.get('10')).toEqual(catalogPhoto('10'));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const { warnings, value: catalog } = await warningsDuring(() =>
+      readCatalog(harness.config, harness.deps.source, AbortSignal.timeout(10_000)),
+    );
+
+    expect(catalog.photos).toHaveLength(CATALOG.length);
+    expect(catalog.byId.get('10')).toEqual(catalogPhoto('10'));
     expect(warnings).toEqual([]);
   });
 
@@ -171,17 +180,11 @@ describe('a batch that knows the catalog', () => {
 
   it('lets hundreds of copies of one photo wait for upload slots without a listener each on the run', async () => {
     harness = await startHarness();
-    const warnings: string[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning.name);
-    process.on('warning', onWarning);
-    try {
-      const result = await run({ ids: Array.from({ length: 300 }, () => '10'), width: 8, concurrency: 2 });
+    const { warnings, value: result } = await warningsDuring(() =>
+      run({ ids: Array.from({ length: 300 }, () => '10'), width: 8, concurrency: 2 }),
+    );
 
-      expect(result).toMatchObject({ succeeded: 300, failed: 0 });
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    expect(result).toMatchObject({ succeeded: 300, failed: 0 });
     expect(sourceLog().downloads).toBe(1);
     expect(warnings).toEqual([]);
   });

@@ -35,6 +35,16 @@ async function setUp(options: { delayMs?: number } = {}) {
   return { config, s3, seen, deps: { s3, source: sources.pool(config) } };
 }
 
+/** `s3`, except that a PutObject of a key ending in `suffix` throws `error`. */
+function failingPut(s3: ReturnType<typeof memoryS3>, suffix: string, error: Error) {
+  const send = s3.send;
+  const failing = async (command: unknown) => {
+    if (command instanceof PutObjectCommand && String(command.input.Key).endsWith(suffix)) throw error;
+    return send(command);
+  };
+  return { send: failing as typeof send };
+}
+
 describe('runBatch', () => {
   it('tallies every item into the result and writes the manifest beside the images', async () => {
     const { config, s3, deps } = await setUp();
@@ -90,17 +100,11 @@ describe('runBatch', () => {
 
   it('reports a manifest it could not write in manifestError, and still returns the result', async () => {
     const { config, s3, deps } = await setUp();
-    const send = s3.send;
-    const failingManifest = async (command: unknown) => {
-      if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('manifest.json')) {
-        throw Object.assign(new Error('disk full'), { name: 'InternalError', $fault: 'server' });
-      }
-      return send(command);
-    };
+    const failure = Object.assign(new Error('disk full'), { name: 'InternalError', $fault: 'server' });
 
     const result = await runBatch(parseRequest({ count: 1, width: 8 }, config), {
       config,
-      deps: { ...deps, s3: { send: failingManifest as typeof send } },
+      deps: { ...deps, s3: failingPut(s3, 'manifest.json', failure) },
       deadlineAt: Date.now() + 10_000,
     });
 
@@ -112,17 +116,11 @@ describe('runBatch', () => {
 
   it('reports a page it could not write in reportError, the manifest written', async () => {
     const { config, s3, deps } = await setUp();
-    const send = s3.send;
-    const failingReport = async (command: unknown) => {
-      if (command instanceof PutObjectCommand && String(command.input.Key).endsWith('report.html')) {
-        throw Object.assign(new Error('slow down'), { name: 'SlowDown', $fault: 'client' });
-      }
-      return send(command);
-    };
+    const failure = Object.assign(new Error('slow down'), { name: 'SlowDown', $fault: 'client' });
 
     const result = await runBatch(parseRequest({ count: 2, width: 8 }, config), {
       config,
-      deps: { ...deps, s3: { send: failingReport as typeof send } },
+      deps: { ...deps, s3: failingPut(s3, 'report.html', failure) },
       deadlineAt: Date.now() + 10_000,
     });
 
