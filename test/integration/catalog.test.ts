@@ -11,6 +11,7 @@ import { readCatalog } from '../../lambda/function/source/catalog.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { warningsDuring } from '../support/warnings.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -68,20 +69,6 @@ async function expectOneDownloadPerPhoto(manifest: Manifest): Promise<number> {
     { concurrency: 16 },
   );
   return fetched.length;
-}
-
-/** What `work` returns, and the names of the process warnings emitted while it ran (and a turn after). */
-async function warningsDuring<T>(work: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
-  const warnings: string[] = [];
-  const onWarning = (warning: Error) => warnings.push(warning.name);
-  process.on('warning', onWarning);
-  try {
-    const value = await work();
-    await new Promise((resolve) => setImmediate(resolve));
-    return { value, warnings };
-  } finally {
-    process.off('warning', onWarning);
-  }
 }
 
 describe('a batch that knows the catalog', () => {

@@ -9,6 +9,7 @@ import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { hostileSources, jpegOf } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
+import { warningsDuring } from '../support/warnings.js';
 
 /** A batch and a run of items end to end against a source on loopback and the narrow S3 stand-in. */
 const sources = hostileSources();
@@ -178,45 +179,32 @@ describe('runItems', () => {
     const deps = { s3: memoryS3(), source: sources.pool(config) };
     const count = config.maxConcurrency;
     const request = parseRequest({ count, seed: 'w', width: 8, concurrency: count }, config);
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on('warning', onWarning);
-    try {
-      await runItems(request, indexRange(0, request.count), {
+    const { warnings } = await warningsDuring(() =>
+      runItems(request, indexRange(0, request.count), {
         config,
         deps,
         batchId: 'b',
         deadlineAt: Date.now() + 10_000,
-      });
-      // Warnings are emitted on the next tick.
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-    }
+      }),
+    );
 
-    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+    expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('leaves no listener behind on the run’s signals, however many items go through', async () => {
     const { config, deps } = await setUp();
     // At concurrency 2 the signals allow 18 listeners: 40 items that each left one would pass that.
     const request = parseRequest({ count: 40, width: 8, concurrency: 2 }, config);
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on('warning', onWarning);
-    try {
-      const run = await runItems(request, indexRange(0, 40), {
+    const { value: run, warnings } = await warningsDuring(() =>
+      runItems(request, indexRange(0, 40), {
         config,
         deps,
         batchId: 'b',
         deadlineAt: Date.now() + 10_000,
-      });
-      expect(run.items.filter((item) => item.ok)).toHaveLength(40);
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-    }
+      }),
+    );
 
-    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+    expect(run.items.filter((item) => item.ok)).toHaveLength(40);
+    expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 });
