@@ -247,7 +247,7 @@ async function copyPhoto(
   first: Promise<StoredPhoto | MissingPhoto>,
   context: ItemContext,
 ): Promise<ItemOutcome> {
-  const { config, request, deps, deadline, stop } = context;
+  const { config, request, deps, deadline } = context;
   const tries = new Tries(index, context);
   const from = await first;
   if (!('key' in from)) {
@@ -256,7 +256,6 @@ async function copyPhoto(
       `Photo ${photo.id} was not stored: item ${from.index} of it failed (${from.reason})`,
     );
   }
-  if (stop.aborted) return tries.stopped();
   const credit = creditOf(photo);
   const image = {
     batchId: context.batchId,
@@ -269,6 +268,7 @@ async function copyPhoto(
     credit,
   };
   try {
+    // Refused, taking no slot, once the run has stopped.
     await context.uploads.acquire();
   } catch {
     return tries.stopped();
