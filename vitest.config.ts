@@ -3,7 +3,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['lambda/local/quiet-node-warning.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration files each start their own servers on ephemeral ports; two workers fit 2 cores.

@@ -7,6 +7,5 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts'],
-    setupFiles: ['lambda/local/quiet-node-warning.ts'],
   },
 });

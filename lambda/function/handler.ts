@@ -7,7 +7,7 @@ import { routeEvent } from './adapters/route-event.js';
 import { loadConfig } from './contracts/config.js';
 import { ConfigError } from './contracts/errors.js';
 import { launcherBySize } from './orchestration/jobs.js';
-import { createSourcePool, loadSourceClient } from './source/picsum.js';
+import { createSourcePool } from './source/picsum.js';
 import { createS3Client } from './storage/s3-client.js';
 
 // Made once per cold start and shared by every invocation of this instance.
@@ -15,10 +15,6 @@ const config = loadConfig(process.env, { requireBucket: true });
 const log = new Logger({ serviceName: 'picsum-batch' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
 const deps = { s3: createS3Client(config), source: createSourcePool(config), log };
-// Nearly every cold start is for a batch (schedules, the asynchronous run of an API batch, chunk
-// steps); its first fetch would otherwise wait for undici to load, and every item with it.
-// A status read pays it too: measured in `npm run bench -- coldstart`.
-await loadSourceClient();
 const { region, stateMachineArn } = config;
 // A 202 batch runs in a second, asynchronous invocation of this same function; one over
 // CHUNK_SIZE runs on the batch state machine, chunk by chunk.

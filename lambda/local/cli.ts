@@ -1,4 +1,3 @@
-import './quiet-node-warning.js';
 import { join } from 'node:path';
 import { loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';

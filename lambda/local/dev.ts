@@ -1,4 +1,3 @@
-import './quiet-node-warning.js';
 import { messageOf } from '../function/contracts/errors.js';
 import { startDevServer } from './dev-server.js';
 import { startLocalRuntime } from './setup.js';

@@ -1,4 +1,3 @@
-import './quiet-node-warning.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId } from '../function/contracts/request.js';
 import type { BatchResult, BatchStatus } from '../function/contracts/result.js';

@@ -4,12 +4,11 @@
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
-import '../../lambda/local/quiet-node-warning.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { createSourcePool, imageUrl, loadSourceClient } from '../../lambda/function/source/picsum.js';
+import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 
 export type ContenderSpec = {
@@ -62,9 +61,8 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
           connections: config.maxConcurrency + 8,
         })
       : undefined;
-  const dispatcher = floor ? await source.dispatcher() : undefined;
+  const dispatcher = floor ? source.dispatcher() : undefined;
   // This project starts as the function does (handler.ts): its HTTP client loaded at init.
-  if (spec.kind.startsWith('ours')) await loadSourceClient();
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
   const ourRequest = { ...request, distinct: spec.distinct === true && spec.kind !== 'ours-no-catalog' };
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);

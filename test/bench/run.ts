@@ -11,7 +11,6 @@
  * machine is noisy, compare within a run, not across runs.
  * A full run writes docs/bench.json and the chart docs/bench.svg; a partial one only prints.
  */
-import '../../lambda/local/quiet-node-warning.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';

@@ -11,7 +11,6 @@
  * `stats` line on stdin with one JSON line: the requests it has had since the last, by hop; and
  * `prerender SIZE` once it has drawn every photo at SIZE x SIZE (picsum's CDN serves from its cache).
  */
-import '../../lambda/local/quiet-node-warning.js';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

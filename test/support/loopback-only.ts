@@ -38,10 +38,10 @@ export async function startContactCounter(): Promise<ContactCounter> {
   return {
     contacts,
     guard(pool) {
-      let guarded: Promise<Dispatcher> | undefined;
+      let guarded: Dispatcher | undefined;
       return {
         dispatcher() {
-          guarded ??= pool.dispatcher().then((dispatcher) => dispatcher.compose(toLoopback));
+          guarded ??= pool.dispatcher().compose(toLoopback);
           return guarded;
         },
         close: () => pool.close(),

@@ -7,7 +7,7 @@ import { settled } from '../../lambda/function/orchestration/status.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
-const deps = () => ({ s3: memoryS3(), source: { dispatcher: async () => ({}) as never, close: async () => {} } });
+const deps = () => ({ s3: memoryS3(), source: { dispatcher: () => ({}) as never, close: async () => {} } });
 
 describe('claimIdempotencyKey', () => {
   it('binds a key to the first batch; the same request gets it back, another is refused with 422', async () => {

@@ -96,7 +96,7 @@ describe('claimRetry and the status of a batch being retried', () => {
   const setup = async (retries = 0) => {
     const s3 = memoryS3();
     s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(retries)));
-    return { config, deps: { s3, source: { dispatcher: async () => ({}) as never, close: async () => {} } } };
+    return { config, deps: { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } } };
   };
 
   it('claims the next run for the unfinished items; a second claim meanwhile finds the batch busy', async () => {

@@ -7,7 +7,6 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { streamThrough } from '../../lambda/function/pipeline/transfer.js';
 import type { OpenedImage } from '../../lambda/function/source/picsum.js';
 import { SourceError } from '../../lambda/function/source/source-error.js';
-import { callSignal } from '../../lambda/function/storage/call-context.js';
 import { jpegOf } from '../support/hostile-source.js';
 
 /**
@@ -29,13 +28,8 @@ function opened(length = body.length): OpenedImage & { body: PassThrough } {
 }
 
 type Send = (command: PutObjectCommand, options: { abortSignal: AbortSignal }) => Promise<unknown>;
-/** A stand-in S3 client: like the SDK's, it aborts on the signal its call carries (call-context.ts). */
-const sender = (send: Send) => ({
-  send: ((command: PutObjectCommand) =>
-    send(command, { abortSignal: callSignal(command.input) ?? new AbortController().signal })) as (
-    command: unknown,
-  ) => Promise<never>,
-});
+/** A stand-in S3 client: like the SDK's, it is handed the call's abort signal as an option. */
+const sender = (send: Send) => ({ send: send as (command: unknown, options?: unknown) => Promise<never> });
 
 /** Reads the streamed body to its end, as S3 does; returns what arrived. */
 async function readAll(command: PutObjectCommand): Promise<Buffer> {

@@ -1,16 +1,9 @@
 import { setMaxListeners } from 'node:events';
+import { request } from 'undici';
 import * as z from 'zod/mini';
 import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
-import {
-  header,
-  loadUndici,
-  parseRetryAfter,
-  RETRYABLE_STATUS,
-  type SourcePool,
-  toSourceError,
-  USER_AGENT,
-} from './picsum.js';
+import { header, parseRetryAfter, RETRYABLE_STATUS, type SourcePool, toSourceError, USER_AGENT } from './picsum.js';
 import { SourceError } from './source-error.js';
 
 /** A photo of picsum's catalog, as `/v2/list` describes it: credit goes to `author`, its page is `url`. */
@@ -38,7 +31,7 @@ const entry = z.object({
 const page = z.array(entry);
 
 async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Promise<CatalogPhoto[]> {
-  const [{ request }, dispatcher] = await Promise.all([loadUndici(), source.dispatcher()]);
+  const dispatcher = source.dispatcher();
   const response = await request(url, {
     dispatcher,
     signal,

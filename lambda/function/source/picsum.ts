@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Agent, Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import { SourceError } from './source-error.js';
@@ -27,53 +27,29 @@ export function imageUrl(base: URL, request: BatchRequest, index: number, photoI
   return url;
 }
 
-/** undici, loaded once on first use: invocations that never fetch (status reads, plans) never load it. */
-type Undici = typeof import('undici');
-let undici: Promise<Undici> | undefined;
-export const loadUndici = (): Promise<Undici> => {
-  // undici is CommonJS: Node's loader names its exports, a bundle's chunk hands over `default`.
-  // (The bundle tests cover the `default` side; under Node's loader both sides work alike.)
-  // Stryker disable next-line StringLiteral: equivalent outside a bundle
-  undici ??= import('undici').then((module) => ('default' in module ? (module.default as Undici) : module));
-  return undici;
-};
-
-/**
- * Loads the source's HTTP client now (undici: ~55 ms of module loading on Node 24, most of it
- * compiling). Where every run fetches (npm start) or most cold starts are for a batch (the
- * function), that belongs in start-up: left to the first request, every item of the first batch
- * waits for it.
- */
-export async function loadSourceClient(): Promise<void> {
-  await loadUndici();
-}
-
 /** The image source's connection pool, made on the first request. */
-export type SourcePool = { dispatcher(): Promise<Dispatcher>; close(): Promise<void> };
+export type SourcePool = { dispatcher(): Dispatcher; close(): Promise<void> };
 
 /**
  * The one keep-alive connection pool for the image source. `connections` caps sockets per origin
  * at MAX_CONCURRENCY; p-map keeps a batch to its own concurrency, so a batch opens at most that many.
  */
 export function createSourcePool(config: Config): SourcePool {
-  let agent: Promise<Agent> | undefined;
+  let agent: Agent | undefined;
   return {
     dispatcher() {
-      agent ??= loadUndici().then(
-        ({ Agent }) =>
-          new Agent({
-            connections: config.maxConcurrency,
-            keepAliveTimeout: 10_000,
-            headersTimeout: config.headersTimeoutMs,
-            bodyTimeout: config.bodyTimeoutMs,
-            // Stryker disable next-line ObjectLiteral: untestable on loopback, where every connect answers at once
-            connect: { timeout: config.connectTimeoutMs },
-          }),
-      );
+      agent ??= new Agent({
+        connections: config.maxConcurrency,
+        keepAliveTimeout: 10_000,
+        headersTimeout: config.headersTimeoutMs,
+        bodyTimeout: config.bodyTimeoutMs,
+        // Stryker disable next-line ObjectLiteral: untestable on loopback, where every connect answers at once
+        connect: { timeout: config.connectTimeoutMs },
+      });
       return agent;
     },
     async close() {
-      if (agent) await (await agent).close();
+      await agent?.close();
     },
   };
 }
@@ -146,7 +122,7 @@ export async function openImage(
   signal: AbortSignal,
   format: 'jpg' | 'webp',
 ): Promise<OpenedImage> {
-  const [{ request }, dispatcher] = await Promise.all([loadUndici(), deps.source.dispatcher()]);
+  const dispatcher = deps.source.dispatcher();
   let current = url;
   for (let hop = 0; ; hop++) {
     const response = await request(current, {

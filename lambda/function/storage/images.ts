@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { HttpRequest } from '@smithy/types';
 import type { Config } from '../contracts/config.js';
 import type { PhotoCredit } from '../contracts/result.js';
-import { withCall, withWholeBodyCall } from './call-context.js';
 import { imageKey } from './keys.js';
 import type { S3Sender } from './s3-client.js';
 import { storeCall } from './store-error.js';
@@ -59,8 +59,15 @@ export async function putImage(
     ContentLength: image.body.length,
     ...(config.s3Endpoint === undefined ? { ChecksumSHA256: Buffer.from(image.sha256, 'hex').toString('base64') } : {}),
   });
-  const call = { signal, sha256: image.sha256 };
-  await storeCall('S3 PutObject', () => withWholeBodyCall(image.body, call, () => s3.send(command)));
+  // SigV4 takes a payload hash already in the request as given, so the body is not hashed twice.
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as HttpRequest).headers['x-amz-content-sha256'] = image.sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'knownPayloadHash' },
+  );
+  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
   return { key: input.Key, bytes: image.body.length, sha256: image.sha256 };
 }
 
@@ -81,7 +88,7 @@ export async function putImageStream(
   // On AWS S3 the SDK adds a CRC32 of the stream as a trailer, and S3 checks it.
   const checksum = config.s3Endpoint === undefined ? { ChecksumAlgorithm: 'CRC32' as const } : {};
   const command = new PutObjectCommand({ ...input, ...checksum, Body: body, ContentLength: length });
-  await storeCall('S3 PutObject', () => withCall({ signal }, () => s3.send(command)));
+  await storeCall('S3 PutObject', () => s3.send(command, { abortSignal: signal }));
   return input.Key;
 }
 
@@ -99,6 +106,6 @@ export async function copyImage(
   const input = putInput(config, image);
   const source = `${config.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
   const command = new CopyObjectCommand({ ...input, CopySource: source, MetadataDirective: 'REPLACE' });
-  await storeCall('S3 CopyObject', () => withCall({ signal }, () => s3.send(command)));
+  await storeCall('S3 CopyObject', () => s3.send(command, { abortSignal: signal }));
   return input.Key;
 }
