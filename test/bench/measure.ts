@@ -46,7 +46,7 @@ export type Measured = {
   storeMs: number;
 };
 
-export type Contender = 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'tutorial';
+export type Contender = 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'tutorial' | 'tutorial-boto3';
 
 /** What the picsum server was asked since the last look. */
 type SourceStats = { requests: number; images: number; catalog: number };
@@ -200,7 +200,9 @@ export async function measureAt(
     for (const kind of kinds) {
       const spec = { ...base, kind, bytes, ...(mode === 'cold' ? { runs: 1, cold: true } : {}) };
       const report =
-        kind === 'tutorial' ? await tutorial(servers, setup, concurrency, mode) : await node(spec as ContenderSpec);
+        kind === 'tutorial' || kind === 'tutorial-boto3'
+          ? await tutorial(servers, setup, concurrency, mode, kind)
+          : await node(spec as ContenderSpec);
       count(kind, await stats());
       if (report) reports.set(kind, [...(reports.get(kind) ?? []), report]);
     }
@@ -243,39 +245,43 @@ const LABELS = {
   'ours-signed-put': 'picsum-batch, signed PUTs',
   naive: 'naive (fetch + PutObject)',
   tutorial: 'tutorial (Python threads)',
+  'tutorial-boto3': 'Python threads + boto3',
 } as const;
 
-let python: boolean | undefined;
+/** Whether each Python contender can run here: unknown until its first try. */
+const python: Partial<Record<'tutorial' | 'tutorial-boto3', boolean>> = {};
 
-/** The tutorial's ThreadPoolExecutor, where python3 is present. */
+/**
+ * The tutorial's ThreadPoolExecutor, where python3 is present: PUTs with urllib, or through boto3
+ * (Debian's python3-boto3, so Debian's own python3).
+ */
 async function tutorial(
   servers: Servers,
   setup: Setup,
   concurrency: number,
   mode: Mode,
+  kind: 'tutorial' | 'tutorial-boto3',
 ): Promise<ContenderReport | undefined> {
-  if (python === false) return undefined;
+  if (python[kind] === false) return undefined;
   const urls = Array.from(
     { length: setup.count },
     (_, i) => `${servers.picsum.baseUrl}/seed/bench-${i}/${setup.width}/${setup.width}`,
   );
   try {
-    const report = await runJson<ContenderReport>('python3', [
+    const store =
+      kind === 'tutorial'
+        ? { putBase: `${servers.s3.endpoint}/${servers.s3.bucket}/tutorial/` }
+        : { s3: { endpoint: servers.s3.endpoint, bucket: servers.s3.bucket, prefix: 'tutorial-boto3/' } };
+    const report = await runJson<ContenderReport>(kind === 'tutorial' ? 'python3' : '/usr/bin/python3', [
       'test/bench/tutorial.py',
-      JSON.stringify({
-        urls,
-        concurrency,
-        runs: mode === 'cold' ? 1 : setup.runs,
-        cold: mode === 'cold',
-        putBase: `${servers.s3.endpoint}/${servers.s3.bucket}/tutorial/`,
-      }),
+      JSON.stringify({ urls, concurrency, runs: mode === 'cold' ? 1 : setup.runs, cold: mode === 'cold', ...store }),
     ]);
-    python = true;
+    python[kind] = true;
     return { ...report, batches: mode === 'cold' ? 1 : setup.runs + 1 };
   } catch (error) {
-    if (python === undefined) {
-      python = false;
-      process.stderr.write(`(no tutorial contender: ${(error as Error).message})\n`);
+    if (python[kind] === undefined) {
+      python[kind] = false;
+      process.stderr.write(`(no ${LABELS[kind]} contender: ${(error as Error).message})\n`);
       return undefined;
     }
     throw error;
