@@ -13,7 +13,15 @@ import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 
 export type ContenderSpec = {
   /** `ours-signed-put`: this project with image PUTs hand-signed instead of the SDK's (a diagnostic). */
-  kind: 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'fetch-floor' | 'store-floor' | 'both-floor';
+  kind:
+    | 'ours'
+    | 'ours-no-catalog'
+    | 'ours-signed-put'
+    | 'naive'
+    | 'fetch-floor'
+    | 'store-floor'
+    | 'bare-store-floor'
+    | 'both-floor';
   /** This project's batches ask for N different photos (as many downloads as every other contender makes). */
   distinct?: boolean;
   count: number;
@@ -53,7 +61,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
   const floor = spec.kind.endsWith('-floor') ? await import('./floor.js') : undefined;
   const { naiveBatch } = spec.kind === 'naive' ? await import('./naive.js') : { naiveBatch: undefined };
   const signedPut =
-    spec.kind === 'ours-signed-put'
+    spec.kind === 'ours-signed-put' || spec.kind === 'bare-store-floor'
       ? (await import('./signed-put.js')).signedPutSender(s3, {
           endpoint: spec.s3.endpoint,
           region: config.region,
@@ -100,6 +108,10 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         return;
       case 'store-floor':
         await loaded(floor).storeOnly(s3, config.bucket, count, spec.bytes ?? 0, spec.concurrency);
+        return;
+      case 'bare-store-floor':
+        // The physical limit beside the SDK's floor: each PUT hand-signed and sent over undici.
+        await loaded(floor).storeOnly(loaded(signedPut), config.bucket, count, spec.bytes ?? 0, spec.concurrency);
         return;
       case 'both-floor': {
         // Both halves at once with the minimal clients: what the two cores can do when the servers

@@ -30,7 +30,7 @@ export async function fetchOnly(
 
 /** The store half alone: `count` objects of `bytes` each, with nothing fetched. */
 export function storeOnly(
-  s3: S3Client,
+  s3: Pick<S3Client, 'send'>,
   bucket: string,
   count: number,
   bytes: number,

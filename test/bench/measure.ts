@@ -44,6 +44,8 @@ export type Measured = {
   bothMs: number;
   fetchMs: number;
   storeMs: number;
+  /** The store half with bare PUTs (hand-signed, over undici): reported beside the floor. */
+  bareStoreMs: number;
 };
 
 export type Contender = 'ours' | 'ours-no-catalog' | 'ours-signed-put' | 'naive' | 'tutorial' | 'tutorial-boto3';
@@ -179,7 +181,8 @@ export async function measureAt(
     setup.imageBytes || options.floors === false ? undefined : await node({ ...base, runs: 1, kind: 'fetch-floor' });
   // Objects of the images' own size: the padded size, or what a fetch read.
   const bytes = setup.imageBytes || Math.round((probe?.bytes ?? 0) / setup.count);
-  const floors = options.floors === false ? [] : (['fetch-floor', 'store-floor', 'both-floor'] as const);
+  const floors =
+    options.floors === false ? [] : (['fetch-floor', 'store-floor', 'bare-store-floor', 'both-floor'] as const);
   const kinds = [...floors, ...contenders];
   const reports = new Map<string, ContenderReport[]>();
   const asked = new Map<string, SourceStats>();
@@ -216,7 +219,16 @@ export async function measureAt(
   const fetchMs = medianOf('fetch-floor');
   const storeMs = medianOf('store-floor');
   const bothMs = medianOf('both-floor');
-  return { rows, fetchMs, storeMs, bothMs, mode, ...floorOf(setup, concurrency, { fetchMs, storeMs, bothMs }) };
+  const bareStoreMs = medianOf('bare-store-floor');
+  return {
+    rows,
+    fetchMs,
+    storeMs,
+    bareStoreMs,
+    bothMs,
+    mode,
+    ...floorOf(setup, concurrency, { fetchMs, storeMs, bothMs }),
+  };
 }
 
 /**
@@ -232,7 +244,7 @@ export async function measureWithNullS3(setup: Setup, concurrency: number): Prom
       const fetch = await node({ ...base, kind: 'fetch-floor' });
       const ours = row('picsum-batch, null S3', concurrency, setup, await node({ ...base, kind: 'ours' }));
       const fetchMs = median(fetch.elapsedMs);
-      const figures = { fetchMs, storeMs: 0, bothMs: 0 };
+      const figures = { fetchMs, storeMs: 0, bareStoreMs: 0, bothMs: 0 };
       return { rows: [ours], mode: 'warm' as const, ...figures, ...floorOf(setup, concurrency, figures) };
     },
     { s3: 'null-s3' },

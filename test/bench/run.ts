@@ -55,7 +55,7 @@ function table(title: string, measured: Measured[]) {
       );
     }
     console.log(
-      `  ${m.mode} floor at C=${m.rows[0]?.concurrency}: ${fmt(m.floorMs)} ms = largest of latency bound ${fmt(m.latencyBoundMs)} ms, halves ${fmt(m.halvesMs)} ms (fetch ${fmt(m.fetchMs)}, store ${fmt(m.storeMs)}), both at once ${fmt(m.bothMs)} ms`,
+      `  ${m.mode} floor at C=${m.rows[0]?.concurrency}: ${fmt(m.floorMs)} ms = largest of latency bound ${fmt(m.latencyBoundMs)} ms, halves ${fmt(m.halvesMs)} ms (fetch ${fmt(m.fetchMs)}, store ${fmt(m.storeMs)}), both at once ${fmt(m.bothMs)} ms; bare-PUT store half ${fmt(m.bareStoreMs)} ms`,
     );
   }
 }
