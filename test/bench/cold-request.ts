@@ -1,12 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { ESM_BANNER } from '../../infra/function-bundle.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { synthesize } from '../infra/synth.js';
+import { bundleLikeTheFunction } from './coldstart.js';
 import { median, withServers } from './measure.js';
 
 /**
@@ -28,27 +24,6 @@ export const handler = async (event) => {
   return { statusCode: 200, body: '{}' };
 };
 `;
-
-async function bundleMinimal(): Promise<string> {
-  const folder = mkdtempSync(join(tmpdir(), 'picsum-minimal-'));
-  writeFileSync(join(folder, 'entry.mjs'), MINIMAL_HANDLER);
-  const outfile = join(folder, 'index.mjs');
-  await build({
-    entryPoints: [join(folder, 'entry.mjs')],
-    outfile,
-    nodePaths: [join(process.cwd(), 'node_modules')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    sourcemap: true,
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_BANNER },
-    logLevel: 'silent',
-  });
-  return outfile;
-}
 
 /**
  * Milliseconds from a fresh process's spawn to the answer of one API Gateway `POST /batches`:
@@ -91,7 +66,7 @@ function coldRequestMs(bundle: string, env: NodeJS.ProcessEnv, body: object): Pr
  */
 export async function coldRequest(rounds = 5) {
   const { bundlePath } = synthesize();
-  const minimalPath = await bundleMinimal();
+  const minimalPath = await bundleLikeTheFunction('picsum-minimal-', MINIMAL_HANDLER);
   const setup = { count: 15, latencyMs: 50, imageBytes: 0, width: 600, runs: 1 };
   return withServers(setup, async (servers) => {
     const env = {

@@ -51,20 +51,16 @@ function codeBytes(folder: string): number {
 }
 
 /**
- * The bundle `cdk synth` writes, against a reference bundle holding only @aws-sdk/client-s3 built
- * with the same esbuild settings: sizes, and import times measured alternately in fresh processes.
+ * Bundles `source` (an ES module) with the function bundle's esbuild settings into a fresh folder
+ * named after `prefix`; resolves with the bundle's path.
  */
-export async function coldStart(rounds = 15) {
-  const { bundlePath } = synthesize();
-  const folder = mkdtempSync(join(tmpdir(), 'picsum-reference-'));
-  writeFileSync(
-    join(folder, 'entry.mjs'),
-    "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
-  );
-  const referencePath = join(folder, 'index.mjs');
+export async function bundleLikeTheFunction(prefix: string, source: string): Promise<string> {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(folder, 'entry.mjs'), source);
+  const outfile = join(folder, 'index.mjs');
   await build({
     entryPoints: [join(folder, 'entry.mjs')],
-    outfile: referencePath,
+    outfile,
     nodePaths: [join(process.cwd(), 'node_modules')],
     bundle: true,
     platform: 'node',
@@ -76,6 +72,19 @@ export async function coldStart(rounds = 15) {
     banner: { js: ESM_BANNER },
     logLevel: 'silent',
   });
+  return outfile;
+}
+
+/**
+ * The bundle `cdk synth` writes, against a reference bundle holding only @aws-sdk/client-s3 built
+ * with the same esbuild settings: sizes, and import times measured alternately in fresh processes.
+ */
+export async function coldStart(rounds = 15) {
+  const { bundlePath } = synthesize();
+  const referencePath = await bundleLikeTheFunction(
+    'picsum-reference-',
+    "import { S3Client } from '@aws-sdk/client-s3';\nexport const client = new S3Client({});\n",
+  );
   const ours: number[] = [];
   const reference: number[] = [];
   for (let round = 0; round < rounds; round++) {
