@@ -235,6 +235,11 @@ describe('shouldStream and the whole-read limits', () => {
     expect(shouldStream(image(STREAM_THRESHOLD_BYTES + 1))).toBe(true);
   });
 
+  it('streams a 1 MB image rather than holding it whole, so 64 in flight stay within 16 MB of bodies', () => {
+    expect(shouldStream({ ...opened([], 1_000_000) })).toBe(true);
+    expect(STREAM_THRESHOLD_BYTES * 64).toBeLessThanOrEqual(16 * 1024 * 1024);
+  });
+
   it('reads a body of known length past the unsized cap, up to MAX_IMAGE_BYTES', async () => {
     const body = jpegOf(800);
     const read = await readWhole(opened([body], 800), item, config, new BufferPool(1));

@@ -10,9 +10,11 @@ import { followAbort } from './follow-abort.js';
 
 /**
  * Bodies up to this size are read whole, then written with one PutObject (hashed once, signed with
- * that hash). Larger ones stream straight into a PutObject, so download and upload overlap.
+ * that hash). Larger ones stream straight into a PutObject, so download and upload overlap and an
+ * item holds a socket's worth of its image: whole bodies in flight stay within this size times the
+ * concurrency (16 MB at the most concurrency allowed).
  */
-export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
+export const STREAM_THRESHOLD_BYTES = 256 * 1024;
 
 /** Whether an opened image streams into S3 (large, known length) or is read whole first. */
 export const shouldStream = (image: OpenedImage): boolean => (image.contentLength ?? 0) > STREAM_THRESHOLD_BYTES;
