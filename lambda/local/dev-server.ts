@@ -8,6 +8,7 @@ import type { BatchJob } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import { BackgroundJobs } from './background-jobs.js';
+import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
 
@@ -16,24 +17,6 @@ const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 /** Background batches run two at a time here; eight more may wait, the rest are answered 503. */
 const BACKGROUND_LIMITS = { running: 2, waiting: 8 };
-
-/**
- * Why a request must not reach the API, or undefined. The server listens on loopback, but a web
- * page open in the developer's browser can still send to it: through DNS rebinding (a Host that is
- * not ours) or from another origin. Neither is a caller the dev server is for.
- */
-export function foreignRequest(req: IncomingMessage, port: number): string | undefined {
-  const ours = [`127.0.0.1:${port}`, `localhost:${port}`];
-  const host = req.headers.host?.toLowerCase();
-  if (!host || !ours.includes(host)) {
-    return `Host ${JSON.stringify(host?.slice(0, 100) ?? '')} is not this server (${ours.join(' or ')})`;
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined && !ours.some((name) => origin.toLowerCase() === `http://${name}`)) {
-    return `Cross-origin requests are refused (Origin ${JSON.stringify(origin.slice(0, 100))})`;
-  }
-  return undefined;
-}
 
 /** Reads the body up to `limit` bytes; undefined when it is larger (the rest is not kept). */
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -102,7 +85,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   const launch = launcherBySize(runtime.config, { whole: inBackground(runJob), chunked: inBackground(runChunkedHere) });
   const server: Server = createServer(async (req, res) => {
     try {
-      const refusal = foreignRequest(req, (server.address() as AddressInfo).port);
+      const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });
       if (refusal) {
         req.resume();
         send(res, json(403, { error: { code: 'FORBIDDEN', message: refusal } }));

@@ -1,6 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -157,5 +160,64 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('gives a page on another origin no way in: no form upload to the embedded S3, no HTML served as the dev server, no batch started', async () => {
+    // A batch to plant beside, then the attacker's page on another loopback port.
+    const planted = (await (
+      await fetch(`${server.url}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ count: 1, width: 8 }),
+      })
+    ).json()) as BatchResult;
+    const key = `${planted.prefix}evil.html`;
+    const evil = '<script>fetch("/batches",{method:"POST",body:JSON.stringify({count:3,width:9})})</script>';
+    const attacker = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><script>
+        const form = new FormData();
+        form.append('key', ${JSON.stringify(key)});
+        form.append('Content-Type', 'text/html');
+        form.append('file', new Blob([${JSON.stringify(evil).replaceAll('<', '\\u003c')}], { type: 'text/html' }), 'evil.html');
+        fetch(${JSON.stringify(`${harness.s3server.endpoint}/${harness.config.bucket}`)}, { method: 'POST', mode: 'no-cors', body: form })
+          .catch(() => {})
+          .finally(() => { location.href = ${JSON.stringify(`${server.url}/batches/${planted.batchId}/objects/evil.html`)}; });
+      </script>`);
+    });
+    attacker.listen(0, '127.0.0.1');
+    await once(attacker, 'listening');
+    const batchesBefore = (await harness.keys()).filter((k) => k.endsWith('/manifest.json')).length;
+    const page = await browser.newPage();
+
+    await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+    await page.waitForURL(/\/objects\/evil\.html$/, { timeout: 15_000 });
+
+    expect(await page.textContent('h1')).toBe('Not found');
+    expect(await harness.keys()).not.toContain(key);
+    // Give a planted script the time it would have needed to start a batch.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await harness.keys()).filter((k) => k.endsWith('/manifest.json'))).toHaveLength(batchesBefore);
+    await page.close();
+    attacker.close();
+  }, 60_000);
+
+  it('refuses a rebound name for the embedded S3 and the dev server: the bucket is not listed to it', async () => {
+    const rebinding = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--host-resolver-rules=MAP rebound.test 127.0.0.1'],
+    });
+    const page = await rebinding.newPage();
+    const s3Port = new URL(harness.s3server.endpoint).port;
+    const devPort = new URL(server.url).port;
+
+    const listing = await page.goto(`http://rebound.test:${s3Port}/${harness.config.bucket}?list-type=2`);
+    const listed = await listing?.text();
+    const batches = await page.goto(`http://rebound.test:${devPort}/batches`);
+
+    expect(listing?.status()).toBe(403);
+    expect(listed).not.toContain('manifest.json');
+    expect(batches?.status()).toBe(403);
+    await rebinding.close();
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devServers } from '../support/dev-servers.js';
@@ -20,7 +21,8 @@ async function devServer() {
       ...(init.body ? { body: JSON.stringify(init.body) } : {}),
     });
     const body = Buffer.from(await response.body.arrayBuffer());
-    return { status: response.statusCode, type: String(response.headers['content-type']), body, text: body.toString() };
+    const { headers } = response;
+    return { status: response.statusCode, type: String(headers['content-type']), headers, body, text: body.toString() };
   };
 }
 
@@ -72,6 +74,54 @@ describe('the dev server pages', () => {
     expect((await call(`/batches/${batch.batchId}/objects/manifest.json`)).type).toBe('application/json');
     expect((await call('/batches/20260101T000000Z-00000000/view')).status).toBe(404);
     expect((await call(`/batches/${batch.batchId}/objects/..%2Fsecret`)).status).toBe(404);
+  });
+});
+
+describe("a batch's objects on the dev server's origin", () => {
+  it('serves only what a batch writes, each as its own type, never sniffed, never running script', async () => {
+    const call = await devServer();
+    const batch = JSON.parse((await call('/batches', { method: 'POST', body: { count: 1, width: 8 } })).text);
+    const image = (await harness.keys()).find((key) => key.startsWith(batch.prefix) && key.endsWith('.jpg')) ?? '';
+    // Objects in the batch's folder that no batch writes: HTML, and HTML stored under an image's name.
+    const plant = (name: string, type: string) =>
+      harness.s3.send(
+        new PutObjectCommand({
+          Bucket: harness.config.bucket,
+          Key: `${batch.prefix}${name}`,
+          Body: '<script>1</script>',
+          ContentType: type,
+        }),
+      );
+    await plant('evil.html', 'text/html');
+    await plant('9-evil.jpg', 'text/html');
+
+    const served = await Promise.all(
+      [image.slice(batch.prefix.length), 'manifest.json', 'report.html'].map((name) =>
+        call(`/batches/${batch.batchId}/objects/${name}`),
+      ),
+    );
+
+    expect(served.map((object) => [object.status, object.type])).toEqual([
+      [200, 'image/jpeg'],
+      [200, 'application/json'],
+      [200, 'text/html; charset=utf-8'],
+    ]);
+    for (const object of served) {
+      expect(object.headers['x-content-type-options']).toBe('nosniff');
+      expect(object.headers['content-security-policy']).toMatch(/default-src 'none'.*sandbox/);
+      expect(object.headers['content-security-policy']).not.toMatch(/script-src/);
+    }
+    expect((await call(`/batches/${batch.batchId}/objects/evil.html`)).status).toBe(404);
+    expect((await call(`/batches/${batch.batchId}/objects/9-evil.jpg`)).status).toBe(404);
+    expect((await call(`/batches/${batch.batchId}/objects/status.json`)).status).toBe(404);
+  });
+
+  it('answers 400 to malformed percent-encoding in a page route, not 500', async () => {
+    const call = await devServer();
+
+    expect((await call('/batches/%E0%A4%A/view')).status).toBe(400);
+    expect((await call('/batches/%E0%A4%A', { accept: BROWSER })).status).toBe(400);
+    expect((await call('/batches/20260101T000000Z-00000000/objects/%E0%A4%A')).status).toBe(400);
   });
 });
 

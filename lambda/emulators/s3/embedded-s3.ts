@@ -3,6 +3,7 @@ import S3rver from 's3rver';
 import { atomicObjects } from './atomic-objects.js';
 import { completeBodies } from './complete-bodies.js';
 import { conditionalWrites } from './conditional-writes.js';
+import { ownCallersOnly } from './own-callers-only.js';
 
 /** s3rver's built-in account: any client must sign with these. */
 export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -42,6 +43,9 @@ export async function startEmbeddedS3(options: {
   // s3rver's first middleware is koa-logger, which formats (and colours) a line for every request
   // and response even when silent sends them nowhere (chalk alone was 2% of its CPU under load).
   if ((server.middleware[0] as { name?: string } | undefined)?.name === 'logger') server.middleware.splice(0, 1);
+  // Only the project's own clients, before anything else reads the request.
+  let port = 0;
+  server.middleware.unshift(ownCallersOnly(() => port, options.directory));
   let inFlight = 0;
   server.middleware.unshift(async (_ctx: unknown, next: () => Promise<void>) => {
     inFlight++;
@@ -51,7 +55,7 @@ export async function startEmbeddedS3(options: {
       inFlight--;
     }
   });
-  const { port } = await server.run();
+  ({ port } = await server.run());
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket: options.bucket,

@@ -7,7 +7,7 @@ import { readManifest } from '../../function/orchestration/status.js';
 import type { Deps } from '../../function/pipeline/item.js';
 import { renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
-import { batchPrefix, manifestKey, nameInBatch } from '../../function/storage/keys.js';
+import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';
 
 type Options = { config: Config; deps: Deps };
 
@@ -48,24 +48,45 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
   html(res, 200, report.replace('</main>', '<p><a href="/">New batch</a></p></main>'));
 }
 
-/** `GET /batches/{batchId}/objects/{name}`: an object of the batch (an image, its manifest), with its Content-Type. */
-export async function batchObject(rawId: string, name: string, res: ServerResponse, options: Options): Promise<void> {
-  const batchId = parseBatchId(rawId);
-  const file = decodeURIComponent(name);
-  if (file.includes('/') || file.startsWith('.')) return html(res, 404, page('Not found', '<h1>Not found</h1>'));
-  const key =
-    file === 'manifest.json' ? manifestKey(options.config, batchId) : `${batchPrefix(options.config, batchId)}${file}`;
+/**
+ * The objects a batch writes that its pages link to, by name within its folder, with the one
+ * Content-Type each is served as: images (as keys.ts names them), the manifest and the report.
+ */
+function servedType(name: string): string | undefined {
+  if (name === 'manifest.json') return 'application/json';
+  if (name === 'report.html') return 'text/html; charset=utf-8';
+  const image = /^\d+-[A-Za-z0-9_-]+\.(jpg|webp)$/.exec(name)?.[1];
+  return image === undefined ? undefined : image === 'jpg' ? 'image/jpeg' : 'image/webp';
+}
+
+/**
+ * What a browser may do with an object served from this origin: nothing but show it. No script
+ * runs, not even in the report (it has none), and nothing is sniffed into another type.
+ */
+const OBJECT_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+  'cache-control': 'no-store',
+};
+
+/**
+ * `GET /batches/{batchId}/objects/{name}`: an object the batch wrote (an image, its manifest, its
+ * report), served as its own type with OBJECT_HEADERS. Any other name, or an image stored as
+ * another type, is not found: the bucket may hold anything, and this origin serves only batches.
+ */
+export async function batchObject(batchId: string, name: string, res: ServerResponse, options: Options): Promise<void> {
+  const type = servedType(name);
+  const notFound = () => html(res, 404, page('Not found', '<h1>Not found</h1>'));
+  if (type === undefined) return notFound();
+  const key = `${batchPrefix(options.config, parseBatchId(batchId))}${name}`;
   try {
     const object = await options.deps.s3.send(new GetObjectCommand({ Bucket: options.config.bucket, Key: key }));
-    res.writeHead(200, {
-      'content-type': object.ContentType ?? 'application/octet-stream',
-      ...(object.ContentLength === undefined ? {} : { 'content-length': String(object.ContentLength) }),
-      'cache-control': 'no-store',
-    });
-    res.end(Buffer.from((await object.Body?.transformToByteArray()) ?? []));
+    const bytes = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    if (type.startsWith('image/') && object.ContentType !== type) return notFound();
+    res.writeHead(200, { ...OBJECT_HEADERS, 'content-type': type, 'content-length': String(bytes.length) });
+    res.end(bytes);
   } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey')
-      return html(res, 404, page('Not found', '<h1>Not found</h1>'));
+    if ((error as { name?: string }).name === 'NoSuchKey') return notFound();
     throw error;
   }
 }

@@ -8,6 +8,15 @@ import { renderHomePage } from './home-page.js';
 /** The page script, built from pages/browser/page.ts by build.mjs (npm run dev builds first). */
 const PAGE_SCRIPT = join(process.cwd(), '.build', 'page.js');
 
+/** A path segment decoded, or undefined when its percent-encoding is malformed. */
+function decodedSegment(segment: string | undefined): string | undefined {
+  try {
+    return segment === undefined ? undefined : decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A browser navigating (it asks for HTML first), not an API client (JSON, or anything). */
 const wantsHtml = (req: IncomingMessage) => /^\s*text\/html/.test(req.headers.accept ?? '');
 
@@ -32,14 +41,15 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, runti
     return true;
   }
   const view = /^\/batches\/([^/]+)\/view$/.exec(path) ?? (wantsHtml(req) ? /^\/batches\/([^/]+)$/.exec(path) : null);
-  if (view?.[1]) {
-    await batchView(decodeURIComponent(view[1]), res, options);
-    return true;
-  }
   const object = /^\/batches\/([^/]+)\/objects\/([^/]+)$/.exec(path);
-  if (object?.[1] && object[2]) {
-    await batchObject(decodeURIComponent(object[1]), object[2], res, options);
+  if (!view?.[1] && !(object?.[1] && object[2])) return false;
+  const [batchId, name] = (view ?? object ?? []).slice(1).map(decodedSegment);
+  if (batchId === undefined || (object && name === undefined)) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('The path is not valid percent-encoding');
     return true;
   }
-  return false;
+  if (view) await batchView(batchId, res, options);
+  else await batchObject(batchId, name ?? '', res, options);
+  return true;
 }
