@@ -62,6 +62,24 @@ describe('the embedded S3 answers only the project', () => {
     expect(await read.Body?.transformToString()).toBe('{}');
   });
 
+  it('writes with If-Match only over the version named, as S3 does, and 404s it on a missing key', async () => {
+    const client = createS3Client(loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint }), {
+      credentials: EMBEDDED_S3_CREDENTIALS,
+    });
+    const put = (body: string, IfMatch: string, Key = 'cas/status.json') =>
+      client.send(new PutObjectCommand({ Bucket: 'door', Key, Body: body, IfMatch })).then(
+        () => 200,
+        (error: { $metadata: { httpStatusCode: number } }) => error.$metadata.httpStatusCode,
+      );
+    const first = await client.send(new PutObjectCommand({ Bucket: 'door', Key: 'cas/status.json', Body: 'v1' }));
+
+    expect(await put('v2', first.ETag ?? '')).toBe(200);
+    expect(await put('v3', first.ETag ?? '')).toBe(412);
+    expect(await put('v1', first.ETag ?? '', 'cas/missing.json')).toBe(404);
+    const read = await client.send(new GetObjectCommand({ Bucket: 'door', Key: 'cas/status.json' }));
+    expect(await read.Body?.transformToString()).toBe('v2');
+  });
+
   it('refuses an unsigned request, and stores nothing', async () => {
     expect(await send('PUT', '/door/unsigned.html', { 'content-type': 'text/html' }, '<script>1</script>')).toBe(403);
     expect(await send('GET', '/door?list-type=2')).toBe(403);

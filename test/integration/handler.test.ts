@@ -274,6 +274,50 @@ describe('the Lambda handler', () => {
     expect(JSON.parse(after.body)).toMatchObject({ batchId, status: 'accepted' });
   });
 
+  it('relaunches a batch whose launch failed once, however many repeats race, and answers every one', async () => {
+    lambdaAnswers = throttled;
+    const request = {
+      ...post({ count: 8, width: 8 }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-relaunch' },
+    };
+    const refused = (await handler(request, context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(refused.body);
+    lambdaAnswers = launched;
+    const launchesOf = () => lambda.seen.filter((seen) => JSON.parse(seen.body).job?.batchId === batchId).length;
+    const launchesBefore = launchesOf();
+
+    const repeats = (await Promise.all(
+      Array.from({ length: 20 }, () => handler(request, context)),
+    )) as APIGatewayProxyResult[];
+
+    expect(launchesOf() - launchesBefore).toBe(1);
+    expect(repeats.map((answer) => answer.statusCode)).toEqual(Array(20).fill(202));
+    for (const answer of repeats) expect(JSON.parse(answer.body)).toMatchObject({ batchId, status: 'accepted' });
+  });
+
+  it('starts a batch that recorded nothing once, however many repeats race after the grace', async () => {
+    const request = parseRequest({ count: 8, width: 8 }, harness.config);
+    const keyHash = createHash('sha256').update('racing-unrecorded').digest('hex');
+    await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
+      version: 1,
+      batchId: 'unrecorded-race',
+      requestHash: requestHash(request),
+      createdAt: new Date(Date.now() - 120_000).toISOString(),
+    });
+    const repeat = {
+      ...post({ count: 8, width: 8 }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-unrecorded' },
+    };
+    const launchesOf = () => lambda.seen.filter((seen) => JSON.parse(seen.body).job?.batchId === 'unrecorded-race');
+
+    const repeats = (await Promise.all(
+      Array.from({ length: 20 }, () => handler(repeat, context)),
+    )) as APIGatewayProxyResult[];
+
+    expect(launchesOf()).toHaveLength(1);
+    expect(repeats.map((answer) => answer.statusCode)).toEqual(Array(20).fill(202));
+  });
+
   it('never answers 2xx for a launch that failed, without an Idempotency-Key either', async () => {
     statesAnswers = (res) =>
       res

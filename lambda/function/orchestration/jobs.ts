@@ -3,7 +3,7 @@ import { messageOf } from '../contracts/errors.js';
 import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { statusKey } from '../storage/keys.js';
-import { getJson } from '../storage/objects.js';
+import { getJson, getJsonVersioned, putJsonIfUnchanged } from '../storage/objects.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
 import { chunkedProgress } from './chunks.js';
 import { runRetry } from './retry.js';
@@ -41,15 +41,7 @@ export function launcherBySize(config: Pick<Config, 'chunkSize'>, launchers: { w
  * request with the same Idempotency-Key, or a redelivered schedule) launches it again.
  */
 export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launch: Launcher): Promise<BatchStatus> {
-  const now = Date.now();
-  const status: BatchStatus = {
-    batchId: job.batchId,
-    status: 'accepted',
-    requested: job.request.count,
-    acceptedAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + ACCEPTED_WINDOW_MS).toISOString(),
-    ...(job.retry ? { retry: job.retry } : {}),
-  };
+  const status = acceptedStatus(job);
   await putStatus(status, config, deps);
   try {
     await launch(job);
@@ -69,9 +61,35 @@ export async function acceptJob(job: BatchJob, config: Config, deps: Deps, launc
   return status;
 }
 
+/** The record of a job accepted now: it must start within ACCEPTED_WINDOW_MS, or reads as interrupted. */
+function acceptedStatus(job: BatchJob, now = Date.now()): BatchStatus {
+  return {
+    batchId: job.batchId,
+    status: 'accepted',
+    requested: job.request.count,
+    acceptedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + ACCEPTED_WINDOW_MS).toISOString(),
+    ...(job.retry ? { retry: job.retry } : {}),
+  };
+}
+
 /** Whether a recorded batch may be launched again: only one whose launch failed. */
 export const relaunchable = (status: BatchStatus | undefined): boolean =>
   status?.status === 'failed' && status.error === 'launch_failed';
+
+/**
+ * Claims the one relaunch of a batch that never started (its launch failed, or nothing was
+ * recorded for it): its status record is replaced by an accepted one only if it is still the
+ * version read (If-Match), or still absent (If-None-Match). Of any number of repeats racing, one
+ * wins and starts the batch; the others find it accepted. False when another repeat won, or the
+ * batch has moved on.
+ */
+export async function claimRelaunch(job: BatchJob, config: Config, deps: Deps): Promise<boolean> {
+  const key = statusKey(config, job.batchId);
+  const record = await getJsonVersioned<BatchStatus>(deps.s3, config, key);
+  if (record && !relaunchable(record.value)) return false;
+  return putJsonIfUnchanged(deps.s3, config, key, acceptedStatus(job), record?.etag);
+}
 
 /**
  * Runs a job in this invocation, keeping its status record current: `running` from the start, with

@@ -45,12 +45,19 @@ export async function putText(
   );
 }
 
+/** A JSON document as stored, with the ETag that names this version of it. */
+export type Versioned<T> = { value: T; etag: string };
+
 /**
- * Reads a JSON document, or undefined when there is no such key. A document that does not parse
- * is read again: S3 never serves half a write, but s3rver writes in place and a reader racing a
- * writer (a status record being rewritten) can see the first half.
+ * Reads a JSON document and its ETag, or undefined when there is no such key. A document that does
+ * not parse is read again: S3 never serves half a write, but s3rver writes in place and a reader
+ * racing a writer (a status record being rewritten) can see the first half.
  */
-export async function getJson<T>(s3: S3Sender, config: Config, key: string): Promise<T | undefined> {
+export async function getJsonVersioned<T>(
+  s3: S3Sender,
+  config: Config,
+  key: string,
+): Promise<Versioned<T> | undefined> {
   try {
     return await withRetries(
       config,
@@ -58,7 +65,7 @@ export async function getJson<T>(s3: S3Sender, config: Config, key: string): Pro
       async () => {
         const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
         const text = await response.Body?.transformToString();
-        return text === undefined ? undefined : (JSON.parse(text) as T);
+        return text === undefined ? undefined : { value: JSON.parse(text) as T, etag: response.ETag ?? '' };
       },
       (error) => error instanceof SyntaxError,
     );
@@ -68,18 +75,30 @@ export async function getJson<T>(s3: S3Sender, config: Config, key: string): Pro
   }
 }
 
+/** Reads a JSON document, or undefined when there is no such key (see getJsonVersioned). */
+export async function getJson<T>(s3: S3Sender, config: Config, key: string): Promise<T | undefined> {
+  return (await getJsonVersioned<T>(s3, config, key))?.value;
+}
+
 /**
- * Writes a JSON document only if nothing is stored under `key` yet (`If-None-Match: *`, an atomic
- * check in S3). Returns false when the key was taken first (412), or by a write racing this one (409).
+ * Writes a JSON document only if what is stored under `key` is still the version read: the one
+ * with ETag `etag` (`If-Match`), or nothing at all when `etag` is undefined (`If-None-Match: *`).
+ * Both are atomic checks in S3. Returns false when another write came first (412), or is racing
+ * this one (409).
  */
-export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> {
-  const body = JSON.stringify(value);
+export async function putJsonIfUnchanged(
+  s3: S3Sender,
+  config: Config,
+  key: string,
+  value: unknown,
+  etag: string | undefined,
+): Promise<boolean> {
   const put = new PutObjectCommand({
     Bucket: config.bucket,
     Key: key,
-    Body: body,
+    Body: JSON.stringify(value),
     ContentType: 'application/json',
-    IfNoneMatch: '*',
+    ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
   });
   try {
     // 409 and 412 are 4xx: never retried, they are answers.
@@ -90,6 +109,13 @@ export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string,
     throw error;
   }
 }
+
+/**
+ * Writes a JSON document only if nothing is stored under `key` yet (`If-None-Match: *`). Returns
+ * false when the key was taken first.
+ */
+export const putJsonIfAbsent = (s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> =>
+  putJsonIfUnchanged(s3, config, key, value, undefined);
 
 /**
  * Every key under `prefix`, page by page. (Callers list at most MAX_CHUNKS keys, one page: s3rver

@@ -5,7 +5,15 @@ import { type BatchRequest, parseBatchId, parseRequest } from '../../contracts/r
 import type { BatchResult } from '../../contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
-import { acceptJob, LaunchError, type Launcher, readStatus, relaunchable, runJob } from '../../orchestration/jobs.js';
+import {
+  acceptJob,
+  claimRelaunch,
+  LaunchError,
+  type Launcher,
+  readStatus,
+  relaunchable,
+  runJob,
+} from '../../orchestration/jobs.js';
 import { checkRequestPhotos } from '../../orchestration/photos.js';
 import { claimRetry } from '../../orchestration/retry-claim.js';
 import type { BatchStatus } from '../../orchestration/status.js';
@@ -146,25 +154,37 @@ function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, header
 /**
  * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
  * batch is done, where to watch it while it runs, and a second start when the first never
- * happened (its launch failed, or nothing was recorded long after the key was claimed).
+ * happened (its launch failed, or nothing was recorded long after the key was claimed). Of repeats
+ * racing to start it, the one that claims the relaunch starts it; the others answer what it recorded.
  */
 async function replay(
   claim: { batchId: string; claimedAt: string },
   request: BatchRequest,
   context: ApiContext,
+  mayRelaunch = true,
 ): Promise<APIGatewayProxyResult> {
   const { batchId } = claim;
   const status = await readStatus(batchId, context.config, context.deps);
   const headers = { 'idempotent-replayed': 'true' };
-  if (relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS)) {
+  const neverStarted = relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS);
+  if (neverStarted && mayRelaunch) {
+    const job = { batchId, request };
+    if (!(await claimRelaunch(job, context.config, context.deps))) return replay(claim, request, context, false);
     context.log.info('Repeated request for a batch that never started; starting it', { batchId });
-    return start({ batchId, request }, context);
+    return start(job, context);
   }
   if (!status) {
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {
       status: 409,
       code: 'IDEMPOTENCY_KEY_IN_USE',
       field: 'Idempotency-Key',
+    });
+  }
+  if (relaunchable(status)) {
+    const message = `Batch ${batchId} could not be started again; repeat the request with the same Idempotency-Key`;
+    return batchError(503, 'LAUNCH_FAILED', message, batchId, {
+      ...headers,
+      'retry-after': String(LAUNCH_RETRY_AFTER_S),
     });
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
