@@ -1,27 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { peakRssMb } from '../support/peak-rss.js';
 import { withServers } from './measure.js';
-
-/** Peak resident memory (VmHWM) of a process, polled from /proc until it exits. */
-async function peakRssMb(pid: number, exited: Promise<unknown>): Promise<number> {
-  let peakKb = 0;
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  while (!done) {
-    try {
-      const status = await readFile(`/proc/${pid}/status`, 'utf8');
-      peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    } catch {
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return peakKb / 1024;
-}
 
 /**
  * Peak RSS of `npm start` itself (run as `node --import tsx lambda/local/cli.ts`, one process),

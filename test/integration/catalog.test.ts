@@ -1,14 +1,21 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pMap from 'p-map';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CATALOG, catalogPhoto } from '../../lambda/emulators/picsum/catalog.js';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
-import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
-import { readCatalog } from '../../lambda/function/source/catalog.js';
+import { catalogFor, forgetCatalog, MAX_KEPT_CATALOG_BYTES } from '../../lambda/function/orchestration/photos.js';
+import { MAX_CATALOG_PHOTOS, readCatalog } from '../../lambda/function/source/catalog.js';
+import { createSourcePool } from '../../lambda/function/source/picsum.js';
+import { MAX_METADATA_BYTES, putImage } from '../../lambda/function/storage/images.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
+import { putJson } from '../../lambda/function/storage/objects.js';
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { warningsDuring } from '../support/warnings.js';
@@ -216,5 +223,141 @@ describe('the API with the catalog', () => {
     expect(unknown.json.error.message).toMatch(/it has no 99999, 123456/);
     // Nothing was fetched for either.
     expect(sourceLog().downloads).toBe(0);
+  });
+});
+
+/**
+ * A catalog source on loopback that answers `/v2/list` pages as `page(n)` says (entries, as JSON),
+ * counting the pages asked for; anything else is 404.
+ */
+async function catalogSource(page: (n: number) => unknown[]) {
+  const pages: number[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname !== '/v2/list') return res.writeHead(404).end();
+    const n = Number(url.searchParams.get('page'));
+    pages.push(n);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page(n)));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig({
+    BUCKET_NAME: harness.config.bucket,
+    S3_ENDPOINT: harness.config.s3Endpoint,
+    PICSUM_BASE_URL: baseUrl,
+    MAX_ATTEMPTS: '1',
+  });
+  const deps = { s3: harness.s3, source: createSourcePool(config) };
+  return { config, deps, pages, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** Photo entries as picsum lists them, ids from `first`, with credit `author`. */
+const entries = (first: number, count: number, author = 'A. Author') =>
+  Array.from({ length: count }, (_, i) => ({
+    id: String(first + i),
+    author,
+    width: 100,
+    height: 100,
+    url: `https://example.test/photos/${first + i}`,
+  }));
+
+describe('a hostile catalog', () => {
+  it('refuses a page listing more photos than the 100 asked for', async () => {
+    harness = await startHarness();
+    const source = await catalogSource(() => entries(0, 1_700));
+
+    await expect(readCatalog(source.config, source.deps.source, AbortSignal.timeout(10_000))).rejects.toThrow(
+      /1700 entries, over the 100 asked for/,
+    );
+    expect(source.pages).toEqual([1]);
+    await source.close();
+  });
+
+  it('ends the read at a page that lists no new photo, as a source repeating one page forever does', async () => {
+    harness = await startHarness();
+    const source = await catalogSource(() => entries(0, 100));
+
+    const catalog = await readCatalog(source.config, source.deps.source, AbortSignal.timeout(10_000));
+
+    expect(catalog.photos).toHaveLength(100);
+    expect(source.pages.length).toBeLessThanOrEqual(17);
+    await source.close();
+  });
+
+  it(`refuses a catalog of more than ${MAX_CATALOG_PHOTOS} photos, reading no further`, async () => {
+    harness = await startHarness();
+    const source = await catalogSource((n) => entries(n * 100, 100));
+
+    await expect(readCatalog(source.config, source.deps.source, AbortSignal.timeout(30_000))).rejects.toThrow(
+      `lists over ${MAX_CATALOG_PHOTOS} photos`,
+    );
+    expect(source.pages.length).toBeLessThanOrEqual(MAX_CATALOG_PHOTOS / 100 + 16);
+    await source.close();
+  });
+
+  it('remembers a failed read for a while: one bad source costs one read, not one per batch', async () => {
+    harness = await startHarness();
+    const source = await catalogSource(() => [{ not: 'a photo' }]);
+
+    for (let batch = 0; batch < 3; batch++) await expect(catalogFor(source.config, source.deps)).rejects.toThrow();
+
+    expect(source.pages).toEqual([1]);
+    await source.close();
+  });
+
+  it('reads no kept catalog.json over its size cap, nor one not in the catalog shape: the source is asked', async () => {
+    harness = await startHarness();
+    const source = await catalogSource((n) => (n === 1 ? entries(0, 5) : []));
+    const keep = (photos: unknown) =>
+      putJson(harness.s3, source.config, 'images/catalog.json', {
+        base: source.config.picsumBaseUrl.href,
+        readAt: new Date().toISOString(),
+        photos,
+      });
+
+    await keep(entries(0, 1).map((photo) => ({ ...photo, url: 'x'.repeat(MAX_KEPT_CATALOG_BYTES) })));
+    forgetCatalog();
+    expect((await catalogFor(source.config, source.deps)).photos).toHaveLength(5);
+    await keep([{ id: '../x', author: 1 }]);
+    forgetCatalog();
+    expect((await catalogFor(source.config, source.deps)).photos).toHaveLength(5);
+
+    expect(source.pages).toEqual([1, 1]);
+    await source.close();
+  });
+
+  it("cuts an object's credit metadata to S3's 2 KB, between characters", async () => {
+    harness = await startHarness();
+    const author = 'Zoë Ørsted '.repeat(200);
+    const page = `https://example.test/${'ü'.repeat(3_000)}`;
+    const image = {
+      batchId: 'credit-cut',
+      index: 0,
+      count: 1,
+      format: 'jpg' as const,
+      picsumId: '10',
+      contentType: 'image/jpeg',
+      sourceUrl: `${harness.config.picsumBaseUrl.href}id/10/8/8`,
+      credit: { author, page },
+    };
+    const body = Buffer.from([0xff, 0xd8, 0xff, 0x00]);
+
+    const stored = await putImage(
+      harness.s3,
+      harness.config,
+      { ...image, body, sha256: sha256(body) },
+      AbortSignal.timeout(10_000),
+    );
+
+    const { metadata } = await harness.object(stored.key);
+    const bytes = Object.entries(metadata).reduce(
+      (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v),
+      0,
+    );
+    expect(bytes).toBeLessThanOrEqual(MAX_METADATA_BYTES);
+    expect(author.startsWith(decodeURIComponent(metadata['photo-author'] ?? ''))).toBe(true);
+    expect(page.startsWith(decodeURIComponent(metadata['photo-page'] ?? ''))).toBe(true);
+    expect((metadata['photo-author'] ?? '').length).toBeGreaterThan(100);
   });
 });

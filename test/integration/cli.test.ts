@@ -1,10 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { type Harness, startHarness } from '../support/harness.js';
+import { peakRssMb } from '../support/peak-rss.js';
 
 const exec = promisify(execFile);
 let harness: Harness;
@@ -38,7 +41,64 @@ async function start(args: string[]) {
   }
 }
 
+/**
+ * A source whose `/v2/list` pages are `page(n)` (image routes answer 404): the catalog alone
+ * differs between the runs compared.
+ */
+async function catalogOnlySource(page: (n: number) => unknown[]) {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname !== '/v2/list') return res.writeHead(404).end();
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(page(Number(url.searchParams.get('page')))));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+/** Peak RSS (MB) of `npm start -- --count 3 --source URL`, run to its end. */
+async function startPeakMb(source: string): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ['.build/cli.mjs', '--count', '3', '--width', '8', '--source', source, '--json'],
+    {
+      env: cliEnv(),
+      stdio: 'ignore',
+    },
+  );
+  const exited = once(child, 'exit');
+  const peak = await peakRssMb(child.pid ?? 0, exited);
+  await exited;
+  return peak;
+}
+
+/** Catalog entries from id `first`; `long`: credit strings near the lengths a page schema allows. */
+const photoEntries = (first: number, count: number, long = false) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: String(first + i),
+    author: `Author ${'x'.repeat(long ? 150 : 0)}`,
+    width: 100,
+    height: 100,
+    url: `https://example.test/${first + i}/${'y'.repeat(long ? 300 : 0)}`,
+  }));
+
 describe('npm start', () => {
+  it("peaks near a normal run's memory on a hostile catalog: pages of 1,700 entries, or pages without end", async () => {
+    const normal = await catalogOnlySource((n) => (n <= 10 ? photoEntries((n - 1) * 100, 100) : []));
+    const oversized = await catalogOnlySource((n) => (n <= 100 ? photoEntries(n * 1_700, 1_700, true) : []));
+    const endless = await catalogOnlySource((n) => photoEntries(n * 100, 100, true));
+
+    const normalMb = await startPeakMb(normal.url);
+    const oversizedMb = await startPeakMb(oversized.url);
+    const endlessMb = await startPeakMb(endless.url);
+
+    expect(oversizedMb).toBeLessThan(normalMb * 1.25);
+    expect(endlessMb).toBeLessThan(normalMb * 1.25);
+    for (const source of [normal, oversized, endless]) source.close();
+  }, 120_000);
+
   it('prints only the result as JSON with --json and exits 0', async () => {
     const { code, stdout } = await start(['--count', '3', '--width', '24', '--source', 'offline', '--json']);
 

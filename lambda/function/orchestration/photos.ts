@@ -3,7 +3,7 @@ import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { CatalogUse } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
-import { type Catalog, type CatalogPhoto, readCatalog } from '../source/catalog.js';
+import { type Catalog, type CatalogPhoto, parseCatalogPhotos, readCatalog } from '../source/catalog.js';
 import { checkAgainstCatalog, idOnly, type PhotoChoice, photoPicker } from '../source/photo-picks.js';
 import { catalogKey } from '../storage/keys.js';
 import { getJson, putJson } from '../storage/objects.js';
@@ -26,9 +26,14 @@ const CATALOG_READ_MS = 10_000;
  * picsum's API is asked once a day rather than once per cold start.
  */
 const KEPT_TTL_MS = 24 * 60 * 60_000;
-type KeptCatalog = { base: string; readAt: string; photos: CatalogPhoto[] };
+/** A kept catalog larger than this is not read (MAX_CATALOG_PHOTOS of today's entries is about 1.5 MB). */
+export const MAX_KEPT_CATALOG_BYTES = 4 * 1024 * 1024;
+type KeptCatalog = { base: string; readAt: string; photos: unknown };
 
-let cached: { base: string; at: number; catalog: Promise<Catalog> } | undefined;
+/** A source whose catalog could not be read is not asked again for this long: one bad source, one read. */
+const FAILED_READ_TTL_MS = 60_000;
+
+let cached: { base: string; at: number; ttlMs: number; catalog: Promise<Catalog> } | undefined;
 
 const asCatalog = (photos: readonly CatalogPhoto[]): Catalog => ({
   photos,
@@ -39,26 +44,30 @@ const asCatalog = (photos: readonly CatalogPhoto[]): Catalog => ({
 async function keptOrRead(config: Config, deps: Pick<Deps, 'source' | 's3'>, readMs: number): Promise<Catalog> {
   const base = config.picsumBaseUrl.href;
   const key = catalogKey(config);
-  const kept = await getJson<KeptCatalog>(deps.s3, config, key).catch(() => undefined);
-  if (
-    kept?.base === base &&
-    Date.now() - Date.parse(kept.readAt) < KEPT_TTL_MS &&
-    Array.isArray(kept.photos) &&
-    kept.photos.length > 0
-  ) {
-    return asCatalog(kept.photos);
-  }
+  // A kept catalog is checked as a page from the source is: whatever the bucket holds, no larger
+  // than MAX_KEPT_CATALOG_BYTES, and photos in the catalog's shape.
+  const kept = await getJson<KeptCatalog>(deps.s3, config, key, { maxBytes: MAX_KEPT_CATALOG_BYTES }).catch(
+    () => undefined,
+  );
+  const keptPhotos =
+    kept?.base === base && Date.now() - Date.parse(kept.readAt) < KEPT_TTL_MS
+      ? parseCatalogPhotos(kept.photos)
+      : undefined;
+  if (keptPhotos) return asCatalog(keptPhotos);
   const catalog = await readCatalog(config, deps.source, AbortSignal.timeout(readMs));
   const keep: KeptCatalog = { base, readAt: new Date().toISOString(), photos: [...catalog.photos] };
   // Kept for the next cold start (one PUT a day, awaited: no write outlives the batch that made it);
-  // a batch never fails for keeping it.
-  await putJson(deps.s3, config, key, keep).catch(() => {});
+  // a batch never fails for keeping it, and a catalog too large to be read back is not kept.
+  if (Buffer.byteLength(JSON.stringify(keep)) <= MAX_KEPT_CATALOG_BYTES) {
+    await putJson(deps.s3, config, key, keep).catch(() => {});
+  }
   return catalog;
 }
 
 /**
  * picsum's catalog: from this process's memory (CATALOG_TTL_MS), else the copy kept in the bucket
- * (a day), else the source itself. A failed read is not kept.
+ * (a day), else the source itself. A failed read is remembered for FAILED_READ_TTL_MS: the
+ * batches in that time fall back at once.
  */
 export function catalogFor(
   config: Config,
@@ -66,11 +75,12 @@ export function catalogFor(
   readMs = CATALOG_READ_MS,
 ): Promise<Catalog> {
   const base = config.picsumBaseUrl.href;
-  if (cached && cached.base === base && Date.now() - cached.at < CATALOG_TTL_MS) return cached.catalog;
-  const entry = { base, at: Date.now(), catalog: keptOrRead(config, deps, readMs) };
+  if (cached && cached.base === base && Date.now() - cached.at < cached.ttlMs) return cached.catalog;
+  const entry = { base, at: Date.now(), ttlMs: CATALOG_TTL_MS, catalog: keptOrRead(config, deps, readMs) };
   cached = entry;
   entry.catalog.catch(() => {
-    if (cached === entry) cached = undefined;
+    entry.at = Date.now();
+    entry.ttlMs = FAILED_READ_TTL_MS;
   });
   return entry.catalog;
 }

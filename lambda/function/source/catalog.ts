@@ -12,10 +12,14 @@ export type CatalogPhoto = { id: string; author: string; width: number; height: 
 /** picsum's catalog in id order, with lookup by id. */
 export type Catalog = { photos: readonly CatalogPhoto[]; byId: ReadonlyMap<string, CatalogPhoto> };
 
-/** picsum clamps `limit` to 100: about 11 pages today. */
+/** picsum clamps `limit` to 100: about 11 pages today. A page listing more than asked for is refused. */
 const PAGE_LIMIT = 100;
-/** A catalog a hundred times today's is still read; past that, a source that never stops listing is refused. */
-const MAX_PAGES = 1_024;
+/**
+ * The most photos a catalog may list: ten times picsum's ~1,000. Past that, a source that never
+ * stops listing is refused, so a hostile catalog costs at most this many entries of memory.
+ */
+export const MAX_CATALOG_PHOTOS = 10_000;
+const MAX_PAGES = MAX_CATALOG_PHOTOS / PAGE_LIMIT;
 /** Pages asked for at once: today's whole catalog (11 pages) in one round trip, and a few past its end. */
 const PAGES_AT_ONCE = 16;
 /** One page of 100 entries is about 20 KB; a larger body is not a catalog page. */
@@ -26,9 +30,16 @@ const entry = z.object({
   author: z.string().check(z.maxLength(200)),
   width: z.number().check(z.int(), z.minimum(1)),
   height: z.number().check(z.int(), z.minimum(1)),
-  url: z.string().check(z.maxLength(2048)),
+  url: z.string().check(z.maxLength(500)),
 });
-const page = z.array(entry);
+const page = z.array(entry).check(z.maxLength(PAGE_LIMIT));
+const whole = z.array(entry).check(z.minLength(1), z.maxLength(MAX_CATALOG_PHOTOS));
+
+/** A catalog as kept (catalog.json), checked as a page is: its photos, or undefined when it is not one. */
+export function parseCatalogPhotos(value: unknown): CatalogPhoto[] | undefined {
+  const parsed = whole.safeParse(value);
+  return parsed.success ? parsed.data.map((photo) => ({ ...photo, id: String(photo.id) })) : undefined;
+}
 
 async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Promise<CatalogPhoto[]> {
   const dispatcher = source.dispatcher();
@@ -63,7 +74,13 @@ async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Prom
     throw new SourceError('not_image', `A catalog page from ${url.host} is not JSON`);
   }
   const parsed = page.safeParse(json);
-  if (!parsed.success) throw new SourceError('not_image', `A catalog page from ${url.host} is not a list of photos`);
+  if (!parsed.success) {
+    const what =
+      Array.isArray(json) && json.length > PAGE_LIMIT
+        ? `${json.length} entries, over the ${PAGE_LIMIT} asked for`
+        : 'not a list of photos';
+    throw new SourceError('not_image', `A catalog page from ${url.host} is ${what}`);
+  }
   return parsed.data.map((photo) => ({ ...photo, id: String(photo.id) }));
 }
 
@@ -80,13 +97,14 @@ async function readPageWithRetries(url: URL, config: Config, source: SourcePool,
 }
 
 /**
- * Reads picsum's whole catalog (`/v2/list`, 100 photos a page, until a page comes back short),
- * the first page, then PAGES_AT_ONCE pages at a time: picsum does not say how many pages there are,
- * and one after another they would cost a batch 11 round trips before its first image. Throws a SourceError when
- * a page cannot be read: the caller falls back.
+ * Reads picsum's whole catalog (`/v2/list`, 100 photos a page, until a page comes back short or
+ * brings no photo not listed before), the first page, then PAGES_AT_ONCE pages at a time: picsum
+ * does not say how many pages there are, and one after another they would cost a batch 11 round
+ * trips before its first image. Throws a SourceError when a page cannot be read, or the catalog
+ * runs past MAX_CATALOG_PHOTOS: the caller falls back.
  */
 export async function readCatalog(config: Config, source: SourcePool, signal: AbortSignal): Promise<Catalog> {
-  const photos: CatalogPhoto[] = [];
+  const byId = new Map<string, CatalogPhoto>();
   // Every page in flight listens on the signal (and each retry's wait): not a leak.
   setMaxListeners(PAGES_AT_ONCE * 2 + 10, signal);
   const basePath = config.picsumBaseUrl.pathname.replace(/\/+$/, '');
@@ -98,18 +116,23 @@ export async function readCatalog(config: Config, source: SourcePool, signal: Ab
   };
   // Page 1 alone first: a source that cannot list its catalog is found out with one request
   // (and its retries), not sixteen.
-  for (let first = 1; first <= MAX_PAGES; first += first === 1 ? 1 : PAGES_AT_ONCE) {
+  for (let first = 1; first <= MAX_PAGES && byId.size <= MAX_CATALOG_PHOTOS; first += first === 1 ? 1 : PAGES_AT_ONCE) {
     const numbers = Array.from({ length: first === 1 ? 1 : PAGES_AT_ONCE }, (_, offset) => first + offset);
     const pages = await Promise.all(numbers.map((n) => readPageWithRetries(pageUrl(n), config, source, signal)));
     for (const listed of pages) {
-      photos.push(...listed);
-      if (listed.length < PAGE_LIMIT) {
-        if (photos.length === 0)
+      const known = byId.size;
+      for (const photo of listed) if (!byId.has(photo.id)) byId.set(photo.id, photo);
+      if (byId.size > MAX_CATALOG_PHOTOS) break;
+      // A short page is the last; a page of photos listed already is a source repeating itself.
+      if (listed.length < PAGE_LIMIT || byId.size === known) {
+        if (byId.size === 0)
           throw new SourceError('source_status', `The catalog at ${config.picsumBaseUrl.host} lists no photos`);
-        const byId = new Map(photos.map((photo) => [photo.id, photo]));
         return { photos: [...byId.values()], byId };
       }
     }
   }
-  throw new SourceError('too_large', `The catalog at ${config.picsumBaseUrl.host} runs past ${MAX_PAGES} pages`);
+  throw new SourceError(
+    'too_large',
+    `The catalog at ${config.picsumBaseUrl.host} lists over ${MAX_CATALOG_PHOTOS} photos`,
+  );
 }

@@ -21,23 +21,57 @@ export type ImageObject = {
   credit?: PhotoCredit | undefined;
 };
 
-/** S3 metadata travels as HTTP headers: printable ASCII as is, anything else percent-encoded (UTF-8). */
-const headerSafe = (text: string): string => (/^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text));
+/** S3 refuses an object whose user metadata, keys and values in UTF-8, is over 2 KB. */
+export const MAX_METADATA_BYTES = 2048;
+
+/**
+ * `text` as an S3 metadata value (an HTTP header): printable ASCII as is, anything else
+ * percent-encoded (UTF-8); cut to at most `maxBytes` between characters, never inside one.
+ */
+function headerSafe(text: string, maxBytes: number): string {
+  const ascii = /^[\x20-\x7e]*$/.test(text);
+  let value = '';
+  for (const character of text) {
+    const next = ascii ? character : encodeURIComponent(character);
+    if (value.length + next.length > maxBytes) break;
+    value += next;
+  }
+  return value;
+}
+
+const metadataBytes = (metadata: Record<string, string>): number =>
+  Object.entries(metadata).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
 
 export type StoredImage = { key: string; bytes: number; sha256: string };
+
+/**
+ * An image's metadata: where it came from, and its credit cut to keep the whole within S3's 2 KB
+ * (the author first, up to a quarter of it; the page gets the rest). The manifest keeps the credit whole.
+ */
+function metadataOf(image: ImageObject): Record<string, string> {
+  const metadata: Record<string, string> = {
+    'picsum-id': image.picsumId,
+    'source-url': image.sourceUrl,
+    'batch-id': image.batchId,
+  };
+  const { author, page } = image.credit ?? {};
+  if (author !== undefined) {
+    const room = MAX_METADATA_BYTES - metadataBytes(metadata) - 'photo-author'.length - 'photo-page'.length;
+    metadata['photo-author'] = headerSafe(author, Math.min(MAX_METADATA_BYTES / 4, Math.max(0, room)));
+  }
+  if (page !== undefined) {
+    const room = MAX_METADATA_BYTES - metadataBytes(metadata) - 'photo-page'.length;
+    metadata['photo-page'] = headerSafe(page, Math.max(0, room));
+  }
+  return metadata;
+}
 
 function putInput(config: Config, image: ImageObject) {
   return {
     Bucket: config.bucket,
     Key: imageKey(config, image),
     ContentType: image.contentType,
-    Metadata: {
-      'picsum-id': image.picsumId,
-      'source-url': image.sourceUrl,
-      'batch-id': image.batchId,
-      ...(image.credit?.author === undefined ? {} : { 'photo-author': headerSafe(image.credit.author) }),
-      ...(image.credit?.page === undefined ? {} : { 'photo-page': headerSafe(image.credit.page) }),
-    },
+    Metadata: metadataOf(image),
   };
 }
 

@@ -49,21 +49,27 @@ export async function putText(
 export type Versioned<T> = { value: T; etag: string };
 
 /**
- * Reads a JSON document and its ETag, or undefined when there is no such key. A document that does
- * not parse is read again: S3 never serves half a write, but s3rver writes in place and a reader
+ * Reads a JSON document and its ETag, or undefined when there is no such key; one over `maxBytes`
+ * is not read (a RangeError). A document that does not parse is read again: S3 never serves half a write, but s3rver writes in place and a reader
  * racing a writer (a status record being rewritten) can see the first half.
  */
 export async function getJsonVersioned<T>(
   s3: S3Sender,
   config: Config,
   key: string,
+  options: { maxBytes?: number } = {},
 ): Promise<Versioned<T> | undefined> {
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   try {
     return await withRetries(
       config,
       'S3 GetObject',
       async () => {
         const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+        if ((response.ContentLength ?? 0) > maxBytes) {
+          (response.Body as { destroy?(): void } | undefined)?.destroy?.();
+          throw new RangeError(`${key} is ${response.ContentLength} bytes, over the ${maxBytes} read`);
+        }
         const text = await response.Body?.transformToString();
         return text === undefined ? undefined : { value: JSON.parse(text) as T, etag: response.ETag ?? '' };
       },
@@ -76,8 +82,13 @@ export async function getJsonVersioned<T>(
 }
 
 /** Reads a JSON document, or undefined when there is no such key (see getJsonVersioned). */
-export async function getJson<T>(s3: S3Sender, config: Config, key: string): Promise<T | undefined> {
-  return (await getJsonVersioned<T>(s3, config, key))?.value;
+export async function getJson<T>(
+  s3: S3Sender,
+  config: Config,
+  key: string,
+  options: { maxBytes?: number } = {},
+): Promise<T | undefined> {
+  return (await getJsonVersioned<T>(s3, config, key, options))?.value;
 }
 
 /**
