@@ -198,7 +198,13 @@ describe('the deployed bundle under the synthesized state machine', () => {
     const request = parseRequest({ count: 250, width: 8, seed: 'heal', concurrency: 8 }, harness.config);
     const plan = await planBatch({ batchId: 'heal-batch', request, scheduled: true }, 3, options);
     await runChunk(
-      { batchId: 'heal-batch', request, concurrency: plan.concurrency, chunk: plan.chunks[2] as never },
+      {
+        batchId: 'heal-batch',
+        request,
+        concurrency: plan.concurrency,
+        startedAt: plan.startedAt,
+        chunk: plan.chunks[2] as never,
+      },
       options,
     );
     expect((await aggregateBatch(plan, options)).result).toMatchObject({ succeeded: 83, failed: 167 });
@@ -230,13 +236,14 @@ describe('the deployed bundle under the synthesized state machine', () => {
   });
 
   it('records a batch whose plan fails for good as failed, so GET stops saying running', async () => {
-    const job = { batchId: 'doomed', request: { ...parseRequest({}, harness.config), count: -1 } };
+    // A request no API would have let through: the plan step refuses it, naming the field.
+    const job = { batchId: 'doomed', request: { ...parseRequest({ count: 2 }, harness.config), width: 0 } };
 
     const run = await runDefinition(definition, job, (payload) => handler(payload, context));
 
     expect(run.status).toBe('FAILED');
     expect(run.visited).toEqual(['HealOrRun', 'Plan', 'RecordFailure', 'BatchFailed']);
-    expect(run.output).toMatchObject({ error: 'RangeError' });
+    expect(run.output).toMatchObject({ error: 'InvalidEventError' });
     const status = (await handler(
       { httpMethod: 'GET', path: '/batches/doomed', headers: {} } as unknown as APIGatewayProxyEvent,
       context,
@@ -244,9 +251,9 @@ describe('the deployed bundle under the synthesized state machine', () => {
     expect(JSON.parse(status.body)).toMatchObject({
       batchId: 'doomed',
       status: 'failed',
-      requested: -1,
-      error: 'RangeError',
+      requested: 2,
+      error: 'InvalidEventError',
     });
-    expect(JSON.parse(status.body).cause).toContain('count must be a whole number');
+    expect(JSON.parse(status.body).cause).toContain('`job.request`: Expected `width`');
   });
 });

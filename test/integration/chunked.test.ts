@@ -78,6 +78,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
       batchId: 'b',
       request,
       concurrency: plan.concurrency,
+      startedAt: plan.startedAt,
       chunk: plan.chunks[n] as never,
     });
 
@@ -97,6 +98,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
       succeeded: 84 + 83,
       failed: 0,
       chunks: { total: 3, done: 2 },
+      plannedAt: plan.startedAt,
     });
     const { result, missingChunks } = await aggregateBatch(plan, options);
     expect(missingChunks).toEqual([1]);

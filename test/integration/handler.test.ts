@@ -199,7 +199,8 @@ describe('the Lambda handler', () => {
 
     const plan = (await handler({ kind: 'picsum-batch.plan', job }, context)) as BatchPlan;
     for (const chunk of plan.chunks) {
-      await handler({ kind: 'picsum-batch.chunk', task: { ...job, concurrency: plan.concurrency, chunk } }, context);
+      const task = { ...job, concurrency: plan.concurrency, startedAt: plan.startedAt, chunk };
+      await handler({ kind: 'picsum-batch.chunk', task }, context);
     }
     const summary = await handler({ kind: 'picsum-batch.aggregate', plan }, context);
 
@@ -239,6 +240,119 @@ describe('the Lambda handler', () => {
     expect(await harness.keys()).toEqual(keysBefore);
     expect(harness.picsum.requests).toHaveLength(fetchedBefore);
     expect(lambda.seen.length + states.seen.length).toBe(launchesBefore);
+  });
+
+  const validRequest = {
+    count: 2,
+    width: 8,
+    height: 8,
+    concurrency: 2,
+    grayscale: false,
+    format: 'jpg',
+    distinct: false,
+  };
+  it.each([
+    [
+      'a job whose batch id climbs out of its folder',
+      { kind: 'picsum-batch.job', job: { batchId: 'zz/../../../escape-job', request: validRequest } },
+      /`job.batchId`/,
+    ],
+    [
+      'a plan whose batch id escapes the key prefix',
+      { kind: 'picsum-batch.plan', job: { batchId: '../plan-escape', request: validRequest } },
+      /`job.batchId`/,
+    ],
+    [
+      'a job of -5 images',
+      { kind: 'picsum-batch.job', job: { batchId: 'neg', request: { ...validRequest, count: -5 } } },
+      /`count`/,
+    ],
+    [
+      'a job whose width is a path',
+      {
+        kind: 'picsum-batch.job',
+        job: { batchId: 'path', request: { ...validRequest, width: '../../v2/list?page=1#' } },
+      },
+      /`width`/,
+    ],
+    [
+      'a job with an unknown request field',
+      { kind: 'picsum-batch.job', job: { batchId: 'extra', request: { ...validRequest, url: 'x' } } },
+      /`url`/,
+    ],
+    [
+      'a retry of more items than its batch',
+      { kind: 'picsum-batch.job', job: { batchId: 'r', request: validRequest, retry: { run: 1, items: 3 } } },
+      /retry.items/,
+    ],
+    [
+      'a chunk past the end of its batch',
+      {
+        kind: 'picsum-batch.chunk',
+        task: {
+          batchId: 'c',
+          request: validRequest,
+          concurrency: 2,
+          startedAt: '2026-12-02T00:00:00Z',
+          chunk: { chunk: 0, start: 0, end: 3 },
+        },
+      },
+      /not within the 2 items/,
+    ],
+    [
+      'an aggregate of no chunks',
+      {
+        kind: 'picsum-batch.aggregate',
+        plan: {
+          batchId: 'a',
+          request: validRequest,
+          concurrency: 2,
+          parallelChunks: 1,
+          startedAt: '2026-12-02T00:00:00Z',
+          chunks: [],
+        },
+      },
+      /`plan.chunks`/,
+    ],
+    [
+      'a failure record for a forged batch id',
+      { kind: 'picsum-batch.failed', batchId: 'a/b', requested: 1, failure: {} },
+      /`event.batchId`/,
+    ],
+    ['a heal of a forged batch id', { kind: 'picsum-batch.heal', batchId: '..' }, /`event.batchId`/],
+  ])('refuses %s, naming what failed, and reads, writes and fetches nothing', async (_name, event, why) => {
+    const keysBefore = await harness.keys();
+    const fetchedBefore = harness.picsum.requests.length;
+
+    await expect(handler(event, context)).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringMatching(why),
+    });
+
+    expect(await harness.keys()).toEqual(keysBefore);
+    expect(harness.picsum.requests).toHaveLength(fetchedBefore);
+  });
+
+  it('refuses a chunk and an aggregate for a finished batch: its manifest and images stay as they were', async () => {
+    const done = JSON.parse(((await handler(post({ count: 2, width: 8 }), context)) as APIGatewayProxyResult).body);
+    const manifestBefore = (await harness.object(done.manifestKey)).bytes;
+    const keysBefore = await harness.keys();
+    const startedAt = new Date().toISOString();
+    const chunk = { chunk: 0, start: 0, end: 2 };
+    const request = { ...validRequest, width: 9, height: 9 };
+
+    const forgedChunk = handler(
+      { kind: 'picsum-batch.chunk', task: { batchId: done.batchId, request, concurrency: 2, startedAt, chunk } },
+      context,
+    );
+    await expect(forgedChunk).rejects.toMatchObject({ name: 'NotPlannedError' });
+    const plan = { batchId: done.batchId, request, concurrency: 2, parallelChunks: 1, startedAt, chunks: [chunk] };
+    await expect(handler({ kind: 'picsum-batch.aggregate', plan }, context)).rejects.toMatchObject({
+      name: 'NotPlannedError',
+    });
+
+    expect((await harness.object(done.manifestKey)).bytes).toEqual(manifestBefore);
+    expect(await harness.keys()).toEqual(keysBefore);
   });
 
   it('names the source of a stray notification in its refusal', async () => {

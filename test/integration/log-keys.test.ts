@@ -2,6 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeEvent } from '../../lambda/function/adapters/route-event.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { planBatch } from '../../lambda/function/orchestration/chunks.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 let harness: Harness;
@@ -43,20 +45,17 @@ describe('log keys', () => {
       metrics: { addMetric: () => {}, publishStoredMetrics: () => {} },
       launch: async () => {},
     };
+    const request = parseRequest({ count: 1, width: 8, concurrency: 1 }, harness.config);
+    const plan = await planBatch({ batchId: 'keys-batch', request }, 1, harness);
     const chunkEvent = {
       kind: 'picsum-batch.chunk',
-      task: {
-        batchId: 'keys-batch',
-        request: { count: 1, width: 8, height: 8, concurrency: 1, grayscale: false, format: 'jpg' },
-        concurrency: 1,
-        chunk: { chunk: 7, start: 0, end: 1 },
-      },
+      task: { batchId: 'keys-batch', request, concurrency: 1, startedAt: plan.startedAt, chunk: plan.chunks[0] },
     };
 
     const first = await linesOf(() => routeEvent(chunkEvent, context, app));
     const second = await linesOf(() => routeEvent({ count: 3 }, context, app));
 
-    expect(first.find((line) => line.message === 'Chunk finished')).toMatchObject({ batchId: 'keys-batch', chunk: 7 });
+    expect(first.find((line) => line.message === 'Chunk finished')).toMatchObject({ batchId: 'keys-batch', chunk: 0 });
     const refused = second.find((line) => line.message === 'Event refused');
     expect(refused).toBeDefined();
     expect(refused).not.toHaveProperty('batchId');

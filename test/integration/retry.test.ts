@@ -184,7 +184,13 @@ describe('retrying a chunked batch', () => {
     const plan = await planBatch({ batchId: 'chunked', request }, 4, options);
     // Only the last chunk ran; the two before it died without a record.
     await runChunk(
-      { batchId: 'chunked', request, concurrency: plan.concurrency, chunk: plan.chunks[2] as never },
+      {
+        batchId: 'chunked',
+        request,
+        concurrency: plan.concurrency,
+        startedAt: plan.startedAt,
+        chunk: plan.chunks[2] as never,
+      },
       options,
     );
     const { result: broken } = await aggregateBatch(plan, options);

@@ -85,13 +85,20 @@ describe('the chunked path', () => {
       succeeded: 0,
       failed: 0,
       chunks: { total: 3, done: 0 },
+      plannedAt: plan.startedAt,
     });
   });
 
   it('runs a chunk once: a second delivery returns its record and fetches nothing', async () => {
     const { config, json, options } = await setUp();
     const plan = await planBatch(job(config), 1, options);
-    const task = { batchId: 'cb', request: plan.request, concurrency: 2, chunk: plan.chunks[1] as never };
+    const task = {
+      batchId: 'cb',
+      request: plan.request,
+      concurrency: 2,
+      startedAt: plan.startedAt,
+      chunk: plan.chunks[1] as never,
+    };
 
     const first = await runChunk(task, { ...options, deadlineAt: Date.now() + 10_000 });
     const fetched = source?.requests.length;
@@ -109,7 +116,7 @@ describe('the chunked path', () => {
     const plan = await planBatch(job(config), 1, options);
     for (const chunk of [plan.chunks[0], plan.chunks[2]]) {
       await runChunk(
-        { batchId: 'cb', request: plan.request, concurrency: 2, chunk: chunk as never },
+        { batchId: 'cb', request: plan.request, concurrency: 2, startedAt: plan.startedAt, chunk: chunk as never },
         {
           ...options,
           deadlineAt: Date.now() + 10_000,
@@ -186,6 +193,7 @@ describe('the chunked path, counted exactly', () => {
     batchId: 'cb',
     request: plan.request,
     concurrency: plan.concurrency,
+    startedAt: plan.startedAt,
     chunk: plan.chunks[n] as (typeof plan.chunks)[number],
   });
 

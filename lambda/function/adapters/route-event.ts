@@ -18,6 +18,7 @@ import { acceptJob, type Launcher, readStatus, relaunchable, runJobOnce } from '
 import { scheduledJob } from '../orchestration/schedule.js';
 import type { BatchStatus } from '../orchestration/status.js';
 import type { Deps } from '../pipeline/item.js';
+import { checkEvent } from './event-checks.js';
 import { recognizeEvent } from './events.js';
 import { handleApiEvent } from './http-api/router.js';
 import { type MetricsSink, recordBatch } from './metrics.js';
@@ -73,8 +74,9 @@ async function runWorkflowStep(event: WorkflowEvent, context: Context, app: App)
 
 /**
  * Answers one invocation: API Gateway proxy events, this function's own background jobs, the
- * batch state machine's steps and run envelopes (the schedule's). Anything else is refused with an
- * error naming what arrived, and starts nothing. Log keys never outlive their invocation.
+ * batch state machine's steps and run envelopes (the schedule's), each checked by the API's rules
+ * before anything is read. Anything else, or anything whose contents do not check out, is refused
+ * with an error naming what arrived, and starts nothing. Log keys never outlive their invocation.
  */
 export async function routeEvent(event: unknown, context: Context, app: App): Promise<Answer> {
   const { config, deps, log } = app;
@@ -82,7 +84,7 @@ export async function routeEvent(event: unknown, context: Context, app: App): Pr
   log.addContext(context);
   let recognized: ReturnType<typeof recognizeEvent>;
   try {
-    recognized = recognizeEvent(event);
+    recognized = checkEvent(recognizeEvent(event), config);
   } catch (error) {
     log.error('Event refused', { error });
     throw error;

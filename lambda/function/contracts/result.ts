@@ -134,6 +134,8 @@ export type BatchStatus =
       expiresAt?: string;
       /** Batches split into chunks: how many there are and how many have finished. */
       chunks?: { total: number; done: number };
+      /** Batches split into chunks: when this run was planned. Only its own chunks and aggregate (carrying this time) act on it. */
+      plannedAt?: string;
       /** A retry run in progress: its number, and how many unfinished items it runs again (the counts above are its own). */
       retry?: RetryRun;
     }

@@ -6,7 +6,7 @@ import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import type { PhotoChoice } from '../source/photo-picks.js';
-import { chunkKey, progressKey, progressPrefix } from '../storage/keys.js';
+import { chunkKey, progressKey, progressPrefix, statusKey } from '../storage/keys.js';
 import { getJson, listKeys, putJson } from '../storage/objects.js';
 import { type BatchJob, jobSize, storedPhotos, summarize, writeManifest } from './batch.js';
 import { planPhotos } from './photos.js';
@@ -110,11 +110,32 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
     succeeded: 0,
     failed: 0,
     chunks: { total: chunks.length, done: 0 },
+    plannedAt: plan.startedAt,
     ...(retry ? { retry } : {}),
   };
   await putStatus(status, config, deps);
   return plan;
 }
+
+/** A chunk or aggregate step for a run the batch is not running: a stale or forged step. Nothing is written. */
+export class NotPlannedError extends Error {
+  readonly code = 'NOT_PLANNED';
+  constructor(batchId: string, plannedAt: string | undefined, status: BatchStatus | undefined) {
+    const found = status
+      ? `${status.status}${status.status === 'running' ? ` (planned at ${status.plannedAt})` : ''}`
+      : 'no record';
+    super(`Batch ${batchId} is not running a chunked run planned at ${plannedAt}: its record says ${found}`);
+    this.name = 'NotPlannedError';
+  }
+}
+
+/** The batch's own status record (not merged with its manifest), as last written. */
+const statusRecord = (batchId: string, options: Options) =>
+  getJson<BatchStatus>(options.deps.s3, options.config, statusKey(options.config, batchId));
+
+/** Whether a status record is of the chunked run planned at `plannedAt`, still running. */
+const runningPlan = (status: BatchStatus | undefined, plannedAt: string | undefined): boolean =>
+  status?.status === 'running' && plannedAt !== undefined && status.plannedAt === plannedAt;
 
 /**
  * Runs one chunk and records it, unless it is recorded already: Step Functions may deliver a chunk
@@ -129,6 +150,8 @@ export async function runChunk(
   const recordAt = chunkKey(config, batchId, chunk.chunk, chunk.retry);
   const recorded = await getJson<ChunkRecord>(deps.s3, config, recordAt);
   if (recorded) return recorded.summary;
+  const status = await statusRecord(batchId, options);
+  if (!runningPlan(status, task.startedAt)) throw new NotPlannedError(batchId, task.startedAt, status);
 
   const progressAt = progressKey(config, batchId, chunk.chunk, chunk.retry);
   const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
@@ -264,6 +287,12 @@ export async function aggregateBatch(
   options: Options & { deadlineAt?: number },
 ): Promise<{ result: BatchResult; missingChunks: number[] }> {
   const { config, deps } = options;
+  const status = await statusRecord(plan.batchId, options);
+  // A step delivered again after the aggregate finished: the batch's result stands as recorded.
+  if (status?.status === 'done' && status.result.startedAt === plan.startedAt) {
+    return { result: status.result, missingChunks: [] };
+  }
+  if (!runningPlan(status, plan.startedAt)) throw new NotPlannedError(plan.batchId, plan.startedAt, status);
   const records = await pMap(
     plan.chunks,
     (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk, chunk.retry)),
@@ -355,6 +384,9 @@ export async function chunkedProgress(
 
 /** Records a batch the state machine gave up on, so GET says so instead of "running" forever. */
 export async function recordFailure(event: FailedEvent, options: Options): Promise<BatchStatus> {
+  // A batch that finished stays finished: a late failure of a step delivered again does not undo it.
+  const recorded = await statusRecord(event.batchId, options);
+  if (recorded?.status === 'done' || recorded?.status === 'cancelled') return recorded;
   const status: BatchStatus = {
     batchId: event.batchId,
     status: 'failed',
