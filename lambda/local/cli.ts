@@ -14,6 +14,8 @@ import { summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
+/** A local run's status record expires this long after it was last renewed (see runJob). */
+const LOCAL_LEASE_MS = 60_000;
 
 /** The exit code after a signal, as shells report one (128 + SIGINT). */
 const CANCELLED_EXIT_CODE = 130;
@@ -72,8 +74,11 @@ async function main(argv: string[]): Promise<number> {
         say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
         return runChunkedHere(job, batchOptions);
       }
-      // A retry keeps a status record, so that a retry asked for meanwhile (here or by the dev server) is told it runs.
-      return job.retry ? runJob(job, batchOptions) : runBatch(job.request, batchOptions);
+      // A retry keeps a status record, so that a retry asked for meanwhile (here or by the dev server)
+      // is told it runs; on a lease, so that once this process is killed it is skipped within a minute.
+      return job.retry
+        ? runJob(job, { ...batchOptions, leaseMs: LOCAL_LEASE_MS })
+        : runBatch(job.request, batchOptions);
     };
     const work = request ? { job: { batchId: newBatchId(), request } } : await claimRetryHere(retryOf ?? '', runtime);
     if (typeof work === 'string') {

@@ -74,9 +74,17 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   const stopping = new AbortController();
   const cancel = stopping.signal;
   const inBackground = (runner: typeof runJob | typeof runChunkedHere) => async (job: BatchJob) => {
+    // On a lease (see runJob): a batch of a dev server that was killed reads as interrupted within a minute.
+    const options = {
+      config: runtime.config,
+      deps: runtime.deps,
+      deadlineAt: Date.now() + 15 * 60_000,
+      cancel,
+      leaseMs: 60_000,
+    };
     background.submit(() =>
-      runner(job, { config: runtime.config, deps: runtime.deps, deadlineAt: Date.now() + 15 * 60_000, cancel }).catch(
-        (error: unknown) => log.error(`Background batch ${job.batchId} failed`, messageOf(error)),
+      runner(job, options).catch((error: unknown) =>
+        log.error(`Background batch ${job.batchId} failed`, messageOf(error)),
       ),
     );
   };

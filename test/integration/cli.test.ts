@@ -207,4 +207,33 @@ describe('npm start', () => {
       await slow.close();
     }
   });
+
+  it('leaves a retry killed with SIGKILL holding its batch for about a minute, not its whole time budget', async () => {
+    const slow = await startOfflinePicsum({ latencyMs: 50 });
+    const missing = await startOfflinePicsum({ faults: () => ({ kind: 'status', status: 404 }) });
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: slow.baseUrl, PICSUM_REDIRECT_HOSTS: slow.imageHost });
+      // A batch whose items all fail (its source has none of them), then a retry of it on a source
+      // slow enough to be killed mid-run.
+      const failed = await exec(process.execPath, ['.build/cli.mjs', '--count', '40', '--concurrency', '1', '--json'], {
+        env: { ...env, PICSUM_BASE_URL: missing.baseUrl, PICSUM_REDIRECT_HOSTS: missing.imageHost },
+      }).catch((error: { stdout: string }) => error);
+      const { batchId } = JSON.parse(failed.stdout.trim().split('\n').at(-1) ?? '{}');
+      const child = spawn(process.execPath, ['.build/cli.mjs', '--retry', batchId], { env });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        if (/\d+\/40 done/.test(stderr) && child.signalCode === null && !child.killed) child.kill('SIGKILL');
+      });
+      await once(child, 'exit');
+
+      const record = JSON.parse((await harness.object(`images/${batchId}/status.json`)).bytes.toString());
+
+      expect(record).toMatchObject({ status: 'running', retry: { run: 1 } });
+      expect(Date.parse(record.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+    } finally {
+      await slow.close();
+      await missing.close();
+    }
+  }, 60_000);
 });

@@ -94,34 +94,48 @@ export async function claimRelaunch(job: BatchJob, config: Config, deps: Deps): 
 /**
  * Runs a job in this invocation, keeping its status record current: `running` from the start, with
  * an expiry just past the deadline, so a batch whose invocation dies reads as interrupted rather
- * than running forever. The manifest marks it done.
+ * than running forever. The manifest marks it done. With `leaseMs` (a local process, which can die
+ * long before its deadline), the expiry is a lease instead: `leaseMs` from each write, renewed
+ * every third of it while the run lives.
  */
-export async function runJob(job: BatchJob, options: Omit<BatchOptions, 'batchId'>): Promise<BatchResult> {
-  const { config, deps } = options;
-  const expiresAt = new Date(options.deadlineAt + RUNNING_GRACE_MS).toISOString();
-  const running = (counts: { done: number; succeeded: number; failed: number }): BatchStatus => ({
+export async function runJob(
+  job: BatchJob,
+  options: Omit<BatchOptions, 'batchId'> & { leaseMs?: number },
+): Promise<BatchResult> {
+  const { config, deps, leaseMs } = options;
+  const expiresAt = () =>
+    new Date(leaseMs === undefined ? options.deadlineAt + RUNNING_GRACE_MS : Date.now() + leaseMs).toISOString();
+  let counts = { done: 0, succeeded: 0, failed: 0 };
+  const running = (): BatchStatus => ({
     batchId: job.batchId,
     status: 'running',
     requested: job.request.count,
     ...counts,
-    expiresAt,
+    expiresAt: expiresAt(),
     ...(job.retry ? { retry: job.retry } : {}),
   });
-  await putStatus(running({ done: 0, succeeded: 0, failed: 0 }), config, deps);
-  const writer = throttled((status: BatchStatus) => putStatus(status, config, deps));
+  await putStatus(running(), config, deps);
+  const writer = throttled(() => putStatus(running(), config, deps));
+  const renewal = leaseMs === undefined ? undefined : setInterval(() => writer.offer(undefined), leaseMs / 3);
+  renewal?.unref();
   const run: BatchOptions = {
     ...options,
     batchId: job.batchId,
     onProgress: (progress) => {
       options.onProgress?.(progress);
-      const { total: _total, ...counts } = progress;
-      writer.offer(running(counts));
+      const { total: _total, ...now } = progress;
+      counts = now;
+      writer.offer(undefined);
     },
   };
-  const { retry } = job;
-  const result = retry ? await runRetry({ ...job, retry }, run) : await runBatch(job.request, run);
-  await writer.flush();
-  return result;
+  try {
+    const { retry } = job;
+    const result = retry ? await runRetry({ ...job, retry }, run) : await runBatch(job.request, run);
+    await writer.flush();
+    return result;
+  } finally {
+    clearInterval(renewal);
+  }
 }
 
 /**
