@@ -19,6 +19,26 @@ const run = (input: object, deadlineMs = 20_000) =>
   });
 
 describe('a batch against s3rver and the offline picsum server', () => {
+  it('keeps the keys of an unseeded batch without the catalog when it runs again, so nothing is orphaned', async () => {
+    harness = await startHarness({ env: { PICSUM_CATALOG: 'off' } });
+    const request = parseRequest({ count: 12, width: 8 }, harness.config);
+    const again = () =>
+      runBatch(request, {
+        config: harness.config,
+        deps: harness.deps,
+        deadlineAt: Date.now() + 20_000,
+        batchId: 'runs-twice',
+      });
+
+    const first = await again();
+    const keysAfterFirst = await harness.keys(first.prefix);
+    const second = await again();
+
+    expect([first.succeeded, second.succeeded]).toEqual([12, 12]);
+    expect(await harness.keys(second.prefix)).toEqual(keysAfterFirst);
+    expect(keysAfterFirst.filter(isImageKey)).toHaveLength(12);
+  });
+
   it('stores every image byte-identical to what the source served, with type and metadata', async () => {
     harness = await startHarness();
     const request = { count: 6, seed: 'same', width: 120, height: 80, concurrency: 3 };

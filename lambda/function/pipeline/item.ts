@@ -297,7 +297,10 @@ async function fetchItem(
 ): Promise<{ outcome: Promise<ItemOutcome> }> {
   const { config, request, stop, deadline, deps } = context;
   const tries = new Tries(index, context);
-  const url = imageUrl(config.picsumBaseUrl, request, index, photo?.id);
+  // Without the catalog or a seed, picsum's random route would give another run of the batch (a
+  // retry) another photo, and so another key beside the first: the batch id seeds it instead.
+  const seeded = photo === undefined && request.seed === undefined ? { ...request, seed: context.batchId } : request;
+  const url = imageUrl(config.picsumBaseUrl, seeded, index, photo?.id);
   const credit = creditOf(photo);
   const item = { batchId: context.batchId, index, count: request.count, format: request.format, credit };
 
