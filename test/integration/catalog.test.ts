@@ -327,6 +327,28 @@ describe('a hostile catalog', () => {
     await source.close();
   });
 
+  it('strips control characters from the credit it lists, before any page or header sees it', async () => {
+    harness = await startHarness();
+    const source = await catalogSource((n) =>
+      n === 1
+        ? [
+            {
+              id: '1',
+              author: 'Nul\u0000 Bell\u0007 Esc\u001b[31m\u0085',
+              width: 1,
+              height: 1,
+              url: 'https://example.test/\u0000p',
+            },
+          ]
+        : [],
+    );
+
+    const catalog = await readCatalog(source.config, source.deps.source, AbortSignal.timeout(10_000));
+
+    expect(catalog.photos[0]).toMatchObject({ author: 'Nul Bell Esc[31m', url: 'https://example.test/p' });
+    await source.close();
+  });
+
   it("cuts an object's credit metadata to S3's 2 KB, between characters", async () => {
     harness = await startHarness();
     const author = 'Zoë Ørsted '.repeat(200);

@@ -35,10 +35,21 @@ const entry = z.object({
 const page = z.array(entry).check(z.maxLength(PAGE_LIMIT));
 const whole = z.array(entry).check(z.minLength(1), z.maxLength(MAX_CATALOG_PHOTOS));
 
+/** Control characters (C0, DEL, C1): never part of a name or an address, and never passed on to a page or a header. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A listed photo as this project keeps it: its id as a string, its credit without control characters. */
+const asPhoto = (photo: z.infer<typeof entry>): CatalogPhoto => ({
+  ...photo,
+  id: String(photo.id),
+  author: photo.author.replace(CONTROL, ''),
+  url: photo.url.replace(CONTROL, ''),
+});
+
 /** A catalog as kept (catalog.json), checked as a page is: its photos, or undefined when it is not one. */
 export function parseCatalogPhotos(value: unknown): CatalogPhoto[] | undefined {
   const parsed = whole.safeParse(value);
-  return parsed.success ? parsed.data.map((photo) => ({ ...photo, id: String(photo.id) })) : undefined;
+  return parsed.success ? parsed.data.map(asPhoto) : undefined;
 }
 
 async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Promise<CatalogPhoto[]> {
@@ -81,7 +92,7 @@ async function readPage(url: URL, source: SourcePool, signal: AbortSignal): Prom
         : 'not a list of photos';
     throw new SourceError('not_image', `A catalog page from ${url.host} is ${what}`);
   }
-  return parsed.data.map((photo) => ({ ...photo, id: String(photo.id) }));
+  return parsed.data.map(asPhoto);
 }
 
 /** A page, tried MAX_ATTEMPTS times on transient failures (429, 5xx, resets) with the items' backoff. */
