@@ -7,6 +7,8 @@ import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orches
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { runJob } from '../function/orchestration/jobs.js';
 import { claimRetry } from '../function/orchestration/retry-claim.js';
+import { batchPrefix } from '../function/storage/keys.js';
+import { listKeys } from '../function/storage/objects.js';
 import { parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
@@ -115,12 +117,27 @@ async function claimRetryHere(
     case 'nothing':
       return { result: retry.result };
     case 'unknown':
-      return `no batch ${batchId} in bucket ${runtime.config.bucket} (${runtime.storageNote})`;
+    case 'no-manifest':
+      return noManifest(batchId, runtime);
     case 'busy':
       return `batch ${batchId} is ${retry.status.status}; retry it once it has finished`;
-    case 'no-manifest':
-      return `batch ${batchId} ended without a manifest: no item of it is recorded to retry`;
   }
+}
+
+/**
+ * Why a batch without a manifest cannot be retried, with what its folder holds: a run stopped
+ * before it wrote its manifest (killed, say) leaves images that no record accounts for.
+ */
+async function noManifest(batchId: string, runtime: LocalRuntime): Promise<string> {
+  const { config, deps } = runtime;
+  const prefix = batchPrefix(config, batchId);
+  const where = `s3://${config.bucket}/${prefix} (${runtime.storageNote})`;
+  const objects = (await listKeys(deps.s3, config, prefix)).length;
+  if (objects === 0) return `no batch ${batchId} in bucket ${config.bucket}: nothing is stored under ${where}`;
+  return (
+    `batch ${batchId} has no manifest, so no item of it is recorded to retry: its run stopped before writing one. ` +
+    `${where} holds ${objects} object(s) it left; run the request again as a new batch, and delete that folder if you do not need it`
+  );
 }
 
 main(process.argv.slice(2)).then(

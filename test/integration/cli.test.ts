@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
@@ -124,6 +125,22 @@ describe('npm start', () => {
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/Expected `count` to be an integer from 1 to 100000, got "many"/);
+  });
+
+  it('says what a batch killed before its manifest left in the bucket, and what to do, when asked to retry it', async () => {
+    const batchId = '20261202T000000Z-killed00';
+    for (const name of ['00-1.jpg', '01-2.jpg', '02-3.jpg']) {
+      await harness.s3.send(
+        new PutObjectCommand({ Bucket: harness.config.bucket, Key: `images/${batchId}/${name}`, Body: 'x' }),
+      );
+    }
+
+    const { code, stderr } = await start(['--retry', batchId]);
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(`batch ${batchId} has no manifest`);
+    expect(stderr).toMatch(`s3://${harness.config.bucket}/images/${batchId}/`);
+    expect(stderr).toMatch(/holds 3 object\(s\) it left; run the request again as a new batch/);
   });
 
   it('refuses --retry of a batch the bucket does not hold (exit 1) and --retry with request flags (exit 2)', async () => {
