@@ -36,7 +36,7 @@ const page = z.array(entry).check(z.maxLength(PAGE_LIMIT));
 const whole = z.array(entry).check(z.minLength(1), z.maxLength(MAX_CATALOG_PHOTOS));
 
 /** Control characters (C0, DEL, C1): never part of a name or an address, and never passed on to a page or a header. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = /\p{Cc}/gu;
 
 /** A listed photo as this project keeps it: its id as a string, its credit without control characters. */
 const asPhoto = (photo: z.infer<typeof entry>): CatalogPhoto => ({
