@@ -177,6 +177,19 @@ describe('readWhole', () => {
     expect(read).toMatchObject({ contentType: 'image/jpeg', picsumId: '7', sourceUrl: 'http://source/7', index: 0 });
   });
 
+  it('gives its buffer back and discards the body when the body fails', async () => {
+    let givenBack = 0;
+    const pool = { take: (size: number) => ({ bytes: Buffer.alloc(size), giveBack: () => givenBack++ }) };
+    const failing = opened([jpegOf(100)], 200, new Error('socket hang up'));
+
+    await expect(readWhole(failing, item, config, pool as unknown as BufferPool)).rejects.toMatchObject({
+      reason: 'source_network',
+    });
+
+    expect(givenBack).toBe(1);
+    expect(failing.body.destroyed).toBe(true);
+  });
+
   it('never returns stale pooled bytes for a body cut short', async () => {
     const pool = new BufferPool(1);
     (await readWhole(opened([jpegOf(200, 0x31)], 200), item, config, pool)).release();

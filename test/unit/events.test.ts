@@ -13,6 +13,7 @@ describe('recognizeEvent', () => {
     ['an aggregate step', { kind: 'picsum-batch.aggregate', plan: { ...job, chunks: [] } }, 'workflow'],
     ['a failure record', { kind: 'picsum-batch.failed', batchId: 'b', failure: {} }, 'workflow'],
     ['a run envelope', { kind: 'picsum-batch.run', request: { count: 2 } }, 'run'],
+    ['a heal', { kind: 'picsum-batch.heal', batchId: 'b' }, 'heal'],
   ])('recognises %s', (_name, event, type) => {
     const recognized = recognizeEvent(event);
     expect(recognized.type).toBe(type);
@@ -40,6 +41,8 @@ describe('recognizeEvent', () => {
     ['a failure record without its failure', { kind: 'picsum-batch.failed', batchId: 'b' }],
     ['a failure record without a batch id', { kind: 'picsum-batch.failed', failure: {} }],
     ['an unknown kind', { kind: 'picsum-batch.other' }],
+    ['a heal without a batch id', { kind: 'picsum-batch.heal' }],
+    ['a heal whose batch id is not a string', { kind: 'picsum-batch.heal', batchId: 7 }],
   ])('refuses %s', (_name, event) => {
     expect(() => recognizeEvent(event)).toThrow(UnrecognizedEventError);
   });

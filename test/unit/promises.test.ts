@@ -7,12 +7,17 @@ import { readIdempotencyKey, requestHash } from '../../lambda/function/orchestra
 import { tally } from '../../lambda/function/pipeline/run-items.js';
 import {
   batchPrefix,
+  catalogKey,
   chunkKey,
   idempotencyKey,
   imageKey,
   manifestKey,
+  nameInBatch,
+  photoOfKey,
   progressKey,
   progressPrefix,
+  reportKey,
+  retryClaimKey,
   statusKey,
 } from '../../lambda/function/storage/keys.js';
 
@@ -61,6 +66,25 @@ describe('the S3 layout', () => {
     expect(progressPrefix(prefixed, 'b')).toBe('p/b/progress/');
     expect(progressKey(prefixed, 'b', 3)).toBe('p/b/progress/3.json');
     expect(idempotencyKey(prefixed, 'ab12')).toBe('p/idempotency/ab12.json');
+    expect(reportKey(prefixed, 'b')).toBe('p/b/report.html');
+    expect(catalogKey(prefixed)).toBe('p/catalog.json');
+  });
+
+  it("keeps a retry run's documents under retries/{r}/, beside its claim", () => {
+    expect(retryClaimKey(prefixed, 'b', 2)).toBe('p/b/retries/2.json');
+    expect(chunkKey(prefixed, 'b', 3, 2)).toBe('p/b/retries/2/chunks/3.json');
+    expect(progressPrefix(prefixed, 'b', 2)).toBe('p/b/retries/2/progress/');
+    expect(chunkKey(prefixed, 'b', 3, 0)).toBe('p/b/retries/0/chunks/3.json');
+  });
+
+  it("names an object within its batch's folder, and the photo an image key is of", () => {
+    expect(nameInBatch('p/b/03-9.webp')).toBe('03-9.webp');
+    expect(nameInBatch('name-only.jpg')).toBe('name-only.jpg');
+    expect(photoOfKey('p/b/03-9.webp')).toBe('9');
+    expect(photoOfKey('p/b/12-1084.jpg')).toBe('1084');
+    expect(photoOfKey('p/b/03-9.webp.bak')).toBeUndefined();
+    expect(photoOfKey('p/b/manifest.json')).toBeUndefined();
+    expect(photoOfKey('03-9.jpg')).toBeUndefined();
   });
 
   it('pads image indexes to the width of the last one', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../lambda/function/contracts/errors.js';
-import { parseRequest, show } from '../../lambda/function/contracts/request.js';
+import { parseBatchId, parseRequest, show } from '../../lambda/function/contracts/request.js';
 
 const limits = { maxCount: 1000, maxConcurrency: 64, defaultConcurrency: 16 };
 
@@ -193,5 +193,52 @@ describe('show', () => {
     expect(show('x'.repeat(70))).toBe(`"${'x'.repeat(56)}...`);
     expect(show(deep(100_000, 1, (inner) => [inner]))).toBe('a deeply nested array');
     expect(show(deep(100_000, 1, (inner) => ({ a: inner })))).toBe('a deeply nested object');
+  });
+});
+
+describe('parseBatchId', () => {
+  it('takes the ids this function makes: letters, digits, _ and -, 1 to 128 of them', () => {
+    for (const id of ['20261125T094207Z-3f9a1c2b', 'nightly-20261125T000000Z', 'a', 'A_b-9', 'x'.repeat(128)]) {
+      expect(parseBatchId(id)).toBe(id);
+    }
+  });
+
+  it('names `batchId` unless told another field', () => {
+    expect(() => parseBatchId('a/b')).toThrow(/^Expected `batchId` to match/);
+  });
+
+  it.each([
+    ['a slash before it', 'x/abc'],
+    ['a slash after it', 'abc/'],
+    ['dots', '..'],
+    ['an empty id', ''],
+    ['129 characters', 'x'.repeat(129)],
+    ['a space', 'a b'],
+  ])('refuses %s with a 400 naming the field and the value', (_name, id) => {
+    try {
+      parseBatchId(id, '--retry');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(RequestError);
+      expect(error).toMatchObject({ field: '--retry', status: 400 });
+      expect((error as Error).message).toBe(
+        `Expected \`--retry\` to match /^[A-Za-z0-9_-]{1,128}$/, got ${JSON.stringify(id.slice(0, 140))}`,
+      );
+    }
+  });
+});
+
+describe('ids, exactly', () => {
+  it('names the count that disagrees with the ids, and the id repeated with distinct', () => {
+    expect(refusal({ ids: ['10', '11'], count: 3 }).message).toBe(
+      'Expected `count` to be the number of `ids` (2), got 3',
+    );
+    expect(refusal({ ids: ['10', '11', '10'], distinct: true }).message).toBe(
+      'Expected `ids` to name different photos with `distinct`, got 10 twice',
+    );
+  });
+
+  it('refuses an id that only ends in digits', () => {
+    expect(refusal({ ids: ['x1'] })).toMatchObject({ field: 'ids', code: 'INVALID_FIELD' });
   });
 });

@@ -15,6 +15,11 @@ const request = (input: object) => parseRequest(input, config);
 const base = new URL('https://picsum.photos');
 
 describe('imageUrl', () => {
+  it('asks for a photo chosen from the catalog by its id, seeded or not', () => {
+    expect(imageUrl(base, request({ width: 20, height: 30 }), 4, '10').href).toBe('https://picsum.photos/id/10/20/30');
+    expect(imageUrl(base, request({ seed: 'cats' }), 4, '10').href).toBe('https://picsum.photos/id/10/600/600');
+  });
+
   it('asks for a random image of the size', () => {
     expect(imageUrl(base, request({ width: 200, height: 300 }), 4).href).toBe('https://picsum.photos/200/300');
   });

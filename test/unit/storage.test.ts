@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
-import { copyImage, putImage, putImageStream } from '../../lambda/function/storage/images.js';
+import { copyImage, MAX_METADATA_BYTES, putImage, putImageStream } from '../../lambda/function/storage/images.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
@@ -79,6 +79,64 @@ describe('putImage', () => {
     );
 
     expect(sent[0]?.command.input.ChecksumSHA256).toBeUndefined();
+  });
+});
+
+describe("an image's metadata", () => {
+  const metadataOf = async (credit?: { author?: string; page?: string }) => {
+    const { sent, s3 } = recording();
+    await putImage(
+      s3,
+      loadConfig({ BUCKET_NAME: 'bk' }),
+      { ...image, credit, body, sha256 },
+      new AbortController().signal,
+    );
+    return (sent[0] as (typeof sent)[number]).command.input.Metadata ?? {};
+  };
+  const bytesOf = (metadata: Record<string, string>) =>
+    Object.entries(metadata).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+
+  it('carries credit only when the catalog gave it, printable ASCII as is and anything else percent-encoded', async () => {
+    expect(Object.keys(await metadataOf())).toEqual(['picsum-id', 'source-url', 'batch-id']);
+    expect(
+      await metadataOf({ author: 'Alejandro Escamilla', page: 'https://unsplash.com/photos/yC-Yzbqy7PY' }),
+    ).toEqual({
+      'picsum-id': '9',
+      'source-url': 'https://s/9',
+      'batch-id': 'b',
+      'photo-author': 'Alejandro Escamilla',
+      'photo-page': 'https://unsplash.com/photos/yC-Yzbqy7PY',
+    });
+    expect(await metadataOf({ author: 'Zoë Ørsted' })).toMatchObject({ 'photo-author': 'Zo%C3%AB%20%C3%98rsted' });
+    expect(await metadataOf({ page: 'https://x.test/ü' })).toMatchObject({
+      'photo-page': 'https%3A%2F%2Fx.test%2F%C3%BC',
+    });
+  });
+
+  it("cuts credit between characters to keep the whole within S3's 2 KB, the author to a quarter of it", async () => {
+    const metadata = await metadataOf({ author: 'Zoë '.repeat(500), page: `https://x.test/${'a'.repeat(5_000)}` });
+
+    expect(bytesOf(metadata)).toBeLessThanOrEqual(MAX_METADATA_BYTES);
+    expect(bytesOf(metadata)).toBeGreaterThan(MAX_METADATA_BYTES - 10);
+    const author = metadata['photo-author'] ?? '';
+    expect(author.length).toBeLessThanOrEqual(MAX_METADATA_BYTES / 4);
+    expect(author.length).toBeGreaterThan(MAX_METADATA_BYTES / 4 - 10);
+    expect('Zoë '.repeat(500).startsWith(decodeURIComponent(author))).toBe(true);
+    expect(metadata['photo-page']).toMatch(/^https:\/\/x\.test\/a+$/);
+  });
+
+  it('names the call that failed in its error', async () => {
+    const failing = { send: async () => Promise.reject(Object.assign(new Error('boom'), { code: 'ECONNRESET' })) };
+    const config = loadConfig({ BUCKET_NAME: 'bk' });
+    const signal = new AbortController().signal;
+
+    await expect(putImage(failing, config, { ...image, body, sha256 }, signal)).rejects.toThrow(/^S3 PutObject failed/);
+    await expect(copyImage(failing, config, 'images/b/0-9.jpg', image, signal)).rejects.toThrow(
+      /^S3 CopyObject failed/,
+    );
+    await expect(putImageStream(failing, config, image, Readable.from([body]), body.length, signal)).rejects.toThrow(
+      /^S3 PutObject failed/,
+    );
   });
 });
 
