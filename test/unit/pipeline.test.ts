@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { PhotoLedger } from '../../lambda/function/pipeline/photo-ledger.js';
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { createSourcePool, openImage, toSourceError } from '../../lambda/function/source/picsum.js';
 import { SourceError } from '../../lambda/function/source/source-error.js';
@@ -559,5 +560,111 @@ describe('an unexpected error', () => {
       message: 'Unexpected error: undefined is not a function',
     });
     expect(logged).toEqual([['Item failed on an unexpected error', { index: 0, error: bug }]]);
+  });
+});
+
+describe('items of one photo', () => {
+  /** Items whose photos are `ids` (by index), with credit, one download per photo, copies recorded. */
+  async function runPhotos(
+    ids: string[],
+    answer: Answer,
+    copy: (input: unknown) => Promise<unknown> = async () => ({}),
+  ) {
+    source = await startHostileSource(answer);
+    const config = configFor(source, {});
+    pool = createSourcePool(config);
+    const puts: PutObjectCommand['input'][] = [];
+    const copies: CopyObjectCommand['input'][] = [];
+    const s3 = {
+      send: async (command: unknown) => {
+        if (command instanceof PutObjectCommand) puts.push(command.input);
+        if (command instanceof CopyObjectCommand) {
+          copies.push(command.input);
+          return copy(command.input);
+        }
+        return {};
+      },
+    };
+    const request = parseRequest({ width: 8, ids }, config);
+    const photos = (index: number) => {
+      const id = ids[index] ?? '';
+      return { id, author: `Author ${id}`, url: `https://example.test/${id}` };
+    };
+    const run = await runItems(request, indexRange(0, request.count), {
+      config,
+      deps: { s3, source: pool },
+      batchId: 'b1',
+      deadlineAt: Date.now() + 10_000,
+      photos,
+      ledger: new PhotoLedger(),
+    });
+    return { items: run.items, puts, copies, requests: source.requests };
+  }
+  const byId: Answer = (req, res) => {
+    const id = /^\/id\/(\d+)\//.exec(req.url ?? '')?.[1] ?? '';
+    const body = jpegOf(60 + Number(id));
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': id });
+    res.end(body);
+  };
+
+  it('downloads a photo once; its later items are server-side copies of the first, with its bytes, hash and credit', async () => {
+    const { items, puts, copies, requests } = await runPhotos(['7', '7', '8', '7'], byId);
+
+    expect(requests.map((r) => r.url)).toEqual(['/id/7/8/8', '/id/8/8/8']);
+    expect(puts.map((put) => put.Key)).toEqual(['images/b1/0-7.jpg', 'images/b1/2-8.jpg']);
+    const first = items[0] as Extract<(typeof items)[number], { ok: true }>;
+    expect(items[1]).toMatchObject({
+      ok: true,
+      key: 'images/b1/1-7.jpg',
+      bytes: first.bytes,
+      sha256: first.sha256,
+      copyOf: 0,
+      author: 'Author 7',
+      page: 'https://example.test/7',
+      attempts: 1,
+    });
+    expect(items[3]).toMatchObject({ ok: true, key: 'images/b1/3-7.jpg', copyOf: 0 });
+    expect(copies).toEqual([
+      expect.objectContaining({
+        Bucket: 'b',
+        Key: 'images/b1/1-7.jpg',
+        CopySource: 'b/images/b1/0-7.jpg',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'image/jpeg',
+        Metadata: {
+          'picsum-id': '7',
+          'source-url': `${source?.url}/id/7/8/8`,
+          'batch-id': 'b1',
+          'photo-author': 'Author 7',
+          'photo-page': 'https://example.test/7',
+        },
+      }),
+      expect.objectContaining({ Key: 'images/b1/3-7.jpg', CopySource: 'b/images/b1/0-7.jpg' }),
+    ]);
+  });
+
+  it("fails a photo's later items with its first item's reason, copying nothing", async () => {
+    const { items, copies } = await runPhotos(['9', '9'], (_req, res) => res.writeHead(404).end());
+
+    expect(items[0]).toMatchObject({ ok: false, reason: 'source_status' });
+    expect(items[1]).toMatchObject({
+      ok: false,
+      reason: 'source_status',
+      message: 'Photo 9 was not stored: item 0 of it failed (source_status)',
+    });
+    expect(copies).toEqual([]);
+  });
+
+  it('tries a copy S3 fails for a moment again, and counts the attempts', async () => {
+    let failures = 1;
+    const flaky = async () => {
+      if (failures-- > 0) throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      return {};
+    };
+
+    const { items, copies } = await runPhotos(['5', '5'], byId, flaky);
+
+    expect(copies).toHaveLength(2);
+    expect(items[1]).toMatchObject({ ok: true, copyOf: 0, attempts: 2 });
   });
 });
