@@ -23,17 +23,26 @@ export function webpOf(size: number): Buffer {
 
 /**
  * An image source that misbehaves as told, on loopback: `answer` writes each response by hand.
- * It counts every request it gets, so a test can prove what was (or was not) contacted. It has no
- * catalog: `/v2/list` is answered 404 (counted apart, in `catalogRequests`), and batches fall back
- * to picsum's own routes, which `answer` answers.
+ * It counts every request it gets, so a test can prove what was (or was not) contacted. Without
+ * `catalog` it has none: `/v2/list` is answered 404 (counted apart, in `catalogRequests`), and
+ * batches fall back to picsum's own routes, which `answer` answers; with it, `/v2/list` lists
+ * those photos on its first page.
  */
-export async function startHostileSource(answer: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
+export async function startHostileSource(
+  answer: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+  options: { catalog?: { id: string; author: string; width: number; height: number; url: string }[] } = {},
+) {
   const requests: { method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
   const catalogRequests: string[] = [];
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/v2/list')) {
       catalogRequests.push(req.url);
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('page not found');
+      const page = new URL(req.url, 'http://local').searchParams.get('page');
+      if (!options.catalog) res.writeHead(404, { 'content-type': 'text/plain' }).end('page not found');
+      else
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(page === '1' ? options.catalog : []));
       return;
     }
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });

@@ -1,11 +1,11 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 
 /** An error shaped as the SDK shapes S3's answers (`$fault`, `$metadata`). */
 const s3Error = (name: string, status: number) =>
   Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
 
 /**
- * S3 for narrow unit tests: PutObject (with If-None-Match), GetObject and ListObjectsV2 over a
+ * S3 for narrow unit tests: PutObject (with If-None-Match), CopyObject, GetObject and ListObjectsV2 over a
  * Map. It skips signing, checksums and serialization, so it proves nothing about storage — the
  * integration tests do that against s3rver — only about the logic that calls it.
  */
@@ -16,6 +16,13 @@ export function memoryS3() {
       const { Key = '', Body, IfNoneMatch } = command.input;
       if (IfNoneMatch === '*' && objects.has(Key)) throw s3Error('PreconditionFailed', 412);
       objects.set(Key, String(Body));
+      return {};
+    }
+    if (command instanceof CopyObjectCommand) {
+      const from = decodeURIComponent(String(command.input.CopySource).replace(/^[^/]+\//, ''));
+      const text = objects.get(from);
+      if (text === undefined) throw s3Error('NoSuchKey', 404);
+      objects.set(command.input.Key ?? '', text);
       return {};
     }
     if (command instanceof GetObjectCommand) {

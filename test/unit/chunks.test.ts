@@ -11,7 +11,9 @@ import {
   runChunk,
   runChunkedHere,
 } from '../../lambda/function/orchestration/chunks.js';
+import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
 import { chunkConcurrency } from '../../lambda/function/orchestration/plan.js';
+import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
@@ -24,13 +26,27 @@ afterEach(async () => {
   await source?.close();
 });
 
-async function setUp() {
-  source = await startHostileSource((req, res) => {
-    if (req.url?.includes('/c-4/')) return void res.writeHead(404).end();
-    const body = jpegOf(64);
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': '1' });
-    res.end(body);
-  });
+/** Photos 1, 2 and 3, as a catalog lists them. */
+const CATALOG = ['1', '2', '3'].map((id) => ({
+  id,
+  author: `A${id}`,
+  width: 10,
+  height: 10,
+  url: `https://x.test/${id}`,
+}));
+
+async function setUp(options: { failing?: () => boolean; catalog?: boolean } = {}) {
+  const failing = options.failing ?? (() => true);
+  source = await startHostileSource(
+    (req, res) => {
+      if (req.url?.includes('/c-4/') && failing()) return void res.writeHead(404).end();
+      const id = /^\/id\/(\d+)\//.exec(req.url ?? '')?.[1];
+      const body = jpegOf(id === undefined ? 64 : 60 + Number(id));
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': id ?? '1' });
+      res.end(body);
+    },
+    options.catalog ? { catalog: CATALOG } : {},
+  );
   const config = loadConfig({
     BUCKET_NAME: 'b',
     PICSUM_BASE_URL: source.url,
@@ -358,5 +374,62 @@ describe('the chunked path, counted exactly', () => {
     expect(counted).toMatchObject({ succeeded: 6, failed: 1 });
     expect(seen.every((progress) => progress.succeeded + progress.failed === progress.done)).toBe(true);
     expect(seen.at(-1)).toEqual({ done: 7, succeeded: 6, failed: 1, total: 7 });
+  });
+});
+
+describe('the chunked path with the catalog', () => {
+  afterEach(() => forgetCatalog());
+
+  it("leaves a chunk's items whose photo another chunk fetches to the aggregate, which copies them: one download per photo", async () => {
+    const { config, json, options } = await setUp({ catalog: true });
+    // Chunks of 3: [1 2 1] [2 3] [1 2]; photo 2's first item is in chunk 0, photo 3's in chunk 1.
+    const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2'], width: 8, concurrency: 4 }, config);
+    const plan = await planBatch({ batchId: 'cb', request }, 1, options);
+    const task = (n: number) => ({
+      batchId: 'cb',
+      request,
+      concurrency: plan.concurrency,
+      startedAt: plan.startedAt,
+      chunk: plan.chunks[n] as (typeof plan.chunks)[number],
+    });
+
+    for (const n of [2, 1, 0]) await runChunk(task(n), { ...options, deadlineAt: Date.now() + 10_000 });
+    const { result } = await aggregateBatch(plan, { ...options, deadlineAt: Date.now() + 10_000 });
+
+    expect(json('images/cb/chunks/1.json').deferred).toEqual([3]);
+    expect(json('images/cb/chunks/2.json').deferred).toEqual([5, 6]);
+    expect(result).toMatchObject({ requested: 7, succeeded: 7, failed: 0, catalog: { photos: 3 } });
+    const downloads = source?.requests.filter((r) => r.url.startsWith('/id/')).map((r) => r.url);
+    expect(downloads?.sort()).toEqual(['/id/1/8/8', '/id/2/8/8', '/id/3/8/8']);
+    const items = (json('images/cb/manifest.json') as Manifest).items;
+    expect(items.map((item) => (item.ok ? (item.copyOf ?? 'fetched') : item.reason))).toEqual([
+      'fetched',
+      'fetched',
+      0,
+      1,
+      'fetched',
+      0,
+      1,
+    ]);
+    expect(items[5]).toMatchObject({ key: 'images/cb/5-1.jpg', author: 'A1', page: 'https://x.test/1' });
+  });
+
+  it("retries a chunked batch's unfinished items in chunks of their own, into the same manifest", async () => {
+    let failing = true;
+    const { config, json, options } = await setUp({ failing: () => failing });
+    const request = parseRequest({ count: 7, width: 8, seed: 'c', concurrency: 4 }, config);
+    const first = await runChunkedHere({ batchId: 'cb', request }, { ...options, deadlineAt: Date.now() + 10_000 });
+    failing = false;
+    const claimed = await claimRetry('cb', options as never);
+    if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
+
+    const retried = await runChunkedHere(claimed.job, { ...options, deadlineAt: Date.now() + 10_000 });
+
+    expect(first).toMatchObject({ succeeded: 6, failed: 1 });
+    expect(claimed.job.retry).toEqual({ run: 1, items: 1 });
+    expect(retried).toMatchObject({ requested: 7, succeeded: 7, failed: 0, retries: 1 });
+    expect(json('images/cb/retries/1/chunks/0.json').items.map((item: { index: number }) => item.index)).toEqual([4]);
+    const manifest = json('images/cb/manifest.json') as Manifest;
+    expect(manifest.items[4]).toMatchObject({ ok: true, run: 1 });
   });
 });
