@@ -104,4 +104,10 @@ describe('the offline picsum server, as picsum.photos behaves', () => {
     const asJson = await get('/id/99999/info', { accept: 'application/json' });
     expect(asJson).toMatchObject({ status: 404, text: '{"error":"Image does not exist"}\n' });
   });
+
+  it('answers 400 to a seed of malformed percent-encoding, and keeps serving', async () => {
+    expect(await get('/seed/%E0%A4%A/10')).toMatchObject({ status: 400 });
+    expect(await get('/seed/%E0%A4%A/info')).toMatchObject({ status: 400 });
+    expect((await get('/seed/ok/10')).status).toBe(302);
+  });
 });

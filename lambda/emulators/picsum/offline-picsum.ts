@@ -74,6 +74,15 @@ class PicsumError extends Error {
   }
 }
 
+/** A seed from the path, decoded; malformed percent-encoding is a 400, as any bad request is. */
+function decodedSeed(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new PicsumError(400, 'Invalid seed: malformed percent-encoding');
+  }
+}
+
 function answerError(req: IncomingMessage, res: ServerResponse, error: PicsumError) {
   if (req.headers.accept === 'application/json') {
     res.writeHead(error.status, { 'content-type': 'application/json', 'cache-control': NO_STORE });
@@ -281,7 +290,7 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
       const info = INFO_ROUTE.exec(url.pathname);
       if (info) {
         const [, kind, key = ''] = info;
-        const photo = kind === 'id' ? catalogPhoto(key) : seededPhoto(decodeURIComponent(key));
+        const photo = kind === 'id' ? catalogPhoto(key) : seededPhoto(decodedSeed(key));
         if (!photo) throw new PicsumError(404, 'Image does not exist');
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': NO_STORE });
         res.end(`${JSON.stringify(listed(photo))}\n`);
@@ -294,7 +303,7 @@ export async function startOfflinePicsum(options: OfflinePicsumOptions = {}): Pr
       if (extension !== '.jpg' && extension !== '.webp') throw new PicsumError(400, 'Invalid file extension');
       let photo: CatalogPhoto | undefined;
       if (kind === 'id') photo = catalogPhoto(key);
-      else if (kind === 'seed') photo = seededPhoto(decodeURIComponent(key));
+      else if (kind === 'seed') photo = seededPhoto(decodedSeed(key));
       else photo = CATALOG[(randomPicks++ * 7919) % CATALOG.length];
       if (!photo) throw new PicsumError(404, 'Image does not exist');
       if (requestInfo.photo === undefined) requestInfo.photo = photo.id;
