@@ -3,7 +3,8 @@ with urllib (which follows picsum's redirect) and PUTting it to the local S3 ser
 
   python3 tutorial.py '{"urls": [...], "concurrency": 16, "putBase": "http://127.0.0.1:PORT/bucket/prefix/", "runs": 3, "cold": false}'
 
-s3rver accepts unsigned requests, so this contender skips SigV4: it does less work than the others.
+The bench's S3 server lets its unsigned requests through, so this contender skips SigV4: it does less
+work than the others.
 With "s3": {"endpoint", "bucket", "prefix"} in place of putBase, each image goes through boto3's
 put_object instead (signed, as a Python user would store it).
 Prints one JSON line: elapsed ms per run, CPU ms per run, peak RSS in KB.

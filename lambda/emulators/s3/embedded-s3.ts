@@ -26,6 +26,11 @@ export async function startEmbeddedS3(options: {
   directory: string;
   bucket: string;
   port?: number;
+  /**
+   * Lets unsigned requests through (the other checks stay): only for the benchmark's S3, whose
+   * tutorial contender PUTs unsigned, as the tutorial did. Nothing the project runs for a user sets it.
+   */
+  acceptUnsigned?: boolean;
 }): Promise<EmbeddedS3> {
   await mkdir(options.directory, { recursive: true });
   const server = new S3rver({
@@ -45,7 +50,9 @@ export async function startEmbeddedS3(options: {
   if ((server.middleware[0] as { name?: string } | undefined)?.name === 'logger') server.middleware.splice(0, 1);
   // Only the project's own clients, before anything else reads the request.
   let port = 0;
-  server.middleware.unshift(ownCallersOnly(() => port, options.directory));
+  server.middleware.unshift(
+    ownCallersOnly(() => port, options.directory, { acceptUnsigned: options.acceptUnsigned === true }),
+  );
   let inFlight = 0;
   server.middleware.unshift(async (_ctx: unknown, next: () => Promise<void>) => {
     inFlight++;

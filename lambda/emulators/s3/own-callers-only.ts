@@ -21,11 +21,12 @@ function keyOf(path: string): string | undefined {
  * - no browser form upload (POST of multipart/form-data, which needs no preflight);
  * - no key that would resolve outside the bucket's folder on disk (`..`, `.`).
  */
-function refusal(ctx: DoorContext, port: number, directory: string): Error | undefined {
+function refusal(ctx: DoorContext, port: number, directory: string, acceptUnsigned: boolean): Error | undefined {
   const foreign = foreignCaller(ctx.headers, port, { sameOrigin: false });
   if (foreign) return new S3Error('AccessDenied', foreign);
   const signed = ctx.headers.authorization !== undefined || 'X-Amz-Signature' in ctx.query;
-  if (!signed) return new S3Error('AccessDenied', 'Requests to the embedded S3 must be signed (SigV4)');
+  if (!signed && !acceptUnsigned)
+    return new S3Error('AccessDenied', 'Requests to the embedded S3 must be signed (SigV4)');
   if (ctx.method === 'POST' && ctx.request.type === 'multipart/form-data') {
     return new S3Error('MethodNotAllowed', 'Form uploads (POST Object) are refused by the embedded S3');
   }
@@ -48,9 +49,13 @@ function refusal(ctx: DoorContext, port: number, directory: string): Error | und
 }
 
 /** The embedded S3's door: refuses what `refusal` names, before s3rver sees the request. */
-export function ownCallersOnly(port: () => number, directory: string): KoaMiddleware {
+export function ownCallersOnly(
+  port: () => number,
+  directory: string,
+  options: { acceptUnsigned: boolean },
+): KoaMiddleware {
   return async (ctx, next) => {
-    const refused = refusal(ctx as DoorContext, port(), directory);
+    const refused = refusal(ctx as DoorContext, port(), directory, options.acceptUnsigned);
     if (refused) throw refused;
     await next();
   };
