@@ -82,6 +82,20 @@ const post = (body: object) =>
     body: JSON.stringify(body),
     isBase64Encoded: false,
   }) as unknown as APIGatewayProxyEvent;
+/**
+ * An Idempotency-Key bound two minutes ago to `batchId` for `body`, by a request that then wrote
+ * nothing: its invocation died at once.
+ */
+async function bindKeyLongAgo(key: string, batchId: string, body: object) {
+  const keyHash = createHash('sha256').update(key).digest('hex');
+  await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
+    version: 1,
+    batchId,
+    requestHash: requestHash(parseRequest(body, harness.config)),
+    createdAt: new Date(Date.now() - 120_000).toISOString(),
+  });
+}
+
 const get = (path: string) => ({ httpMethod: 'GET', path, headers: {} }) as unknown as APIGatewayProxyEvent;
 const inputOf = (call: SignedRequest | undefined) => JSON.parse(JSON.parse(call?.body ?? '{}').input ?? '{}');
 
@@ -410,14 +424,7 @@ describe('the Lambda handler', () => {
   });
 
   it('starts a batch that recorded nothing once, however many repeats race after the grace', async () => {
-    const request = parseRequest({ count: 8, width: 8 }, harness.config);
-    const keyHash = createHash('sha256').update('racing-unrecorded').digest('hex');
-    await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
-      version: 1,
-      batchId: 'unrecorded-race',
-      requestHash: requestHash(request),
-      createdAt: new Date(Date.now() - 120_000).toISOString(),
-    });
+    await bindKeyLongAgo('racing-unrecorded', 'unrecorded-race', { count: 8, width: 8 });
     const repeat = {
       ...post({ count: 8, width: 8 }),
       headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-unrecorded' },
@@ -496,15 +503,7 @@ describe('the Lambda handler', () => {
   });
 
   it('starts the batch of a repeated request whose first invocation died before recording anything', async () => {
-    const request = parseRequest({ count: 2, width: 8 }, harness.config);
-    // A key bound two minutes ago to a batch that never wrote a status: its invocation died at once.
-    const keyHash = createHash('sha256').update('died-early').digest('hex');
-    await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
-      version: 1,
-      batchId: 'never-started',
-      requestHash: requestHash(request),
-      createdAt: new Date(Date.now() - 120_000).toISOString(),
-    });
+    await bindKeyLongAgo('died-early', 'never-started', { count: 2, width: 8 });
 
     const repeated = (await handler(
       {
