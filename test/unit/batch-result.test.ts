@@ -63,6 +63,27 @@ describe('storedPhotos', () => {
 });
 
 describe('writeManifest', () => {
+  it('leaves no unhandled rejection when neither the manifest nor the page can be made', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    // An item that cannot be read: JSON.stringify and the page's renderer both throw on it.
+    const unreadable = Object.defineProperty({}, 'index', {
+      enumerable: true,
+      get() {
+        throw new Error('unreadable item');
+      },
+    }) as ItemOutcome;
+    const s3 = { send: async () => ({}) };
+
+    const written = await writeManifest(result(), request, [unreadable], { config, deps: { s3 } as never });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.off('unhandledRejection', onRejection);
+
+    expect(written.manifestError).toMatch(/unreadable item/);
+    expect(rejections).toEqual([]);
+  });
+
   it('writes the manifest, then report.html beside it as HTML linking its images and the manifest by name', async () => {
     const puts: PutObjectCommand['input'][] = [];
     const s3 = {

@@ -394,7 +394,8 @@ describe('the chunked path with the catalog', () => {
     });
 
     for (const n of [2, 1, 0]) await runChunk(task(n), { ...options, deadlineAt: Date.now() + 10_000 });
-    const { result } = await aggregateBatch(plan, { ...options, deadlineAt: Date.now() + 10_000 });
+    // No deadline given: the aggregate step runs its deferred copies within a budget of its own.
+    const { result } = await aggregateBatch(plan, options);
 
     expect(json('images/cb/chunks/1.json').deferred).toEqual([3]);
     expect(json('images/cb/chunks/2.json').deferred).toEqual([5, 6]);
@@ -431,5 +432,81 @@ describe('the chunked path with the catalog', () => {
     expect(json('images/cb/retries/1/chunks/0.json').items.map((item: { index: number }) => item.index)).toEqual([4]);
     const manifest = json('images/cb/manifest.json') as Manifest;
     expect(manifest.items[4]).toMatchObject({ ok: true, run: 1 });
+  });
+});
+
+describe('the run a chunk or aggregate step is for', () => {
+  const later = () => Date.now() + 10_000;
+  const taskOf = (plan: Awaited<ReturnType<typeof planBatch>>, n: number, startedAt = plan.startedAt) => ({
+    batchId: 'cb',
+    request: plan.request,
+    concurrency: plan.concurrency,
+    startedAt,
+    chunk: plan.chunks[n] as (typeof plan.chunks)[number],
+  });
+
+  it('runs a chunk only for the run its batch is running: another plan, a finished batch or none is refused, writing nothing', async () => {
+    const { config, s3, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    const keysBefore = [...s3.objects.keys()];
+    const other = new Date(Date.parse(plan.startedAt) + 1).toISOString();
+
+    await expect(runChunk(taskOf(plan, 0, other), { ...options, deadlineAt: later() })).rejects.toThrow(
+      `Batch cb is not running a chunked run planned at ${other}: its record says running (planned at ${plan.startedAt})`,
+    );
+    await expect(
+      runChunk({ ...taskOf(plan, 0), batchId: 'none' }, { ...options, deadlineAt: later() }),
+    ).rejects.toThrow('its record says no record');
+    s3.objects.set('images/cb/status.json', JSON.stringify({ batchId: 'cb', status: 'failed', requested: 7 }));
+    await expect(runChunk(taskOf(plan, 0), { ...options, deadlineAt: later() })).rejects.toMatchObject({
+      name: 'NotPlannedError',
+      code: 'NOT_PLANNED',
+      message: expect.stringMatching(/its record says failed$/),
+    });
+    expect([...s3.objects.keys()].filter((key) => key !== 'images/cb/status.json')).toEqual(
+      keysBefore.filter((key) => key !== 'images/cb/status.json'),
+    );
+    expect(source?.requests).toHaveLength(0);
+  });
+
+  it('answers an aggregate delivered again after the batch finished with its recorded result, writing nothing', async () => {
+    const { config, s3, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    for (const n of [0, 1, 2]) await runChunk(taskOf(plan, n), { ...options, deadlineAt: later() });
+    const first = await aggregateBatch(plan, options);
+    const manifest = s3.objects.get('images/cb/manifest.json');
+    s3.objects.delete('images/cb/report.html');
+
+    const again = await aggregateBatch(plan, options);
+
+    expect(again).toEqual({ result: first.result, missingChunks: [] });
+    expect(s3.objects.get('images/cb/manifest.json')).toBe(manifest);
+    expect(s3.objects.has('images/cb/report.html')).toBe(false);
+    await expect(aggregateBatch({ ...plan, startedAt: '2026-01-01T00:00:00.000Z' }, options)).rejects.toThrow(
+      /its record says done$/,
+    );
+  });
+
+  it('never records a finished batch as failed: a late failure of a step leaves it done', async () => {
+    const { s3, options } = await setUp();
+    for (const status of ['done', 'cancelled']) {
+      const record = { batchId: 'cb', status, result: { batchId: 'cb' } };
+      s3.objects.set('images/cb/status.json', JSON.stringify(record));
+
+      const answered = await recordFailure(
+        { kind: 'picsum-batch.failed', batchId: 'cb', requested: 7, failure: { Error: 'States.Timeout' } },
+        options,
+      );
+
+      expect(answered).toEqual(record);
+      expect(JSON.parse(s3.objects.get('images/cb/status.json') ?? '')).toEqual(record);
+    }
+  });
+
+  it("records a retry run's plan with its retry, for GET", async () => {
+    const { config, json, options } = await setUp();
+    const plan = await planBatch({ ...job(config), retry: { run: 2, items: 4 } }, 1, options);
+
+    expect(json('images/cb/status.json')).toMatchObject({ retry: { run: 2, items: 4 }, plannedAt: plan.startedAt });
   });
 });

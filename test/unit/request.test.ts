@@ -203,8 +203,9 @@ describe('parseBatchId', () => {
     }
   });
 
-  it('names `batchId` unless told another field', () => {
+  it('names `batchId` unless told another field, and shows at most 140 characters of the value', () => {
     expect(() => parseBatchId('a/b')).toThrow(/^Expected `batchId` to match/);
+    expect(() => parseBatchId(`/${'x'.repeat(300)}`)).toThrow(new RegExp(`got "/${'x'.repeat(139)}"$`));
   });
 
   it.each([

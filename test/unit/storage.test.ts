@@ -125,6 +125,23 @@ describe("an image's metadata", () => {
     expect(metadata['photo-page']).toMatch(/^https:\/\/x\.test\/a+$/);
   });
 
+  it('keeps a credit that fits exactly, and gives the author what a long source URL leaves of the 2 KB', async () => {
+    expect((await metadataOf({ author: 'a'.repeat(MAX_METADATA_BYTES / 4) }))['photo-author']).toHaveLength(512);
+    const { sent, s3 } = recording();
+    const sourceUrl = `https://s/${'u'.repeat(1_700)}`;
+    const long = { ...image, sourceUrl, credit: { author: 'b'.repeat(600), page: 'https://p' } };
+
+    await putImage(s3, loadConfig({ BUCKET_NAME: 'bk' }), { ...long, body, sha256 }, new AbortController().signal);
+
+    const metadata = (sent[0] as (typeof sent)[number]).command.input.Metadata ?? {};
+    const fixed = bytesOf({ 'picsum-id': '9', 'source-url': sourceUrl, 'batch-id': 'b' });
+    expect(metadata['photo-author']).toHaveLength(
+      MAX_METADATA_BYTES - fixed - 'photo-author'.length - 'photo-page'.length,
+    );
+    expect(metadata['photo-page']).toBe('');
+    expect(bytesOf(metadata)).toBe(MAX_METADATA_BYTES);
+  });
+
   it('names the call that failed in its error', async () => {
     const failing = { send: async () => Promise.reject(Object.assign(new Error('boom'), { code: 'ECONNRESET' })) };
     const config = loadConfig({ BUCKET_NAME: 'bk' });
