@@ -231,12 +231,16 @@ describe('parseBatchId', () => {
 
 describe('ids, exactly', () => {
   it('names the count that disagrees with the ids, and the id repeated with distinct', () => {
-    expect(refusal({ ids: ['10', '11'], count: 3 }).message).toBe(
-      'Expected `count` to be the number of `ids` (2), got 3',
-    );
-    expect(refusal({ ids: ['10', '11', '10'], distinct: true }).message).toBe(
-      'Expected `ids` to name different photos with `distinct`, got 10 twice',
-    );
+    expect(refusal({ ids: ['10', '11'], count: 3 })).toMatchObject({
+      field: 'count',
+      code: 'INVALID_FIELD',
+      message: 'Expected `count` to be the number of `ids` (2), got 3',
+    });
+    expect(refusal({ ids: ['10', '11', '10'], distinct: true })).toMatchObject({
+      field: 'ids',
+      code: 'INVALID_FIELD',
+      message: 'Expected `ids` to name different photos with `distinct`, got 10 twice',
+    });
   });
 
   it('refuses an id that only ends in digits', () => {
