@@ -70,6 +70,22 @@ describe('one item', () => {
     expect(Buffer.from(puts[0]?.Body as Buffer).equals(body)).toBe(true);
   });
 
+  it('asks for an unseeded item without the catalog by a seed of its batch and index, so another run gets the same photo', async () => {
+    const { puts } = await run(image(), { count: 2, seed: undefined });
+
+    expect(source?.requests.map((r) => r.url)).toEqual(['/seed/b1-0/8/8', '/seed/b1-1/8/8']);
+    expect(puts[0]?.Metadata).toMatchObject({ 'source-url': `${source?.url}/seed/b1-0/8/8` });
+  });
+
+  it('leaves no attempt timer behind once its items are done', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((what) => what === 'Timeout').length;
+    const before = timers();
+
+    await run(image(), { count: 5 });
+
+    expect(timers() - before).toBeLessThan(5);
+  });
+
   it('turns a hostile Picsum-ID into a safe key', async () => {
     const { items } = await run(
       (_req, res) => {
