@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
+import { integerVar } from '../function/contracts/config.js';
 import { messageOf } from '../function/contracts/errors.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
@@ -11,6 +12,9 @@ import { BackgroundJobs } from './background-jobs.js';
 import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
+
+/** `PORT` for `npm run dev`, checked as every other variable is (0 lets the system pick one). */
+export const devPort = (env: NodeJS.ProcessEnv): number => integerVar(env, 'PORT', 3000, 0, 65_535);
 
 /** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;

@@ -1,12 +1,13 @@
 import { messageOf } from '../function/contracts/errors.js';
-import { startDevServer } from './dev-server.js';
+import { devPort, startDevServer } from './dev-server.js';
 import { startLocalRuntime } from './setup.js';
 
 /** `npm run dev`: the HTTP API on 127.0.0.1:PORT until Ctrl-C. */
 async function main() {
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  const port = devPort(process.env);
   const runtime = await startLocalRuntime({ say });
-  const server = await startDevServer(runtime, { port: Number(process.env.PORT) || 3000 });
+  const server = await startDevServer(runtime, { port });
   say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
   say(`Open ${server.url}/ for the page: a form for a batch, and each batch's images and waterfall.`);
   say(`Try: curl -s -X POST ${server.url}/batches -H 'content-type: application/json' -d '{"count":5}'`);

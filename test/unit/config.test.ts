@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { devPort } from '../../lambda/local/dev-server.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -59,5 +60,18 @@ describe('loadConfig', () => {
 
   it('is frozen', () => {
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+});
+
+describe('PORT for npm run dev', () => {
+  it('is checked as every other variable is: 3000 unset, 0 lets the system pick, anything else not a port refused by name', () => {
+    expect(devPort({})).toBe(3000);
+    expect(devPort({ PORT: '8080' })).toBe(8080);
+    expect(devPort({ PORT: '0' })).toBe(0);
+    for (const bad of ['abc', '3000x', '-1', '65536', '80.5']) {
+      expect(() => devPort({ PORT: bad })).toThrow(
+        `Expected PORT to be an integer from 0 to 65535, got ${JSON.stringify(bad)}`,
+      );
+    }
   });
 });

@@ -50,7 +50,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const MB = 1024 * 1024;
 
-function integerVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** An integer variable from `min` to `max`, `fallback` when unset or blank; a ConfigError naming it otherwise. */
+export function integerVar(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
