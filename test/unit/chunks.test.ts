@@ -163,6 +163,33 @@ describe('the chunked path', () => {
     const manifest = json(result.manifestKey) as Manifest;
     expect(manifest.items.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(json('images/cb/status.json')).toMatchObject({ status: 'done', result: { succeeded: 5 } });
+    // Nothing was left to the aggregate: the batch ended with its last chunk's last write.
+    expect(result.finishedAt).toBe(json('images/cb/chunks/2.json').summary.finishedAt);
+  });
+
+  it('says a catalog that could not be read over one that could, when chunks chose their photos differently', async () => {
+    const { config, s3, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    const record = (n: number, catalog: object) => ({
+      summary: {
+        ...plan.chunks[n],
+        done: 0,
+        succeeded: 0,
+        failed: 0,
+        bytes: 0,
+        startedAt: plan.startedAt,
+        finishedAt: plan.startedAt,
+        catalog,
+      },
+      items: [],
+    });
+    s3.objects.set('images/cb/chunks/0.json', JSON.stringify(record(0, { photos: 993 })));
+    s3.objects.set('images/cb/chunks/1.json', JSON.stringify(record(1, { unavailable: 'HTTP 503' })));
+    s3.objects.set('images/cb/chunks/2.json', JSON.stringify(record(2, { photos: 993 })));
+
+    const { result } = await aggregateBatch(plan, options);
+
+    expect(result.catalog).toEqual({ unavailable: 'HTTP 503' });
   });
 
   it('runs plan, chunks and aggregate in this process for npm start, with progress across chunks', async () => {
@@ -429,6 +456,8 @@ describe('the chunked path with the catalog', () => {
     expect(first).toMatchObject({ succeeded: 6, failed: 1 });
     expect(claimed.job.retry).toEqual({ run: 1, items: 1 });
     expect(retried).toMatchObject({ requested: 7, succeeded: 7, failed: 0, retries: 1 });
+    // The retry's chunks could not read a catalog (the source has none): the result says so.
+    expect(retried.catalog).toMatchObject({ unavailable: expect.any(String) });
     expect(json('images/cb/retries/1/chunks/0.json').items.map((item: { index: number }) => item.index)).toEqual([4]);
     const manifest = json('images/cb/manifest.json') as Manifest;
     expect(manifest.items[4]).toMatchObject({ ok: true, run: 1 });
