@@ -6,7 +6,7 @@ import type { Deps } from '../pipeline/item.js';
 import { type Catalog, type CatalogPhoto, parseCatalogPhotos, readCatalog } from '../source/catalog.js';
 import { checkAgainstCatalog, idOnly, type PhotoChoice, photoPicker } from '../source/photo-picks.js';
 import { catalogKey } from '../storage/keys.js';
-import { getJson, putJson } from '../storage/objects.js';
+import { getJson, putText } from '../storage/objects.js';
 
 /** The photo each item is, and how that was decided. */
 export type PhotoPlan = { pick?: (index: number) => PhotoChoice | undefined; catalog: CatalogUse };
@@ -58,8 +58,9 @@ async function keptOrRead(config: Config, deps: Pick<Deps, 'source' | 's3'>, rea
   const keep: KeptCatalog = { base, readAt: new Date().toISOString(), photos: [...catalog.photos] };
   // Kept for the next cold start (one PUT a day, awaited: no write outlives the batch that made it);
   // a batch never fails for keeping it, and a catalog too large to be read back is not kept.
-  if (Buffer.byteLength(JSON.stringify(keep)) <= MAX_KEPT_CATALOG_BYTES) {
-    await putJson(deps.s3, config, key, keep).catch(() => {});
+  const text = JSON.stringify(keep);
+  if (Buffer.byteLength(text) <= MAX_KEPT_CATALOG_BYTES) {
+    await putText(deps.s3, config, key, text, 'application/json').catch(() => {});
   }
   return catalog;
 }

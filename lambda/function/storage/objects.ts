@@ -50,8 +50,9 @@ export type Versioned<T> = { value: T; etag: string };
 
 /**
  * Reads a JSON document and its ETag, or undefined when there is no such key; one over `maxBytes`
- * is not read (a RangeError). A document that does not parse is read again: S3 never serves half a write, but s3rver writes in place and a reader
- * racing a writer (a status record being rewritten) can see the first half.
+ * is not read (a RangeError). A document that does not parse is read again: S3 never serves half
+ * a write, but s3rver writes in place and a reader racing a writer (a status record being
+ * rewritten) can see the first half.
  */
 export async function getJsonVersioned<T>(
   s3: S3Sender,
