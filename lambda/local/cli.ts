@@ -52,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
   const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
   const request = retryOf === undefined ? parseRequest(options.input, loadConfig(process.env)) : undefined;
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
-  const runtime = await startLocalRuntime({ source: options.source, say });
+  // Warnings (a fallback to placeholders) reach stderr with --json too: they change what is stored.
+  const runtime = await startLocalRuntime({ source: options.source });
   try {
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
@@ -119,6 +120,10 @@ async function claimRetryHere(
     case 'unknown':
     case 'no-manifest':
       return noManifest(batchId, runtime);
+    case 'other-source': {
+      const flag = retry.source === 'picsum.photos' ? 'picsum' : retry.source;
+      return `batch ${batchId} was fetched from ${retry.source}, and this run's source is ${runtime.config.source}: a batch keeps to one source, so retry it with --source ${flag}`;
+    }
     case 'busy':
       return `batch ${batchId} is ${retry.status.status}; retry it once it has finished`;
   }

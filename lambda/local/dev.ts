@@ -6,7 +6,7 @@ import { startLocalRuntime } from './setup.js';
 async function main() {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const port = devPort(process.env);
-  const runtime = await startLocalRuntime({ say });
+  const runtime = await startLocalRuntime({ warn: say });
   const server = await startDevServer(runtime, { port });
   say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
   say(`Open ${server.url}/ for the page: a form for a batch, and each batch's images and waterfall.`);

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { request } from 'undici';
 import type { EMBEDDED_S3_CREDENTIALS } from '../emulators/s3/embedded-s3.js';
-import { type Config, loadConfig } from '../function/contracts/config.js';
+import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
 import type { Deps } from '../function/pipeline/item.js';
 import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
 
-export const PICSUM_URL = 'https://picsum.photos';
 export const EMBEDDED_BUCKET = 'picsum-batch';
 export const DATA_DIRECTORY = '.data/s3';
 
@@ -38,14 +37,25 @@ async function unreachable(baseUrl: string): Promise<string | undefined> {
 
 /**
  * Everything a local run needs: S3 (the environment's, or an embedded s3rver keeping data under
- * .data/) and the image source (flag, then PICSUM_BASE_URL, then picsum.photos, falling back to
- * the offline server when picsum.photos can't be reached). Flags beat environment beats defaults.
+ * .data/) and the image source (flag, then PICSUM_BASE_URL, then picsum.photos). When picsum.photos
+ * can't be reached and nothing was asked for, a run into the embedded S3 falls back to the offline
+ * server and says so through `warn`; a run into a configured bucket (BUCKET_NAME or S3_ENDPOINT)
+ * stops instead, since placeholders there would pass for photos. Flags beat environment beats defaults.
  */
 export async function startLocalRuntime(
-  options: { source?: SourceChoice; say?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    source?: SourceChoice;
+    warn?: (line: string) => void;
+    env?: NodeJS.ProcessEnv;
+    /** The embedded S3 server's folder (default: DATA_DIRECTORY under the working directory). */
+    dataDirectory?: string;
+    /** Where picsum.photos is asked whether it answers (tests point it at a closed port). */
+    picsumUrl?: string;
+  } = {},
 ): Promise<LocalRuntime> {
   const env = { ...(options.env ?? process.env) };
-  const say = options.say ?? (() => {});
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const configuredBucket = Boolean(env.S3_ENDPOINT || env.BUCKET_NAME);
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -55,10 +65,17 @@ export async function startLocalRuntime(
     const choice = options.source ?? (env.PICSUM_BASE_URL ? env.PICSUM_BASE_URL : undefined);
     let useOffline = choice === 'offline';
     if (choice === undefined || choice === 'picsum') {
-      const why = await unreachable(PICSUM_URL);
+      const why = await unreachable(options.picsumUrl ?? PICSUM_URL);
       if (why && choice === 'picsum') throw new Error(`picsum.photos can't be reached (${why})`);
+      if (why && configuredBucket) {
+        throw new Error(
+          `picsum.photos can't be reached (${why}), and placeholders are never stored into a configured bucket unasked: pass --source offline to store the offline server's`,
+        );
+      }
       if (why) {
-        say(`picsum.photos can't be reached (${why}); using the offline picsum-compatible server instead.`);
+        warn(
+          `picsum.photos can't be reached (${why}): storing placeholder images from the offline server instead (results and the manifest say source "offline").`,
+        );
         useOffline = true;
       } else {
         env.PICSUM_BASE_URL = PICSUM_URL;
@@ -73,7 +90,7 @@ export async function startLocalRuntime(
       closers.push(() => offline.close());
       env.PICSUM_BASE_URL = offline.baseUrl;
       env.PICSUM_REDIRECT_HOSTS = offline.imageHost;
-      sourceNote = `offline picsum server at ${offline.baseUrl}`;
+      sourceNote = `the offline server at ${offline.baseUrl} (placeholders, not picsum.photos)`;
     } else {
       sourceNote = env.PICSUM_BASE_URL ?? PICSUM_URL;
     }
@@ -81,11 +98,11 @@ export async function startLocalRuntime(
     let storageNote: string;
     let dataDirectory: string | undefined;
     let credentials: typeof EMBEDDED_S3_CREDENTIALS | undefined;
-    if (env.S3_ENDPOINT || env.BUCKET_NAME) {
+    if (configuredBucket) {
       if (!env.BUCKET_NAME) throw new Error('BUCKET_NAME is not set (it is needed with S3_ENDPOINT)');
       storageNote = `s3://${env.BUCKET_NAME}${env.S3_ENDPOINT ? ` at ${env.S3_ENDPOINT}` : ''}`;
     } else {
-      dataDirectory = join(process.cwd(), DATA_DIRECTORY);
+      dataDirectory = options.dataDirectory ?? join(process.cwd(), DATA_DIRECTORY);
       // Loaded only when used, like the offline server: s3rver brings koa, winston and more.
       const { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } = await import('../emulators/s3/embedded-s3.js');
       const embedded = await startEmbeddedS3({ directory: dataDirectory, bucket: EMBEDDED_BUCKET });
@@ -93,10 +110,10 @@ export async function startLocalRuntime(
       env.S3_ENDPOINT = embedded.endpoint;
       env.BUCKET_NAME = EMBEDDED_BUCKET;
       credentials = EMBEDDED_S3_CREDENTIALS;
-      storageNote = `embedded S3 server, files under ${DATA_DIRECTORY}/${EMBEDDED_BUCKET}/`;
+      storageNote = `embedded S3 server, files under ${relative(process.cwd(), dataDirectory)}/${EMBEDDED_BUCKET}/`;
     }
 
-    const config = loadConfig(env, { requireBucket: true });
+    const config = loadConfig(env, { requireBucket: true, offlineSource: useOffline });
     const s3 = createS3Client(config, credentials ? { credentials } : {});
     const source = createSourcePool(config);
     closers.push(async () => {

@@ -107,8 +107,10 @@ describe('npm start', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const result = JSON.parse(lines[0] ?? '');
-    expect(result).toMatchObject({ requested: 3, succeeded: 3, bucket: harness.config.bucket });
+    expect(result).toMatchObject({ requested: 3, succeeded: 3, bucket: harness.config.bucket, source: 'offline' });
     expect(await harness.keys()).toContain(result.manifestKey);
+    const manifest = JSON.parse(String((await harness.object(result.manifestKey)).bytes)) as Manifest;
+    expect(manifest.result.source).toBe('offline');
   });
 
   it('prints a summary saying where the images are', async () => {
@@ -135,7 +137,7 @@ describe('npm start', () => {
       );
     }
 
-    const { code, stderr } = await start(['--retry', batchId]);
+    const { code, stderr } = await start(['--retry', batchId, '--source', 'offline']);
 
     expect(code).toBe(1);
     expect(stderr).toMatch(`batch ${batchId} has no manifest`);
@@ -144,7 +146,7 @@ describe('npm start', () => {
   });
 
   it('refuses --retry of a batch the bucket does not hold (exit 1) and --retry with request flags (exit 2)', async () => {
-    const unknown = await start(['--retry', '20260101T000000Z-00000000']);
+    const unknown = await start(['--retry', '20260101T000000Z-00000000', '--source', 'offline']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no batch 20260101T000000Z-00000000 in bucket/);
     const mixed = await start(['--retry', '20260101T000000Z-00000000', '--count', '3']);
@@ -226,15 +228,19 @@ describe('npm start', () => {
   });
 
   it('leaves a retry killed with SIGKILL holding its batch for about a minute, not its whole time budget', async () => {
-    const slow = await startOfflinePicsum({ latencyMs: 50 });
-    const missing = await startOfflinePicsum({ faults: () => ({ kind: 'status', status: 404 }) });
+    // One source (a batch keeps to one): missing every image at first, then slow enough to be killed mid-run.
+    let missing = true;
+    const slow = await startOfflinePicsum({
+      latencyMs: 50,
+      faults: () => (missing ? { kind: 'status', status: 404 } : undefined),
+    });
     try {
       const env = cliEnv({ PICSUM_BASE_URL: slow.baseUrl, PICSUM_REDIRECT_HOSTS: slow.imageHost });
-      // A batch whose items all fail (its source has none of them), then a retry of it on a source
-      // slow enough to be killed mid-run.
+      // A batch whose items all fail (its source has none of them), then a retry of it.
       const failed = await exec(process.execPath, ['.build/cli.mjs', '--count', '40', '--concurrency', '1', '--json'], {
-        env: { ...env, PICSUM_BASE_URL: missing.baseUrl, PICSUM_REDIRECT_HOSTS: missing.imageHost },
+        env,
       }).catch((error: { stdout: string }) => error);
+      missing = false;
       const { batchId } = JSON.parse(failed.stdout.trim().split('\n').at(-1) ?? '{}');
       const child = spawn(process.execPath, ['.build/cli.mjs', '--retry', batchId], { env });
       let stderr = '';
@@ -250,7 +256,6 @@ describe('npm start', () => {
       expect(Date.parse(record.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
     } finally {
       await slow.close();
-      await missing.close();
     }
   }, 60_000);
 });

@@ -30,6 +30,7 @@ function manifestOf(items: ItemOutcome[]): Manifest {
     elapsedMs: 1234,
     bytes: 4_000_000,
     concurrency: 4,
+    source: 'picsum.photos',
     bucket: 'bk',
     prefix: 'images/b/',
     manifestKey: 'images/b/manifest.json',

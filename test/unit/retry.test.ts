@@ -113,6 +113,16 @@ describe('claimRetry and the status of a batch being retried', () => {
     expect(second).toMatchObject({ kind: 'busy', status: { status: 'accepted', retry: { run: 3, items: 2 } } });
   });
 
+  it('claims nothing for a batch fetched from another source: a batch keeps to one source', async () => {
+    const options = await setup();
+    const offline = { ...manifest(), result: { ...manifest().result, source: 'offline' } };
+    options.deps.s3.objects.set(manifestKey(config, 'a'), JSON.stringify(offline));
+
+    expect(config.source).toBe('picsum.photos');
+    expect(await claimRetry('a', options)).toEqual({ kind: 'other-source', source: 'offline' });
+    expect(options.deps.s3.objects.has(retryClaimKey(config, 'a', 1))).toBe(false);
+  });
+
   it('skips a claim whose run died (old, and no run underway) and takes the next number', async () => {
     const options = await setup();
     const old = { run: 1, claimedAt: new Date(Date.now() - 120_000).toISOString(), indexes: [1, 2] };

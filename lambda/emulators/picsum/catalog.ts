@@ -4,57 +4,12 @@ export type CatalogPhoto = { id: string; author: string; width: number; height: 
 /** picsum's ids run from 0 to 1084, with gaps where photos were removed. */
 const LAST_ID = 1084;
 
-// Made-up names: the catalog is deterministic, and credits nobody real.
-const FIRST_NAMES = [
-  'Alba',
-  'Bruno',
-  'Chiara',
-  'Dmitri',
-  'Elif',
-  'Farid',
-  'Greta',
-  'Hugo',
-  'Ines',
-  'Jonas',
-  'Keiko',
-  'Luca',
-  'Maren',
-  'Nils',
-  'Olga',
-  'Pablo',
-  'Quinn',
-  'Rosa',
-  'Sven',
-  'Tamsin',
-  'Umar',
-  'Vera',
-  'Wim',
-  'Yara',
-  'Zeno',
-];
-const LAST_NAMES = [
-  'Abara',
-  'Berglund',
-  'Castell',
-  'Dunmore',
-  'Eskola',
-  'Fontaine',
-  'Grieve',
-  'Halloran',
-  'Ibsen',
-  'Jaramillo',
-  'Kowal',
-  'Lindqvist',
-  'Moreau',
-  'Novak',
-  'Okafor',
-  'Pirelli',
-  'Quist',
-  'Rahman',
-  'Sato',
-  'Thorne',
-  'Ueda',
-];
+/**
+ * Where the offline catalog says its photos are: a reserved name (RFC 2606), so that no credit of a
+ * placeholder can pass for a real photographer's page.
+ */
+export const OFFLINE_PHOTO_PAGES = 'https://offline-picsum.invalid/photos';
+
 /** Original sizes, as photographers upload them (all within picsum's 5000-pixel limit). */
 const SIZES: readonly [number, number][] = [
   [5000, 3333],
@@ -66,7 +21,6 @@ const SIZES: readonly [number, number][] = [
   [3840, 2160],
   [2000, 3000],
 ];
-const SLUG_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
 
 /** A 32-bit mix of `n` (the same on every run: the catalog never changes). */
 function mix(n: number): number {
@@ -77,16 +31,14 @@ function mix(n: number): number {
 }
 
 function photo(id: number): CatalogPhoto {
-  const h = mix(id);
-  const [width, height] = SIZES[h % SIZES.length] as [number, number];
-  let slug = '';
-  for (let i = 0, x = h; i < 11; i++, x = mix(x + i)) slug += SLUG_ALPHABET[x % SLUG_ALPHABET.length];
+  const [width, height] = SIZES[mix(id) % SIZES.length] as [number, number];
   return {
     id: String(id),
-    author: `${FIRST_NAMES[(h >>> 8) % FIRST_NAMES.length]} ${LAST_NAMES[(h >>> 16) % LAST_NAMES.length]}`,
+    // Plainly nobody: a placeholder credited as a person would read as a real photographer's work.
+    author: `Offline placeholder ${id}`,
     width,
     height,
-    url: `https://unsplash.com/photos/${slug}`,
+    url: `${OFFLINE_PHOTO_PAGES}/${id}`,
   };
 }
 

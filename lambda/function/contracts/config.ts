@@ -12,6 +12,11 @@ export type Config = Readonly<{
   s3Endpoint: string | undefined;
   region: string;
   picsumBaseUrl: URL;
+  /**
+   * Where images come from, as every result and manifest records it: `picsum.photos`, `offline`
+   * (the bundled server of placeholders, which only a local run starts), or the source's URL.
+   */
+  source: string;
   /** host[:port] entries that redirects may go to besides the base host. */
   redirectHosts: readonly string[];
   maxCount: number;
@@ -97,6 +102,12 @@ function hostListVar(env: Env, name: string, fallback: string): string[] {
   return hosts;
 }
 
+/** picsum.photos, where images come from unless told otherwise. */
+export const PICSUM_URL = 'https://picsum.photos';
+
+/** `picsum.photos` for picsum.photos itself, the URL for any other source. */
+const sourceName = (base: URL): string => (base.href === `${PICSUM_URL}/` ? 'picsum.photos' : base.href);
+
 /** `on` or `off` (any case); unset or empty: `fallback`. */
 function onOffVar(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
@@ -110,7 +121,10 @@ function onOffVar(env: Env, name: string, fallback: boolean): boolean {
  * Reads the environment once. Throws a ConfigError naming the variable when a value is unusable,
  * or when BUCKET_NAME is missing and `requireBucket` is set (as it is in Lambda).
  */
-export function loadConfig(env: Env = process.env, options: { requireBucket?: boolean } = {}): Config {
+export function loadConfig(
+  env: Env = process.env,
+  options: { requireBucket?: boolean; offlineSource?: boolean } = {},
+): Config {
   const bucket = env.BUCKET_NAME?.trim() ?? '';
   if (options.requireBucket && !bucket) throw new ConfigError('BUCKET_NAME is not set');
   const keyPrefix = env.KEY_PREFIX ?? 'images/';
@@ -134,12 +148,14 @@ export function loadConfig(env: Env = process.env, options: { requireBucket?: bo
   const sourceMaxConcurrency = integerVar(env, 'SOURCE_MAX_CONCURRENCY', 128, mapMaxConcurrency, 100_000);
   const retryBaseMs = integerVar(env, 'RETRY_BASE_MS', 200, 1, 60_000);
   const maxImageBytes = integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB);
+  const picsumBaseUrl = urlVar(env, 'PICSUM_BASE_URL', PICSUM_URL);
   return Object.freeze({
     bucket,
     keyPrefix,
     s3Endpoint: env.S3_ENDPOINT?.trim() ? urlVar(env, 'S3_ENDPOINT', '').toString() : undefined,
     region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1',
-    picsumBaseUrl: urlVar(env, 'PICSUM_BASE_URL', 'https://picsum.photos'),
+    picsumBaseUrl,
+    source: options.offlineSource ? 'offline' : sourceName(picsumBaseUrl),
     redirectHosts: Object.freeze(hostListVar(env, 'PICSUM_REDIRECT_HOSTS', 'fastly.picsum.photos')),
     maxCount,
     syncMaxCount,

@@ -60,6 +60,11 @@ export type BatchResult = {
   elapsedMs: number;
   bytes: number;
   concurrency: number;
+  /**
+   * Where the images came from: `picsum.photos`, `offline` (placeholders from the bundled server of
+   * a local run), or the source's URL. A retry run keeps its batch to one source.
+   */
+  source: string;
   bucket: string;
   prefix: string;
   manifestKey: string;

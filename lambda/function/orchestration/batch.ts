@@ -57,6 +57,7 @@ export function summarize(
     elapsedMs: run.elapsedMs,
     bytes,
     concurrency: run.concurrency,
+    source: config.source,
     bucket: config.bucket,
     prefix: batchPrefix(config, batchId),
     manifestKey: manifestKey(config, batchId),

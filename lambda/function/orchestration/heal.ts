@@ -50,5 +50,7 @@ export async function healBatch(
       throw new Error(`Cannot heal batch ${event.batchId}: there is no such batch`);
     case 'no-manifest':
       throw new Error(`Cannot heal batch ${event.batchId}: it ended without a manifest`);
+    case 'other-source':
+      throw new Error(`Cannot heal batch ${event.batchId}: it was fetched from ${retry.source}, not ${config.source}`);
   }
 }

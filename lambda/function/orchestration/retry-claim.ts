@@ -16,6 +16,8 @@ export type RetryStart =
   | { kind: 'busy'; status: BatchStatus }
   /** The batch ended without a manifest (its launch failed, or its invocation died first): nothing records its items. */
   | { kind: 'no-manifest'; status: BatchStatus }
+  /** The batch was fetched from another source than this run's (`source`): a batch keeps to one. */
+  | { kind: 'other-source'; source: string }
   /** Every item is stored: its result as it stands. */
   | { kind: 'nothing'; result: BatchResult }
   /** A retry run is claimed: run `job`. */
@@ -63,6 +65,10 @@ export async function claimRetry(batchId: string, options: Options): Promise<Ret
   if (!manifest) return { kind: 'no-manifest', status };
   const indexes = unfinishedIndexes(manifest.items);
   if (indexes.length === 0) return { kind: 'nothing', result: manifest.result };
+  // Placeholders beside real photos would pass for one batch of real ones. (Manifests written before
+  // results named their source have none to compare.)
+  const { source } = manifest.result;
+  if (source !== undefined && source !== config.source) return { kind: 'other-source', source };
   const first = (manifest.result.retries ?? 0) + 1;
   for (let run = first; run < first + MAX_DEAD_CLAIMS; run++) {
     const now = Date.now();

@@ -254,6 +254,14 @@ async function retryBatch(
         batchId,
         {},
       );
+    case 'other-source':
+      return batchError(
+        409,
+        'OTHER_SOURCE',
+        `Batch ${batchId} was fetched from ${retry.source}, and this function fetches from ${context.config.source}; a batch keeps to one source`,
+        batchId,
+        {},
+      );
     case 'nothing':
       context.log.info('Retry asked for a batch with nothing unfinished', { batchId });
       return json(200, retry.result);
