@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
@@ -7,8 +7,10 @@ import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orches
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { runJob } from '../function/orchestration/jobs.js';
 import { claimRetry } from '../function/orchestration/retry-claim.js';
+import { readManifest } from '../function/orchestration/status.js';
 import { batchPrefix } from '../function/storage/keys.js';
 import { listKeys } from '../function/storage/objects.js';
+import { type BatchFolder, writeBatchFolder } from './batch-folder.js';
 import { parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
@@ -91,16 +93,31 @@ async function main(argv: string[]): Promise<number> {
     if ('result' in work) say(`Batch ${work.result.batchId} has no unfinished items: nothing to retry.`);
     const result = 'result' in work ? work.result : await run(work.job);
     progress.finish();
+    const folder = await copyToFolder(result, runtime, options.out);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      const folder = runtime.dataDirectory && join(runtime.dataDirectory, result.bucket, result.prefix);
-      process.stdout.write(`${summarize(result, runtime.storageNote, folder)}\n`);
+      process.stdout.write(`${summarize(result, { storageNote: runtime.storageNote, folder })}\n`);
     }
     return result.status === 'cancelled' ? CANCELLED_EXIT_CODE : 0;
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * The batch as a folder that opens from disk (see writeBatchFolder): under `--out`, or beside the
+ * embedded S3's data (`.data/batches`); none for a configured bucket unless asked, nor without a manifest.
+ */
+async function copyToFolder(
+  result: BatchResult,
+  runtime: LocalRuntime,
+  out: string | undefined,
+): Promise<BatchFolder | undefined> {
+  const directory = out ?? (runtime.dataDirectory && join(dirname(runtime.dataDirectory), 'batches'));
+  if (directory === undefined || result.manifestError) return undefined;
+  const manifest = await readManifest(result.batchId, runtime.config, runtime.deps);
+  return manifest && writeBatchFolder(manifest, runtime, resolve(directory));
 }
 
 /**

@@ -13,12 +13,20 @@ export type CliOptions = {
   idempotencyKey: string | undefined;
   /** The batch whose unfinished items to run again (its own request: no request flags with it). */
   retry: string | undefined;
+  /** `npm start` only: the folder that receives each batch's own folder of images, manifest and report. */
+  out: string | undefined;
 };
 
 const REQUEST_FLAGS = ['count', 'concurrency', 'width', 'height', 'blur', 'format', 'seed'] as const;
 const NUMERIC = new Set(['count', 'concurrency', 'width', 'height', 'blur']);
 /** Flags that belong to one command only. */
-const ONLY_FOR = { source: 'start', url: 'invoke', region: 'invoke', 'idempotency-key': 'invoke' } as const;
+const ONLY_FOR = {
+  source: 'start',
+  out: 'start',
+  url: 'invoke',
+  region: 'invoke',
+  'idempotency-key': 'invoke',
+} as const;
 
 const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --concurrency C      downloads in flight (default DEFAULT_CONCURRENCY, 16)
@@ -37,7 +45,9 @@ const REQUEST_USAGE = `  --count N            images to fetch (default 15)
 export const USAGE = `Usage: npm start -- [options]
 
 ${REQUEST_USAGE}
-  --source S           picsum, offline, or the URL of a picsum-compatible server`;
+  --source S           picsum, offline, or the URL of a picsum-compatible server
+  --out DIR            copy the batch into DIR/BATCH_ID/: its images, manifest.json and report.html
+                       (default with the embedded S3: .data/batches)`;
 
 export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
 
@@ -87,6 +97,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     region: values.region,
     idempotencyKey: values['idempotency-key'],
     retry: values.retry,
+    out: values.out,
   };
 }
 
@@ -111,6 +122,7 @@ function parse(argv: string[]) {
       region: { type: 'string' },
       'idempotency-key': { type: 'string' },
       retry: { type: 'string' },
+      out: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

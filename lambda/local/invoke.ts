@@ -61,7 +61,14 @@ export async function invoke(
     throw new Error(`The API answered HTTP ${response.status}: ${detail}`);
   }
   const result = response.body as BatchResult;
-  print(options.json ? JSON.stringify(result) : summarize(result, 'AWS S3', undefined));
+  print(
+    options.json
+      ? JSON.stringify(result)
+      : summarize(result, {
+          storageNote: 'AWS S3',
+          retry: `npm run invoke -- --url ${options.url} --retry ${result.batchId}`,
+        }),
+  );
   if (!options.json && !result.manifestError) {
     // The batch as a page: report.html references its images by their keys beside it.
     const folder = `./${result.batchId}`;

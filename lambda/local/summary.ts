@@ -1,13 +1,25 @@
+import { relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BatchResult } from '../function/contracts/result.js';
+import type { BatchFolder } from './batch-folder.js';
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-/** The human summary printed after a local batch. */
-export function summarize(result: BatchResult, storageNote: string, folder: string | undefined): string {
+/** The command that runs a batch's unfinished items again, from the same source. */
+export function retryCommand(result: Pick<BatchResult, 'batchId' | 'source'>): string {
+  const source = result.source === undefined || result.source === 'picsum.photos' ? '' : ` --source ${result.source}`;
+  return `npm start -- --retry ${result.batchId}${source}`;
+}
+
+/** The human summary printed after a local batch: what was stored, where, how to see it, what is left. */
+export function summarize(
+  result: BatchResult,
+  where: { storageNote: string; folder?: BatchFolder | undefined; retry?: string },
+): string {
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   const lines = [
     ...(result.status === 'cancelled' ? ['Cancelled: unfinished items are listed as cancelled in the manifest.'] : []),
-    `Stored ${result.succeeded} of ${result.requested} images (${megabytes(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}.`,
+    `Stored ${result.succeeded} of ${result.requested} images (${megabytes(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${result.source}.`,
     `Item latency ms: p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,
   ];
   if (result.failed > 0) {
@@ -19,11 +31,32 @@ export function summarize(result: BatchResult, storageNote: string, folder: stri
     }
     if (result.failed > 10) lines.push(`  ... and ${result.failed - 10} more in the manifest`);
   }
-  lines.push(`Where: ${storageNote}, s3://${result.bucket}/${result.prefix}`);
-  if (folder) lines.push(`Files: ${folder} (each image is stored as <name>._S3rver_object)`);
+  lines.push(`Where: ${where.storageNote}, s3://${result.bucket}/${result.prefix}`);
+  const { folder } = where;
+  if (folder) {
+    lines.push(
+      `Files: ${relative(process.cwd(), folder.folder) || '.'}/ (${folder.images} images under their own names, manifest.json, report.html)`,
+    );
+    if (folder.missing.length > 0) {
+      lines.push(
+        `  not copied: ${folder.missing.length} object(s) the bucket does not hold as the manifest records; npm run verify -- ${result.batchId} lists them`,
+      );
+    }
+  }
   lines.push(`Manifest: s3://${result.bucket}/${result.manifestKey}`);
   if (result.manifestError) lines.push(`The manifest could not be written: ${result.manifestError}`);
   else if (result.reportError) lines.push(`report.html could not be written: ${result.reportError}`);
-  else lines.push(`Report: s3://${result.bucket}/${result.prefix}report.html`);
+  else if (folder && !folder.missing.some((key) => key.endsWith('/report.html'))) {
+    lines.push(`Report: open ${pathToFileURL(`${folder.folder}/report.html`).href}`);
+  } else {
+    lines.push(
+      `Report: s3://${result.bucket}/${result.prefix}report.html (--out DIR copies the batch into a folder that opens from disk; npm run dev shows it at /batches/${result.batchId}/view)`,
+    );
+  }
+  const unfinished = result.requested - result.succeeded;
+  if (unfinished > 0)
+    lines.push(
+      `Unfinished: ${unfinished} item(s). Run them again into this batch: ${where.retry ?? retryCommand(result)}`,
+    );
   return lines.join('\n');
 }

@@ -11,7 +11,9 @@ import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
-import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
+import { readManifest } from '../../lambda/function/orchestration/status.js';
+import { writeBatchFolder } from '../../lambda/local/batch-folder.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -137,19 +139,17 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     await page.close();
   });
 
-  it('opens report.html from a folder synced from the bucket (file URLs) with its images', async () => {
+  it("opens report.html from the batch's folder (npm start's .data/batches/{batchId}, or --out) with its images, from disk", async () => {
     const response = await fetch(`${server.url}/batches`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ count: 5, width: 48 }),
     });
     const result = (await response.json()) as BatchResult;
-    // `aws s3 sync s3://BUCKET/PREFIX ./batch`, by hand: every object of the batch into a folder.
-    const folder = await mkdtemp(join(tmpdir(), 'picsum-batch-sync-'));
+    const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-folder-'));
     try {
-      for (const key of (await harness.keys()).filter((k) => k.startsWith(result.prefix))) {
-        await writeFile(join(folder, key.slice(result.prefix.length)), (await harness.object(key)).bytes);
-      }
+      const manifest = await readManifest(result.batchId, harness.config, harness.deps);
+      const { folder } = await writeBatchFolder(manifest as Manifest, harness.runtime(), directory);
       const page = await browser.newPage();
       await page.goto(pathToFileURL(join(folder, 'report.html')).href);
       await page.waitForFunction(ALL_IMAGES_LOADED);
@@ -158,7 +158,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
       expect(widths).toEqual([48, 48, 48, 48, 48]);
       await page.close();
     } finally {
-      await rm(folder, { recursive: true, force: true });
+      await rm(directory, { recursive: true, force: true });
     }
   }, 60_000);
 

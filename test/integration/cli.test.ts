@@ -1,7 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +125,46 @@ describe('npm start', () => {
     expect(stderr).toMatch(/2\/2 done/);
     expect(stdout).toMatch(/Stored 2 of 2 images/);
     expect(stdout).toMatch(new RegExp(`s3://${harness.config.bucket}/images/`));
+  });
+
+  it('copies the batch into --out DIR/{batchId}/ (images under their names, byte for byte, manifest, report) and says how to open it', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cli-out-'));
+    try {
+      const { code, stdout } = await start(['--count', '3', '--width', '24', '--source', 'offline', '--out', out]);
+
+      expect(code).toBe(0);
+      const batchId = /images\/([^/]+)\/manifest\.json/.exec(stdout)?.[1] ?? '';
+      const folder = join(out, batchId);
+      const manifest = JSON.parse(await readFile(join(folder, 'manifest.json'), 'utf8')) as Manifest;
+      const names = manifest.items.map((item) => (item.ok ? item.key.slice(manifest.result.prefix.length) : ''));
+      expect((await readdir(folder)).sort()).toEqual([...names, 'manifest.json', 'report.html'].sort());
+      for (const item of manifest.items) {
+        if (!item.ok) continue;
+        const bytes = await readFile(join(folder, item.key.slice(manifest.result.prefix.length)));
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(item.sha256);
+      }
+      expect(stdout).toContain(`Report: open ${pathToFileURL(join(folder, 'report.html')).href}`);
+      expect(stdout).not.toMatch(/Unfinished/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the exact --retry command when items are unfinished, with the source the batch came from', async () => {
+    const missing = await startOfflinePicsum({ faults: () => ({ kind: 'status', status: 404 }) });
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: missing.baseUrl, PICSUM_REDIRECT_HOSTS: missing.imageHost });
+      const { stdout } = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8'], {
+        env,
+      }).catch((error: { stdout: string }) => error);
+      const batchId = /images\/([^/]+)\/manifest\.json/.exec(stdout)?.[1] ?? '';
+
+      expect(stdout).toContain(
+        `Unfinished: 2 item(s). Run them again into this batch: npm start -- --retry ${batchId} --source ${missing.baseUrl}/`,
+      );
+    } finally {
+      await missing.close();
+    }
   });
 
   it('refuses a bad flag value by name with exit code 2, starting nothing', async () => {
