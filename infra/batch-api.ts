@@ -22,7 +22,7 @@ export type BatchApiProps = {
 };
 
 /**
- * The regional REST API: `POST /batches` (body checked against the request model before the
+ * The regional REST API: `GET /batches` (a page of batches, newest first), `POST /batches` (body checked against the request model before the
  * function runs), `GET /batches/{batchId}` and `POST /batches/{batchId}/retry`. IAM (SigV4)
  * authorization unless `auth=none`; stage throttling, JSON access logs, execution logs for errors
  * and X-Ray tracing.
@@ -63,6 +63,11 @@ export class BatchApi extends Construct {
       validateRequestParameters: true,
     });
     const batches = this.api.root.addResource('batches');
+    // Newest first, a page at a time; the function checks both parameters and names a bad one.
+    batches.addMethod('GET', integration, {
+      authorizationType,
+      requestParameters: { 'method.request.querystring.limit': false, 'method.request.querystring.cursor': false },
+    });
     batches.addMethod('POST', integration, {
       authorizationType,
       requestValidator: validator,

@@ -4,6 +4,7 @@ import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
 import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orchestration/batch.js';
+import { listBatches } from '../function/orchestration/batch-list.js';
 import { runChunkedHere } from '../function/orchestration/chunks.js';
 import { runJob } from '../function/orchestration/jobs.js';
 import { claimRetry } from '../function/orchestration/retry-claim.js';
@@ -11,10 +12,10 @@ import { readManifest } from '../function/orchestration/status.js';
 import { batchPrefix } from '../function/storage/keys.js';
 import { listKeys } from '../function/storage/objects.js';
 import { type BatchFolder, writeBatchFolder } from './batch-folder.js';
-import { parseFlags, USAGE } from './flags.js';
+import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
-import { summarize } from './summary.js';
+import { batchTable, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const say = (line: string) => {
     if (!options.json) process.stderr.write(`${line}\n`);
   };
+  if (options.list) return listHere(options);
   // Validate before starting any server: a typo should cost nothing.
   const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
   const request = retryOf === undefined ? parseRequest(options.input, loadConfig(process.env)) : undefined;
@@ -100,6 +102,19 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${summarize(result, { storageNote: runtime.storageNote, folder })}\n`);
     }
     return result.status === 'cancelled' ? CANCELLED_EXIT_CODE : 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `--list`: a page of the bucket's batches, newest first, as a table (or the page as JSON). */
+async function listHere(options: CliOptions): Promise<number> {
+  const cursor = options.cursor === undefined ? undefined : parseBatchId(options.cursor, '--cursor');
+  const runtime = await startLocalRuntime({ storageOnly: true });
+  try {
+    const page = await listBatches(runtime, cursor === undefined ? {} : { cursor });
+    process.stdout.write(`${options.json ? JSON.stringify(page) : batchTable(page)}\n`);
+    return 0;
   } finally {
     await runtime.close();
   }

@@ -13,6 +13,9 @@ export type CliOptions = {
   idempotencyKey: string | undefined;
   /** The batch whose unfinished items to run again (its own request: no request flags with it). */
   retry: string | undefined;
+  /** `npm start` only: list the bucket's batches, newest first, a page from `cursor` on. */
+  list: boolean;
+  cursor: string | undefined;
   /** `npm start` only: the folder that receives each batch's own folder of images, manifest and report. */
   out: string | undefined;
 };
@@ -47,7 +50,8 @@ export const USAGE = `Usage: npm start -- [options]
 ${REQUEST_USAGE}
   --source S           picsum, offline, or the URL of a picsum-compatible server
   --out DIR            copy the batch into DIR/BATCH_ID/: its images, manifest.json and report.html
-                       (default with the embedded S3: .data/batches)`;
+                       (default with the embedded S3: .data/batches)
+  --list               the bucket's batches, newest first (20; --cursor C for the page after)`;
 
 export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
 
@@ -82,6 +86,10 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
   if (values.distinct) input.distinct = true;
   if (values.ids !== undefined) input.ids = values.ids.split(',').map((id) => id.trim());
   const [requestFlag] = Object.keys(input);
+  if (values.list && (requestFlag !== undefined || values.retry !== undefined)) {
+    const flag = requestFlag ?? 'retry';
+    throw new RequestError(`--list runs no batch; --${flag} cannot go with it`, { code: 'INVALID_FLAG', field: flag });
+  }
   if (values.retry !== undefined && requestFlag !== undefined) {
     throw new RequestError(`--retry runs the batch's own request; --${requestFlag} cannot go with it`, {
       code: 'INVALID_FLAG',
@@ -98,6 +106,8 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     idempotencyKey: values['idempotency-key'],
     retry: values.retry,
     out: values.out,
+    list: values.list ?? false,
+    cursor: values.cursor,
   };
 }
 
@@ -123,6 +133,8 @@ function parse(argv: string[]) {
       'idempotency-key': { type: 'string' },
       retry: { type: 'string' },
       out: { type: 'string' },
+      list: { type: 'boolean' },
+      cursor: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -36,6 +36,50 @@ async function unreachable(baseUrl: string): Promise<string | undefined> {
 }
 
 /**
+ * Chooses the image source into `env` (PICSUM_BASE_URL, and the offline server's redirect host when
+ * it is started, its closer pushed onto `closers`): see startLocalRuntime.
+ */
+async function chooseSource(
+  options: { source?: SourceChoice; picsumUrl?: string },
+  env: NodeJS.ProcessEnv,
+  configuredBucket: boolean,
+  warn: (line: string) => void,
+  closers: (() => Promise<void>)[],
+): Promise<{ useOffline: boolean; sourceNote: string }> {
+  const choice = options.source ?? (env.PICSUM_BASE_URL ? env.PICSUM_BASE_URL : undefined);
+  let useOffline = choice === 'offline';
+  if (choice === undefined || choice === 'picsum') {
+    const why = await unreachable(options.picsumUrl ?? PICSUM_URL);
+    if (why && choice === 'picsum') throw new Error(`picsum.photos can't be reached (${why})`);
+    if (why && configuredBucket) {
+      throw new Error(
+        `picsum.photos can't be reached (${why}), and placeholders are never stored into a configured bucket unasked: pass --source offline to store the offline server's`,
+      );
+    }
+    if (why) {
+      warn(
+        `picsum.photos can't be reached (${why}): storing placeholder images from the offline server instead (results and the manifest say source "offline").`,
+      );
+      useOffline = true;
+    } else {
+      env.PICSUM_BASE_URL = PICSUM_URL;
+    }
+  } else if (!useOffline) {
+    env.PICSUM_BASE_URL = choice;
+  }
+  if (useOffline) {
+    // Loaded only when used: the offline server brings sharp (libvips), a large native library.
+    const { startOfflinePicsum } = await import('../emulators/picsum/offline-picsum.js');
+    const offline = await startOfflinePicsum();
+    closers.push(() => offline.close());
+    env.PICSUM_BASE_URL = offline.baseUrl;
+    env.PICSUM_REDIRECT_HOSTS = offline.imageHost;
+    return { useOffline, sourceNote: `the offline server at ${offline.baseUrl} (placeholders, not picsum.photos)` };
+  }
+  return { useOffline, sourceNote: env.PICSUM_BASE_URL ?? PICSUM_URL };
+}
+
+/**
  * Everything a local run needs: S3 (the environment's, or an embedded s3rver keeping data under
  * .data/) and the image source (flag, then PICSUM_BASE_URL, then picsum.photos). When picsum.photos
  * can't be reached and nothing was asked for, a run into the embedded S3 falls back to the offline
@@ -51,6 +95,8 @@ export async function startLocalRuntime(
     dataDirectory?: string;
     /** Where picsum.photos is asked whether it answers (tests point it at a closed port). */
     picsumUrl?: string;
+    /** Only the bucket: no image source is chosen or started (listing batches, verifying one). */
+    storageOnly?: boolean;
   } = {},
 ): Promise<LocalRuntime> {
   const env = { ...(options.env ?? process.env) };
@@ -61,39 +107,9 @@ export async function startLocalRuntime(
     for (const close of closers.reverse()) await close().catch(() => {});
   };
   try {
-    let sourceNote: string;
-    const choice = options.source ?? (env.PICSUM_BASE_URL ? env.PICSUM_BASE_URL : undefined);
-    let useOffline = choice === 'offline';
-    if (choice === undefined || choice === 'picsum') {
-      const why = await unreachable(options.picsumUrl ?? PICSUM_URL);
-      if (why && choice === 'picsum') throw new Error(`picsum.photos can't be reached (${why})`);
-      if (why && configuredBucket) {
-        throw new Error(
-          `picsum.photos can't be reached (${why}), and placeholders are never stored into a configured bucket unasked: pass --source offline to store the offline server's`,
-        );
-      }
-      if (why) {
-        warn(
-          `picsum.photos can't be reached (${why}): storing placeholder images from the offline server instead (results and the manifest say source "offline").`,
-        );
-        useOffline = true;
-      } else {
-        env.PICSUM_BASE_URL = PICSUM_URL;
-      }
-    } else if (!useOffline) {
-      env.PICSUM_BASE_URL = choice;
-    }
-    if (useOffline) {
-      // Loaded only when used: the offline server brings sharp (libvips), a large native library.
-      const { startOfflinePicsum } = await import('../emulators/picsum/offline-picsum.js');
-      const offline = await startOfflinePicsum();
-      closers.push(() => offline.close());
-      env.PICSUM_BASE_URL = offline.baseUrl;
-      env.PICSUM_REDIRECT_HOSTS = offline.imageHost;
-      sourceNote = `the offline server at ${offline.baseUrl} (placeholders, not picsum.photos)`;
-    } else {
-      sourceNote = env.PICSUM_BASE_URL ?? PICSUM_URL;
-    }
+    const { useOffline, sourceNote } = options.storageOnly
+      ? { useOffline: false, sourceNote: 'none' }
+      : await chooseSource(options, env, configuredBucket, warn, closers);
 
     let storageNote: string;
     let dataDirectory: string | undefined;

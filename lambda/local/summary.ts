@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BatchResult } from '../function/contracts/result.js';
+import type { BatchPage } from '../function/orchestration/batch-list.js';
 import type { BatchFolder } from './batch-folder.js';
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -58,5 +59,28 @@ export function summarize(
     lines.push(
       `Unfinished: ${unfinished} item(s). Run them again into this batch: ${where.retry ?? retryCommand(result)}`,
     );
+  return lines.join('\n');
+}
+
+/** A page of batches as a table for a person, newest first, with the command for the next page. */
+export function batchTable(page: BatchPage): string {
+  if (page.batches.length === 0) return 'No batches in the bucket.';
+  const rows = [['BATCH', 'STATUS', 'STORED', 'FAILED', 'REQUESTED', 'CREATED (UTC)']];
+  for (const batch of page.batches) {
+    const status = batch.error ? `${batch.status} (${batch.error})` : batch.status;
+    const created = batch.createdAt.slice(0, 19).replace('T', ' ');
+    rows.push([batch.batchId, status, String(batch.succeeded), String(batch.failed), String(batch.requested), created]);
+  }
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  // Text left-aligned, counts right-aligned.
+  const lines = rows.map((row) =>
+    row
+      .map((cell, column) =>
+        column >= 2 && column <= 4 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd(),
+  );
+  if (page.next) lines.push(`More: npm start -- --list --cursor ${page.next}`);
   return lines.join('\n');
 }

@@ -193,9 +193,14 @@ describe('the function', () => {
 });
 
 describe('the API', () => {
-  it('is a regional REST API with IAM authorization on its three routes by default', () => {
+  it('is a regional REST API with IAM authorization on its four routes by default', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 3);
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 4);
+    // GET /batches: the listing, its page parameters optional
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: { 'method.request.querystring.limit': false, 'method.request.querystring.cursor': false },
+    });
     template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'POST' }, 2);
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'AWS_IAM' });
     // POST /batches/{batchId}/retry
@@ -211,7 +216,7 @@ describe('the API', () => {
   });
 
   it('opens only when auth=none is asked for', () => {
-    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 3);
+    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 4);
   });
 
   it('validates the body against a model that mirrors the request schema', () => {

@@ -167,6 +167,23 @@ describe('npm start', () => {
     }
   });
 
+  it('lists the bucket\'s batches with --list, newest first, as a table or as the API\'s page with --json', async () => {
+    const ran = await start(['--count', '1', '--width', '8', '--source', 'offline', '--json']);
+    const { batchId } = JSON.parse(ran.stdout);
+
+    const table = await start(['--list']);
+    expect(table.code).toBe(0);
+    const [header, ...rows] = table.stdout.split('\n');
+    expect(header).toMatch(/^BATCH +STATUS +STORED +FAILED +REQUESTED +CREATED \(UTC\)$/);
+    // (Among the newest: batches of the same second are ordered by id.)
+    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^${batchId} +done +1 +0 +1 `)));
+    const page = JSON.parse((await start(['--list', '--json'])).stdout);
+    expect(page.batches).toContainEqual(
+      expect.objectContaining({ batchId, status: 'done', succeeded: 1, failed: 0, requested: 1 }),
+    );
+    expect((await start(['--list', '--count', '3'])).code).toBe(2);
+  });
+
   it('refuses a bad flag value by name with exit code 2, starting nothing', async () => {
     const { code, stderr } = await start(['--count', 'many', '--source', 'offline']);
 

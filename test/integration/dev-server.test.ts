@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
@@ -77,9 +78,81 @@ describe('the dev server, as API Gateway would call the handler', () => {
   it('answers 405 with Allow for a wrong method and 404 for an unknown route', async () => {
     const wrongMethod = await call('DELETE', '/batches');
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.allow).toBe('POST');
+    expect(wrongMethod.headers.allow).toBe('GET, POST');
     expect((await call('POST', '/batches/abc')).status).toBe(405);
     expect((await call('GET', '/images')).status).toBe(404);
+  });
+
+  it('lists batches newest first with their status and counts, a page at a time by cursor', async () => {
+    // Three batches of known times, one of them scheduled (its time at the end of its id), one failed.
+    const ids = ['20300101T000001Z-aaaaaaaa', 'nightly-20300101T000003Z', '20300101T000002Z-bbbbbbbb'];
+    const done = (batchId: string) => ({
+      batchId,
+      status: 'done',
+      result: { batchId, requested: 3, succeeded: 2, failed: 1, finishedAt: '2030-01-01T00:01:00.000Z', retries: 1 },
+    });
+    const failed = {
+      batchId: ids[2],
+      status: 'failed',
+      requested: 4,
+      error: 'launch_failed',
+      cause: 'x',
+      failedAt: '2030-01-01T00:00:09.000Z',
+    };
+    for (const status of [done(ids[0] ?? ''), done(ids[1] ?? ''), failed]) {
+      await harness.s3.send(
+        new PutObjectCommand({
+          Bucket: harness.config.bucket,
+          Key: `images/${status.batchId}/status.json`,
+          Body: JSON.stringify(status),
+        }),
+      );
+    }
+
+    const first = await call('GET', '/batches?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.json.batches).toEqual([
+      {
+        batchId: 'nightly-20300101T000003Z',
+        status: 'done',
+        requested: 3,
+        succeeded: 2,
+        failed: 1,
+        createdAt: '2030-01-01T00:00:03.000Z',
+        finishedAt: '2030-01-01T00:01:00.000Z',
+        retries: 1,
+      },
+      {
+        batchId: '20300101T000002Z-bbbbbbbb',
+        status: 'failed',
+        requested: 4,
+        succeeded: 0,
+        failed: 0,
+        createdAt: '2030-01-01T00:00:02.000Z',
+        finishedAt: '2030-01-01T00:00:09.000Z',
+        error: 'launch_failed',
+      },
+    ]);
+    expect(first.json.next).toBe('20300101T000002Z-bbbbbbbb');
+    const second = await call('GET', `/batches?limit=2&cursor=${first.json.next}`);
+    expect(second.json.batches[0]).toMatchObject({ batchId: '20300101T000001Z-aaaaaaaa', status: 'done' });
+    // Older batches of the earlier tests follow; the idempotency folder is not one.
+    const all = await call('GET', '/batches?limit=100');
+    expect(all.json.batches.map((batch: { batchId: string }) => batch.batchId)).not.toContain('idempotency');
+    expect(all.json.next).toBeUndefined();
+  });
+
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=101', 'limit'],
+    ['limit=ten', 'limit'],
+    ['cursor=..%2Fx', 'cursor'],
+    ['cursor=idempotency', 'cursor'],
+  ])('refuses GET /batches?%s with 400 naming the field', async (query, field) => {
+    const { status, json } = await call('GET', `/batches?${query}`);
+
+    expect(status).toBe(400);
+    expect(json.error.field).toBe(field);
   });
 
   it('answers 404 for an unknown batch and 400 for an id that cannot be one', async () => {

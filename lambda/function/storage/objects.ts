@@ -145,3 +145,24 @@ export async function listKeys(s3: S3Sender, config: Config, prefix: string): Pr
   } while (token);
   return keys;
 }
+
+/**
+ * The folders directly under `prefix` (S3's common prefixes with delimiter `/`), as names without
+ * the prefix or the slash, every page of them.
+ */
+export async function listFolders(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
+  const folders: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await withRetries(config, 'S3 ListObjectsV2', () =>
+      s3.send(
+        new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
+      ),
+    );
+    for (const common of page.CommonPrefixes ?? []) {
+      if (common.Prefix) folders.push(common.Prefix.slice(prefix.length, -1));
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return folders;
+}

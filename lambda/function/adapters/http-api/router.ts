@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Config } from '../../contracts/config.js';
 import { RequestError } from '../../contracts/errors.js';
-import { type BatchRequest, parseBatchId, parseRequest } from '../../contracts/request.js';
+import { BATCH_ID_PATTERN, type BatchRequest, parseBatchId, parseRequest } from '../../contracts/request.js';
 import type { BatchResult } from '../../contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../../orchestration/batch.js';
+import { createdAt, DEFAULT_PAGE_SIZE, listBatches, MAX_PAGE_SIZE } from '../../orchestration/batch-list.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
 import {
   acceptJob,
@@ -281,8 +282,29 @@ function methodNotAllowed(allowed: string, method: string): APIGatewayProxyResul
   );
 }
 
+/** `GET /batches?limit=N&cursor=C`: a page of batches, newest first (see listBatches). */
+async function getBatches(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const query = event.queryStringParameters ?? {};
+  const rawLimit = query.limit ?? String(DEFAULT_PAGE_SIZE);
+  const limit = /^\d{1,3}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+    throw new RequestError(
+      `Expected \`limit\` to be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(rawLimit.slice(0, 40))}`,
+      { field: 'limit' },
+    );
+  }
+  const { cursor } = query;
+  if (cursor !== undefined && (!BATCH_ID_PATTERN.test(cursor) || createdAt(cursor) === undefined)) {
+    throw new RequestError(
+      `Expected \`cursor\` to be the \`next\` of a page before, got ${JSON.stringify(cursor.slice(0, 140))}`,
+      { field: 'cursor' },
+    );
+  }
+  return json(200, await listBatches(context, { limit, ...(cursor === undefined ? {} : { cursor }) }));
+}
+
 /**
- * Answers an API Gateway REST proxy event: `POST /batches`, `GET /batches/{batchId}`,
+ * Answers an API Gateway REST proxy event: `GET /batches`, `POST /batches`, `GET /batches/{batchId}`,
  * `POST /batches/{batchId}/retry`.
  * Every failure is a JSON `{error: {code, message, field?}}`; nothing throws out of here.
  */
@@ -290,8 +312,10 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiCo
   const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
   const method = event.httpMethod.toUpperCase();
   try {
-    if (path === '/batches')
-      return method === 'POST' ? await postBatch(event, context) : methodNotAllowed('POST', method);
+    if (path === '/batches') {
+      if (method === 'GET') return await getBatches(event, context);
+      return method === 'POST' ? await postBatch(event, context) : methodNotAllowed('GET, POST', method);
+    }
     const match = /^\/batches\/([^/]+)(\/retry)?$/.exec(path);
     if (match?.[1] !== undefined) {
       const batchId = event.pathParameters?.batchId ?? decodeSegment(match[1]);

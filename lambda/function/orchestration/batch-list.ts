@@ -1,0 +1,115 @@
+import pMap from 'p-map';
+import type { Config } from '../contracts/config.js';
+import { BATCH_ID_PATTERN } from '../contracts/request.js';
+import type { BatchFailure, BatchStatus } from '../contracts/result.js';
+import type { Deps } from '../pipeline/item.js';
+import { listFolders } from '../storage/objects.js';
+import { readStatus } from './jobs.js';
+
+/** One batch in a listing: what it is doing or did, in counts, and when. */
+export type BatchSummary = {
+  batchId: string;
+  status: BatchStatus['status'];
+  requested: number;
+  /** Items stored and failed so far (a running batch), or in the end. */
+  succeeded: number;
+  failed: number;
+  /** When the batch was created (a scheduled batch: its scheduled time), from its id. */
+  createdAt: string;
+  /** When its latest run finished (done, cancelled), or when it failed. */
+  finishedAt?: string;
+  /** Why it failed as a whole (`failed` only). */
+  error?: BatchFailure;
+  /** Retry runs it has had. */
+  retries?: number;
+};
+
+/** A page of batches, newest first; `next` is the cursor of the page after it, when there is one. */
+export type BatchPage = { batches: BatchSummary[]; next?: string };
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** Status records read at once for a page: each may be a manifest of a few hundred KB. */
+const READ_CONCURRENCY = 8;
+
+/**
+ * The time a batch id carries: new batches begin with it (`20261125T094207Z-3f9a1c2b`), scheduled
+ * ones end with it (`nightly-20261125T020000Z`). Anything else under the prefix (the
+ * `idempotency/` folder) carries none and is not a batch.
+ */
+export function createdAt(batchId: string): string | undefined {
+  const stamp = /(?:^|-)(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:-|$)/.exec(batchId);
+  if (!stamp) return undefined;
+  const [, year, month, day, hour, minute, second] = stamp;
+  const time = Date.parse(`${year}-${month}-${day}T${hour}:${minute}:${second}Z`);
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
+/** Newest first; batches of the same second by id, last first, so that the order is total. */
+const newestFirst = (a: { batchId: string; createdAt: string }, b: { batchId: string; createdAt: string }) =>
+  b.createdAt.localeCompare(a.createdAt) || b.batchId.localeCompare(a.batchId);
+
+function summaryOf(status: BatchStatus, created: string): BatchSummary {
+  const base = { batchId: status.batchId, status: status.status, createdAt: created };
+  switch (status.status) {
+    case 'done':
+    case 'cancelled': {
+      const { result } = status;
+      return {
+        ...base,
+        requested: result.requested,
+        succeeded: result.succeeded,
+        failed: result.failed,
+        finishedAt: result.finishedAt,
+        retries: result.retries ?? 0,
+      };
+    }
+    case 'running':
+      return { ...base, requested: status.requested, succeeded: status.succeeded, failed: status.failed };
+    case 'accepted':
+      return { ...base, requested: status.requested, succeeded: 0, failed: 0 };
+    case 'failed':
+      return {
+        ...base,
+        requested: status.requested,
+        succeeded: 0,
+        failed: 0,
+        finishedAt: status.failedAt,
+        error: status.error,
+      };
+  }
+}
+
+/**
+ * The batches in the bucket, newest first, `limit` at a time after the batch `cursor` names (the
+ * `next` of the page before). Every batch folder is listed on each call (one ListObjectsV2 per
+ * 1,000 batches: S3 lists in ascending key order only), and the page's own records are read.
+ * A folder without a record (a batch being written for the first time) is left out.
+ */
+export async function listBatches(
+  options: { config: Config; deps: Deps },
+  page: { limit?: number; cursor?: string } = {},
+): Promise<BatchPage> {
+  const { config, deps } = options;
+  const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+  const folders = (await listFolders(deps.s3, config, config.keyPrefix)).flatMap((batchId) => {
+    const created = BATCH_ID_PATTERN.test(batchId) ? createdAt(batchId) : undefined;
+    return created === undefined ? [] : [{ batchId, createdAt: created }];
+  });
+  folders.sort(newestFirst);
+  const after =
+    page.cursor === undefined ? undefined : { batchId: page.cursor, createdAt: createdAt(page.cursor) ?? '' };
+  const from = after === undefined ? 0 : folders.findIndex((folder) => newestFirst(after, folder) < 0);
+  const slice = from < 0 ? [] : folders.slice(from, from + limit);
+  const statuses = await pMap(slice, (folder) => readStatus(folder.batchId, config, deps), {
+    concurrency: READ_CONCURRENCY,
+  });
+  const batches = slice.flatMap((folder, i) => {
+    const status = statuses[i];
+    return status ? [summaryOf(status, folder.createdAt)] : [];
+  });
+  const last = slice.at(-1);
+  const more = from >= 0 && from + limit < folders.length;
+  return more && last ? { batches, next: last.batchId } : { batches };
+}
