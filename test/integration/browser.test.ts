@@ -121,6 +121,37 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
       6,
     );
     expect(await facts(page)).toMatchObject({ stored: '6 of 8', failed: '2' });
+
+    // The source heals; the page's Retry button runs the two unfinished items again and shows the batch whole.
+    FAILING.clear();
+    try {
+      await page.click('#retry');
+      await page.waitForFunction('document.querySelectorAll("ul.grid li.failed").length === 0', undefined, {
+        timeout: 30_000,
+      });
+      await page.waitForFunction(ALL_IMAGES_LOADED);
+      expect(await facts(page)).toMatchObject({ stored: '8 of 8', failed: '0', retries: '1' });
+      expect(await page.$$('#retry')).toHaveLength(0);
+    } finally {
+      for (const index of [2, 5]) FAILING.add(photo(index));
+    }
+    await page.close();
+  }, 60_000);
+
+  it('lists the newest batches on the home page, each linking to its view', async () => {
+    const response = await fetch(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 1, width: 16 }),
+    });
+    const { batchId } = (await response.json()) as BatchResult;
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+
+    const rows = await page.$$eval('#recent tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    expect(rows.some((row) => row.startsWith(`${batchId}done101`))).toBe(true);
+    await page.click(`#recent a[href="/batches/${batchId}/view"]`);
+    await page.waitForURL(new RegExp(`/batches/${batchId}/view$`));
     await page.close();
   }, 60_000);
 

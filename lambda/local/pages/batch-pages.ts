@@ -45,7 +45,13 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
     imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(nameInBatch(key))}`,
     manifestHref: `/batches/${batchId}/objects/manifest.json`,
   });
-  html(res, 200, report.replace('</main>', '<p><a href="/">New batch</a></p></main>'));
+  // Unfinished items: a button that retries them (the page script posts to the retry route and follows the run).
+  const unfinished = manifest.items.filter((item) => !item.ok).length;
+  const retry =
+    unfinished === 0
+      ? ''
+      : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><p id="status" role="status" aria-live="polite"></p><progress id="progress" hidden></progress><script type="module" src="/assets/page.js"></script>`;
+  html(res, 200, report.replace('</main>', `${retry}<p><a href="/">New batch</a></p></main>`));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Config } from '../../function/contracts/config.js';
 import { requestFields } from '../../function/contracts/request.js';
+import type { BatchSummary } from '../../function/orchestration/batch-list.js';
 import { escapeHtml as e } from '../../function/report/html.js';
 
 /** What each request field is, in the form's words. */
@@ -33,12 +34,23 @@ function field(name: string, spec: ReturnType<typeof requestFields>[keyof Return
   }
 }
 
+/** The newest batches, each linking to its view: what a person comes back to the page for. */
+function recentBatches(batches: readonly BatchSummary[]): string {
+  if (batches.length === 0) return '<p>No batches yet.</p>';
+  const rows = batches.map((batch) => {
+    const status = batch.error ? `${batch.status} (${batch.error})` : batch.status;
+    const created = batch.createdAt.slice(0, 19).replace('T', ' ');
+    return `<tr><td><a href="/batches/${encodeURIComponent(batch.batchId)}/view">${e(batch.batchId)}</a></td><td>${e(status)}</td><td>${batch.succeeded}</td><td>${batch.failed}</td><td>${batch.requested}</td><td>${e(created)}</td></tr>`;
+  });
+  return `<table id="recent"><thead><tr><th>Batch</th><th>Status</th><th>Stored</th><th>Failed</th><th>Requested</th><th>Created (UTC)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 /**
  * `npm run dev`'s page: a form for a batch (the request's fields, validated by the API itself, whose
  * messages appear beside the field they name), then the batch's progress and its view. The script
  * is /assets/page.js, built from pages/browser/page.ts.
  */
-export function renderHomePage(config: Config): string {
+export function renderHomePage(config: Config, recent: readonly BatchSummary[] = []): string {
   const fields = Object.entries(requestFields(config));
   return `<!doctype html>
 <html lang="en">
@@ -51,6 +63,7 @@ label{display:block;font-weight:600}input[type=number],input[type=text],select{w
 .check label{display:inline}small{display:block;color:#555}.error{color:#b3261e}
 button{padding:.5rem 1.2rem;font-size:1rem;margin-top:.5rem}:focus{outline:2px solid #3d5a99}
 #status{margin:1rem 0;font-weight:600}
+table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:left}td:nth-child(n+3){text-align:right}
 </style>
 <script type="module" src="/assets/page.js"></script>
 </head>
@@ -64,6 +77,8 @@ ${fields.map(([name, spec]) => field(name, spec)).join('\n')}
 </form>
 <p id="status" role="status" aria-live="polite"></p>
 <progress id="progress" hidden></progress>
+<h2>Recent batches</h2>
+${recentBatches(recent)}
 </main>
 </body>
 </html>

@@ -1,12 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { listBatches } from '../../function/orchestration/batch-list.js';
 import type { LocalRuntime } from '../setup.js';
 import { batchObject, batchView } from './batch-pages.js';
 import { renderHomePage } from './home-page.js';
 
 /** The page script, built from pages/browser/page.ts by build.mjs (npm run dev builds first). */
 const PAGE_SCRIPT = join(process.cwd(), '.build', 'page.js');
+
+/** Batches the home page lists. */
+const RECENT_BATCHES = 10;
 
 /** A path segment decoded, or undefined when its percent-encoding is malformed. */
 function decodedSegment(segment: string | undefined): string | undefined {
@@ -31,7 +35,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, runti
   const options = { config: runtime.config, deps: runtime.deps };
   if (path === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(renderHomePage(runtime.config));
+    res.end(renderHomePage(runtime.config, (await listBatches(options, { limit: RECENT_BATCHES })).batches));
     return true;
   }
   if (path === '/assets/page.js') {

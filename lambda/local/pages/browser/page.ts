@@ -1,6 +1,7 @@
 // The dev server's page script (served as /assets/page.js): sends the form as the API's JSON
 // request, shows the API's own validation messages beside the field they name, follows a batch
-// while it runs, and opens its view when it is done.
+// while it runs, and opens its view when it is done. On a batch's view, its Retry button posts to
+// the retry route and follows the retry the same way.
 
 type ApiError = { error: { code: string; message: string; field?: string } };
 type Status = { batchId: string; status: string; requested?: number; done?: number; failed?: number };
@@ -88,4 +89,27 @@ form?.addEventListener('submit', async (event) => {
     return;
   }
   window.location.assign(`/batches/${answer.batchId}/view`);
+});
+
+const retryButton = document.querySelector<HTMLButtonElement>('#retry');
+retryButton?.addEventListener('click', async () => {
+  const batchId = retryButton.dataset.batch ?? '';
+  retryButton.disabled = true;
+  say('Retrying...');
+  const response = await fetch(`/batches/${encodeURIComponent(batchId)}/retry`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+  const answer = (await response.json()) as ApiError | Status;
+  if ('error' in answer) {
+    say(`${answer.error.code}: ${answer.error.message}`);
+    retryButton.disabled = false;
+    return;
+  }
+  if (response.status === 202) {
+    await follow(batchId);
+    return;
+  }
+  window.location.assign(`/batches/${encodeURIComponent(batchId)}/view`);
 });
