@@ -96,6 +96,14 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     expect(widths).toHaveLength(12);
     expect(widths.every((width) => width === 96)).toBe(true);
     expect(await page.$$eval('svg.waterfall g.row', (rows) => rows.length)).toBe(12);
+    // At concurrency 1, one download at a time and one write at a time: each line stays at its limit.
+    const strips = await page.$$eval('svg.waterfall g[data-limit]', (groups) =>
+      groups.map((group) => [group.getAttribute('class'), group.dataset.limit, group.dataset.most]),
+    );
+    expect(strips).toEqual([
+      ['downloads', '1', '1'],
+      ['writes', '1', '1'],
+    ]);
     const status = (await (await fetch(`${server.url}/batches/${batchId}`)).json()) as { result: BatchResult };
     const { result } = status;
     expect(await facts(page)).toMatchObject({
@@ -131,6 +139,14 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
       });
       await page.waitForFunction(ALL_IMAGES_LOADED);
       expect(await facts(page)).toMatchObject({ stored: '8 of 8', failed: '0', retries: '1' });
+      // Each run with its own time, and its own waterfall: the first run's six items, the retry's two.
+      expect(await page.$$eval('table.runs tbody tr', (rows) => rows.map((row) => row.dataset.run))).toEqual([
+        '0',
+        '1',
+      ]);
+      expect(
+        await page.$$eval('svg.waterfall', (charts) => charts.map((chart) => chart.querySelectorAll('g.row').length)),
+      ).toEqual([6, 2]);
       expect(await page.$$('#retry')).toHaveLength(0);
     } finally {
       for (const index of [2, 5]) FAILING.add(photo(index));

@@ -167,7 +167,7 @@ describe('npm start', () => {
     }
   });
 
-  it('lists the bucket\'s batches with --list, newest first, as a table or as the API\'s page with --json', async () => {
+  it("lists the bucket's batches with --list, newest first, as a table or as the API's page with --json", async () => {
     const ran = await start(['--count', '1', '--width', '8', '--source', 'offline', '--json']);
     const { batchId } = JSON.parse(ran.stdout);
 

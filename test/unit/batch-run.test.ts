@@ -75,7 +75,11 @@ describe('runBatch', () => {
 
     const manifest = JSON.parse(s3.objects.get(result.manifestKey) ?? '{}') as Manifest;
     expect(manifest).toEqual({ version: 1, batchId: result.batchId, request, result, items: expect.any(Array) });
-    expect(result.latencyMs.max).toBe(Math.max(...manifest.items.map((item) => item.latencyMs)));
+    // Of the stored items only: the failed one's time to give up is no latency.
+    expect(result.latencyMs.max).toBe(Math.max(...manifest.items.flatMap((item) => (item.ok ? [item.latencyMs] : []))));
+    expect(result.runs).toEqual([
+      { run: 0, startedAt: result.startedAt, elapsedMs: result.elapsedMs, items: 3, concurrency: 2 },
+    ]);
     expect(manifest.items.map((item) => [item.index, item.ok])).toEqual([
       [0, true],
       [1, false],

@@ -86,12 +86,59 @@ describe('renderReport', () => {
 
   it('draws a waterfall row per item with its phases, retries marked and the concurrency limit, and a histogram', () => {
     expect(count(html, /<g class="row"/g)).toBe(3);
-    expect(html).toContain('concurrency limit 4');
+    expect(html).toContain('concurrency 4');
+    expect(html).toContain('upload slots 4');
     expect(html).toMatch(/<title>item 1: stored, 41 ms, 1 attempt\(s\), copy of 0<\/title>/);
     // Two retry marks on the failed row.
     const failedRow = /<g class="row" data-index="2">.*?<\/g>/s.exec(html)?.[0] ?? '';
     expect(count(failedRow, /fill="#e0474c"/g)).toBe(3);
     expect(count(html, /<g class="bin">/g)).toBe(20);
+  });
+
+  it('draws downloads and writes in flight apart, each against its own limit', () => {
+    // Four items downloading at once (from 0 ms), their writes one after another (30-40, 40-50, ...).
+    const overlapping = [0, 1, 2, 3].map((index) =>
+      stored(index, { startMs: 0, downloadedMs: 30 + index * 10, storedMs: 40 + index * 10 } as Partial<ItemOutcome>),
+    );
+    const page = renderReport(manifestOf(overlapping), options);
+
+    expect(page).toMatch(/<g class="downloads" data-limit="4" data-most="4">/);
+    expect(page).toMatch(/<g class="writes" data-limit="4" data-most="1">/);
+  });
+
+  it('counts latency of stored items only in the histogram, and says what it leaves out', () => {
+    const cancelled = {
+      index: 3,
+      ok: false,
+      reason: 'cancelled',
+      message: 'x',
+      attempts: 0,
+      latencyMs: 0,
+    } as ItemOutcome;
+    const page = renderReport(manifestOf([...items, cancelled]), options);
+
+    expect(page).toMatch(/aria-label="Item latency from 0 to \d+ ms, 2 items"/);
+    expect(page).toContain('Stored items only: 1 failed and 1 cancelled not drawn.');
+  });
+
+  it("shows each run of a retried batch with its own time, and a waterfall per run on that run's axis", () => {
+    const manifest = manifestOf([stored(0), stored(1, { run: 1 } as Partial<ItemOutcome>)]);
+    manifest.result.runs = [
+      { run: 0, startedAt: '2026-11-26T00:00:00.000Z', elapsedMs: 1000, items: 2, concurrency: 4 },
+      { run: 1, startedAt: '2026-11-26T00:00:30.000Z', elapsedMs: 234, items: 1, concurrency: 2 },
+    ];
+    const page = renderReport(manifest, options);
+
+    expect(page).toMatch(
+      /<tr data-run="0"><td>First run<\/td><td>2026-11-26T00:00:00.000Z<\/td><td>2<\/td><td>1.00 s<\/td><td>4<\/td><\/tr>/,
+    );
+    expect(page).toMatch(
+      /<tr data-run="1"><td>Retry 1<\/td><td>2026-11-26T00:00:30.000Z<\/td><td>1<\/td><td>0.23 s<\/td><td>2<\/td><\/tr>/,
+    );
+    expect(page).toContain('<h3>First run: 1 item(s), 1.00 s</h3>');
+    expect(page).toContain('<h3>Retry 1: 1 item(s), 0.23 s</h3>');
+    expect(count(page, /<svg class="waterfall"/g)).toBe(2);
+    expect(page).toContain('data-fact="elapsed, all runs"');
   });
 
   it('never lets what a source said become markup, and needs no script', () => {

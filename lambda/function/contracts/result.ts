@@ -28,6 +28,12 @@ export type PhotoCredit = { author?: string; page?: string };
 /** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
 export type RetryRun = { run: number; items: number };
 
+/**
+ * One run of a batch: its first (run 0) or a retry. Each run's item timelines count from its own
+ * start, so a page draws each run on its own axis.
+ */
+export type RunTime = { run: number; startedAt: string; elapsedMs: number; items: number; concurrency: number };
+
 /** How photos were chosen: from picsum's catalog (its size), or picsum's own routes because it could not be read (why). */
 export type CatalogUse = { photos: number } | { unavailable: string };
 
@@ -76,12 +82,15 @@ export type BatchResult = {
   failures: { index: number; reason: FailureReason; attempts: number; message: string }[];
   /** Failed items by reason, all of them. */
   failureCounts: Partial<Record<FailureReason, number>>;
+  /** Item latency of the stored items (the failed and cancelled are counted in `failed`, not here). */
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   /** When the first run started, and when the last run (the first, or the latest retry) finished. */
   startedAt: string;
   finishedAt: string;
   /** Retry runs the batch has had (`POST /batches/{batchId}/retry`, `--retry`, a schedule healing itself). */
   retries: number;
+  /** Each run: the first, then every retry, with its own start, time and item count. */
+  runs?: RunTime[];
   catalog?: CatalogUse;
 };
 

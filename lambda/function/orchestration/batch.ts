@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
@@ -44,6 +44,8 @@ export function summarize(
     config: Config;
     retries?: number;
     catalog?: BatchResult['catalog'];
+    /** The runs before and including this one (a retry); absent: this is the batch's first and only run. */
+    runs?: RunTime[];
   },
 ): BatchResult {
   const { batchId, config } = run;
@@ -63,10 +65,20 @@ export function summarize(
     manifestKey: manifestKey(config, batchId),
     failures,
     failureCounts,
-    latencyMs: percentiles(items.map((item) => item.latencyMs)),
+    // Stored items only: a cancelled item's zero, or a failure's time to give up, is no latency.
+    latencyMs: percentiles(items.flatMap((item) => (item.ok ? [item.latencyMs] : []))),
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt.toISOString(),
     retries: run.retries ?? 0,
+    runs: run.runs ?? [
+      {
+        run: 0,
+        startedAt: run.startedAt.toISOString(),
+        elapsedMs: run.elapsedMs,
+        items: items.length,
+        concurrency: run.concurrency,
+      },
+    ],
     ...(run.catalog ? { catalog: run.catalog } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../contracts/config.js';
-import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, runItems } from '../pipeline/run-items.js';
@@ -82,6 +82,15 @@ export async function runRetry(job: BatchJob & { retry: RetryRun }, options: Bat
   return finishRetry(manifest, run, { run: job.retry.run, concurrency, catalog: photos.catalog }, options);
 }
 
+/** The first run of a batch whose manifest predates `runs`: all it can say of it. */
+const firstRun = (manifest: Manifest): RunTime => ({
+  run: 0,
+  startedAt: manifest.result.startedAt,
+  elapsedMs: manifest.result.elapsedMs,
+  items: manifest.items.length,
+  concurrency: manifest.result.concurrency,
+});
+
 /**
  * Writes the manifest after retry run `retryRun`: every item once, with its final outcome, and the
  * result of the batch as a whole (elapsed time summed over its runs). S3 replaces an object whole,
@@ -108,6 +117,16 @@ export async function finishRetry(
     elapsedMs: manifest.result.elapsedMs + run.elapsedMs,
     cancelled: run.cancelled,
     retries: retry.run,
+    runs: [
+      ...(manifest.result.runs ?? [firstRun(manifest)]),
+      {
+        run: retry.run,
+        startedAt: run.startedAt.toISOString(),
+        elapsedMs: run.elapsedMs,
+        items: run.items.length,
+        concurrency: retry.concurrency,
+      },
+    ],
     ...(retry.catalog ? { catalog: retry.catalog } : {}),
   });
   return writeManifest(result, manifest.request, items, options);

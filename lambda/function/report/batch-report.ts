@@ -1,4 +1,4 @@
-import type { ItemOutcome, Manifest } from '../contracts/result.js';
+import type { ItemOutcome, Manifest, RunTime } from '../contracts/result.js';
 import { photoOfKey } from '../storage/keys.js';
 import { histogramSvg, waterfallSvg } from './charts.js';
 import { escapeHtml as e } from './html.js';
@@ -41,6 +41,60 @@ function entryRow(item: ItemOutcome): string {
   return `<tr id="item-${item.index}"><td>${item.index}</td><td>${outcome}</td><td>${item.attempts}</td><td>${item.latencyMs}</td><td><details><summary>JSON</summary><pre>${json}</pre></details></td></tr>`;
 }
 
+const runName = (run: number) => (run === 0 ? 'First run' : `Retry ${run}`);
+
+/** The batch's runs, as its result records them (a manifest from before `runs`: one run, as a whole). */
+function runsOf(manifest: Manifest): RunTime[] {
+  const { result } = manifest;
+  return (
+    result.runs ?? [
+      {
+        run: 0,
+        startedAt: result.startedAt,
+        elapsedMs: result.elapsedMs,
+        items: manifest.items.length,
+        concurrency: result.concurrency,
+      },
+    ]
+  );
+}
+
+/** A table of a retried batch's runs: each with its own start, items, time and concurrency. */
+function runsTable(runs: readonly RunTime[]): string {
+  if (runs.length < 2) return '';
+  const rows = runs
+    .map(
+      (run) =>
+        `<tr data-run="${run.run}"><td>${runName(run.run)}</td><td>${e(run.startedAt)}</td><td>${run.items}</td><td>${seconds(run.elapsedMs)}</td><td>${run.concurrency}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Runs</h2><table class="runs"><thead><tr><th>run</th><th>started</th><th>items</th><th>elapsed</th><th>concurrency</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/**
+ * One waterfall per run, each on its own time axis (an item's timeline counts from the start of the
+ * run it last ran in), each against that run's concurrency.
+ */
+function waterfalls(rows: readonly ItemOutcome[], runs: readonly RunTime[]): string {
+  return runs
+    .map((run) => {
+      const items = rows.filter((item) => (item.run ?? 0) === run.run);
+      if (items.length === 0) return '';
+      const heading =
+        runs.length > 1 ? `<h3>${runName(run.run)}: ${items.length} item(s), ${seconds(run.elapsedMs)}</h3>` : '';
+      return `${heading}${waterfallSvg(items, run.concurrency)}`;
+    })
+    .join('\n');
+}
+
+/** What the latency histogram leaves out: the items that were not stored, by how they ended. */
+function notDrawn(items: readonly ItemOutcome[]): string {
+  const cancelled = items.filter((item) => !item.ok && item.reason === 'cancelled').length;
+  const failed = items.filter((item) => !item.ok).length - cancelled;
+  const parts = [failed ? `${failed} failed` : '', cancelled ? `${cancelled} cancelled` : ''].filter(Boolean);
+  return parts.length ? `<p class="note" id="not-drawn">Stored items only: ${parts.join(' and ')} not drawn.</p>` : '';
+}
+
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1b1b1f;background:#fff}
 h1{font-size:1.3rem;margin:0 0 .5rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
@@ -65,6 +119,7 @@ pre{white-space:pre-wrap;max-width:60rem;margin:0}a:focus,summary:focus{outline:
  */
 export function renderReport(manifest: Manifest, options: ReportOptions): string {
   const { result } = manifest;
+  const runs = runsOf(manifest);
   const rows = sampled(manifest.items);
   const sampleNote =
     rows.length < manifest.items.length
@@ -74,7 +129,7 @@ export function renderReport(manifest: Manifest, options: ReportOptions): string
     ['stored', `${result.succeeded} of ${result.requested}`],
     ['failed', String(result.failed)],
     ['bytes', size(result.bytes)],
-    ['elapsed', seconds(result.elapsedMs)],
+    [runs.length > 1 ? 'elapsed, all runs' : 'elapsed', seconds(result.elapsedMs)],
     ['concurrency', String(result.concurrency)],
     ['retries', String(result.retries ?? 0)],
     ['latency p50 / p99', `${result.latencyMs.p50} / ${result.latencyMs.p99} ms`],
@@ -90,16 +145,18 @@ export function renderReport(manifest: Manifest, options: ReportOptions): string
 <body>
 <main>
 <h1>Batch <code>${e(result.batchId)}</code></h1>
-<p class="note">Started ${e(result.startedAt)}, finished ${e(result.finishedAt)}. <a href="${e(options.manifestHref)}">manifest.json</a></p>
+<p class="note">${runs.length > 1 ? 'First started' : 'Started'} ${e(result.startedAt)}, ${runs.length > 1 ? 'last finished' : 'finished'} ${e(result.finishedAt)}. <a href="${e(options.manifestHref)}">manifest.json</a></p>
+${runsTable(runs)}
 <dl class="summary">${facts.map(([name, value]) => `<div><dt>${name}</dt><dd data-fact="${name}">${e(value)}</dd></div>`).join('')}</dl>
 ${failures ? `<p>Failed by reason: ${failures}</p>` : ''}
 <h2>Images</h2>${sampleNote}
 <ul class="grid">${rows.map((item) => thumbnail(item, options)).join('')}</ul>
 <h2>Waterfall</h2>${sampleNote}
 <p class="legend" aria-hidden="true"><span style="background:#d9dce3"></span>waiting<span style="background:#5b8def"></span>downloading<span style="background:#2fb380"></span>writing<span style="background:#e0474c"></span>failed / retry</p>
-${waterfallSvg(rows, result.concurrency)}
+${waterfalls(rows, runs)}
 <h2>Item latency</h2>
-${histogramSvg(manifest.items.map((item) => item.latencyMs))}
+${notDrawn(manifest.items)}
+${histogramSvg(manifest.items.flatMap((item) => (item.ok ? [item.latencyMs] : [])))}
 <h2>Items</h2>${sampleNote}
 <table><thead><tr><th>#</th><th>outcome</th><th>attempts</th><th>latency ms</th><th>manifest entry</th></tr></thead>
 <tbody>${rows.map(entryRow).join('')}</tbody></table>

@@ -18,17 +18,66 @@ function ticks(extent: number, x: (ms: number) => number, y: number): string {
     .join('');
 }
 
+/** A phase of an item in ms from its run's start: [from, to), or undefined when it never had it. */
+type Phase = (item: ItemOutcome) => [number, number] | undefined;
+
+/** Downloading holds a download slot: from the first attempt until the body is whole (or the item gave up). */
+const downloading: Phase = (item) => {
+  if (item.startMs === undefined) return undefined;
+  return [item.startMs, item.ok ? (item.downloadedMs ?? item.startMs) : item.startMs + item.latencyMs];
+};
+
+/** Writing: from the whole body until S3 has it (stored items). */
+const writing: Phase = (item) =>
+  item.ok && item.downloadedMs !== undefined && item.storedMs !== undefined
+    ? [item.downloadedMs, item.storedMs]
+    : undefined;
+
 /**
- * One row per item: waiting for a slot (from the run's start), downloading, writing (a failed item:
- * its time until it failed), a red mark per retry; above them the requests in flight over time,
- * with the concurrency limit drawn across.
+ * How many items were in `phase` at each of 200 moments, drawn as a line over `height` pixels from
+ * `top`, against `limit` drawn across (the most a run lets into that phase at once).
+ */
+function inFlightStrip(
+  items: readonly ItemOutcome[],
+  phase: Phase,
+  at: { extent: number; x: (ms: number) => number; top: number; height: number },
+  labels: { name: string; className: string; limit: number; limitText: string },
+): string {
+  const moments = 200;
+  const spans = items.flatMap((item) => {
+    const span = phase(item);
+    return span ? [span] : [];
+  });
+  const counts = Array.from({ length: moments + 1 }, (_, i) => {
+    const when = (at.extent * i) / moments;
+    return spans.filter(([from, to]) => from <= when && to > when).length;
+  });
+  const most = Math.max(labels.limit, ...counts, 1);
+  const bottom = at.top + at.height;
+  const yOf = (n: number) => bottom - (n / most) * (at.height - 12);
+  const line = counts.map((n, i) => `${at.x((at.extent * i) / moments).toFixed(1)},${yOf(n).toFixed(1)}`).join(' ');
+  const limitY = yOf(labels.limit).toFixed(1);
+  return `<g class="${labels.className}" data-limit="${labels.limit}" data-most="${Math.max(...counts)}">
+<text x="${GUTTER - 4}" y="${yOf(most) + 4}" text-anchor="end">${most}</text><text x="${GUTTER - 4}" y="${bottom}" text-anchor="end">0</text>
+<line class="limit" x1="${GUTTER}" x2="${GUTTER + PLOT}" y1="${limitY}" y2="${limitY}" stroke="#e0474c" stroke-dasharray="4 3"/>
+<text x="${GUTTER + PLOT}" y="${(yOf(labels.limit) - 3).toFixed(1)}" text-anchor="end" fill="#e0474c">${e(labels.limitText)}</text>
+<polyline class="in-flight" points="${line}" fill="none" stroke="#3d5a99"/>
+<text x="${GUTTER}" y="${at.top + 10}">${e(labels.name)}</text>
+</g>`;
+}
+
+/**
+ * One row per item of one run: waiting for a slot (from the run's start), downloading, writing (a
+ * failed item: its time until it failed), a red mark per retry. Above them, downloads in flight
+ * against the run's concurrency, and writes in flight against its upload slots (as many: a body
+ * takes one once its headers are in and keeps it until S3 has it), each on its own scale.
  */
 export function waterfallSvg(items: readonly ItemOutcome[], concurrency: number): string {
   const extent = Math.max(1, ...items.map(endOf));
   const x = (ms: number) => GUTTER + (ms / extent) * PLOT;
   const rowHeight = items.length <= 100 ? 12 : items.length <= 500 ? 4 : 2;
-  const strip = 70;
-  const top = strip + 20;
+  const strip = 60;
+  const top = 2 * strip + 30;
   const height = top + items.length * rowHeight + 24;
   const bar = (from: number, to: number, y: number, fill: string) =>
     to > from
@@ -62,21 +111,26 @@ export function waterfallSvg(items: readonly ItemOutcome[], concurrency: number)
       return `<g class="row" data-index="${item.index}">${title}${label}${bars}${retries}</g>`;
     })
     .join('');
-  // In flight: at each of 200 moments, the items between their start and their end.
-  const moments = 200;
-  const counts = Array.from({ length: moments + 1 }, (_, i) => {
-    const at = (extent * i) / moments;
-    return items.filter((item) => item.startMs !== undefined && item.startMs <= at && endOf(item) > at).length;
-  });
-  const most = Math.max(concurrency, ...counts, 1);
-  const yOf = (n: number) => strip - (n / most) * (strip - 12);
-  const line = counts.map((n, i) => `${x((extent * i) / moments).toFixed(1)},${yOf(n).toFixed(1)}`).join(' ');
-  return `<svg class="waterfall" role="img" aria-label="Waterfall of ${items.length} items over ${Math.round(extent)} ms, concurrency limit ${concurrency}" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}">
-<text x="${GUTTER - 4}" y="${yOf(most) + 4}" text-anchor="end">${most}</text><text x="${GUTTER - 4}" y="${strip}" text-anchor="end">0</text>
-<line class="limit" x1="${GUTTER}" x2="${GUTTER + PLOT}" y1="${yOf(concurrency).toFixed(1)}" y2="${yOf(concurrency).toFixed(1)}" stroke="#e0474c" stroke-dasharray="4 3"/>
-<text x="${GUTTER + PLOT}" y="${(yOf(concurrency) - 3).toFixed(1)}" text-anchor="end" fill="#e0474c">concurrency limit ${concurrency}</text>
-<polyline class="in-flight" points="${line}" fill="none" stroke="#3d5a99"/>
-<text x="${GUTTER}" y="10">requests in flight</text>
+  const downloads = inFlightStrip(
+    items,
+    downloading,
+    { extent, x, top: 0, height: strip },
+    {
+      name: 'downloads in flight',
+      className: 'downloads',
+      limit: concurrency,
+      limitText: `concurrency ${concurrency}`,
+    },
+  );
+  const writes = inFlightStrip(
+    items,
+    writing,
+    { extent, x, top: strip + 10, height: strip },
+    { name: 'writes in flight', className: 'writes', limit: concurrency, limitText: `upload slots ${concurrency}` },
+  );
+  return `<svg class="waterfall" role="img" aria-label="Waterfall of ${items.length} items over ${Math.round(extent)} ms: downloads in flight against concurrency ${concurrency}, writes against as many upload slots" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}">
+${downloads}
+${writes}
 ${rows}
 ${ticks(extent, x, height - 6)}
 </svg>`;
