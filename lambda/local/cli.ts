@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
@@ -12,6 +13,7 @@ import { readManifest } from '../function/orchestration/status.js';
 import { batchPrefix } from '../function/storage/keys.js';
 import { listKeys } from '../function/storage/objects.js';
 import { type BatchFolder, writeBatchFolder } from './batch-folder.js';
+import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
@@ -22,8 +24,11 @@ const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
 /** A local run's status record expires this long after it was last renewed (see runJob). */
 const LOCAL_LEASE_MS = 60_000;
 
-/** The exit code after a signal, as shells report one (128 + SIGINT). */
-const CANCELLED_EXIT_CODE = 130;
+/** This package's version, from the package.json beside the compiled command's folder. */
+function packageVersion(): string {
+  const path = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
 
 /**
  * Ctrl-C (SIGINT) or SIGTERM: the first cancels the batch — no new item starts, downloads in flight
@@ -33,7 +38,7 @@ const CANCELLED_EXIT_CODE = 130;
 function cancelOnSignals(say: (line: string) => void): AbortSignal {
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (cancel.signal.aborted) process.exit(CANCELLED_EXIT_CODE);
+    if (cancel.signal.aborted) process.exit(EXIT_CODES.cancelled);
     say(`\n${signal}: cancelling; writing the manifest (press Ctrl-C again to quit at once).`);
     cancel.abort();
   };
@@ -46,7 +51,11 @@ async function main(argv: string[]): Promise<number> {
   const options = parseFlags(argv);
   if (options.help) {
     process.stdout.write(`${USAGE}\n`);
-    return 0;
+    return EXIT_CODES.stored;
+  }
+  if (options.version) {
+    process.stdout.write(`picsum-batch ${packageVersion()} (Node.js ${process.versions.node})\n`);
+    return EXIT_CODES.stored;
   }
   const say = (line: string) => {
     if (!options.json) process.stderr.write(`${line}\n`);
@@ -90,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     const work = request ? { job: { batchId: newBatchId(), request } } : await claimRetryHere(retryOf ?? '', runtime);
     if (typeof work === 'string') {
       process.stderr.write(`picsum-batch: ${work}\n`);
-      return 1;
+      return EXIT_CODES.error;
     }
     if ('result' in work) say(`Batch ${work.result.batchId} has no unfinished items: nothing to retry.`);
     const result = 'result' in work ? work.result : await run(work.job);
@@ -101,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       process.stdout.write(`${summarize(result, { storageNote: runtime.storageNote, folder })}\n`);
     }
-    return result.status === 'cancelled' ? CANCELLED_EXIT_CODE : 0;
+    return exitCodeOf(result);
   } finally {
     await runtime.close();
   }
@@ -114,7 +123,7 @@ async function listHere(options: CliOptions): Promise<number> {
   try {
     const page = await listBatches(runtime, cursor === undefined ? {} : { cursor });
     process.stdout.write(`${options.json ? JSON.stringify(page) : batchTable(page)}\n`);
-    return 0;
+    return EXIT_CODES.stored;
   } finally {
     await runtime.close();
   }
@@ -180,8 +189,8 @@ async function noManifest(batchId: string, runtime: LocalRuntime): Promise<strin
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const hint = error instanceof RequestError ? `\n\n${USAGE}` : '';
-    process.stderr.write(`picsum-batch: ${messageOf(error)}${hint}\n`);
-    process.exit(error instanceof RequestError ? 2 : 1);
+    // One line: the usage is for --help, not for every mistake.
+    process.stderr.write(`picsum-batch: ${messageOf(error)}\n`);
+    process.exit(error instanceof RequestError ? EXIT_CODES.usage : EXIT_CODES.error);
   },
 );

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { closest, distance } from 'fastest-levenshtein';
 import { RequestError } from '../function/contracts/errors.js';
 
 export type CliOptions = {
@@ -6,6 +7,7 @@ export type CliOptions = {
   source: string | undefined;
   json: boolean;
   help: boolean;
+  version: boolean;
   /** `npm run invoke` only: the deployed API's URL and its region. */
   url: string | undefined;
   region: string | undefined;
@@ -43,7 +45,8 @@ const REQUEST_USAGE = `  --count N            images to fetch (default 15)
   --ids 10,237,1084    exactly these photos, in this order (--count defaults to their number)
   --retry BATCH_ID     run a batch's unfinished items again, into the same batch (its own request)
   --json               print only the result, as JSON
-  --help               this text`;
+  --help               this text
+  --version            the version, and the Node.js it runs on`;
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -60,6 +63,46 @@ export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
   --idempotency-key K  run it again with the same K and get the same batch, not a second one
 ${REQUEST_USAGE}`;
 
+/** Every option of every command, as node:util's parseArgs takes them. */
+const OPTIONS = {
+  count: { type: 'string' },
+  concurrency: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  blur: { type: 'string' },
+  format: { type: 'string' },
+  seed: { type: 'string' },
+  grayscale: { type: 'boolean' },
+  distinct: { type: 'boolean' },
+  ids: { type: 'string' },
+  source: { type: 'string' },
+  url: { type: 'string' },
+  region: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  retry: { type: 'string' },
+  out: { type: 'string' },
+  list: { type: 'boolean' },
+  cursor: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+/** The options as typed: `--count`. */
+const OPTION_NAMES = Object.keys(OPTIONS).map((name) => `--${name}`);
+
+/**
+ * ` (did you mean --count?)` for an unknown option within two edits of a known one (a typo), else
+ * where the options are listed.
+ */
+function suggestion(message: string, command: 'start' | 'invoke'): string {
+  const help = `; npm ${command === 'start' ? 'start' : 'run invoke'} -- --help lists the options`;
+  const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
+  if (unknown === undefined) return help;
+  const near = closest(unknown, OPTION_NAMES);
+  return distance(unknown, near) <= 2 ? ` (did you mean ${near}?)` : help;
+}
+
 /**
  * Turns argv into a request body for parseRequest, which owns every limit. Numbers stay strings
  * unless they are plain integers, so `--count 1e3` is refused by name rather than read as 1000.
@@ -69,7 +112,8 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
   try {
     ({ values } = parse(argv));
   } catch (error) {
-    throw new RequestError((error as Error).message.replace(/\. To specify.*$/s, ''), { code: 'INVALID_FLAG' });
+    const message = (error as Error).message.replace(/\. To specify.*$/s, '');
+    throw new RequestError(`${message}${suggestion(message, command)}`, { code: 'INVALID_FLAG' });
   }
   for (const [flag, owner] of Object.entries(ONLY_FOR)) {
     if (owner !== command && values[flag as keyof typeof ONLY_FOR] !== undefined) {
@@ -101,6 +145,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     source: values.source,
     json: values.json ?? false,
     help: values.help ?? false,
+    version: values.version ?? false,
     url: values.url,
     region: values.region,
     idempotencyKey: values['idempotency-key'],
@@ -112,31 +157,5 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      count: { type: 'string' },
-      concurrency: { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' },
-      blur: { type: 'string' },
-      format: { type: 'string' },
-      seed: { type: 'string' },
-      grayscale: { type: 'boolean' },
-      distinct: { type: 'boolean' },
-      ids: { type: 'string' },
-      source: { type: 'string' },
-      url: { type: 'string' },
-      region: { type: 'string' },
-      'idempotency-key': { type: 'string' },
-      retry: { type: 'string' },
-      out: { type: 'string' },
-      list: { type: 'boolean' },
-      cursor: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options: OPTIONS });
 }

@@ -1,6 +1,7 @@
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId } from '../function/contracts/request.js';
 import type { BatchResult, BatchStatus } from '../function/contracts/result.js';
+import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { INVOKE_USAGE, parseFlags } from './flags.js';
 import { regionFromApiUrl, signedClient } from './signed-client.js';
 import { summarize } from './summary.js';
@@ -16,12 +17,12 @@ export async function invoke(
   argv: string[],
   print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   timing: { pollMs?: number } = {},
-) {
+): Promise<number> {
   const pollMs = timing.pollMs ?? POLL_MS;
   const options = parseFlags(argv, 'invoke');
   if (options.help) {
     print(INVOKE_USAGE);
-    return;
+    return EXIT_CODES.stored;
   }
   if (!options.url) throw new RequestError('Expected `--url` (the ApiUrl output of the stack)', { field: 'url' });
   const baseUrl = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
@@ -74,15 +75,15 @@ export async function invoke(
     const folder = `./${result.batchId}`;
     print(`See it: aws s3 sync s3://${result.bucket}/${result.prefix} ${folder} && open ${folder}/report.html`);
   }
+  return exitCodeOf(result);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   invoke(process.argv.slice(2)).then(
-    () => process.exit(0),
+    (code) => process.exit(code),
     (error: unknown) => {
-      const hint = error instanceof RequestError ? `\n\n${INVOKE_USAGE}` : '';
-      process.stderr.write(`picsum-batch invoke: ${messageOf(error)}${hint}\n`);
-      process.exit(error instanceof RequestError ? 2 : 1);
+      process.stderr.write(`picsum-batch invoke: ${messageOf(error)}\n`);
+      process.exit(error instanceof RequestError ? EXIT_CODES.usage : EXIT_CODES.error);
     },
   );
 }

@@ -12,6 +12,18 @@ export function retryCommand(result: Pick<BatchResult, 'batchId' | 'source'>): s
   return `npm start -- --retry ${result.batchId}${source}`;
 }
 
+/** Failures that say the same thing, once each with the items they befell, in order of first index. */
+function groupedFailures(failures: BatchResult['failures']) {
+  const groups = new Map<string, { reason: string; attempts: number; message: string; indexes: number[] }>();
+  for (const failure of failures) {
+    const key = JSON.stringify([failure.reason, failure.attempts, failure.message]);
+    const group = groups.get(key) ?? { ...failure, indexes: [] };
+    group.indexes.push(failure.index);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
 /** The human summary printed after a local batch: what was stored, where, how to see it, what is left. */
 export function summarize(
   result: BatchResult,
@@ -21,16 +33,21 @@ export function summarize(
   const lines = [
     ...(result.status === 'cancelled' ? ['Cancelled: unfinished items are listed as cancelled in the manifest.'] : []),
     `Stored ${result.succeeded} of ${result.requested} images (${megabytes(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${result.source}.`,
-    `Item latency ms: p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,
+    result.succeeded === 0
+      ? 'Item latency: no item was stored.'
+      : `Item latency ms (stored items): p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,
   ];
   if (result.failed > 0) {
     lines.push(`Failed: ${result.failed}`);
     const counts = Object.entries(result.failureCounts ?? {}).map(([reason, n]) => `${reason} ${n}`);
     if (counts.length > 0) lines.push(`  by reason: ${counts.join(', ')}`);
-    for (const failure of result.failures.slice(0, 10)) {
-      lines.push(`  #${failure.index}: ${failure.reason} after ${failure.attempts} attempt(s): ${failure.message}`);
+    for (const group of groupedFailures(result.failures)) {
+      const items = group.indexes.map((index) => `#${index}`).join(', ');
+      const times = group.indexes.length > 1 ? ` (${group.indexes.length}×)` : '';
+      lines.push(`  ${items}${times}: ${group.reason} after ${group.attempts} attempt(s): ${group.message}`);
     }
-    if (result.failed > 10) lines.push(`  ... and ${result.failed - 10} more in the manifest`);
+    const listed = result.failures.length;
+    if (result.failed > listed) lines.push(`  ... and ${result.failed - listed} more in the manifest`);
   }
   lines.push(`Where: ${where.storageNote}, s3://${result.bucket}/${result.prefix}`);
   const { folder } = where;

@@ -154,10 +154,13 @@ describe('npm start', () => {
     const missing = await startOfflinePicsum({ faults: () => ({ kind: 'status', status: 404 }) });
     try {
       const env = cliEnv({ PICSUM_BASE_URL: missing.baseUrl, PICSUM_REDIRECT_HOSTS: missing.imageHost });
-      const { stdout } = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8'], {
+      const run = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8'], {
         env,
-      }).catch((error: { stdout: string }) => error);
+      }).catch((error: { stdout: string; code: number }) => error);
+      const { stdout } = run;
       const batchId = /images\/([^/]+)\/manifest\.json/.exec(stdout)?.[1] ?? '';
+
+      expect('code' in run ? run.code : 0).toBe(4);
 
       expect(stdout).toContain(
         `Unfinished: 2 item(s). Run them again into this batch: npm start -- --retry ${batchId} --source ${missing.baseUrl}/`,
@@ -182,6 +185,41 @@ describe('npm start', () => {
       expect.objectContaining({ batchId, status: 'done', succeeded: 1, failed: 0, requested: 1 }),
     );
     expect((await start(['--list', '--count', '3'])).code).toBe(2);
+  });
+
+  it('exits 4 when nothing was stored and 3 when some items failed, writing the manifest either way', async () => {
+    const nothing = await start(['--source', 'http://127.0.0.1:1', '--count', '2', '--width', '8', '--json']);
+    expect(nothing.code).toBe(4);
+    const none = JSON.parse(nothing.stdout);
+    expect(none).toMatchObject({ succeeded: 0, failed: 2 });
+    expect(await harness.keys()).toContain(none.manifestKey);
+
+    // Two of the four photos asked for are missing at the source.
+    const half = await startOfflinePicsum({
+      faults: (r) =>
+        r.hop === 'base' && ['20', '40'].includes(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined,
+    });
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: half.baseUrl, PICSUM_REDIRECT_HOSTS: half.imageHost });
+      const some = await exec(process.execPath, ['.build/cli.mjs', '--ids', '10,20,30,40', '--width', '8', '--json'], {
+        env,
+      }).catch((error: { stdout: string; code: number }) => error);
+      expect('code' in some ? some.code : 0).toBe(3);
+      const result = JSON.parse(some.stdout);
+      expect(result).toMatchObject({ succeeded: 2, failed: 2 });
+      expect(await harness.keys()).toContain(result.manifestKey);
+    } finally {
+      await half.close();
+    }
+  });
+
+  it('prints one line for a mistake, naming the option meant, and the usage only with --help', async () => {
+    const typo = await start(['--cout', '3']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("picsum-batch: Unknown option '--cout' (did you mean --count?)\n");
+    expect((await start(['--help'])).stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    const version = await start(['--version']);
+    expect(version.stdout).toMatch(/^picsum-batch \d+\.\d+\.\d+ \(Node\.js 24\.\d+\.\d+\)\n$/);
   });
 
   it('refuses a bad flag value by name with exit code 2, starting nothing', async () => {

@@ -112,7 +112,8 @@ export type Manifest = {
   items: ItemOutcome[];
 };
 
-export type Progress = { done: number; succeeded: number; failed: number; total: number };
+/** A run's counts as it goes; `cancelled` counts the failed items that ended as `cancelled`. */
+export type Progress = { done: number; succeeded: number; failed: number; cancelled?: number; total: number };
 
 /**
  * Why a batch failed as a whole (GET's `error`):

@@ -409,24 +409,31 @@ export async function runChunkedHere(
   options: Options & Pick<RunOptions, 'deadlineAt' | 'onProgress' | 'cancel'>,
 ): Promise<BatchResult> {
   const plan = await planBatch(job, 1, options);
-  const before = { done: 0, succeeded: 0, failed: 0 };
+  const before = { done: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  let cancelledHere = 0;
   for (const chunk of plan.chunks) {
     const summary = await runChunk(
       { batchId: plan.batchId, request: plan.request, concurrency: plan.concurrency, chunk, startedAt: plan.startedAt },
       {
         ...options,
-        onProgress: (progress) =>
+        onProgress: (progress) => {
+          // A chunk's summary has no cancelled count: its last progress holds it.
+          cancelledHere = progress.cancelled ?? 0;
           options.onProgress?.({
             done: before.done + progress.done,
             succeeded: before.succeeded + progress.succeeded,
             failed: before.failed + progress.failed,
+            cancelled: before.cancelled + cancelledHere,
             total: jobSize(job),
-          }),
+          });
+        },
       },
     );
     before.done += summary.done;
     before.succeeded += summary.succeeded;
     before.failed += summary.failed;
+    before.cancelled += cancelledHere;
+    cancelledHere = 0;
   }
   return (await aggregateBatch(plan, options)).result;
 }

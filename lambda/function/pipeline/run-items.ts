@@ -82,7 +82,7 @@ export async function runItems(
   const deferred: number[] = [];
   const runHere: number[] = [];
   for (const index of indexes) (options.defer?.(index) ? deferred : runHere).push(index);
-  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: runHere.length };
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, cancelled: 0, total: runHere.length };
   const context: ItemContext = {
     config,
     request,
@@ -110,6 +110,7 @@ export async function runItems(
             progress.done++;
             if (done.ok) progress.succeeded++;
             else progress.failed++;
+            if (!done.ok && done.reason === 'cancelled') progress.cancelled = (progress.cancelled ?? 0) + 1;
             options.onProgress?.({ ...progress });
             return done;
           }),
