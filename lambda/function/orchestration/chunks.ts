@@ -423,7 +423,7 @@ export async function runChunkedHere(
             done: before.done + progress.done,
             succeeded: before.succeeded + progress.succeeded,
             failed: before.failed + progress.failed,
-            cancelled: before.cancelled + cancelledHere,
+            ...(before.cancelled + cancelledHere > 0 ? { cancelled: before.cancelled + cancelledHere } : {}),
             total: jobSize(job),
           });
         },

@@ -82,7 +82,8 @@ export async function runItems(
   const deferred: number[] = [];
   const runHere: number[] = [];
   for (const index of indexes) (options.defer?.(index) ? deferred : runHere).push(index);
-  const progress: Progress = { done: 0, succeeded: 0, failed: 0, cancelled: 0, total: runHere.length };
+  // `cancelled` appears once an item is cancelled: the counts of a run nobody stops keep their shape.
+  const progress: Progress = { done: 0, succeeded: 0, failed: 0, total: runHere.length };
   const context: ItemContext = {
     config,
     request,
