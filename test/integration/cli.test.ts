@@ -292,7 +292,9 @@ describe('npm start', () => {
       expect(stderr).toMatch(/\d+\/400 done {2}stored \d+ {2}failed \d+ {2}cancelled \d+/);
       expect(stderr).not.toMatch(/400\/400 done/);
       expect(stdout).toMatch(/^Cancelled/m);
-      expect(stdout).toMatch(/Unfinished: \d+ item\(s\)\. Run them again into this batch: npm start -- --retry \S+ --source /);
+      expect(stdout).toMatch(
+        /Unfinished: \d+ item\(s\)\. Run them again into this batch: npm start -- --retry \S+ --source /,
+      );
       const manifestKey = /Manifest: s3:\/\/[^/]+\/(\S+)/.exec(stdout)?.[1] ?? '';
       const manifest = JSON.parse((await harness.object(manifestKey)).bytes.toString()) as Manifest;
       expect(manifest.result.status).toBe('cancelled');

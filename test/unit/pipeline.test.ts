@@ -585,6 +585,7 @@ describe('items of one photo', () => {
     ids: string[],
     answer: Answer,
     copy: (input: unknown) => Promise<unknown> = async () => ({}),
+    options: { concurrency?: number; cancel?: AbortSignal } = {},
   ) {
     source = await startHostileSource(answer);
     const config = configFor(source, {});
@@ -601,7 +602,7 @@ describe('items of one photo', () => {
         return {};
       },
     };
-    const request = parseRequest({ width: 8, ids }, config);
+    const request = parseRequest({ width: 8, ids, concurrency: options.concurrency }, config);
     const photos = (index: number) => {
       const id = ids[index] ?? '';
       return { id, author: `Author ${id}`, url: `https://example.test/${id}` };
@@ -613,6 +614,7 @@ describe('items of one photo', () => {
       deadlineAt: Date.now() + 10_000,
       photos,
       ledger: new PhotoLedger(),
+      ...(options.cancel ? { cancel: options.cancel } : {}),
     });
     return { items: run.items, puts, copies, requests: source.requests };
   }
@@ -682,5 +684,54 @@ describe('items of one photo', () => {
 
     expect(copies).toHaveLength(2);
     expect(items[1]).toMatchObject({ ok: true, copyOf: 0, attempts: 2 });
+  });
+
+  it('fails a copy S3 refuses for good as store_failed, recording no key', async () => {
+    const denied = async () => {
+      throw Object.assign(new Error('Access Denied'), {
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+      });
+    };
+
+    const { items } = await runPhotos(['5', '5'], byId, denied);
+
+    expect(items[0]).toMatchObject({ ok: true });
+    expect(items[1]).toMatchObject({ ok: false, reason: 'store_failed', attempts: 1 });
+    expect(items[1]).not.toHaveProperty('key');
+  });
+
+  it('gives each copy its upload slot back: many copies of one photo at concurrency 1 all end, each with its timeline', async () => {
+    const { items, copies } = await runPhotos(['5', '5', '5', '5', '5'], byId, undefined, { concurrency: 1 });
+
+    expect(copies).toHaveLength(4);
+    expect(items.every((item) => item.ok)).toBe(true);
+    for (const item of items.slice(1)) {
+      expect(item).toMatchObject({ copyOf: 0, startMs: expect.any(Number), downloadedMs: expect.any(Number) });
+    }
+  });
+
+  it('copies nothing more once the run is cancelled: a copy waiting for its slot ends cancelled', async () => {
+    const cancel = new AbortController();
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The first copy holds the only upload slot until the run is cancelled.
+    const held = async () => {
+      if (!cancel.signal.aborted) {
+        cancel.abort();
+        setTimeout(release, 50);
+        await gate;
+      }
+      return {};
+    };
+
+    const { items, copies } = await runPhotos(['5', '5', '5'], byId, held, { concurrency: 1, cancel: cancel.signal });
+
+    expect(copies).toHaveLength(1);
+    expect(items[1]).toMatchObject({ ok: true, copyOf: 0 });
+    expect(items[2]).toMatchObject({ ok: false, reason: 'cancelled' });
   });
 });
