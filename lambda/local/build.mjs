@@ -12,6 +12,8 @@ await build({
     cli: 'lambda/local/cli.ts',
     dev: 'lambda/local/dev.ts',
     invoke: 'lambda/local/invoke.ts',
+    'invoke-local': 'lambda/local/invoke-local.ts',
+    verify: 'lambda/local/verify.ts',
     ...bench,
   },
   outdir: '.build',

@@ -4,11 +4,8 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
 import { integerVar } from '../function/contracts/config.js';
-import { messageOf } from '../function/contracts/errors.js';
-import type { BatchJob } from '../function/orchestration/batch.js';
-import { runChunkedHere } from '../function/orchestration/chunks.js';
-import { launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import { BackgroundJobs } from './background-jobs.js';
+import { localLauncher } from './local-launcher.js';
 import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
@@ -77,24 +74,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
   const stopping = new AbortController();
   const cancel = stopping.signal;
-  const inBackground = (runner: typeof runJob | typeof runChunkedHere) => async (job: BatchJob) => {
-    // On a lease (see runJob): a batch of a dev server that was killed reads as interrupted within a minute.
-    const options = {
-      config: runtime.config,
-      deps: runtime.deps,
-      deadlineAt: Date.now() + 15 * 60_000,
-      cancel,
-      leaseMs: 60_000,
-    };
-    background.submit(() =>
-      runner(job, options).catch((error: unknown) =>
-        log.error(`Background batch ${job.batchId} failed`, messageOf(error)),
-      ),
-    );
-  };
-  // As deployed: over SYNC_MAX_COUNT in the background; over CHUNK_SIZE chunk by chunk, the path
-  // the state machine takes.
-  const launch = launcherBySize(runtime.config, { whole: inBackground(runJob), chunked: inBackground(runChunkedHere) });
+  const launch = localLauncher(runtime, { background, cancel, log });
   const server: Server = createServer(async (req, res) => {
     try {
       const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });

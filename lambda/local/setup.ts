@@ -1,6 +1,5 @@
 import { join, relative } from 'node:path';
 import { request } from 'undici';
-import type { EMBEDDED_S3_CREDENTIALS } from '../emulators/s3/embedded-s3.js';
 import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
 import type { Deps } from '../function/pipeline/item.js';
 import { createSourcePool } from '../function/source/picsum.js';
@@ -113,9 +112,17 @@ export async function startLocalRuntime(
 
     let storageNote: string;
     let dataDirectory: string | undefined;
-    let credentials: typeof EMBEDDED_S3_CREDENTIALS | undefined;
+    let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
     if (configuredBucket) {
       if (!env.BUCKET_NAME) throw new Error('BUCKET_NAME is not set (it is needed with S3_ENDPOINT)');
+      // An environment handed in (a test's) carries its own keys; the process's are the SDK's to find.
+      if (options.env && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+        credentials = {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+        };
+      }
       storageNote = `s3://${env.BUCKET_NAME}${env.S3_ENDPOINT ? ` at ${env.S3_ENDPOINT}` : ''}`;
     } else {
       dataDirectory = options.dataDirectory ?? join(process.cwd(), DATA_DIRECTORY);
