@@ -77,6 +77,14 @@ describe('one item', () => {
     expect(puts[0]?.Metadata).toMatchObject({ 'source-url': `${source?.url}/seed/b1-0/8/8` });
   });
 
+  it('reads each body into the one buffer the last gave back, at concurrency 1: memory stays flat', async () => {
+    const { puts } = await run(image(), { count: 3, concurrency: 1 });
+
+    const buffers = puts.map((put) => (put.Body as Buffer).buffer);
+    expect(buffers).toHaveLength(3);
+    expect(new Set(buffers).size).toBe(1);
+  });
+
   it('leaves no attempt timer behind once its items are done', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((what) => what === 'Timeout').length;
     const before = timers();
@@ -703,12 +711,15 @@ describe('items of one photo', () => {
   });
 
   it('gives each copy its upload slot back: many copies of one photo at concurrency 1 all end, each with its timeline', async () => {
-    const { items, copies } = await runPhotos(['5', '5', '5', '5', '5'], byId, undefined, { concurrency: 1 });
+    // Each copy takes a while in S3: its timeline shows nothing to download, then the copy's write.
+    const slowCopy = () => new Promise((resolve) => setTimeout(() => resolve({}), 20));
+    const { items, copies } = await runPhotos(['5', '5', '5', '5', '5'], byId, slowCopy, { concurrency: 1 });
 
     expect(copies).toHaveLength(4);
     expect(items.every((item) => item.ok)).toBe(true);
     for (const item of items.slice(1)) {
       expect(item).toMatchObject({ copyOf: 0, startMs: expect.any(Number), downloadedMs: expect.any(Number) });
+      expect(item.storedMs).toBeGreaterThan(item.downloadedMs ?? Number.POSITIVE_INFINITY);
     }
   });
 
