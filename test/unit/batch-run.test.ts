@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import type { Manifest } from '../../lambda/function/contracts/result.js';
+import type { Manifest, Progress } from '../../lambda/function/contracts/result.js';
 import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.js';
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import { hostileSources, jpegOf } from '../support/hostile-source.js';
@@ -192,6 +192,45 @@ describe('runItems', () => {
       }),
     );
 
+    expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('counts the items a cancel ended apart in its progress, as well as among the failed', async () => {
+    const { config, deps } = await setUp({ delayMs: 50 });
+    const request = parseRequest({ count: 6, width: 8, concurrency: 1, seed: 'c' }, config);
+    const cancel = new AbortController();
+    const updates: Progress[] = [];
+    const run = await runItems(request, indexRange(0, 6), {
+      config,
+      deps,
+      batchId: 'b',
+      deadlineAt: Date.now() + 10_000,
+      cancel: cancel.signal,
+      onProgress: (progress) => {
+        updates.push(progress);
+        // After the first item ends, the rest are cancelled.
+        cancel.abort();
+      },
+    });
+
+    const cancelled = run.items.filter((item) => !item.ok && item.reason === 'cancelled').length;
+    expect(cancelled).toBeGreaterThan(0);
+    expect(updates[0]).not.toHaveProperty('cancelled');
+    expect(updates.at(-1)).toMatchObject({ done: 6, cancelled, total: 6 });
+    expect(updates.at(-1)?.failed).toBeGreaterThanOrEqual(cancelled);
+  });
+
+  it('lets every item in flight listen on the run’s signals without Node warning of a leak', async () => {
+    // 16 downloads held open at once, each listening on the stop and deadline signals: past the 10
+    // listeners at which Node.js 20 warned of a leak. Node.js 24 sets no limit on an AbortSignal.
+    const { config, deps, seen } = await setUp({ delayMs: 50 });
+    const request = parseRequest({ count: 16, width: 8, concurrency: 16 }, config);
+    const { value: run, warnings } = await warningsDuring(() =>
+      runItems(request, indexRange(0, 16), { config, deps, batchId: 'b', deadlineAt: Date.now() + 10_000 }),
+    );
+
+    expect(seen.maxInFlight).toBe(16);
+    expect(run.items).toHaveLength(16);
     expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 

@@ -4,6 +4,7 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { type ErrorLog, RunStopped } from '../../lambda/function/pipeline/item.js';
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
+import type { S3Sender } from '../../lambda/function/storage/s3-client.js';
 import { configFor, hostileSources, jpegOf } from '../support/hostile-source.js';
 
 /**
@@ -31,8 +32,8 @@ const s3Answer = (name: string, status: number, message = `${name} said no`) =>
 
 type Options = {
   answer?: Answer;
-  /** Each PutObject in turn: an error to throw, or undefined to store. */
-  puts?: (n: number) => unknown;
+  /** Each PutObject in turn (with the call's abort signal): an error to throw, or undefined to store. */
+  puts?: (n: number, signal?: AbortSignal) => unknown;
   env?: Record<string, string>;
   deadlineMs?: number;
   cancel?: AbortSignal;
@@ -46,8 +47,8 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items
   const config = configFor(source, options.env);
   const pool = sources.pool(config);
   let puts = 0;
-  const send = async () => {
-    const answer = await options.puts?.(++puts);
+  const send = async (_command: unknown, sendOptions?: { abortSignal?: AbortSignal }) => {
+    const answer = await options.puts?.(++puts, sendOptions?.abortSignal);
     if (answer) throw answer;
     return {} as never;
   };
@@ -56,7 +57,7 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items
     indexRange(0, options.count ?? 1),
     {
       config,
-      deps: { s3: { send }, source: pool, log: options.log },
+      deps: { s3: { send: send as S3Sender['send'] }, source: pool, log: options.log },
       batchId: 'b',
       deadlineAt: Date.now() + (options.deadlineMs ?? 10_000),
       cancel: options.cancel,
@@ -167,6 +168,17 @@ describe('a stopped run', () => {
       latencyMs: expect.any(Number),
       startMs: expect.any(Number),
     });
+  });
+
+  it('ends an item at the deadline as timeout, mid-write: a body already whole is written until then, no longer', async () => {
+    // S3 never answers: only the deadline's abort ends the write.
+    const neverAnswers = (_n: number, signal?: AbortSignal) =>
+      new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+
+    const { item, puts } = await runOne({ puts: neverAnswers, deadlineMs: 300 });
+
+    expect(puts).toBe(1);
+    expect(item).toMatchObject({ ok: false, reason: 'timeout', attempts: 1 });
   });
 
   it('ends an item at the deadline as timeout, mid-download', async () => {

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
@@ -65,8 +64,6 @@ export async function runItems(
   const started = performance.now();
   const deadline = new AbortController();
   const stop = new AbortController();
-  // Each item in flight listens for these (request, upload, backoff): not a leak.
-  setMaxListeners(concurrency * 4 + 10, deadline.signal, stop.signal);
   const onDeadline = () => {
     // Stryker disable next-line StringLiteral: equivalent — any reason but 'cancelled' reads as the deadline
     const reason = new RunStopped('timeout');

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { request } from 'undici';
 import * as z from 'zod/mini';
 import { backoffMs, sleep } from '../contracts/backoff.js';
@@ -122,8 +121,6 @@ async function readPageWithRetries(url: URL, config: Config, source: SourcePool,
  */
 export async function readCatalog(config: Config, source: SourcePool, signal: AbortSignal): Promise<Catalog> {
   const byId = new Map<string, CatalogPhoto>();
-  // Every page in flight listens on the signal (and each retry's wait): not a leak.
-  setMaxListeners(PAGES_AT_ONCE * 2 + 10, signal);
   const basePath = config.picsumBaseUrl.pathname.replace(/\/+$/, '');
   const pageUrl = (number: number) => {
     const url = new URL(config.picsumBaseUrl);
