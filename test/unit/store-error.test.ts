@@ -74,6 +74,9 @@ describe('toStoreError', () => {
       Object.assign(new Error('no fault'), { $metadata: { httpStatusCode: 500 } }),
       Object.assign(new Error('bad fault'), { $fault: 'other', $metadata: { httpStatusCode: 500 } }),
       Object.assign(new Error('no metadata'), { $fault: 'server' }),
+      Object.assign(new Error('null metadata'), { $fault: 'client', $metadata: null }),
+      // The SDK's own InternalError counts as S3's only with the status it was answered with.
+      Object.assign(new Error('no status'), { name: 'InternalError', $metadata: {} }),
       'a string',
       null,
     ]) {
