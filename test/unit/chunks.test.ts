@@ -413,8 +413,14 @@ describe('the chunked path with the catalog', () => {
   it("leaves a chunk's items whose photo another chunk fetches to the aggregate, which copies them: one download per photo", async () => {
     const { config, s3, json, options: fast } = await setUp({ catalog: true });
     // S3 takes a moment over each copy: the aggregate's items must have time of their own to finish.
-    const slowCopies = async (command: unknown) => {
-      if (command instanceof CopyObjectCommand) await new Promise((resolve) => setTimeout(resolve, 10));
+    const slowCopies = async (command: unknown, sendOptions?: { abortSignal?: AbortSignal }) => {
+      if (command instanceof CopyObjectCommand) {
+        const signal = sendOptions?.abortSignal;
+        await new Promise((resolve, reject) => {
+          setTimeout(resolve, 10);
+          signal?.addEventListener('abort', () => reject(signal.reason));
+        });
+      }
       return s3.send(command);
     };
     const options = { ...fast, deps: { ...fast.deps, s3: { send: slowCopies as typeof s3.send } } };
@@ -668,5 +674,48 @@ describe('the chunked path, at its edges', () => {
       1,
       4,
     ]);
+  });
+
+  it("fails a retry chunk that left no record at its items' own indexes, not their positions in the retry", async () => {
+    let firstRun = true;
+    // The first run stores items 0 and 1 only; the retry runs 2..6 in chunks [2 3 4] [5 6].
+    const { config, options } = await setUp({
+      answer: (req, res) => {
+        const index = Number(/\/c-(\d+)\//.exec(req.url ?? '')?.[1]);
+        if (firstRun && index >= 2) return void res.writeHead(404).end();
+        const body = jpegOf(64);
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, 'picsum-id': '1' });
+        res.end(body);
+      },
+    });
+    await runChunkedHere(job(config), { ...options, deadlineAt: later() });
+    firstRun = false;
+    const claimed = await claimRetry('cb', options as never);
+    if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
+    const plan = await planBatch(claimed.job, 1, options);
+    // The state machine lost the last chunk: only the first two ran.
+    for (const chunk of plan.chunks.slice(0, -1)) {
+      const task = {
+        batchId: 'cb',
+        request: plan.request,
+        concurrency: plan.concurrency,
+        startedAt: plan.startedAt,
+        chunk,
+      };
+      await runChunk(task, { ...options, deadlineAt: later() });
+    }
+
+    const { result, missingChunks } = await aggregateBatch(plan, options);
+
+    expect(plan.chunks.map((chunk) => chunk.end - chunk.start)).toEqual([3, 2]);
+    expect(missingChunks).toEqual([1]);
+    expect(result).toMatchObject({
+      succeeded: 5,
+      failed: 2,
+      failures: [
+        { index: 5, reason: 'chunk_failed' },
+        { index: 6, reason: 'chunk_failed' },
+      ],
+    });
   });
 });

@@ -227,19 +227,14 @@ function fetchedElsewhere(
   here: readonly number[],
   storedEarlier: readonly (readonly [string, unknown])[],
 ): (index: number) => boolean {
+  // Stryker disable next-line OptionalChaining,StringLiteral: equivalent — a batch that reads the catalog picks a photo for every index; the fallback (an item its own photo) is for the type
+  const photoOf = (index: number): string => pick(index)?.id ?? `#${index}`;
   const stored = new Set(storedEarlier.map(([photo]) => photo));
   const first = new Map<string, number>();
-  for (const index of all) {
-    const photo = pick(index)?.id;
-    if (photo !== undefined && !first.has(photo)) first.set(photo, index);
-  }
+  for (const index of all) if (!first.has(photoOf(index))) first.set(photoOf(index), index);
   const inChunk = new Set(here);
-  return (index) => {
-    const photo = pick(index)?.id;
-    if (photo === undefined || stored.has(photo)) return false;
-    const owner = first.get(photo);
-    return owner !== undefined && !inChunk.has(owner);
-  };
+  // Every index here is among `all`, so its photo has a first item.
+  return (index) => !stored.has(photoOf(index)) && !inChunk.has(first.get(photoOf(index)) as number);
 }
 
 /** A chunk with no record: every item of it failed, with the reason saying why none is vouched for. */
