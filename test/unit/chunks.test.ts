@@ -693,7 +693,7 @@ describe('the chunked path, at its edges', () => {
     const claimed = await claimRetry('cb', options as never);
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
     const plan = await planBatch(claimed.job, 1, options);
-    // The state machine lost the last chunk: only the first two ran.
+    // The state machine lost the last chunk: only the first ran.
     for (const chunk of plan.chunks.slice(0, -1)) {
       const task = {
         batchId: 'cb',
