@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../function/contracts/config.js';
+import { integerVar, loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
@@ -20,7 +20,7 @@ import { type LocalRuntime, startLocalRuntime } from './setup.js';
 import { batchTable, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
-const LOCAL_BUDGET_MS = Number(process.env.LOCAL_TIME_BUDGET_MS) || 15 * 60_000;
+const localBudgetMs = (env: NodeJS.ProcessEnv) => integerVar(env, 'LOCAL_TIME_BUDGET_MS', 15 * 60_000, 1, 86_400_000);
 /** A local run's status record expires this long after it was last renewed (see runJob). */
 const LOCAL_LEASE_MS = 60_000;
 
@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   };
   if (options.list) return listHere(options);
   // Validate before starting any server: a typo should cost nothing.
+  const budgetMs = localBudgetMs(process.env);
   const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
   const request = retryOf === undefined ? parseRequest(options.input, loadConfig(process.env)) : undefined;
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
@@ -73,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     const batchOptions = {
       config: runtime.config,
       deps: runtime.deps,
-      deadlineAt: Date.now() + LOCAL_BUDGET_MS,
+      deadlineAt: Date.now() + budgetMs,
       cancel,
       onProgress: progress.update,
     };

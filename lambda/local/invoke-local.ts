@@ -96,10 +96,8 @@ export async function invokeLocal(
   const runtime = await startLocalRuntime(values.source === undefined ? { env } : { env, source: values.source });
   const background = new BackgroundJobs({ running: 1, waiting: 100 });
   const stop = new AbortController();
-  const log = new Logger({
-    serviceName: 'picsum-batch',
-    logLevel: (process.env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN',
-  });
+  // Powertools reads POWERTOOLS_LOG_LEVEL itself; without it, only warnings and errors (on stderr).
+  const log = new Logger({ serviceName: 'picsum-batch', ...(env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'WARN' }) });
   // Metrics go to CloudWatch as log lines in Lambda; here they are a line each on stderr.
   const metrics = {
     addMetric: (name: string, unit: string, value: number) => process.stderr.write(`metric ${name} ${value} ${unit}\n`),

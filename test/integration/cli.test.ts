@@ -218,6 +218,13 @@ describe('npm start', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe("picsum-batch: Unknown option '--cout' (did you mean --count?)\n");
     expect((await start(['--help'])).stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    const budget = await exec(process.execPath, ['.build/cli.mjs', '--count', '1'], {
+      env: cliEnv({ LOCAL_TIME_BUDGET_MS: 'soon' }),
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect('code' in budget ? budget.code : 0).toBe(1);
+    expect(budget.stderr).toBe(
+      'picsum-batch: Expected LOCAL_TIME_BUDGET_MS to be an integer from 1 to 86400000, got "soon"\n',
+    );
     const version = await start(['--version']);
     expect(version.stdout).toMatch(/^picsum-batch \d+\.\d+\.\d+ \(Node\.js 24\.\d+\.\d+\)\n$/);
   });
