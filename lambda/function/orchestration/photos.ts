@@ -22,8 +22,7 @@ const CATALOG_READ_MS = 10_000;
 /**
  * The catalog as last read, kept in the bucket for a day: a cold start (a scheduled run, a chunk)
  * reads one object from S3 instead of picsum's 11 pages, two round trips to picsum before its first
- * image (measured: a cold 24-image batch at 100 ms per hop took 1.84x its floor with them), and
- * picsum's API is asked once a day rather than once per cold start.
+ * image (see docs/performance.md), and picsum's API is asked once a day rather than once per cold start.
  */
 const KEPT_TTL_MS = 24 * 60 * 60_000;
 /** A kept catalog larger than this is not read (MAX_CATALOG_PHOTOS of today's entries is about 1.5 MB). */

@@ -3,8 +3,8 @@ import { E_CANCELED, Semaphore } from 'async-mutex';
 /**
  * A run's upload slots: async-mutex's semaphore, whose waiters are turned away when the run stops
  * through one listener on the stop signal, not one per waiter — in a large random batch thousands
- * of copies of already-fetched photos can wait for a slot at once (the bench's 5,000-image batch
- * passed Node's listener limit on its stop signal, and warned of a leak, with one per waiter).
+ * of copies of already-fetched photos can wait for a slot at once, and one listener per waiter
+ * would grow with the batch.
  */
 export function uploadSlots(limit: number, stop: AbortSignal) {
   const slots = new Semaphore(limit);
