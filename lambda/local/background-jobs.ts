@@ -1,7 +1,9 @@
+import { AppError } from '../function/contracts/errors.js';
+
 /** Refused when the queue is full: the API answers 503 with Retry-After, and the batch is recorded as failed. */
-export class QueueFullError extends Error {
+export class QueueFullError extends AppError {
   constructor(limit: number) {
-    super(`The dev server already has ${limit} background batches waiting; try again later`);
+    super('QUEUE_FULL', `The dev server already has ${limit} background batches waiting; try again later`);
     this.name = 'QueueFullError';
   }
 }

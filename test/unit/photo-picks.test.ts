@@ -57,13 +57,13 @@ describe('checkAgainstCatalog', () => {
   it('refuses more distinct photos than the catalog has, naming its size', () => {
     expect(() => checkAgainstCatalog(request({ distinct: true, count: 50 }), catalog)).not.toThrow();
     const error = refusal({ distinct: true, count: 51 });
-    expect(error).toMatchObject({ field: 'distinct', status: 400 });
+    expect(error).toMatchObject({ field: 'distinct', code: 'INVALID_FIELD' });
     expect(error.message).toMatch(/catalog has 50 photos, got 51/);
   });
 
   it('refuses ids the catalog does not have, naming them', () => {
     const error = refusal({ ids: ['3', '4', '5', '6'] });
-    expect(error).toMatchObject({ field: 'ids', status: 400 });
+    expect(error).toMatchObject({ field: 'ids', code: 'INVALID_FIELD' });
     expect(error.message).toMatch(/it has no 4, 5$/);
   });
 });

@@ -51,7 +51,9 @@ describe('readIdempotencyKey', () => {
     expect(readIdempotencyKey('!~')).toBe('!~');
     expect(readIdempotencyKey('k'.repeat(255))).toBe('k'.repeat(255));
     for (const bad of ['', 'k'.repeat(256), 'a b', 'é', '\t']) {
-      expect(() => readIdempotencyKey(bad)).toThrow(expect.objectContaining({ field: 'Idempotency-Key', status: 400 }));
+      expect(() => readIdempotencyKey(bad)).toThrow(
+        expect.objectContaining({ field: 'Idempotency-Key', code: 'INVALID_HEADER' }),
+      );
     }
   });
 });

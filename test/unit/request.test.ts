@@ -71,7 +71,7 @@ describe('parseRequest', () => {
   it('names the field and the value when a number is out of range', () => {
     const error = refusal({ count: 1e12 });
     expect(error.field).toBe('count');
-    expect(error.status).toBe(400);
+    expect(error.code).toBe('INVALID_FIELD');
     expect(error.message).toBe('Expected `count` to be an integer from 1 to 1000, got 1000000000000');
   });
 
@@ -221,7 +221,7 @@ describe('parseBatchId', () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(RequestError);
-      expect(error).toMatchObject({ field: '--retry', status: 400 });
+      expect(error).toMatchObject({ field: '--retry', code: 'INVALID_REQUEST' });
       expect((error as Error).message).toBe(
         `Expected \`--retry\` to match /^[A-Za-z0-9_-]{1,128}$/, got ${JSON.stringify(id.slice(0, 140))}`,
       );

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { Config } from '../contracts/config.js';
-import { messageOf } from '../contracts/errors.js';
+import { AppError, messageOf } from '../contracts/errors.js';
 import { BATCH_ID_PATTERN, parseRequest, type RequestLimits } from '../contracts/request.js';
 import type { BatchJob } from '../orchestration/batch.js';
 import type { BatchPlan, ChunkTask, WorkflowEvent } from '../orchestration/chunks.js';
@@ -8,10 +8,9 @@ import { MAX_CHUNKS } from '../orchestration/plan.js';
 import type { RecognizedEvent } from './events.js';
 
 /** An event of a kind this function knows whose contents do not check out: refused, and nothing starts. */
-export class InvalidEventError extends Error {
-  readonly code = 'INVALID_EVENT';
+export class InvalidEventError extends AppError {
   constructor(kind: string, why: string) {
-    super(`Refused a ${kind} event: ${why}`);
+    super('INVALID_EVENT', `Refused a ${kind} event: ${why}`);
     this.name = 'InvalidEventError';
   }
 }

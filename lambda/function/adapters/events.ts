@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { AppError } from '../contracts/errors.js';
 import type { WorkflowEvent } from '../orchestration/chunks.js';
 import type { HealEvent } from '../orchestration/heal.js';
 import type { RunEvent } from '../orchestration/schedule.js';
@@ -13,10 +14,10 @@ export type RecognizedEvent =
   | { type: 'heal'; event: HealEvent };
 
 /** An event of no shape this function knows: refused, and nothing starts. */
-export class UnrecognizedEventError extends Error {
-  readonly code = 'UNRECOGNIZED_EVENT';
+export class UnrecognizedEventError extends AppError {
   constructor(what: string) {
     super(
+      'UNRECOGNIZED_EVENT',
       `Refused ${what}: this function answers API Gateway proxy events, its own jobs and workflow steps, and ` +
         '{"kind":"picsum-batch.run","request":{...}} (the schedule\'s payload, or a direct invocation)',
     );

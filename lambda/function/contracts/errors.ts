@@ -1,27 +1,69 @@
 /**
- * Errors with stable codes. Callers branch on `code`; users see `code` and `message`, never a stack.
+ * Every error this project throws on purpose is an AppError with a stable `code`, each documented
+ * once below. Callers branch on `code`; users see `code` and `message`, never a stack. Which HTTP
+ * status a code is answered with is the API adapter's choice (adapters/http-api/responses.ts):
+ * nothing below it chooses one.
+ *
+ * Two contracts sit beside these codes and never mix with them. Failure reasons (`FailureReason`,
+ * lower case: `source_status`, and a batch's `launch_failed`) say what became of an item or a
+ * batch, in results, manifests and status records. A StoreError's code is S3's own (`SlowDown`),
+ * a SourceError's the failure reason it ends its item with: both end as an item's reason.
  */
+export const ERROR_CODES = {
+  INVALID_REQUEST: 'the request as a whole is not valid (not a JSON object)',
+  INVALID_FIELD: 'a request field is of the wrong type, out of range or unknown to the catalog; `field` names it',
+  UNKNOWN_FIELD: 'a request names a field the API does not have; `field` names it',
+  INVALID_BODY: 'the body is not a JSON object, or a retry body has fields',
+  INVALID_JSON: 'the body does not parse as JSON',
+  INVALID_HEADER: 'a header is malformed (Idempotency-Key)',
+  INVALID_FLAG: 'a command-line flag is unknown, malformed, or cannot go with another',
+  BODY_TOO_LARGE: 'the body is over 1 MB',
+  UNSUPPORTED_MEDIA_TYPE: 'the body is not sent as application/json',
+  NOT_FOUND: 'no such route, or no such batch',
+  METHOD_NOT_ALLOWED: 'the route does not take this method',
+  IDEMPOTENCY_KEY_IN_USE: 'another request is settling this Idempotency-Key; repeat the request',
+  IDEMPOTENCY_KEY_REUSED: 'the Idempotency-Key was used with a different request',
+  BATCH_RUNNING: 'the batch, or a retry of it, is still accepted or running',
+  BATCH_FAILED: 'the batch an Idempotency-Key names failed; a new key runs the request again',
+  NOTHING_TO_RETRY: 'the batch ended without a manifest, so no item of it is recorded to retry',
+  OTHER_SOURCE: 'the batch was fetched from another source than this one; a batch keeps to one',
+  LAUNCH_FAILED: 'a background batch could not be started; it is recorded as failed (`launch_failed`)',
+  QUEUE_FULL: "the dev server's background batches are all taken; try again later",
+  CONFIG_INVALID: 'an environment variable is unusable; `message` names it',
+  UNRECOGNIZED_EVENT: 'an invocation event of no kind the function answers; nothing starts',
+  INVALID_EVENT: 'an event of a known kind whose contents do not check out; nothing starts',
+  NOT_PLANNED: 'a chunk or aggregate step for a run its batch is not running; nothing is written',
+  INTERNAL: 'anything else: a bug, logged with its stack',
+} as const;
 
-/** Bad input from a caller: becomes a 4xx response naming the field. */
-export class RequestError extends Error {
-  readonly status: number;
-  readonly code: string;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The base of every error with a code. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+  }
+}
+
+/** Bad input from a caller (a body, a header, a path, a flag): names the field when there is one. */
+export class RequestError extends AppError {
   readonly field: string | undefined;
 
-  constructor(message: string, options: { code?: string; status?: number; field?: string } = {}) {
-    super(message);
+  constructor(message: string, options: { code?: ErrorCode; field?: string } = {}) {
+    super(options.code ?? 'INVALID_REQUEST', message);
     this.name = 'RequestError';
-    this.code = options.code ?? 'INVALID_REQUEST';
-    this.status = options.status ?? 400;
     this.field = options.field;
   }
 }
 
 /** The environment is unusable; thrown once at cold start. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+export class ConfigError extends AppError {
   constructor(message: string) {
-    super(message);
+    super('CONFIG_INVALID', message);
     this.name = 'ConfigError';
   }
 }

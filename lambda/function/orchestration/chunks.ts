@@ -1,5 +1,6 @@
 import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
+import { AppError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, CatalogUse, ItemOutcome, RetryRun } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
@@ -118,13 +119,15 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
 }
 
 /** A chunk or aggregate step for a run the batch is not running: a stale or forged step. Nothing is written. */
-export class NotPlannedError extends Error {
-  readonly code = 'NOT_PLANNED';
+export class NotPlannedError extends AppError {
   constructor(batchId: string, plannedAt: string | undefined, status: BatchStatus | undefined) {
     const found = status
       ? `${status.status}${status.status === 'running' ? ` (planned at ${status.plannedAt})` : ''}`
       : 'no record';
-    super(`Batch ${batchId} is not running a chunked run planned at ${plannedAt}: its record says ${found}`);
+    super(
+      'NOT_PLANNED',
+      `Batch ${batchId} is not running a chunked run planned at ${plannedAt}: its record says ${found}`,
+    );
     this.name = 'NotPlannedError';
   }
 }

@@ -36,7 +36,7 @@ export function readIdempotencyKey(value: string | undefined): string | undefine
  * Binds `key` to `batchId` for this request, unless the key is bound already: one conditional
  * write (`If-None-Match: *`), so two requests racing with the same key cannot both win. Answers
  * the batch the key belongs to and whether it is the new one; the same key with a different
- * request is refused with 422.
+ * request is refused (IDEMPOTENCY_KEY_REUSED).
  */
 export async function claimIdempotencyKey(
   key: string,
@@ -58,7 +58,6 @@ export async function claimIdempotencyKey(
   if (!bound) {
     // Taken a moment ago and gone now: only an expiring record does that. Let the client retry.
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {
-      status: 409,
       code: 'IDEMPOTENCY_KEY_IN_USE',
       field: 'Idempotency-Key',
     });
@@ -66,7 +65,7 @@ export async function claimIdempotencyKey(
   if (bound.requestHash !== record.requestHash) {
     throw new RequestError(
       `This Idempotency-Key was used for batch ${bound.batchId} with a different request; use a new key`,
-      { status: 422, code: 'IDEMPOTENCY_KEY_REUSED', field: 'Idempotency-Key' },
+      { code: 'IDEMPOTENCY_KEY_REUSED', field: 'Idempotency-Key' },
     );
   }
   return { batchId: bound.batchId, fresh: false, claimedAt: bound.createdAt };

@@ -1,5 +1,5 @@
 import type { Config } from '../contracts/config.js';
-import { messageOf } from '../contracts/errors.js';
+import { AppError, messageOf } from '../contracts/errors.js';
 import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item.js';
 import { statusKey } from '../storage/keys.js';
@@ -21,10 +21,9 @@ import {
 export type Launcher = (job: BatchJob) => Promise<void>;
 
 /** A background batch could not be started (after the launcher's own retries); it is recorded as failed. */
-export class LaunchError extends Error {
-  readonly code = 'LAUNCH_FAILED';
+export class LaunchError extends AppError {
   constructor(batchId: string, cause: unknown) {
-    super(`Batch ${batchId} could not be started: ${messageOf(cause)}`, { cause });
+    super('LAUNCH_FAILED', `Batch ${batchId} could not be started: ${messageOf(cause)}`, { cause });
     this.name = 'LaunchError';
   }
 }

@@ -1,5 +1,36 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { RequestError } from '../../contracts/errors.js';
+import { type ErrorCode, RequestError } from '../../contracts/errors.js';
+
+/**
+ * The HTTP status each error code is answered with: chosen here, and only here. Codes that never
+ * reach the API (an invocation event's, a step's) would be a 500.
+ */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  INVALID_REQUEST: 400,
+  INVALID_FIELD: 400,
+  UNKNOWN_FIELD: 400,
+  INVALID_BODY: 400,
+  INVALID_JSON: 400,
+  INVALID_HEADER: 400,
+  INVALID_FLAG: 400,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  BATCH_RUNNING: 409,
+  BATCH_FAILED: 409,
+  NOTHING_TO_RETRY: 409,
+  OTHER_SOURCE: 409,
+  LAUNCH_FAILED: 503,
+  QUEUE_FULL: 503,
+  CONFIG_INVALID: 500,
+  UNRECOGNIZED_EVENT: 500,
+  INVALID_EVENT: 500,
+  NOT_PLANNED: 500,
+  INTERNAL: 500,
+};
 
 /** A JSON response that no cache keeps. */
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
@@ -14,7 +45,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (error instanceof RequestError) {
     const field = error.field === undefined ? {} : { field: error.field };
-    return json(error.status, { error: { code: error.code, message: error.message, ...field } }, headers);
+    return json(HTTP_STATUS[error.code], { error: { code: error.code, message: error.message, ...field } }, headers);
   }
   return json(
     500,

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Config } from '../../contracts/config.js';
-import { RequestError } from '../../contracts/errors.js';
+import { type ErrorCode, RequestError } from '../../contracts/errors.js';
 import { BATCH_ID_PATTERN, type BatchRequest, parseBatchId, parseRequest } from '../../contracts/request.js';
 import type { BatchResult } from '../../contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../../orchestration/batch.js';
@@ -19,7 +19,7 @@ import { checkRequestPhotos } from '../../orchestration/photos.js';
 import { claimRetry } from '../../orchestration/retry-claim.js';
 import type { BatchStatus } from '../../orchestration/status.js';
 import type { Deps } from '../../pipeline/item.js';
-import { errorResponse, json } from './responses.js';
+import { errorResponse, HTTP_STATUS, json } from './responses.js';
 
 /** Largest request body accepted (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -70,14 +70,13 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
   const raw = event.body ?? '';
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new RequestError(`Request body is over ${MAX_BODY_BYTES} bytes`, { status: 413, code: 'BODY_TOO_LARGE' });
+    throw new RequestError(`Request body is over ${MAX_BODY_BYTES} bytes`, { code: 'BODY_TOO_LARGE' });
   }
   const contentType = header(event, 'content-type')?.split(';')[0]?.trim().toLowerCase();
   // A body-less POST needs the type too: without one it is a CORS "simple request", which any web
   // page open in a browser may send (to the dev server on localhost, say) without asking first.
   if (contentType !== 'application/json') {
     throw new RequestError(`Expected Content-Type application/json, got ${JSON.stringify(contentType ?? '')}`, {
-      status: 415,
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });
   }
@@ -101,8 +100,8 @@ function readJsonBody(event: APIGatewayProxyEvent): unknown {
 const statusUrlOf = (batchId: string) => `/batches/${batchId}`;
 
 /** An error about a batch that exists: the usual `{error}` body, plus where to watch the batch. */
-const batchError = (status: number, code: string, message: string, batchId: string, headers: Record<string, string>) =>
-  json(status, { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
+const batchError = (code: ErrorCode, message: string, batchId: string, headers: Record<string, string>) =>
+  json(HTTP_STATUS[code], { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
 
 /** Starts a background batch: 202 once launched, 503 with Retry-After when the launch failed for good. */
 async function accept(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
@@ -113,7 +112,6 @@ async function accept(job: BatchJob, context: ApiContext): Promise<APIGatewayPro
     if (!(error instanceof LaunchError)) throw error;
     context.log.error('Batch could not be launched', { batchId, error });
     return batchError(
-      503,
       error.code,
       `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
       batchId,
@@ -149,7 +147,7 @@ const start = (job: BatchJob, context: ApiContext) =>
 /** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
 function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, headers: Record<string, string>) {
   const message = `Batch ${status.batchId} failed (${status.error}): ${status.cause}. Use a new Idempotency-Key to run it again.`;
-  return batchError(409, 'BATCH_FAILED', message, status.batchId, headers);
+  return batchError('BATCH_FAILED', message, status.batchId, headers);
 }
 
 /**
@@ -176,14 +174,13 @@ async function replay(
   }
   if (!status) {
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {
-      status: 409,
       code: 'IDEMPOTENCY_KEY_IN_USE',
       field: 'Idempotency-Key',
     });
   }
   if (relaunchable(status)) {
     const message = `Batch ${batchId} could not be started again; repeat the request with the same Idempotency-Key`;
-    return batchError(503, 'LAUNCH_FAILED', message, batchId, {
+    return batchError('LAUNCH_FAILED', message, batchId, {
       ...headers,
       'retry-after': String(LAUNCH_RETRY_AFTER_S),
     });
@@ -210,7 +207,7 @@ async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Prom
   return start({ batchId: claim.batchId, request }, context);
 }
 
-const noSuchBatch = (batchId: string) => new RequestError(`No batch ${batchId}`, { status: 404, code: 'NOT_FOUND' });
+const noSuchBatch = (batchId: string) => new RequestError(`No batch ${batchId}`, { code: 'NOT_FOUND' });
 
 async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
   parseBatchId(batchId);
@@ -245,11 +242,10 @@ async function retryBatch(
       const { status } = retry;
       const what = 'retry' in status && status.retry ? `its retry ${status.retry.run} is` : 'it is';
       const message = `Batch ${batchId} cannot be retried while ${what} ${status.status}; retry it once that has finished`;
-      return batchError(409, 'BATCH_RUNNING', message, batchId, {});
+      return batchError('BATCH_RUNNING', message, batchId, {});
     }
     case 'no-manifest':
       return batchError(
-        409,
         'NOTHING_TO_RETRY',
         `Batch ${batchId} ended without a manifest (${retry.status.status === 'failed' ? retry.status.error : retry.status.status}), so no item of it is recorded to retry; run it again as a new batch`,
         batchId,
@@ -257,7 +253,6 @@ async function retryBatch(
       );
     case 'other-source':
       return batchError(
-        409,
         'OTHER_SOURCE',
         `Batch ${batchId} was fetched from ${retry.source}, and this function fetches from ${context.config.source}; a batch keeps to one source`,
         batchId,
@@ -275,7 +270,6 @@ async function retryBatch(
 function methodNotAllowed(allowed: string, method: string): APIGatewayProxyResult {
   return errorResponse(
     new RequestError(`Method ${method} is not allowed here; use ${allowed}`, {
-      status: 405,
       code: 'METHOD_NOT_ALLOWED',
     }),
     { allow: allowed },
@@ -324,7 +318,7 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiCo
       }
       return method === 'GET' ? await getBatch(batchId, context) : methodNotAllowed('GET', method);
     }
-    throw new RequestError(`No route for ${method} ${path}`, { status: 404, code: 'NOT_FOUND' });
+    throw new RequestError(`No route for ${method} ${path}`, { code: 'NOT_FOUND' });
   } catch (error) {
     if (!(error instanceof RequestError)) context.log.error('Request failed', { method, path, error });
     return errorResponse(error);

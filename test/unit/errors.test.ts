@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { InvalidEventError } from '../../lambda/function/adapters/event-checks.js';
+import { UnrecognizedEventError } from '../../lambda/function/adapters/events.js';
+import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
+import { AppError, ConfigError, ERROR_CODES, RequestError } from '../../lambda/function/contracts/errors.js';
+import { NotPlannedError } from '../../lambda/function/orchestration/chunks.js';
+import { LaunchError } from '../../lambda/function/orchestration/jobs.js';
+import { QueueFullError } from '../../lambda/local/background-jobs.js';
+
+describe('the error contract', () => {
+  it('documents every code once, and the API adapter gives each its status', () => {
+    expect(Object.keys(HTTP_STATUS).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    for (const status of Object.values(HTTP_STATUS)) expect(status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('has one base for every error with a code, each named as it is thrown, none carrying an HTTP status', () => {
+    const errors = [
+      new RequestError('bad', { field: 'count', code: 'INVALID_FIELD' }),
+      new ConfigError('unusable'),
+      new LaunchError('b', new Error('throttled')),
+      new NotPlannedError('b', undefined, undefined),
+      new InvalidEventError('picsum-batch.job', 'no'),
+      new UnrecognizedEventError('an empty event {}'),
+      new QueueFullError(8),
+    ];
+    expect(errors.map((error) => [error.name, error.code])).toEqual([
+      ['RequestError', 'INVALID_FIELD'],
+      ['ConfigError', 'CONFIG_INVALID'],
+      ['LaunchError', 'LAUNCH_FAILED'],
+      ['NotPlannedError', 'NOT_PLANNED'],
+      ['InvalidEventError', 'INVALID_EVENT'],
+      ['UnrecognizedEventError', 'UNRECOGNIZED_EVENT'],
+      ['QueueFullError', 'QUEUE_FULL'],
+    ]);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(AppError);
+      expect(error).not.toHaveProperty('status');
+      expect(Object.keys(ERROR_CODES)).toContain(error.code);
+    }
+  });
+
+  it('is listed in docs/api.md as the code says, each code with its status', async () => {
+    const api = await readFile('docs/api.md', 'utf8');
+    const doc = api.slice(api.indexOf('## Error codes'), api.indexOf('\n## ', api.indexOf('## Error codes') + 1));
+    const listed = [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [
+      code,
+      Number(status),
+    ]);
+
+    expect(listed).toEqual(
+      Object.keys(ERROR_CODES).map((code) => [code, HTTP_STATUS[code as keyof typeof ERROR_CODES]]),
+    );
+  });
+
+  it('keeps the cause of an error that has one', () => {
+    const cause = new Error('throttled');
+    expect(new LaunchError('b', cause).cause).toBe(cause);
+  });
+});
