@@ -6,7 +6,7 @@ import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
 import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orchestration/batch.js';
 import { listBatches } from '../function/orchestration/batch-list.js';
-import { runChunkedHere } from '../function/orchestration/chunks.js';
+import { runChunkedHere } from '../function/orchestration/chunked/index.js';
 import { runJob } from '../function/orchestration/jobs.js';
 import { claimRetry } from '../function/orchestration/retry-claim.js';
 import { readManifest } from '../function/orchestration/status.js';

@@ -1,6 +1,6 @@
 import { messageOf } from '../function/contracts/errors.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
-import { runChunkedHere } from '../function/orchestration/chunks.js';
+import { runChunkedHere } from '../function/orchestration/chunked/index.js';
 import { type Launcher, launcherBySize, runJob } from '../function/orchestration/jobs.js';
 import type { BackgroundJobs } from './background-jobs.js';
 import type { LocalRuntime } from './setup.js';

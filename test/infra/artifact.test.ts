@@ -5,7 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
-import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunks.js';
+import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunked/index.js';
 import { type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';

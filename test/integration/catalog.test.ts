@@ -9,7 +9,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import { runChunkedHere } from '../../lambda/function/orchestration/chunked/index.js';
 import { catalogFor, forgetCatalog, MAX_KEPT_CATALOG_BYTES } from '../../lambda/function/orchestration/photos.js';
 import { MAX_CATALOG_PHOTOS, readCatalog } from '../../lambda/function/source/catalog.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';

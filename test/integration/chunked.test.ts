@@ -3,7 +3,12 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
-import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import {
+  aggregateBatch,
+  planBatch,
+  runChunk,
+  runChunkedHere,
+} from '../../lambda/function/orchestration/chunked/index.js';
 import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';

@@ -6,7 +6,7 @@ import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import type { BatchPlan } from '../../lambda/function/orchestration/chunks.js';
+import type { BatchPlan } from '../../lambda/function/orchestration/chunked/index.js';
 import { claimIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
 import { putStatus } from '../../lambda/function/orchestration/status.js';
 import { idempotencyKey } from '../../lambda/function/storage/keys.js';

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeEvent } from '../../lambda/function/adapters/route-event.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { planBatch } from '../../lambda/function/orchestration/chunks.js';
+import { planBatch } from '../../lambda/function/orchestration/chunked/index.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 let harness: Harness;

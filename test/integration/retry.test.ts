@@ -5,7 +5,12 @@ import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
-import { aggregateBatch, planBatch, runChunk, runChunkedHere } from '../../lambda/function/orchestration/chunks.js';
+import {
+  aggregateBatch,
+  planBatch,
+  runChunk,
+  runChunkedHere,
+} from '../../lambda/function/orchestration/chunked/index.js';
 import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';
 import { devServers } from '../support/dev-servers.js';

@@ -10,7 +10,7 @@ import {
   recordFailure,
   runChunk,
   runChunkedHere,
-} from '../../lambda/function/orchestration/chunks.js';
+} from '../../lambda/function/orchestration/chunked/index.js';
 import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
 import { chunkConcurrency } from '../../lambda/function/orchestration/plan.js';
 import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';

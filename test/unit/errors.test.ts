@@ -4,7 +4,7 @@ import { InvalidEventError } from '../../lambda/function/adapters/event-checks.j
 import { UnrecognizedEventError } from '../../lambda/function/adapters/events.js';
 import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
 import { AppError, ConfigError, ERROR_CODES, RequestError } from '../../lambda/function/contracts/errors.js';
-import { NotPlannedError } from '../../lambda/function/orchestration/chunks.js';
+import { NotPlannedError } from '../../lambda/function/orchestration/chunked/index.js';
 import { LaunchError } from '../../lambda/function/orchestration/jobs.js';
 import { QueueFullError } from '../../lambda/local/background-jobs.js';
 

@@ -90,6 +90,11 @@ describe('one item', () => {
     const before = timers();
 
     await run(image(), { count: 5 });
+    // The source's connections keep timers of their own until they close.
+    await pool?.close();
+    await source?.close();
+    pool = undefined;
+    source = undefined;
 
     expect(timers() - before).toBe(0);
   });

@@ -4,7 +4,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { summarize } from '../../lambda/function/orchestration/batch.js';
-import { type ChunkRecord, joinChunks } from '../../lambda/function/orchestration/chunks.js';
+import { type ChunkRecord, joinChunks } from '../../lambda/function/orchestration/chunked/index.js';
 import { chunkConcurrency, MAX_CHUNKS, planChunks } from '../../lambda/function/orchestration/plan.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
-import { joinChunks } from '../../lambda/function/orchestration/chunks.js';
+import { joinChunks } from '../../lambda/function/orchestration/chunked/index.js';
 import { readIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
 import { tally } from '../../lambda/function/pipeline/run-items.js';
 import {

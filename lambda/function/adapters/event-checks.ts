@@ -3,7 +3,7 @@ import type { Config } from '../contracts/config.js';
 import { AppError, messageOf } from '../contracts/errors.js';
 import { BATCH_ID_PATTERN, parseRequest, type RequestLimits } from '../contracts/request.js';
 import type { BatchJob } from '../orchestration/batch.js';
-import type { BatchPlan, ChunkTask, WorkflowEvent } from '../orchestration/chunks.js';
+import type { BatchPlan, ChunkTask, WorkflowEvent } from '../orchestration/chunked/index.js';
 import { MAX_CHUNKS } from '../orchestration/plan.js';
 import type { RecognizedEvent } from './events.js';
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AppError } from '../contracts/errors.js';
-import type { WorkflowEvent } from '../orchestration/chunks.js';
+import type { WorkflowEvent } from '../orchestration/chunked/index.js';
 import type { HealEvent } from '../orchestration/heal.js';
 import type { RunEvent } from '../orchestration/schedule.js';
 import type { JobEvent } from './launchers.js';

@@ -12,7 +12,7 @@ import {
   recordFailure,
   runChunk,
   type WorkflowEvent,
-} from '../orchestration/chunks.js';
+} from '../orchestration/chunked/index.js';
 import { type HealLauncher, healBatch, needsHealing } from '../orchestration/heal.js';
 import { acceptJob, type Launcher, readStatus, relaunchable, runJobOnce } from '../orchestration/jobs.js';
 import { scheduledJob } from '../orchestration/schedule.js';

@@ -5,7 +5,7 @@ import type { Deps } from '../pipeline/item.js';
 import { statusKey } from '../storage/keys.js';
 import { getJson, getJsonVersioned, putJsonIfUnchanged } from '../storage/objects.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
-import { chunkedProgress } from './chunks.js';
+import { chunkedProgress } from './chunked/index.js';
 import { runRetry } from './retry.js';
 import {
   ACCEPTED_WINDOW_MS,
