@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pMap from 'p-map';
 import type { Config } from '../function/contracts/config.js';
 import type { Manifest } from '../function/contracts/result.js';
-import type { Deps } from '../function/pipeline/item.js';
+import type { Deps } from '../function/pipeline/item-context.js';
 import { manifestKey, nameInBatch, reportKey } from '../function/storage/keys.js';
 import { digestObject } from './stored-object.js';
 

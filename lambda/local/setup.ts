@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import { request } from 'undici';
 import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
-import type { Deps } from '../function/pipeline/item.js';
+import type { Deps } from '../function/pipeline/item-context.js';
 import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
 

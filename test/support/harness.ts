@@ -12,7 +12,7 @@ import {
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { BatchRequest } from '../../lambda/function/contracts/request.js';
-import type { Deps } from '../../lambda/function/pipeline/item.js';
+import type { Deps } from '../../lambda/function/pipeline/item-context.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';

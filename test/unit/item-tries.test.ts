@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
-import { type ErrorLog, RunStopped } from '../../lambda/function/pipeline/item.js';
+import { type ErrorLog, RunStopped } from '../../lambda/function/pipeline/item-context.js';
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
 import type { S3Sender } from '../../lambda/function/storage/s3-client.js';
 import { configFor, hostileSources, jpegOf } from '../support/hostile-source.js';

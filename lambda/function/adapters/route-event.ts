@@ -17,7 +17,7 @@ import { type HealLauncher, healBatch, needsHealing } from '../orchestration/hea
 import { acceptJob, type Launcher, readStatus, relaunchable, runJobOnce } from '../orchestration/jobs.js';
 import { scheduledJob } from '../orchestration/schedule.js';
 import type { BatchStatus } from '../orchestration/status.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { checkEvent } from './event-checks.js';
 import { recognizeEvent } from './events.js';
 import { handleApiEvent } from './http-api/router.js';

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import { BATCH_ID_PATTERN } from '../contracts/request.js';
 import type { BatchFailure, BatchStatus } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { listFolders } from '../storage/objects.js';
 import { readStatus } from './jobs.js';
 

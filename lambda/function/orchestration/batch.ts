@@ -3,7 +3,7 @@ import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchResult } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { type BatchJob, jobSize } from './batch.js';
 import { acceptJob, type Launcher, runJob } from './jobs.js';
 import { claimRetry } from './retry-claim.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../contracts/config.js';
 import { RequestError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { idempotencyKey } from '../storage/keys.js';
 import { getJson, putJsonIfAbsent } from '../storage/objects.js';
 

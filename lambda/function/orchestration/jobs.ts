@@ -1,7 +1,7 @@
 import type { Config } from '../contracts/config.js';
 import { AppError, messageOf } from '../contracts/errors.js';
 import type { BatchResult, Manifest } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { statusKey } from '../storage/keys.js';
 import { getJson, getJsonVersioned, putJsonIfUnchanged } from '../storage/objects.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';

@@ -2,7 +2,7 @@ import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { CatalogUse } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { type Catalog, type CatalogPhoto, parseCatalogPhotos, readCatalog } from '../source/catalog.js';
 import { checkAgainstCatalog, idOnly, type PhotoChoice, photoPicker } from '../source/photo-picks.js';
 import { catalogKey } from '../storage/keys.js';

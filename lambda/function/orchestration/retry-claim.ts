@@ -1,6 +1,6 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { retryClaimKey } from '../storage/keys.js';
 import { getJson, putJsonIfAbsent } from '../storage/objects.js';
 import type { BatchJob } from './batch.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, runItems } from '../pipeline/run-items.js';
 import { retryClaimKey } from '../storage/keys.js';

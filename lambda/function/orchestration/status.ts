@@ -1,6 +1,6 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchStatus, Manifest } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item.js';
+import type { Deps } from '../pipeline/item-context.js';
 import { manifestKey, statusKey } from '../storage/keys.js';
 import { getJson, putJson } from '../storage/objects.js';
 

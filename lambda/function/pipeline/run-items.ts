@@ -3,7 +3,8 @@ import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import { type BatchResult, type ItemOutcome, MAX_LISTED_FAILURES, type Progress } from '../contracts/result.js';
 import { BufferPool } from './buffer-pool.js';
-import { type Deps, type ItemContext, RunStopped, transferItem } from './item.js';
+import { transferItem } from './item.js';
+import { type Deps, type ItemContext, RunStopped } from './item-context.js';
 import type { PhotoLedger } from './photo-ledger.js';
 import { uploadSlots } from './upload-slots.js';
 

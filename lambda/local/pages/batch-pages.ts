@@ -4,7 +4,7 @@ import type { Config } from '../../function/contracts/config.js';
 import { parseBatchId } from '../../function/contracts/request.js';
 import { readStatus } from '../../function/orchestration/jobs.js';
 import { readManifest } from '../../function/orchestration/status.js';
-import type { Deps } from '../../function/pipeline/item.js';
+import type { Deps } from '../../function/pipeline/item-context.js';
 import { renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
 import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';

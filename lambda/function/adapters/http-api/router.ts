@@ -18,7 +18,7 @@ import {
 import { checkRequestPhotos } from '../../orchestration/photos.js';
 import { claimRetry } from '../../orchestration/retry-claim.js';
 import type { BatchStatus } from '../../orchestration/status.js';
-import type { Deps } from '../../pipeline/item.js';
+import type { Deps } from '../../pipeline/item-context.js';
 import { errorResponse, HTTP_STATUS, json } from './responses.js';
 
 /** Largest request body accepted (API Gateway itself allows 10 MB). */

@@ -1,7 +1,7 @@
 import type { Config } from '../../contracts/config.js';
 import type { BatchRequest } from '../../contracts/request.js';
 import type { BatchResult, CatalogUse, ItemOutcome, RetryRun } from '../../contracts/result.js';
-import type { Deps } from '../../pipeline/item.js';
+import type { Deps } from '../../pipeline/item-context.js';
 import type { BatchJob } from '../batch.js';
 import type { Chunk } from '../plan.js';
 
