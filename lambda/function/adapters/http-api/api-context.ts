@@ -1,0 +1,26 @@
+import type { Config } from '../../contracts/config.js';
+import type { BatchResult } from '../../contracts/result.js';
+import type { Launcher } from '../../orchestration/jobs.js';
+import type { Deps } from '../../pipeline/item-context.js';
+
+/** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
+export const SYNC_BUDGET_MS = 25_000;
+
+export type ApiContext = {
+  config: Config;
+  deps: Deps;
+  /** Milliseconds until the runtime stops us (the Lambda context's remaining time). */
+  remainingMs: number;
+  launch: Launcher;
+  log: ApiLog;
+  /** Called with every batch answered synchronously (metrics). */
+  onResult?: (result: BatchResult) => void;
+  /** Cancels synchronous batches in flight (the dev server stopping); unset in Lambda. */
+  cancel?: AbortSignal;
+};
+
+/** The logger methods the API needs (Powertools' Logger in Lambda, the console locally). */
+export type ApiLog = {
+  info(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+};

@@ -1,0 +1,69 @@
+// POST /batches: a new batch, or the one an Idempotency-Key already names (replayed).
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { RequestError } from '../../contracts/errors.js';
+import { type BatchRequest, parseRequest } from '../../contracts/request.js';
+import { newBatchId } from '../../orchestration/batch.js';
+import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
+import { claimRelaunch, readStatus, relaunchable } from '../../orchestration/jobs.js';
+import { checkRequestPhotos } from '../../orchestration/photos.js';
+import type { ApiContext } from './api-context.js';
+import { batchError, CLAIM_GRACE_MS, failedAnswer, LAUNCH_RETRY_AFTER_S, start, statusUrlOf } from './batch-answers.js';
+import { header, readJsonBody } from './http-request.js';
+import { json } from './responses.js';
+
+/**
+ * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
+ * batch is done, where to watch it while it runs, and a second start when the first never
+ * happened (its launch failed, or nothing was recorded long after the key was claimed). Of repeats
+ * racing to start it, the one that claims the relaunch starts it; the others answer what it recorded.
+ */
+export async function replay(
+  claim: { batchId: string; claimedAt: string },
+  request: BatchRequest,
+  context: ApiContext,
+  mayRelaunch = true,
+): Promise<APIGatewayProxyResult> {
+  const { batchId } = claim;
+  const status = await readStatus(batchId, context.config, context.deps);
+  const headers = { 'idempotent-replayed': 'true' };
+  const neverStarted = relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS);
+  if (neverStarted && mayRelaunch) {
+    const job = { batchId, request };
+    if (!(await claimRelaunch(job, context.config, context.deps))) return replay(claim, request, context, false);
+    context.log.info('Repeated request for a batch that never started; starting it', { batchId });
+    return start(job, context);
+  }
+  if (!status) {
+    throw new RequestError('This Idempotency-Key is being settled; retry the request', {
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      field: 'Idempotency-Key',
+    });
+  }
+  if (relaunchable(status)) {
+    const message = `Batch ${batchId} could not be started again; repeat the request with the same Idempotency-Key`;
+    return batchError('LAUNCH_FAILED', message, batchId, {
+      ...headers,
+      'retry-after': String(LAUNCH_RETRY_AFTER_S),
+    });
+  }
+  if (status.status === 'failed') return failedAnswer(status, headers);
+  if ((status.status === 'done' || status.status === 'cancelled') && request.count <= context.config.syncMaxCount) {
+    return json(200, status.result, headers);
+  }
+  return json(202, { batchId, status: status.status, statusUrl: statusUrlOf(batchId) }, headers);
+}
+
+export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+  const request = parseRequest(readJsonBody(event), context.config);
+  await checkRequestPhotos(request, context);
+  const key = readIdempotencyKey(header(event, 'idempotency-key'));
+  const claim =
+    key === undefined
+      ? { batchId: newBatchId(), fresh: true, claimedAt: new Date().toISOString() }
+      : await claimIdempotencyKey(key, request, newBatchId(), context);
+  if (!claim.fresh) {
+    context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
+    return replay(claim, request, context);
+  }
+  return start({ batchId: claim.batchId, request }, context);
+}
