@@ -129,3 +129,29 @@ describe('toStoreError, at the edges', () => {
     );
   });
 });
+
+describe('toStoreError, S3 codes and transport failures', () => {
+  const s3Error = (name: string, httpStatusCode?: number) =>
+    Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode } });
+  const retryable = (error: unknown) => (toStoreError(error, 'S3 PutObject') as StoreError).retryable;
+
+  it('gives up on refusals and other 4xx, and retries timeouts, throttling, 5xx and network errors', () => {
+    expect(retryable(s3Error('AccessDenied', 403))).toBe(false);
+    expect(retryable(s3Error('NoSuchBucket'))).toBe(false);
+    expect(retryable(s3Error('InvalidRequest', 400))).toBe(false);
+    expect(retryable(s3Error('RequestTimeout', 408))).toBe(true);
+    expect(retryable(s3Error('SlowDown', 503))).toBe(true);
+    expect(retryable(s3Error('TooManyRequests', 429))).toBe(true);
+    expect(retryable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(true);
+  });
+
+  it('names the code and status, and leaves bugs and aborts as they were', () => {
+    const refused = toStoreError(s3Error('AccessDenied', 403), 'S3 PutObject');
+    expect(refused).toBeInstanceOf(StoreError);
+    expect(refused).toMatchObject({ code: 'AccessDenied', status: 403 });
+    const bug = new TypeError('Cannot read properties of undefined');
+    expect(toStoreError(bug, 'S3 PutObject')).toBe(bug);
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    expect(toStoreError(abort, 'S3 PutObject')).toBe(abort);
+  });
+});

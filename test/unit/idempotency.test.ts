@@ -2,12 +2,50 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
-import { claimIdempotencyKey, readIdempotencyKey } from '../../lambda/function/orchestration/idempotency.js';
-import { settled } from '../../lambda/function/orchestration/status.js';
+import {
+  claimIdempotencyKey,
+  readIdempotencyKey,
+  requestHash,
+} from '../../lambda/function/orchestration/idempotency.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
 const deps = () => ({ s3: memoryS3(), source: { dispatcher: () => ({}) as never, close: async () => {} } });
+
+describe('requestHash: an Idempotency-Key binds the whole request', () => {
+  const base = parseRequest({ count: 5, seed: 'abc', blur: 2 }, config);
+  it.each([
+    ['count', { count: 6 }],
+    ['width', { width: 601 }],
+    ['height', { height: 599 }],
+    ['concurrency', { concurrency: 3 }],
+    ['grayscale', { grayscale: true }],
+    ['blur', { blur: 3 }],
+    ['format', { format: 'webp' as const }],
+    ['seed', { seed: 'abd' }],
+  ])('differs when only %s differs', (_field, change) => {
+    expect(requestHash({ ...base, ...change })).not.toBe(requestHash(base));
+  });
+
+  it('is the same for the same request after defaults, and a SHA-256', () => {
+    expect(requestHash(parseRequest({}, config))).toBe(requestHash(parseRequest({ count: 15, width: 600 }, config)));
+    expect(requestHash(base)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('readIdempotencyKey', () => {
+  it('takes 1 to 255 visible ASCII characters and nothing else', () => {
+    expect(readIdempotencyKey(undefined)).toBeUndefined();
+    expect(readIdempotencyKey('a')).toBe('a');
+    expect(readIdempotencyKey('!~')).toBe('!~');
+    expect(readIdempotencyKey('k'.repeat(255))).toBe('k'.repeat(255));
+    for (const bad of ['', 'k'.repeat(256), 'a b', 'é', '\t']) {
+      expect(() => readIdempotencyKey(bad)).toThrow(
+        expect.objectContaining({ field: 'Idempotency-Key', code: 'INVALID_HEADER' }),
+      );
+    }
+  });
+});
 
 describe('claimIdempotencyKey', () => {
   it('binds a key to the first batch; the same request gets it back, another is refused with 422', async () => {
@@ -39,46 +77,6 @@ describe('claimIdempotencyKey', () => {
       batchId: 'batch-a',
       requestHash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-  });
-});
-
-describe('settled', () => {
-  const running = {
-    batchId: 'b',
-    status: 'running' as const,
-    requested: 5,
-    done: 1,
-    succeeded: 1,
-    failed: 0,
-    expiresAt: '2026-11-25T00:01:00.000Z',
-  };
-
-  it('reports a record past its expiry as interrupted, and one before it as it is', () => {
-    expect(settled(running, Date.parse('2026-11-25T00:00:59Z'))).toBe(running);
-    expect(settled(running, Date.parse('2026-11-25T00:01:00Z'))).toMatchObject({
-      status: 'failed',
-      error: 'interrupted',
-      requested: 5,
-      failedAt: '2026-11-25T00:01:00.000Z',
-    });
-    const accepted = {
-      batchId: 'b',
-      status: 'accepted' as const,
-      requested: 5,
-      acceptedAt: 'x',
-      expiresAt: running.expiresAt,
-    };
-    expect(settled(accepted, Date.parse('2026-11-25T00:02:00Z'))).toMatchObject({
-      status: 'failed',
-      cause: expect.stringMatching(/accepted but never started/),
-    });
-  });
-
-  it('leaves records without an expiry, and finished ones, alone', () => {
-    const { expiresAt: _none, ...chunked } = running;
-    expect(settled(chunked, Date.parse('2030-01-01T00:00:00Z'))).toBe(chunked);
-    const failed = { batchId: 'b', status: 'failed' as const, requested: 1, error: 'x', cause: 'y', failedAt: 'z' };
-    expect(settled(failed, 0)).toBe(failed);
   });
 });
 
