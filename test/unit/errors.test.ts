@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError } from '../../lambda/function/adapters/event-checks.js';
 import { UnrecognizedEventError } from '../../lambda/function/adapters/events.js';
@@ -38,19 +37,6 @@ describe('the error contract', () => {
       expect(error).not.toHaveProperty('status');
       expect(Object.keys(ERROR_CODES)).toContain(error.code);
     }
-  });
-
-  it('is listed in docs/api.md as the code says, each code with its status', async () => {
-    const api = await readFile('docs/api.md', 'utf8');
-    const doc = api.slice(api.indexOf('## Error codes'), api.indexOf('\n## ', api.indexOf('## Error codes') + 1));
-    const listed = [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [
-      code,
-      Number(status),
-    ]);
-
-    expect(listed).toEqual(
-      Object.keys(ERROR_CODES).map((code) => [code, HTTP_STATUS[code as keyof typeof ERROR_CODES]]),
-    );
   });
 
   it('keeps the cause of an error that has one', () => {
