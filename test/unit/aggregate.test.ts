@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { joinChunks } from '../../lambda/function/orchestration/chunked/index.js';
-
-const stored = (index: number, bytes = 10): ItemOutcome => ({
-  index,
-  ok: true,
-  key: `k${index}`,
-  bytes,
-  sha256: 'x',
-  attempts: 1,
-  latencyMs: 1,
-});
-const failed = (index: number, reason: 'timeout' | 'not_image' = 'timeout'): ItemOutcome => ({
-  index,
-  ok: false,
-  reason,
-  message: `m${index}`,
-  attempts: 2,
-  latencyMs: 1,
-});
+import { failed, stored } from '../support/outcomes.js';
 
 describe('joinChunks', () => {
   it('keeps every recorded item in index order and fails each item of a missing chunk, saying which', () => {

@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { tally } from '../../lambda/function/pipeline/run-items.js';
-
-const stored = (index: number, bytes = 10): ItemOutcome => ({
-  index,
-  ok: true,
-  key: `k${index}`,
-  bytes,
-  sha256: 'x',
-  attempts: 1,
-  latencyMs: 1,
-});
-const failed = (index: number, reason: 'timeout' | 'not_image' = 'timeout'): ItemOutcome => ({
-  index,
-  ok: false,
-  reason,
-  message: `m${index}`,
-  attempts: 2,
-  latencyMs: 1,
-});
+import { failed, stored } from '../support/outcomes.js';
 
 describe('tally', () => {
   it('counts stored images, their bytes, and every failure by reason, listing the first 20', () => {
