@@ -152,4 +152,8 @@ describe('planChunks refuses what it cannot plan', () => {
   ])('planChunks(%s, %s)', (count, chunkSize, message) => {
     expect(() => planChunks(count, chunkSize)).toThrow(new RangeError(message));
   });
+
+  it('plans no chunk for no items, and refuses nothing', () => {
+    expect(planChunks(0, 10)).toEqual([]);
+  });
 });
