@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BatchResult } from '../function/contracts/result.js';
-import type { BatchPage } from '../function/orchestration/batch-list.js';
+import type { BatchPage, BatchSummary } from '../function/orchestration/batch-list.js';
 import type { BatchFolder } from './batch-folder.js';
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -79,13 +79,18 @@ export function summarize(
   return lines.join('\n');
 }
 
+/** A listed batch's status (with why it failed) and creation time (UTC), as a person reads them. */
+export const listedBatch = (batch: BatchSummary) => ({
+  status: batch.error ? `${batch.status} (${batch.error})` : batch.status,
+  created: batch.createdAt.slice(0, 19).replace('T', ' '),
+});
+
 /** A page of batches as a table for a person, newest first, with the command for the next page. */
 export function batchTable(page: BatchPage): string {
   if (page.batches.length === 0) return 'No batches in the bucket.';
   const rows = [['BATCH', 'STATUS', 'STORED', 'FAILED', 'REQUESTED', 'CREATED (UTC)']];
   for (const batch of page.batches) {
-    const status = batch.error ? `${batch.status} (${batch.error})` : batch.status;
-    const created = batch.createdAt.slice(0, 19).replace('T', ' ');
+    const { status, created } = listedBatch(batch);
     rows.push([batch.batchId, status, String(batch.succeeded), String(batch.failed), String(batch.requested), created]);
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];

@@ -2,6 +2,7 @@ import type { Config } from '../../function/contracts/config.js';
 import { requestFields } from '../../function/contracts/request.js';
 import type { BatchSummary } from '../../function/orchestration/batch-list.js';
 import { escapeHtml as e } from '../../function/report/html.js';
+import { listedBatch } from '../summary.js';
 
 /** What each request field is, in the form's words. */
 const HINTS: Record<string, string> = {
@@ -38,8 +39,7 @@ function field(name: string, spec: ReturnType<typeof requestFields>[keyof Return
 function recentBatches(batches: readonly BatchSummary[]): string {
   if (batches.length === 0) return '<p>No batches yet.</p>';
   const rows = batches.map((batch) => {
-    const status = batch.error ? `${batch.status} (${batch.error})` : batch.status;
-    const created = batch.createdAt.slice(0, 19).replace('T', ' ');
+    const { status, created } = listedBatch(batch);
     return `<tr><td><a href="/batches/${encodeURIComponent(batch.batchId)}/view">${e(batch.batchId)}</a></td><td>${e(status)}</td><td>${batch.succeeded}</td><td>${batch.failed}</td><td>${batch.requested}</td><td>${e(created)}</td></tr>`;
   });
   return `<table id="recent"><thead><tr><th>Batch</th><th>Status</th><th>Stored</th><th>Failed</th><th>Requested</th><th>Created (UTC)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
