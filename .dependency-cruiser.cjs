@@ -1,20 +1,22 @@
 /**
  * The architecture, checked on every `npm test` (see README, "Architecture"). Dependencies point
- * one way inside the function: adapters -> orchestration -> pipeline -> source | storage ->
- * contracts. The function never imports local commands, emulators, infra or tests, and nothing
+ * one way inside the function: handlers -> adapters -> orchestration -> pipeline -> source |
+ * storage -> contracts. The function never imports local commands, emulators, infra or tests, and nothing
  * imports a package's internal files.
  */
 const layer = (name) => `^lambda/function/${name}/`;
 const below = {
-  adapters: [],
-  orchestration: ['adapters'],
+  // One entry per trigger (api, runs, workflow): each wires a batch service, then hands its event to an adapter.
+  handlers: [],
+  adapters: ['handlers'],
+  orchestration: ['handlers', 'adapters'],
   // The batch as a page: drawn from contracts (and storage's key layout), for orchestration
   // (report.html) and local pages.
-  report: ['adapters', 'orchestration', 'pipeline', 'source'],
-  pipeline: ['adapters', 'orchestration', 'report'],
-  source: ['adapters', 'orchestration', 'pipeline', 'storage', 'report'],
-  storage: ['adapters', 'orchestration', 'pipeline', 'source', 'report'],
-  contracts: ['adapters', 'orchestration', 'pipeline', 'source', 'storage', 'report'],
+  report: ['handlers', 'adapters', 'orchestration', 'pipeline', 'source'],
+  pipeline: ['handlers', 'adapters', 'orchestration', 'report'],
+  source: ['handlers', 'adapters', 'orchestration', 'pipeline', 'storage', 'report'],
+  storage: ['handlers', 'adapters', 'orchestration', 'pipeline', 'source', 'report'],
+  contracts: ['handlers', 'adapters', 'orchestration', 'pipeline', 'source', 'storage', 'report'],
 };
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -35,11 +37,11 @@ module.exports = {
       to: { path: '^(lambda/local|lambda/emulators|infra|test)/' },
     },
     {
-      name: 'only-the-handler-is-the-top',
-      comment: 'Nothing inside the function imports its entry point.',
+      name: 'handlers-are-the-top',
+      comment: 'Nothing imports an entry point: each is what one function runs, and makes its clients at import.',
       severity: 'error',
-      from: { path: '^lambda/function/' },
-      to: { path: '^lambda/function/handler\\.ts$' },
+      from: { pathNot: '^(test/|lambda/function/handlers/)' },
+      to: { path: '^lambda/function/handlers/(api|runs|workflow)\\.ts$' },
     },
     ...Object.entries(below).map(([from, forbidden]) => ({
       name: `${from}-points-down`,

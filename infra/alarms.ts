@@ -5,7 +5,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
 
-export type BatchAlarmsProps = { handler: IFunction; failedRuns: Queue; failedRatioThreshold: number };
+export type BatchAlarmsProps = { functions: IFunction[]; failedRuns: Queue; failedRatioThreshold: number };
 
 /** Alarms a person should hear about: function errors and throttles, failed runs kept, too many failed images. */
 export class BatchAlarms extends Construct {
@@ -29,16 +29,18 @@ export class BatchAlarms extends Construct {
         period,
       });
     this.alarms = [
-      new Alarm(this, 'FunctionErrors', {
-        ...atLeastOne,
-        alarmDescription: 'The batch function threw (an unhandled error or a bad scheduled request)',
-        metric: props.handler.metricErrors({ period }),
-      }),
-      new Alarm(this, 'FunctionThrottles', {
-        ...atLeastOne,
-        alarmDescription: 'Invocations were throttled (reserved concurrency or account limit)',
-        metric: props.handler.metricThrottles({ period }),
-      }),
+      ...props.functions.flatMap((fn) => [
+        new Alarm(this, `${fn.node.id}Errors`, {
+          ...atLeastOne,
+          alarmDescription: `A batch function threw (an unhandled error, or an event it refused): ${fn.node.id}`,
+          metric: fn.metricErrors({ period }),
+        }),
+        new Alarm(this, `${fn.node.id}Throttles`, {
+          ...atLeastOne,
+          alarmDescription: `Invocations of a batch function were throttled (reserved concurrency or account limit): ${fn.node.id}`,
+          metric: fn.metricThrottles({ period }),
+        }),
+      ]),
       new Alarm(this, 'FailedRunsVisible', {
         ...atLeastOne,
         alarmDescription: 'A scheduled or background run failed and is kept in the failed-runs queue',

@@ -18,6 +18,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { CHUNK_TASK_SELECTOR, STATE_PATHS, STEP_PAYLOADS } from '../lambda/function/orchestration/chunked/steps.js';
 import type { StackSettings } from './settings.js';
 
 export type BatchWorkflowProps = { settings: StackSettings; handler: IFunction; stateMachineName: string };
@@ -38,7 +39,8 @@ export const LAMBDA_TRANSIENT_ERRORS = [
  * when more chunks failed than tolerated (their items are in the manifest as `chunk_failed`).
  * A plan or aggregate that fails for good is recorded as the batch's status before the execution fails.
  * An execution started with `heal` instead waits, then retries a scheduled batch's failed items.
- * Every step is the batch function, so a chunk runs exactly the code a small batch runs.
+ * Every step is the workflow function (the same bundle as the others), so a chunk runs exactly the
+ * code a small batch runs.
  */
 export class BatchWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -46,7 +48,7 @@ export class BatchWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: BatchWorkflowProps) {
     super(scope, id);
     const { settings, handler } = props;
-    const step = (name: string, payload: Record<string, unknown>, resultPath?: string) => {
+    const step = (name: string, payload: { [field: string]: unknown }, resultPath?: string) => {
       const task = new LambdaInvoke(this, name, {
         lambdaFunction: handler,
         payload: TaskInput.fromObject(payload),
@@ -63,17 +65,12 @@ export class BatchWorkflow extends Construct {
       });
     };
 
-    const plan = step('Plan', { kind: 'picsum-batch.plan', 'job.$': '$' });
-    const runChunk = step('RunChunk', { kind: 'picsum-batch.chunk', 'task.$': '$' });
+    // Every payload and path is the function's own (orchestration/chunked/steps.ts): the events it parses.
+    const plan = step('Plan', STEP_PAYLOADS.plan);
+    const runChunk = step('RunChunk', STEP_PAYLOADS.chunk);
     const chunks = new DistributedMap(this, 'Chunks', {
-      itemsPath: '$.chunks',
-      itemSelector: {
-        'batchId.$': '$.batchId',
-        'request.$': '$.request',
-        'concurrency.$': '$.concurrency',
-        'startedAt.$': '$.startedAt',
-        'chunk.$': '$$.Map.Item.Value',
-      },
+      itemsPath: STATE_PATHS.chunks,
+      itemSelector: CHUNK_TASK_SELECTOR,
       maxConcurrency: settings.mapConcurrency,
       toleratedFailurePercentage: settings.toleratedChunkFailurePercent,
       mapExecutionType: StateMachineType.STANDARD,
@@ -82,7 +79,7 @@ export class BatchWorkflow extends Construct {
       resultPath: JsonPath.DISCARD,
     });
     chunks.itemProcessor(runChunk);
-    const aggregate = step('Aggregate', { kind: 'picsum-batch.aggregate', 'plan.$': '$' }, '$.summary');
+    const aggregate = step('Aggregate', STEP_PAYLOADS.aggregate, STATE_PATHS.summary);
     // Aggregating only reads chunk records and writes the manifest: safe to try again on any error.
     aggregate.addRetry({
       errors: ['States.TaskFailed'],
@@ -92,35 +89,31 @@ export class BatchWorkflow extends Construct {
     });
     // A plan or aggregate that fails for good is recorded, so GET answers "failed" rather than
     // "running" forever, and the execution fails with the step's own error.
-    const recordFailure = step(
-      'RecordFailure',
-      {
-        kind: 'picsum-batch.failed',
-        'batchId.$': '$.batchId',
-        'requested.$': '$.request.count',
-        'failure.$': '$.failure',
-      },
-      JsonPath.DISCARD,
-    ).next(new Fail(this, 'BatchFailed', { errorPath: '$.failure.Error', causePath: '$.failure.Cause' }));
-    plan.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.failure' });
-    aggregate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.failure' });
+    const recordFailure = step('RecordFailure', STEP_PAYLOADS.failed, JsonPath.DISCARD).next(
+      new Fail(this, 'BatchFailed', {
+        errorPath: `${STATE_PATHS.failure}.Error`,
+        causePath: `${STATE_PATHS.failure}.Cause`,
+      }),
+    );
+    plan.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: STATE_PATHS.failure });
+    aggregate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: STATE_PATHS.failure });
     // The map failing (too many failed chunks) still ends in a manifest that accounts for every item.
-    chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: '$.mapError' });
+    chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: STATE_PATHS.mapError });
     const outcome = new Choice(this, 'AllChunksRan')
       .when(
-        Condition.isPresent('$.mapError'),
+        Condition.isPresent(STATE_PATHS.mapError),
         new Fail(this, 'TooManyChunksFailed', {
           error: 'ChunksFailed',
           cause:
             'More chunks failed than toleratedChunkFailurePercent; their items are in the manifest as chunk_failed',
         }),
       )
-      .otherwise(new Succeed(this, 'Done', { outputPath: '$.summary' }));
+      .otherwise(new Succeed(this, 'Done', { outputPath: STATE_PATHS.summary }));
 
     // A scheduled batch left with failed items heals once: an execution named `{batchId}-heal`,
     // started with `{"heal": {"batchId", "delaySeconds"}}`, waits, then has the function retry them.
-    const healAfterDelay = new Wait(this, 'HealDelay', { time: WaitTime.secondsPath('$.heal.delaySeconds') })
-      .next(step('Heal', { kind: 'picsum-batch.heal', 'batchId.$': '$.heal.batchId' }, JsonPath.DISCARD))
+    const healAfterDelay = new Wait(this, 'HealDelay', { time: WaitTime.secondsPath(STATE_PATHS.healDelaySeconds) })
+      .next(step('Heal', STEP_PAYLOADS.heal, JsonPath.DISCARD))
       .next(new Succeed(this, 'Healed'));
 
     const logGroup = new LogGroup(this, 'Logs', {
@@ -132,7 +125,7 @@ export class BatchWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
         new Choice(this, 'HealOrRun')
-          .when(Condition.isPresent('$.heal'), healAfterDelay)
+          .when(Condition.isPresent(STATE_PATHS.heal), healAfterDelay)
           .otherwise(plan.next(chunks).next(aggregate).next(outcome)),
       ),
       timeout: Duration.hours(24),

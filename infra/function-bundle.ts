@@ -17,7 +17,12 @@ export const ESM_BANNER =
  * every cold start's parse, though most invocations never launch anything.
  */
 export const BUNDLE_OPTIONS = {
-  entryPoints: { index: root('lambda/function/handler.ts') },
+  // One bundle, three entries sharing chunks: each function's handler is `{entry}.handler`.
+  entryPoints: {
+    api: root('lambda/function/handlers/api.ts'),
+    runs: root('lambda/function/handlers/runs.ts'),
+    workflow: root('lambda/function/handlers/workflow.ts'),
+  },
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -33,8 +38,8 @@ export const BUNDLE_OPTIONS = {
 } satisfies BuildOptions;
 
 /**
- * The function's code asset, bundled with the local esbuild (no Docker); `index.mjs` exports the
- * handler. Hashed by its output, so an unchanged bundle is not uploaded again.
+ * The functions' code asset, bundled with the local esbuild (no Docker); `api.mjs`, `runs.mjs` and
+ * `workflow.mjs` each export a handler. Hashed by its output, so an unchanged bundle is not uploaded again.
  */
 export function functionCode(): Code {
   return Code.fromAsset(root('lambda/function'), {

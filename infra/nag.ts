@@ -20,7 +20,8 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
       path.reduce((node, id) => node.node.findChild(id), stack as IConstruct).node.defaultChild as CfnElement,
     );
   const bucketArn = `<${logicalId(['Storage', 'Images'])}.Arn>`;
-  const functionArn = `<${logicalId(['Batch', 'Handler'])}.Arn>`;
+  const runsArn = `<${logicalId(['Batch', 'Runs'])}.Arn>`;
+  const workflowArn = `<${logicalId(['Batch', 'Workflow'])}.Arn>`;
 
   acknowledge(
     batch,
@@ -34,8 +35,8 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
   );
   acknowledge(
     stack,
-    `AwsSolutions-IAM5[Resource::${functionArn}:*]`,
-    'EventBridge Scheduler role made by the LambdaInvoke target: lambda:InvokeFunction on the function and its versions/aliases only.',
+    `AwsSolutions-IAM5[Resource::${runsArn}:*]`,
+    "EventBridge Scheduler's role (made by the LambdaInvoke target) and the API function's grant: lambda:InvokeFunction on the runs function and its versions/aliases only.",
   );
   acknowledge(
     http,
@@ -81,8 +82,8 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
   );
   acknowledge(
     workflow,
-    `AwsSolutions-IAM5[Resource::${functionArn}:*]`,
-    'LambdaInvoke tasks: lambda:InvokeFunction on the batch function and its versions/aliases only.',
+    `AwsSolutions-IAM5[Resource::${workflowArn}:*]`,
+    'LambdaInvoke tasks: lambda:InvokeFunction on the workflow function and its versions/aliases only.',
   );
   acknowledge(
     find('FailedRuns'),

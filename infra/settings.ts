@@ -119,9 +119,9 @@ export function readSettings(context: Context): StackSettings {
       `Expected context \`logRetentionDays\` to be one of ${RETENTION_DAYS.join(', ')}, got ${settings.logRetentionDays}`,
     );
   }
-  if (settings.reservedConcurrency !== undefined && settings.mapConcurrency >= settings.reservedConcurrency) {
+  if (settings.reservedConcurrency !== undefined && settings.mapConcurrency > settings.reservedConcurrency) {
     throw new Error(
-      `Expected context \`mapConcurrency\` (${settings.mapConcurrency}) to be below \`reservedConcurrency\` (${settings.reservedConcurrency}): chunks would take every instance the API needs`,
+      `Expected context \`mapConcurrency\` (${settings.mapConcurrency}) to be at most \`reservedConcurrency\` (${settings.reservedConcurrency}), the workflow function's cap: chunks over it would be throttled`,
     );
   }
   // The function reads these limits from its environment: they must pass its own checks, and the

@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import { loadConfig } from '../lambda/function/contracts/config.js';
 import { BatchAlarms } from './alarms.js';
 import { BatchApi } from './batch-api.js';
-import { BatchFunction } from './batch-function.js';
+import { BatchFunctions } from './batch-functions.js';
 import { BatchSchedule } from './batch-schedule.js';
 import { BatchWorkflow } from './batch-workflow.js';
 import { acknowledgeFindings } from './nag.js';
@@ -16,7 +16,7 @@ export type PicsumBatchStackProps = StackProps & { settings: StackSettings };
 /** Bucket, function, HTTPS API, schedule, batch state machine, failed-runs queue and alarms. */
 export class PicsumBatchStack extends Stack {
   readonly storage: ImageStorage;
-  readonly batchFunction: BatchFunction;
+  readonly batchFunctions: BatchFunctions;
   readonly batchApi: BatchApi;
   readonly failedRuns: Queue;
   readonly batchSchedule: BatchSchedule;
@@ -32,8 +32,8 @@ export class PicsumBatchStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    // The state machine invokes the function and the function starts the state machine: its ARN is
-    // built from a fixed name, so neither resource has to wait for the other.
+    // The state machine invokes the workflow function and the functions start the state machine:
+    // its ARN is built from a fixed name, so neither resource has to wait for the other.
     const stateMachineName = `${this.stackName}-batches`;
     const stateMachineArn = this.formatArn({
       service: 'states',
@@ -41,36 +41,39 @@ export class PicsumBatchStack extends Stack {
       resourceName: stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.batchFunction = new BatchFunction(this, 'Batch', {
+    this.batchFunctions = new BatchFunctions(this, 'Batch', {
       settings,
       bucket: this.storage.bucket,
       failedRuns: this.failedRuns,
       stateMachineArn,
     });
-    const handler = this.batchFunction.function;
-    this.batchWorkflow = new BatchWorkflow(this, 'Workflow', { settings, handler, stateMachineName });
+    const { api, runs, workflow } = this.batchFunctions;
+    this.batchWorkflow = new BatchWorkflow(this, 'Workflow', { settings, handler: workflow, stateMachineName });
     this.batchApi = new BatchApi(this, 'Http', {
       settings,
-      handler,
+      handler: api,
       // The function's own limits: what it reads from MAX_COUNT and its defaults.
       limits: loadConfig(functionLimits(settings)),
     });
     const scheduleName = `${this.stackName}-batch`;
     this.batchSchedule = new BatchSchedule(this, 'Scheduled', {
       settings,
-      handler,
+      handler: runs,
       deadLetterQueue: this.failedRuns,
       scheduleName,
     });
     new BatchAlarms(this, 'Alarms', {
-      handler,
+      functions: this.batchFunctions.all,
       failedRuns: this.failedRuns,
       failedRatioThreshold: settings.failedRatioThreshold,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.batchApi.api.url, description: 'POST {ApiUrl}batches' });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName });
-    new CfnOutput(this, 'FunctionName', { value: handler.functionName });
+    new CfnOutput(this, 'RunsFunctionName', {
+      value: runs.functionName,
+      description: 'Runs one batch when invoked with {"kind":"picsum-batch.run","request":{...}}',
+    });
     new CfnOutput(this, 'ScheduleName', { value: scheduleName });
     new CfnOutput(this, 'StateMachineArn', {
       value: this.batchWorkflow.stateMachine.stateMachineArn,

@@ -4,14 +4,8 @@ import { integerVar, loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
-import { type BatchJob, jobSize, newBatchId, runBatch } from '../function/orchestration/batch.js';
-import { listBatches } from '../function/orchestration/batch-list.js';
-import { runChunkedHere } from '../function/orchestration/chunked/index.js';
-import { runJob } from '../function/orchestration/jobs.js';
-import { claimRetry } from '../function/orchestration/retry-claim.js';
-import { readManifest } from '../function/orchestration/status.js';
+import { type BatchJob, jobSize, newBatchId } from '../function/orchestration/batch.js';
 import { batchPrefix } from '../function/storage/keys.js';
-import { listKeys } from '../function/storage/objects.js';
 import { type BatchFolder, writeBatchFolder } from './batch-folder.js';
 import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
@@ -21,8 +15,6 @@ import { batchTable, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const localBudgetMs = (env: NodeJS.ProcessEnv) => integerVar(env, 'LOCAL_TIME_BUDGET_MS', 15 * 60_000, 1, 86_400_000);
-/** A local run's status record expires this long after it was last renewed (see runJob). */
-const LOCAL_LEASE_MS = 60_000;
 
 /** This package's version, from the package.json beside the compiled command's folder. */
 function packageVersion(): string {
@@ -72,8 +64,6 @@ async function main(argv: string[]): Promise<number> {
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
     const batchOptions = {
-      config: runtime.config,
-      deps: runtime.deps,
       deadlineAt: Date.now() + budgetMs,
       cancel,
       onProgress: progress.update,
@@ -86,16 +76,11 @@ async function main(argv: string[]): Promise<number> {
         : `Fetching ${size}`;
       say(`${what} images from ${runtime.sourceNote}, ${job.request.concurrency} at a time.`);
       if (size > chunkSize) {
-        // The deployed path for a batch this size: plan, chunks, aggregate, with the chunks run one
-        // after another here where Step Functions would run them side by side.
         say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
-        return runChunkedHere(job, batchOptions);
       }
-      // A retry keeps a status record, so that a retry asked for meanwhile (here or by the dev server)
-      // is told it runs; on a lease, so that once this process is killed it is skipped within a minute.
-      return job.retry
-        ? runJob(job, { ...batchOptions, leaseMs: LOCAL_LEASE_MS })
-        : runBatch(job.request, batchOptions);
+      // On a lease: the batch reads as running to a retry or a listing meanwhile (here or in the dev
+      // server), and once this process is killed as interrupted within a minute.
+      return runtime.batches.run(job, { ...batchOptions, lease: true });
     };
     const work = request ? { job: { batchId: newBatchId(), request } } : await claimRetryHere(retryOf ?? '', runtime);
     if (typeof work === 'string') {
@@ -122,7 +107,7 @@ async function listHere(options: CliOptions): Promise<number> {
   const cursor = options.cursor === undefined ? undefined : parseBatchId(options.cursor, '--cursor');
   const runtime = await startLocalRuntime({ storageOnly: true });
   try {
-    const page = await listBatches(runtime, cursor === undefined ? {} : { cursor });
+    const page = await runtime.batches.list(cursor === undefined ? {} : { cursor });
     process.stdout.write(`${options.json ? JSON.stringify(page) : batchTable(page)}\n`);
     return EXIT_CODES.stored;
   } finally {
@@ -141,7 +126,7 @@ async function copyToFolder(
 ): Promise<BatchFolder | undefined> {
   const directory = out ?? (runtime.dataDirectory && join(dirname(runtime.dataDirectory), 'batches'));
   if (directory === undefined || result.manifestError) return undefined;
-  const manifest = await readManifest(result.batchId, runtime.config, runtime.deps);
+  const manifest = await runtime.batches.records.manifest(result.batchId);
   return manifest && writeBatchFolder(manifest, runtime, resolve(directory));
 }
 
@@ -153,7 +138,7 @@ async function claimRetryHere(
   batchId: string,
   runtime: LocalRuntime,
 ): Promise<{ job: BatchJob } | { result: BatchResult } | string> {
-  const retry = await claimRetry(batchId, runtime);
+  const retry = await runtime.batches.claimRetry(batchId);
   switch (retry.kind) {
     case 'claimed':
       return { job: retry.job };
@@ -176,10 +161,9 @@ async function claimRetryHere(
  * before it wrote its manifest (killed, say) leaves images that no record accounts for.
  */
 async function noManifest(batchId: string, runtime: LocalRuntime): Promise<string> {
-  const { config, deps } = runtime;
-  const prefix = batchPrefix(config, batchId);
-  const where = `s3://${config.bucket}/${prefix} (${runtime.storageNote})`;
-  const objects = (await listKeys(deps.s3, config, prefix)).length;
+  const { config } = runtime;
+  const where = `s3://${config.bucket}/${batchPrefix(config, batchId)} (${runtime.storageNote})`;
+  const objects = await runtime.batches.records.objectCount(batchId);
   if (objects === 0) return `no batch ${batchId} in bucket ${config.bucket}: nothing is stored under ${where}`;
   return (
     `batch ${batchId} has no manifest, so no item of it is recorded to retry: its run stopped before writing one. ` +

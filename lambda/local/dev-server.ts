@@ -5,7 +5,7 @@ import { errorResponse, json } from '../function/adapters/http-api/responses.js'
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
 import { integerVar } from '../function/contracts/config.js';
 import { BackgroundJobs } from './background-jobs.js';
-import { localLauncher } from './local-launcher.js';
+import { localBatches } from './local-launcher.js';
 import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
@@ -74,7 +74,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
   const stopping = new AbortController();
   const cancel = stopping.signal;
-  const launch = localLauncher(runtime, { background, cancel, log });
+  const batches = localBatches(runtime, { background, cancel, log });
   const server: Server = createServer(async (req, res) => {
     try {
       const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });
@@ -90,10 +90,8 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
         return;
       }
       const result = await handleApiEvent(toProxyEvent(req, body), {
-        config: runtime.config,
-        deps: runtime.deps,
+        batches,
         remainingMs: 29_000,
-        launch,
         log,
         cancel,
       });

@@ -4,22 +4,30 @@ import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { routeEvent } from '../function/adapters/route-event.js';
+import { answerRunEvent } from '../function/adapters/answer-run.js';
+import { answerStepEvent } from '../function/adapters/answer-step.js';
+import { parseApiEvent } from '../function/adapters/entry-events.js';
+import { handleApiEvent } from '../function/adapters/http-api/router.js';
+import { begin, type Invocation } from '../function/adapters/invocation.js';
+import { recordBatch } from '../function/adapters/metrics.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
+import { STEP_KINDS } from '../function/orchestration/chunked/index.js';
 import { BackgroundJobs } from './background-jobs.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { localLauncher } from './local-launcher.js';
+import { localBatches } from './local-launcher.js';
 import { startLocalRuntime } from './setup.js';
 
 export const INVOKE_LOCAL_USAGE = `Usage: npm run invoke:local -- --event FILE [options]
 
   --event FILE         the event, as JSON: a file, or - for standard input
                        (samples: lambda/local/sample-events/)
+  --function F         the function it is sent to: api, runs or workflow
+                       (default: the one whose events it looks like)
   --source S           picsum, offline, or the URL of a picsum-compatible server (as npm start)
   --timeout-s N        the invocation's time limit, as the function's timeout (default 900)
   --help               this text
 
-The function's handler runs here on the event, against the embedded S3 (or BUCKET_NAME and
+That function's handler runs here on the event, against the embedded S3 (or BUCKET_NAME and
 S3_ENDPOINT when set), and its answer is printed on stdout; logs at WARN and above go to stderr
 (POWERTOOLS_LOG_LEVEL=INFO for all of them, on stdout as in Lambda). A batch the answer accepts
 runs here before the command exits.`;
@@ -58,9 +66,39 @@ async function readEvent(path: string): Promise<unknown> {
   }
 }
 
+const FUNCTIONS = ['api', 'runs', 'workflow'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+
+/** The function an event looks meant for: a proxy event's the API's, a step's the workflow's, anything else the runs function's. */
+function functionFor(event: unknown): FunctionName {
+  const loose = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  if ('httpMethod' in loose) return 'api';
+  return (STEP_KINDS as readonly unknown[]).includes(loose.kind) ? 'workflow' : 'runs';
+}
+
+/** Answers `event` as the deployed function `name` would (handlers/), with this process's batch service. */
+async function answerAs(name: FunctionName, event: unknown, context: Context, app: Invocation): Promise<unknown> {
+  switch (name) {
+    case 'api':
+      return handleApiEvent(
+        begin(app, context, () => parseApiEvent(event)),
+        {
+          batches: app.batches,
+          remainingMs: context.getRemainingTimeInMillis(),
+          log: app.log,
+          onResult: (result) => recordBatch(app.metrics, result),
+        },
+      );
+    case 'runs':
+      return answerRunEvent(event, context, app);
+    case 'workflow':
+      return answerStepEvent(event, context, app);
+  }
+}
+
 /**
- * `npm run invoke:local -- --event FILE`: the function's own handler (routeEvent, as handler.ts
- * wires it) on a saved event, as `sam local invoke -e` would run it, with its answer printed.
+ * `npm run invoke:local -- --event FILE`: one of the functions' own handlers (as handlers/ wires
+ * them) on a saved event, as `sam local invoke -e` would run it, with its answer printed.
  */
 export async function invokeLocal(
   argv: string[],
@@ -74,6 +112,7 @@ export async function invokeLocal(
         strict: true,
         options: {
           event: { type: 'string' },
+          function: { type: 'string' },
           source: { type: 'string' },
           'timeout-s': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
@@ -92,7 +131,14 @@ export async function invokeLocal(
   if (!Number.isInteger(timeoutS) || timeoutS < 1 || timeoutS > 900) {
     throw new RequestError(`Expected --timeout-s to be an integer from 1 to 900, got ${values['timeout-s']}`);
   }
+  const chosen = values.function;
+  if (chosen !== undefined && !(FUNCTIONS as readonly string[]).includes(chosen)) {
+    throw new RequestError(
+      `Expected --function to be api, runs or workflow, got ${JSON.stringify(chosen.slice(0, 40))}`,
+    );
+  }
   const event = await readEvent(values.event);
+  const name = (chosen as FunctionName | undefined) ?? functionFor(event);
   const runtime = await startLocalRuntime(values.source === undefined ? { env } : { env, source: values.source });
   const background = new BackgroundJobs({ running: 1, waiting: 100 });
   const stop = new AbortController();
@@ -106,13 +152,8 @@ export async function invokeLocal(
   try {
     let answer: unknown;
     try {
-      answer = await routeEvent(event, localContext(timeoutS * 1000), {
-        config: runtime.config,
-        deps: runtime.deps,
-        log,
-        metrics,
-        launch: localLauncher(runtime, { background, cancel: stop.signal, log }),
-      });
+      const batches = localBatches(runtime, { background, cancel: stop.signal, log });
+      answer = await answerAs(name, event, localContext(timeoutS * 1000), { batches, log, metrics });
     } catch (error) {
       // What Lambda answers for a handler that throws (an event it does not recognise, or whose
       // contents do not check out): the error's type and message.

@@ -1,6 +1,7 @@
 import { join, relative } from 'node:path';
 import { request } from 'undici';
 import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
+import { BatchService } from '../function/orchestration/batch-service.js';
 import type { Deps } from '../function/pipeline/item-context.js';
 import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
@@ -14,6 +15,8 @@ export type SourceChoice = 'picsum' | 'offline' | string | undefined;
 export type LocalRuntime = {
   config: Config;
   deps: Deps;
+  /** Batches as this process runs them: every one here, chunk after chunk over CHUNK_SIZE. */
+  batches: BatchService;
   /** Where the images end up, in words for a person. */
   storageNote: string;
   /** The embedded server's folder, when one runs. */
@@ -144,7 +147,9 @@ export async function startLocalRuntime(
       await source.close();
     });
     const log = { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) };
-    return { config, deps: { s3, source, log }, storageNote, dataDirectory, sourceNote, close: closeAll };
+    const deps = { s3, source, log };
+    const batches = new BatchService(config, deps);
+    return { config, deps, batches, storageNote, dataDirectory, sourceNote, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

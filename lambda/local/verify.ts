@@ -3,7 +3,6 @@ import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import pMap from 'p-map';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId } from '../function/contracts/request.js';
-import { readManifest } from '../function/orchestration/status.js';
 import { batchPrefix, manifestKey, photoOfKey } from '../function/storage/keys.js';
 import { storeCall } from '../function/storage/store-error.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
@@ -52,10 +51,10 @@ async function keysUnder(runtime: Pick<LocalRuntime, 'config' | 'deps'>, prefix:
 /** The batch's objects read back against its manifest; undefined when the bucket holds no manifest for it. */
 export async function verifyBatch(
   batchId: string,
-  runtime: Pick<LocalRuntime, 'config' | 'deps'>,
+  runtime: Pick<LocalRuntime, 'config' | 'deps' | 'batches'>,
 ): Promise<Verification | undefined> {
   const { config, deps } = runtime;
-  const manifest = await readManifest(batchId, config, deps);
+  const manifest = await runtime.batches.records.manifest(batchId);
   if (!manifest) return undefined;
   const stored = manifest.items.flatMap((item) => (item.ok ? [item] : []));
   const found = await pMap(stored, (item) => digestObject(deps.s3, config, item.key), {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { synthesize } from '../infra/synth.js';
@@ -65,7 +66,8 @@ function coldRequestMs(bundle: string, env: NodeJS.ProcessEnv, body: object): Pr
  * 15 images of 600x400, 50 ms per hop.
  */
 export async function coldRequest(rounds = 5) {
-  const { bundlePath } = synthesize();
+  // The API function: the one a cold request reaches.
+  const bundlePath = join(synthesize().bundleDir, 'api.mjs');
   const minimalPath = await bundleLikeTheFunction('picsum-minimal-', MINIMAL_HANDLER);
   const setup = { count: 15, latencyMs: 50, imageBytes: 0, width: 600, runs: 1 };
   return withServers(setup, async (servers) => {

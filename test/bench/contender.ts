@@ -70,7 +70,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         })
       : undefined;
   const dispatcher = floor ? source.dispatcher() : undefined;
-  // This project starts as the function does (handler.ts): its HTTP client loaded at init.
+  // This project starts as its functions do (handlers/): its HTTP client loaded at init.
   const request = parseRequest({ count: spec.count, concurrency: spec.concurrency, width: spec.width }, config);
   const ourRequest = { ...request, distinct: spec.distinct === true && spec.kind !== 'ours-no-catalog' };
   const urls = Array.from({ length: spec.count }, (_, index) => imageUrl(config.picsumBaseUrl, request, index).href);

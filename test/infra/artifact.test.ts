@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,8 +18,9 @@ import { removeSynthesized, synthesize } from './synth.js';
 type Handler = (event: unknown, context: Context) => Promise<APIGatewayProxyResult | BatchResult>;
 
 let harness: Harness;
-let handler: Handler;
-let bundlePath: string;
+/** The three functions' handlers, each imported from its entry file in the bundle as Lambda would. */
+let handlers: Record<'api' | 'runs' | 'workflow', Handler>;
+let bundleDir: string;
 let outdir: string | undefined;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
@@ -28,7 +29,7 @@ const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
 beforeAll(async () => {
   const synthesized = synthesize();
-  bundlePath = synthesized.bundlePath;
+  bundleDir = synthesized.bundleDir;
   outdir = synthesized.outdir;
   const { template } = synthesized;
   definition = definitionOf(template);
@@ -41,6 +42,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     AWS_ENDPOINT_URL_SFN: states.url,
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches',
+    RUNS_FUNCTION_NAME: 'picsum-batch-runs',
     SYNC_MAX_COUNT: '5',
     BUCKET_NAME: harness.config.bucket,
     S3_ENDPOINT: harness.s3server.endpoint,
@@ -56,7 +58,9 @@ beforeAll(async () => {
     CHUNK_SIZE: '100',
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  ({ handler } = (await import(pathToFileURL(bundlePath).href)) as { handler: Handler });
+  const load = async (entry: string) =>
+    ((await import(pathToFileURL(join(bundleDir, `${entry}.mjs`)).href)) as { handler: Handler }).handler;
+  handlers = { api: await load('api'), runs: await load('runs'), workflow: await load('workflow') };
 }, 120_000);
 afterAll(async () => {
   vi.unstubAllEnvs();
@@ -88,7 +92,7 @@ describe('the deployed bundle', () => {
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEvent;
 
-    const response = (await handler(event, context)) as APIGatewayProxyResult;
+    const response = (await handlers.api(event, context)) as APIGatewayProxyResult;
 
     expect(response.statusCode).toBe(200);
     const result = JSON.parse(response.body) as BatchResult;
@@ -105,8 +109,8 @@ describe('the deployed bundle', () => {
         body: JSON.stringify({ count, width: 8 }),
       }) as unknown as APIGatewayProxyEvent;
 
-    const whole = (await handler(post(6), context)) as APIGatewayProxyResult;
-    const chunked = (await handler(post(250), context)) as APIGatewayProxyResult;
+    const whole = (await handlers.api(post(6), context)) as APIGatewayProxyResult;
+    const chunked = (await handlers.api(post(250), context)) as APIGatewayProxyResult;
 
     expect([whole.statusCode, chunked.statusCode]).toEqual([202, 202]);
     expect(lambda.seen.at(-1)?.signatureValid).toBe(true);
@@ -116,7 +120,7 @@ describe('the deployed bundle', () => {
   });
 
   it("carries undici 8's own finish of a paused parser, unpatched (a closing source must not crash the function)", () => {
-    const folder = dirname(bundlePath);
+    const folder = bundleDir;
     const files = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.mjs'));
     const code = files.map((name) => readFileSync(join(folder, name), 'utf8')).join('\n');
     // undici 7 asserted `!this.paused` when the peer ended the socket (nodejs/undici#5360); undici 8
@@ -127,8 +131,18 @@ describe('the deployed bundle', () => {
     expect(code).not.toContain('parseRestBeforeEof');
   });
 
-  it('refuses events it does not recognise', async () => {
-    await expect(handler({ Records: [{ eventSource: 'aws:s3' }] }, context)).rejects.toThrow(/from aws:s3/);
+  it('refuses events it does not recognise, and each function the events of the others', async () => {
+    for (const handler of Object.values(handlers)) {
+      await expect(handler({ Records: [{ eventSource: 'aws:s3' }] }, context)).rejects.toThrow(/from aws:s3/);
+    }
+    const run = { kind: 'picsum-batch.run', request: { count: 1 } };
+    const plan = { kind: 'picsum-batch.plan', job: { batchId: 'b', request: { count: 1 } } };
+    await expect(handlers.api(run, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    await expect(handlers.workflow(run, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    await expect(handlers.runs(plan, context)).rejects.toThrow(/of kind "picsum-batch.plan"/);
+    await expect(handlers.runs({ httpMethod: 'GET', path: '/batches', headers: {} }, context)).rejects.toThrow(
+      /an API Gateway request \(GET \/batches\)/,
+    );
   });
 
   it('refuses a bad body with a JSON 400 naming the field', async () => {
@@ -139,7 +153,7 @@ describe('the deployed bundle', () => {
       body: '{"blur":42}',
     } as unknown as APIGatewayProxyEvent;
 
-    const response = (await handler(event, context)) as APIGatewayProxyResult;
+    const response = (await handlers.api(event, context)) as APIGatewayProxyResult;
 
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body).error.field).toBe('blur');
@@ -154,9 +168,9 @@ describe('the deployed bundle', () => {
       scheduledTime: '2026-11-25T00:00:00Z',
     };
 
-    const first = (await handler(event, context)) as BatchResult;
+    const first = (await handlers.runs(event, context)) as BatchResult;
     const objectsAfterFirst = await harness.keys();
-    const retried = (await handler(event, context)) as BatchResult;
+    const retried = (await handlers.runs(event, context)) as BatchResult;
 
     expect(first).toMatchObject({ batchId: 'PicsumBatch-batch-20261125T000000Z', succeeded: 2 });
     expect(retried).toEqual(first);
@@ -170,7 +184,7 @@ describe('the deployed bundle under the synthesized state machine', () => {
     const request = parseRequest({ count: 250, width: 8, seed: 'workflow', concurrency: 8 }, harness.config);
     const job = { batchId: 'workflow-batch', request };
 
-    const run = await runDefinition(definition, job, (payload) => handler(payload, context));
+    const run = await runDefinition(definition, job, (payload) => handlers.workflow(payload, context));
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.visited).toEqual(['HealOrRun', 'Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
@@ -180,7 +194,7 @@ describe('the deployed bundle under the synthesized state machine', () => {
     expect(manifest.result).toMatchObject({ requested: 250, succeeded: 250, concurrency: 8 * 3 });
     const images = (await harness.keys()).filter((key) => key.includes('/workflow-batch/') && key.endsWith('.jpg'));
     expect(images).toHaveLength(250);
-    const status = (await handler(
+    const status = (await handlers.api(
       { httpMethod: 'GET', path: '/batches/workflow-batch', headers: {} } as unknown as APIGatewayProxyEvent,
       context,
     )) as APIGatewayProxyResult;
@@ -212,7 +226,7 @@ describe('the deployed bundle under the synthesized state machine', () => {
 
     // The execution the function starts for healing: it waits, then sends the heal event.
     const heal = await runDefinition(definition, { heal: { batchId: 'heal-batch', delaySeconds: 900 } }, (payload) =>
-      handler(payload, context),
+      handlers.workflow(payload, context),
     );
 
     expect(heal.status).toBe('SUCCEEDED');
@@ -224,7 +238,7 @@ describe('the deployed bundle under the synthesized state machine', () => {
     const retryJob = JSON.parse(retryExecution.input);
     expect(retryJob).toMatchObject({ batchId: 'heal-batch', retry: { run: 1, items: 167 } });
 
-    const retry = await runDefinition(definition, retryJob, (payload) => handler(payload, context));
+    const retry = await runDefinition(definition, retryJob, (payload) => handlers.workflow(payload, context));
 
     expect(retry.visited).toEqual(['HealOrRun', 'Plan', 'Chunks', 'Aggregate', 'AllChunksRan', 'Done']);
     expect(retry.output).toMatchObject({ batchId: 'heal-batch', requested: 250, succeeded: 250, failed: 0 });
@@ -239,12 +253,12 @@ describe('the deployed bundle under the synthesized state machine', () => {
     // A request no API would have let through: the plan step refuses it, naming the field.
     const job = { batchId: 'doomed', request: { ...parseRequest({ count: 2 }, harness.config), width: 0 } };
 
-    const run = await runDefinition(definition, job, (payload) => handler(payload, context));
+    const run = await runDefinition(definition, job, (payload) => handlers.workflow(payload, context));
 
     expect(run.status).toBe('FAILED');
     expect(run.visited).toEqual(['HealOrRun', 'Plan', 'RecordFailure', 'BatchFailed']);
     expect(run.output).toMatchObject({ error: 'InvalidEventError' });
-    const status = (await handler(
+    const status = (await handlers.api(
       { httpMethod: 'GET', path: '/batches/doomed', headers: {} } as unknown as APIGatewayProxyEvent,
       context,
     )) as APIGatewayProxyResult;
@@ -254,6 +268,6 @@ describe('the deployed bundle under the synthesized state machine', () => {
       requested: 2,
       error: 'InvalidEventError',
     });
-    expect(JSON.parse(status.body).cause).toContain('`job.request`: Expected `width`');
+    expect(JSON.parse(status.body).cause).toContain('`event.job.request`: Expected `width`');
   });
 });

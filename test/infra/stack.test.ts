@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definitionOf } from '../support/state-machine.js';
@@ -35,10 +36,12 @@ afterAll(() => {
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
 
-/** Every statement of every policy attached to the function's role. */
-function functionRoleStatements(t: Template): Statement[] {
+const FUNCTIONS = ['Api', 'Runs', 'Workflow'] as const;
+
+/** Every statement of every policy attached to a function's role: the runs function's, or the one named. */
+function functionRoleStatements(t: Template, name: (typeof FUNCTIONS)[number] = 'Runs'): Statement[] {
   const functions = t.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
-  const [batchFunction] = Object.values(functions);
+  const batchFunction = Object.entries(functions).find(([id]) => id.startsWith(`Batch${name}`))?.[1];
   const roleId = (batchFunction?.Properties.Role as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
   const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
@@ -92,15 +95,41 @@ describe('the bucket', () => {
   });
 });
 
-describe('the function', () => {
-  it('runs Node.js 24 on ARM64 with X-Ray, its own log group and the DESIGN.md environment', () => {
+describe('the functions', () => {
+  it('are three, one per trigger, from one bundle: each its own handler, timeout and log group', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
+    const shapes = Object.entries(functions)
+      .map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties.Handler, fn.Properties.Timeout])
+      .sort();
+    expect(shapes).toEqual([
+      ['BatchApi', 'api.handler', 30],
+      ['BatchRuns', 'runs.handler', 300],
+      ['BatchWorkflow', 'workflow.handler', 300],
+    ]);
+    const code = new Set(Object.values(functions).map((fn) => JSON.stringify(fn.Properties.Code)));
+    expect(code.size).toBe(1);
+    // Only the API launches background batches, so only it is told where they run.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'api.handler',
+      Environment: {
+        Variables: Match.objectLike({ RUNS_FUNCTION_NAME: { Ref: Match.stringLikeRegexp('BatchRuns') } }),
+      },
+    });
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Environment: { Variables: Match.objectLike({ RUNS_FUNCTION_NAME: Match.anyValue() }) } },
+      1,
+    );
+  });
+
+  it('run Node.js 24 on ARM64 with X-Ray, their own log groups and the DESIGN.md environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 300,
       MemorySize: 1024,
       TracingConfig: { Mode: 'Active' },
-      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('BatchLogs') } },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('BatchRunsLogs') } },
       Environment: {
         Variables: Match.objectLike({
           BUCKET_NAME: { Ref: Match.stringLikeRegexp('StorageImages') },
@@ -178,18 +207,25 @@ describe('the function', () => {
     expect(wide.flatMap(actionsOf).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
-  it('may invoke itself (for 202 batches) and start the batch state machine, and nothing else', () => {
-    const statements = functionRoleStatements(template);
-    const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-    expect(invoke).toHaveLength(1);
-    expect(invoke[0]?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BatchHandler/), 'Arn'] });
-    const states = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('states:')));
-    expect(states.flatMap(actionsOf)).toEqual(['states:StartExecution']);
-    expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-batches');
-    // sqs: the failed-runs destination of asynchronous invocations.
-    const other = statements.flatMap(actionsOf).filter((action) => !/^(s3|logs|xray|lambda|states|sqs):/.test(action));
-    expect(other).toEqual([]);
-  });
+  it.each(FUNCTIONS)(
+    '%s: may start the batch state machine; only the API may invoke, and only the runs function',
+    (name) => {
+      const statements = functionRoleStatements(template, name);
+      const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
+      if (name === 'Api') {
+        expect(invoke).toHaveLength(1);
+        expect(JSON.stringify(invoke[0]?.Resource)).toMatch(/^\[\{"Fn::GetAtt":\["BatchRuns[0-9A-F]{8}","Arn"\]\}/);
+      } else {
+        expect(invoke).toEqual([]);
+      }
+      const states = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('states:')));
+      expect(states.flatMap(actionsOf)).toEqual(['states:StartExecution']);
+      expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-batches');
+      // sqs: the failed-runs destination of the runs function's asynchronous invocations.
+      const allowed = name === 'Runs' ? /^(s3|logs|xray|lambda|states|sqs):/ : /^(s3|logs|xray|lambda|states):/;
+      expect(statements.flatMap(actionsOf).filter((action) => !allowed.test(action))).toEqual([]);
+    },
+  );
 });
 
 describe('the API', () => {
@@ -290,13 +326,13 @@ describe('the schedule', () => {
     expect(() => synthesize({ scheduleRequest: '{"count":0}' })).toThrow(/`count`/);
   });
 
-  it('refuses, at synth, limits the function would refuse or chunks that would starve the API', () => {
+  it("refuses, at synth, limits the function would refuse or chunks over the workflow function's cap", () => {
     expect(() => synthesize({ syncMaxCount: '500', chunkSize: '300' })).toThrow(
       /function limits it refuses: Expected CHUNK_SIZE to be an integer from 500/,
     );
     expect(() => synthesize({ mapConcurrency: '20', sourceMaxConcurrency: '10' })).toThrow(/SOURCE_MAX_CONCURRENCY/);
-    expect(() => synthesize({ reservedConcurrency: '8' })).toThrow(
-      /`mapConcurrency` \(8\) to be below `reservedConcurrency`/,
+    expect(() => synthesize({ reservedConcurrency: '7' })).toThrow(
+      /`mapConcurrency` \(8\) to be at most `reservedConcurrency` \(7\)/,
     );
   });
 
@@ -340,7 +376,7 @@ describe('observability', () => {
       /^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"HttpApi[A-Za-z0-9]+"\},".execute-api."/,
     );
     expect(value('BucketName')).toMatch(/^\{"Ref":"StorageImages[A-Za-z0-9]+"\}$/);
-    expect(value('FunctionName')).toMatch(/^\{"Ref":"BatchHandler[A-Za-z0-9]+"\}$/);
+    expect(value('RunsFunctionName')).toMatch(/^\{"Ref":"BatchRuns[A-Za-z0-9]+"\}$/);
     expect(outputs.ScheduleName?.Value).toBe('PicsumBatch-batch');
     expect(value('StateMachineArn')).toMatch(/^\{"Ref":"WorkflowStateMachine[A-Za-z0-9]+"\}$/);
   });
@@ -455,7 +491,7 @@ describe('the batch state machine (batches over chunkSize)', () => {
     });
   });
 
-  it('may start and watch its own child executions (Distributed Map) and invoke the function, nothing else', () => {
+  it('may start and watch its own child executions (Distributed Map) and invoke the workflow function, nothing else', () => {
     const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     const roleId = machine?.Properties.RoleArn['Fn::GetAtt'][0];
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
@@ -465,7 +501,8 @@ describe('the batch state machine (batches over chunkSize)', () => {
     const watch = statements.find((s) => actionsOf(s).includes('states:DescribeExecution'));
     expect(actionsOf(watch as Statement).sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
     const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
-    expect(JSON.stringify(invoke.map((s) => s.Resource))).toMatch(/BatchHandler/);
+    expect(JSON.stringify(invoke.map((s) => s.Resource))).toMatch(/BatchWorkflow/);
+    expect(JSON.stringify(invoke.map((s) => s.Resource))).not.toMatch(/BatchApi|BatchRuns/);
     const actions = new Set(statements.flatMap(actionsOf));
     for (const action of actions) expect(action).toMatch(/^(states|lambda|xray|logs):[A-Za-z]+$/);
   });
@@ -478,11 +515,17 @@ describe('cdk-nag and the bundle', () => {
   });
 
   it('ships a minified ESM bundle with a createRequire banner, a source map and the AWS SDK inside', () => {
-    const bundle = readFileSync(defaults.bundlePath, 'utf8');
-
-    // Booleans, not the bundle itself: a failing match must not print 1.5 MB of minified code.
-    expect(bundle.startsWith("import { createRequire as __createRequire } from 'node:module';")).toBe(true);
-    expect(statSync(`${defaults.bundlePath}.map`).size).toBeGreaterThan(0);
+    const files = readdirSync(defaults.bundleDir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.mjs'),
+    );
+    const bundle = files.map((file) => readFileSync(join(defaults.bundleDir, file), 'utf8')).join('\n');
+    for (const entry of ['api.mjs', 'runs.mjs', 'workflow.mjs']) {
+      const code = readFileSync(join(defaults.bundleDir, entry), 'utf8');
+      // Booleans, not the bundle itself: a failing match must not print 1.5 MB of minified code.
+      expect(code.startsWith("import { createRequire as __createRequire } from 'node:module';")).toBe(true);
+      expect(/export\s*\{[^}]*\bas handler\b/.test(code) || /export\s*\{\s*handler\b/.test(code)).toBe(true);
+      expect(statSync(join(defaults.bundleDir, `${entry}.map`)).size).toBeGreaterThan(0);
+    }
     expect(/from\s*["']@aws-sdk\//.test(bundle)).toBe(false);
     expect(bundle.includes('"PutObject"')).toBe(true);
     expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);

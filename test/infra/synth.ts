@@ -8,8 +8,8 @@ import { buildApp } from '../../infra/app.js';
 export type Synthesized = {
   template: Template;
   outdir: string;
-  /** The function bundle exactly as `cdk deploy` would upload it. */
-  bundlePath: string;
+  /** The functions' bundle folder exactly as `cdk deploy` would upload it: an entry file per function, and shared chunks. */
+  bundleDir: string;
   /** Findings cdk-nag left unacknowledged. */
   violations: unknown[];
 };
@@ -42,7 +42,7 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   return {
     template,
     outdir,
-    bundlePath: join(outdir, assetPath, 'index.mjs'),
+    bundleDir: join(outdir, assetPath),
     violations: report.pluginReports.flatMap((plugin) => plugin.violations ?? []),
   };
 }

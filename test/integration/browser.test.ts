@@ -12,7 +12,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
-import { readManifest } from '../../lambda/function/orchestration/status.js';
+import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import { writeBatchFolder } from '../../lambda/local/batch-folder.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -195,7 +195,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     const result = (await response.json()) as BatchResult;
     const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-folder-'));
     try {
-      const manifest = await readManifest(result.batchId, harness.config, harness.deps);
+      const manifest = await new BatchRecords(harness).manifest(result.batchId);
       const { folder } = await writeBatchFolder(manifest as Manifest, harness.runtime(), directory);
       const page = await browser.newPage();
       await page.goto(pathToFileURL(join(folder, 'report.html')).href);

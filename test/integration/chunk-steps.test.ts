@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import {
   aggregateBatch,
   chunkedProgress,
@@ -13,7 +14,6 @@ import {
 } from '../../lambda/function/orchestration/chunked/index.js';
 import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
 import { chunkConcurrency } from '../../lambda/function/orchestration/plan.js';
-import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
@@ -465,7 +465,7 @@ describe('the chunked path with the catalog', () => {
     const request = parseRequest({ count: 7, width: 8, seed: 'c', concurrency: 4 }, config);
     const first = await runChunkedHere({ batchId: 'cb', request }, { ...options, deadlineAt: Date.now() + 10_000 });
     failing = false;
-    const claimed = await claimRetry('cb', options as never);
+    const claimed = await new BatchService(options.config, options.deps).claimRetry('cb');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
 
     const retried = await runChunkedHere(claimed.job, { ...options, deadlineAt: Date.now() + 10_000 });
@@ -648,7 +648,7 @@ describe('the chunked path, at its edges', () => {
     firstRun = false;
     forgetCatalog();
 
-    const claimed = await claimRetry('cr', here as never);
+    const claimed = await new BatchService(here.config, here.deps).claimRetry('cr');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
     const retried = await runChunkedHere(claimed.job, { ...here, deadlineAt: later() });
 
@@ -690,7 +690,7 @@ describe('the chunked path, at its edges', () => {
     });
     await runChunkedHere(job(config), { ...options, deadlineAt: later() });
     firstRun = false;
-    const claimed = await claimRetry('cb', options as never);
+    const claimed = await new BatchService(options.config, options.deps).claimRetry('cb');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
     const plan = await planBatch(claimed.job, 1, options);
     // The state machine lost the last chunk: only the first ran.

@@ -3,13 +3,13 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import {
   aggregateBatch,
   planBatch,
   runChunk,
   runChunkedHere,
 } from '../../lambda/function/orchestration/chunked/index.js';
-import { readStatus } from '../../lambda/function/orchestration/jobs.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
@@ -95,7 +95,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
     expect(again).toEqual(first);
     expect(harness.picsum.requests.length - requestsAfterFirst).toBe(83 * 2); // chunk 2 only: redirect + image
     // While running, GET sums the chunks' progress records.
-    expect(await readStatus('b', harness.config, harness.deps)).toEqual({
+    expect(await new BatchService(harness.config, harness.deps).status('b')).toEqual({
       batchId: 'b',
       status: 'running',
       requested: 250,
@@ -112,7 +112,11 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
     expect(result.failures.every((failure) => failure.reason === 'chunk_failed')).toBe(true);
     const manifest = JSON.parse((await harness.object(result.manifestKey)).bytes.toString('utf8')) as Manifest;
     expect(manifest.items).toHaveLength(250);
-    expect(await readStatus('b', harness.config, harness.deps)).toEqual({ batchId: 'b', status: 'done', result });
+    expect(await new BatchService(harness.config, harness.deps).status('b')).toEqual({
+      batchId: 'b',
+      status: 'done',
+      result,
+    });
   });
 });
 

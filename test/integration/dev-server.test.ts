@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
-import { readStatus } from '../../lambda/function/orchestration/jobs.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -199,7 +199,7 @@ describe('the dev server stopping', () => {
 
       await own.close();
 
-      const status = await readStatus(batchId, slow.config, slow.deps);
+      const status = await new BatchService(slow.config, slow.deps).status(batchId);
       expect(status).toMatchObject({ batchId, status: 'cancelled', result: { status: 'cancelled', requested: 300 } });
       const result = (status as { result: BatchResult }).result;
       expect(result.succeeded + result.failed).toBe(300);
@@ -260,7 +260,7 @@ describe('the dev server against web pages and bursts', () => {
       await own.close();
 
       const states = await Promise.all(
-        answers.map((answer) => readStatus(answer.body.batchId, slow.config, slow.deps)),
+        answers.map((answer) => new BatchService(slow.config, slow.deps).status(answer.body.batchId)),
       );
       expect(states.map((state) => state?.status).sort()).toEqual([...Array(10).fill('cancelled'), 'failed']);
     } finally {

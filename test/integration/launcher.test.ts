@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { executionName, selfInvokeLauncher, stepFunctionsLaunchers } from '../../lambda/function/adapters/launchers.js';
+import { executionName, jobLauncher, stepFunctionsLaunchers } from '../../lambda/function/adapters/launchers.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
-/** A Lambda stand-in answering with `answer`, and the self-invoking launcher pointed at it. */
+/** A Lambda stand-in answering with `answer`, and the job launcher (the runs function's invocation) pointed at it. */
 async function lambdaAnswering(answer: Parameters<typeof startSigV4Server>[2], functionName = 'f') {
   const lambda = await startSigV4Server('lambda', 'eu-west-1', answer);
-  const launch = selfInvokeLauncher({
+  const launch = jobLauncher({
     functionName,
     region: 'eu-west-1',
     credentials: async () => TEST_CREDENTIALS,
@@ -14,8 +14,8 @@ async function lambdaAnswering(answer: Parameters<typeof startSigV4Server>[2], f
   return { lambda, launch };
 }
 
-describe('the self-invoking launcher', () => {
-  it('sends the job as a signed asynchronous Lambda invocation of the function', async () => {
+describe('the job launcher', () => {
+  it('sends the job as a signed asynchronous Lambda invocation of the runs function', async () => {
     const { lambda, launch } = await lambdaAnswering((_request, res) => res.writeHead(202).end(), 'picsum-batch-fn');
     try {
       const job = {

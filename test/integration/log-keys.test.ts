@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { routeEvent } from '../../lambda/function/adapters/route-event.js';
+import { answerStepEvent } from '../../lambda/function/adapters/answer-step.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { planBatch } from '../../lambda/function/orchestration/chunked/index.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -39,11 +40,9 @@ describe('log keys', () => {
   it("never carry one invocation's batch and chunk into the next invocation's lines", async () => {
     const log = new Logger({ serviceName: 'picsum-batch', logLevel: 'INFO' });
     const app = {
-      config: harness.config,
-      deps: harness.deps,
+      batches: new BatchService(harness.config, harness.deps),
       log,
       metrics: { addMetric: () => {}, publishStoredMetrics: () => {} },
-      launch: async () => {},
     };
     const request = parseRequest({ count: 1, width: 8, concurrency: 1 }, harness.config);
     const plan = await planBatch({ batchId: 'keys-batch', request }, 1, harness);
@@ -52,8 +51,8 @@ describe('log keys', () => {
       task: { batchId: 'keys-batch', request, concurrency: 1, startedAt: plan.startedAt, chunk: plan.chunks[0] },
     };
 
-    const first = await linesOf(() => routeEvent(chunkEvent, context, app));
-    const second = await linesOf(() => routeEvent({ count: 3 }, context, app));
+    const first = await linesOf(() => answerStepEvent(chunkEvent, context, app));
+    const second = await linesOf(() => answerStepEvent({ count: 3 }, context, app));
 
     expect(first.find((line) => line.message === 'Chunk finished')).toMatchObject({ batchId: 'keys-batch', chunk: 0 });
     const refused = second.find((line) => line.message === 'Event refused');

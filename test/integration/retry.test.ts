@@ -5,14 +5,13 @@ import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import {
   aggregateBatch,
   planBatch,
   runChunk,
   runChunkedHere,
 } from '../../lambda/function/orchestration/chunked/index.js';
-import { readStatus } from '../../lambda/function/orchestration/jobs.js';
-import { claimRetry } from '../../lambda/function/orchestration/retry-claim.js';
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 
@@ -201,7 +200,7 @@ describe('retrying a chunked batch', () => {
     const { result: broken } = await aggregateBatch(plan, options);
     expect(broken).toMatchObject({ succeeded: 83, failed: 167, failureCounts: { chunk_failed: 167 } });
 
-    const retry = await claimRetry('chunked', options);
+    const retry = await new BatchService(options.config, options.deps).claimRetry('chunked');
     if (retry.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${retry.kind}`);
     expect(retry.job.retry).toEqual({ run: 1, items: 167 });
     const result = await runChunkedHere(retry.job, options);
@@ -215,7 +214,7 @@ describe('retrying a chunked batch', () => {
     expect(manifest.items[249]).toMatchObject({ ok: true, attempts: 1 });
     expect(sourceLog()).toEqual({ downloads: 250, redirects: Array(250).fill(1) });
     await expectStoredOnceEach(manifest);
-    expect(await readStatus('chunked', harness.config, harness.deps)).toEqual({
+    expect(await new BatchService(harness.config, harness.deps).status('chunked')).toEqual({
       batchId: 'chunked',
       status: 'done',
       result,

@@ -12,6 +12,7 @@ import {
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { BatchRequest } from '../../lambda/function/contracts/request.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import type { Deps } from '../../lambda/function/pipeline/item-context.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
@@ -101,6 +102,7 @@ export async function startHarness(
     runtime: () => ({
       config,
       deps: { s3, source },
+      batches: new BatchService(config, { s3, source }),
       storageNote: 'test',
       sourceNote: 'test',
       dataDirectory: undefined,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { newBatchId } from '../../lambda/function/orchestration/batch.js';
 import { scheduledJob } from '../../lambda/function/orchestration/schedule.js';
 
@@ -15,15 +16,17 @@ describe('batch ids', () => {
   it('derive from the schedule name and time, so a retried delivery reuses them', () => {
     const event = {
       kind: 'picsum-batch.run' as const,
-      request: { count: 2 },
-      scheduleName: 'daily',
-      scheduledTime: '2026-11-25T00:00:00Z',
+      request: parseRequest({ count: 2 }, config),
+      schedule: { name: 'daily', time: Date.parse('2026-11-25T00:00:00Z') },
     };
-    expect(scheduledJob(event, config).batchId).toBe('daily-20261125T000000Z');
-    expect(scheduledJob(event, config).batchId).toBe(scheduledJob(event, config).batchId);
+    expect(scheduledJob(event)).toMatchObject({ batchId: 'daily-20261125T000000Z', scheduled: true });
+    expect(scheduledJob(event).batchId).toBe(scheduledJob(event).batchId);
+    expect(scheduledJob({ ...event, schedule: { name: 'a b/c', time: 0 } }).batchId).toBe('a-b-c-19700101T000000Z');
   });
 
-  it('refuse a schedule payload with a bad request', () => {
-    expect(() => scheduledJob({ kind: 'picsum-batch.run', request: { count: 0 } }, config)).toThrow(/`count`/);
+  it('are new for a run envelope without a schedule, and not scheduled', () => {
+    const event = { kind: 'picsum-batch.run' as const, request: parseRequest({ count: 2 }, config) };
+    expect(scheduledJob(event).scheduled).toBeUndefined();
+    expect(scheduledJob(event).batchId).not.toBe(scheduledJob(event).batchId);
   });
 });

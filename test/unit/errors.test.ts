@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../lambda/function/adapters/event-checks.js';
-import { UnrecognizedEventError } from '../../lambda/function/adapters/events.js';
+import { InvalidEventError, UnrecognizedEventError } from '../../lambda/function/adapters/event-refusal.js';
 import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
 import { AppError, ConfigError, ERROR_CODES, RequestError } from '../../lambda/function/contracts/errors.js';
+import { LaunchError } from '../../lambda/function/orchestration/batch-service.js';
 import { NotPlannedError } from '../../lambda/function/orchestration/chunked/index.js';
-import { LaunchError } from '../../lambda/function/orchestration/jobs.js';
 import { QueueFullError } from '../../lambda/local/background-jobs.js';
 
 describe('the error contract', () => {
@@ -20,7 +19,7 @@ describe('the error contract', () => {
       new LaunchError('b', new Error('throttled')),
       new NotPlannedError('b', undefined, undefined),
       new InvalidEventError('picsum-batch.job', 'no'),
-      new UnrecognizedEventError('an empty event {}'),
+      new UnrecognizedEventError('an empty event {}', 'API Gateway REST proxy events only'),
       new QueueFullError(8),
     ];
     expect(errors.map((error) => [error.name, error.code])).toEqual([

@@ -2,6 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import {
   claimIdempotencyKey,
   readIdempotencyKey,
@@ -52,22 +53,24 @@ describe('claimIdempotencyKey', () => {
     const options = { config, deps: deps() };
     const request = parseRequest({ count: 3 }, config);
 
-    const first = await claimIdempotencyKey('k-1', request, 'batch-a', options);
-    const again = await claimIdempotencyKey('k-1', request, 'batch-b', options);
+    const first = await claimIdempotencyKey('k-1', request, 'batch-a', new BatchRecords(options));
+    const again = await claimIdempotencyKey('k-1', request, 'batch-b', new BatchRecords(options));
 
     expect(first).toMatchObject({ batchId: 'batch-a', fresh: true });
     expect(again).toEqual({ batchId: 'batch-a', fresh: false, claimedAt: first.claimedAt });
-    await expect(claimIdempotencyKey('k-1', { ...request, count: 4 }, 'batch-c', options)).rejects.toMatchObject({
+    await expect(
+      claimIdempotencyKey('k-1', { ...request, count: 4 }, 'batch-c', new BatchRecords(options)),
+    ).rejects.toMatchObject({
       code: 'IDEMPOTENCY_KEY_REUSED',
       field: 'Idempotency-Key',
       message: 'This Idempotency-Key was used for batch batch-a with a different request; use a new key',
     });
-    expect((await claimIdempotencyKey('k-2', request, 'batch-d', options)).fresh).toBe(true);
+    expect((await claimIdempotencyKey('k-2', request, 'batch-d', new BatchRecords(options))).fresh).toBe(true);
   });
 
   it('keeps its record under the prefix, by the key hash, with the request hash', async () => {
     const options = { config, deps: deps() };
-    await claimIdempotencyKey('k-1', parseRequest({}, config), 'batch-a', options);
+    await claimIdempotencyKey('k-1', parseRequest({}, config), 'batch-a', new BatchRecords(options));
 
     const [[key, text]] = [...options.deps.s3.objects.entries()] as [[string, string]];
     expect(key).toMatch(/^p\/idempotency\/[0-9a-f]{64}\.json$/);
@@ -97,7 +100,7 @@ describe('claimIdempotencyKey, at the edges', () => {
     }) as typeof s3.send;
 
     await expect(
-      claimIdempotencyKey('k', parseRequest({}, config), 'b', { config, deps: { ...deps(), s3 } }),
+      claimIdempotencyKey('k', parseRequest({}, config), 'b', new BatchRecords({ config, deps: { ...deps(), s3 } })),
     ).rejects.toMatchObject({
       code: 'IDEMPOTENCY_KEY_IN_USE',
       field: 'Idempotency-Key',

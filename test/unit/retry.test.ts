@@ -2,11 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
-import { needsHealing } from '../../lambda/function/orchestration/heal.js';
-import { readStatus } from '../../lambda/function/orchestration/jobs.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { mergeRetried } from '../../lambda/function/orchestration/retry.js';
-import { claimRetry, unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
-import { putStatus } from '../../lambda/function/orchestration/status.js';
+import { unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
 import { manifestKey, retryClaimKey } from '../../lambda/function/storage/keys.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
@@ -73,15 +71,23 @@ describe('unfinishedIndexes', () => {
 });
 
 describe('needsHealing', () => {
-  const on = { healDelaySeconds: 60 };
-  it('heals only the first run of a scheduled batch with failed items, when a delay is set', () => {
-    expect(needsHealing({ scheduled: true }, { failed: 1 }, on)).toBe(true);
-    expect(needsHealing({ scheduled: true }, { failed: 0 }, on)).toBe(false);
-    expect(needsHealing({}, { failed: 1 }, on)).toBe(false);
-    expect(needsHealing({ scheduled: true, retry: { run: 1, items: 1 } }, { failed: 1 }, on)).toBe(false);
-    expect(needsHealing({ scheduled: true }, { failed: 1 }, { healDelaySeconds: 0 })).toBe(false);
+  const deps = { s3: memoryS3(), source: { dispatcher: () => ({}) as never, close: async () => {} } };
+  const heal = async () => {};
+  const on = new BatchService({ ...config, healDelaySeconds: 60 }, deps, { heal });
+  it('heals only the first run of a scheduled batch with failed items, when a delay and a way to start it are set', () => {
+    expect(on.needsHealing({ scheduled: true }, { failed: 1 })).toBe(true);
+    expect(on.needsHealing({ scheduled: true }, { failed: 0 })).toBe(false);
+    expect(on.needsHealing({}, { failed: 1 })).toBe(false);
+    expect(on.needsHealing({ scheduled: true, retry: { run: 1, items: 1 } }, { failed: 1 })).toBe(false);
+    const noDelay = new BatchService({ ...config, healDelaySeconds: 0 }, deps, { heal });
+    expect(noDelay.needsHealing({ scheduled: true }, { failed: 1 })).toBe(false);
+    const noLauncher = new BatchService({ ...config, healDelaySeconds: 60 }, deps);
+    expect(noLauncher.needsHealing({ scheduled: true }, { failed: 1 })).toBe(false);
   });
 });
+
+/** The in-memory S3 a batch service of `setup` writes to. */
+const s3Of = (service: BatchService) => service.deps.s3 as ReturnType<typeof memoryS3>;
 
 describe('claimRetry and the status of a batch being retried', () => {
   const request = parseRequest({ count: 3 }, config);
@@ -96,17 +102,17 @@ describe('claimRetry and the status of a batch being retried', () => {
   const setup = async (retries = 0) => {
     const s3 = memoryS3();
     s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(retries)));
-    return { config, deps: { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } } };
+    return new BatchService(config, { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } });
   };
 
   it('claims the next run for the unfinished items; a second claim meanwhile finds the batch busy', async () => {
     const options = await setup(2);
 
-    const first = await claimRetry('a', options);
-    const second = await claimRetry('a', options);
+    const first = await options.claimRetry('a');
+    const second = await options.claimRetry('a');
 
     expect(first).toEqual({ kind: 'claimed', job: { batchId: 'a', request, retry: { run: 3, items: 2 } } });
-    expect(JSON.parse(options.deps.s3.objects.get(retryClaimKey(config, 'a', 3)) ?? '')).toMatchObject({
+    expect(JSON.parse(s3Of(options).objects.get(retryClaimKey(config, 'a', 3)) ?? '')).toMatchObject({
       run: 3,
       indexes: [1, 2],
     });
@@ -116,19 +122,19 @@ describe('claimRetry and the status of a batch being retried', () => {
   it('claims nothing for a batch fetched from another source: a batch keeps to one source', async () => {
     const options = await setup();
     const offline = { ...manifest(), result: { ...manifest().result, source: 'offline' } };
-    options.deps.s3.objects.set(manifestKey(config, 'a'), JSON.stringify(offline));
+    s3Of(options).objects.set(manifestKey(config, 'a'), JSON.stringify(offline));
 
     expect(config.source).toBe('picsum.photos');
-    expect(await claimRetry('a', options)).toEqual({ kind: 'other-source', source: 'offline' });
-    expect(options.deps.s3.objects.has(retryClaimKey(config, 'a', 1))).toBe(false);
+    expect(await options.claimRetry('a')).toEqual({ kind: 'other-source', source: 'offline' });
+    expect(s3Of(options).objects.has(retryClaimKey(config, 'a', 1))).toBe(false);
   });
 
   it('skips a claim whose run died (old, and no run underway) and takes the next number', async () => {
     const options = await setup();
     const old = { run: 1, claimedAt: new Date(Date.now() - 120_000).toISOString(), indexes: [1, 2] };
-    options.deps.s3.objects.set(retryClaimKey(config, 'a', 1), JSON.stringify(old));
+    s3Of(options).objects.set(retryClaimKey(config, 'a', 1), JSON.stringify(old));
 
-    expect(await claimRetry('a', options)).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
+    expect(await options.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
   });
 
   it('reads as running while a retry runs, and as the manifest once the retry has replaced it or died', async () => {
@@ -143,21 +149,21 @@ describe('claimRetry and the status of a batch being retried', () => {
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
       retry: { run: 1, items: 2 },
     };
-    await putStatus(running, config, options.deps);
-    expect(await readStatus('a', config, options.deps)).toEqual(running);
-    expect(await claimRetry('a', options)).toEqual({ kind: 'busy', status: running });
+    await options.records.putStatus(running);
+    expect(await options.status('a')).toEqual(running);
+    expect(await options.claimRetry('a')).toEqual({ kind: 'busy', status: running });
 
-    await putStatus({ ...running, expiresAt: new Date(Date.now() - 1).toISOString() }, config, options.deps);
-    expect(await readStatus('a', config, options.deps)).toMatchObject({ status: 'done', result: { retries: 0 } });
+    await options.records.putStatus({ ...running, expiresAt: new Date(Date.now() - 1).toISOString() });
+    expect(await options.status('a')).toMatchObject({ status: 'done', result: { retries: 0 } });
 
-    options.deps.s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(1)));
-    await putStatus(running, config, options.deps);
-    expect(await readStatus('a', config, options.deps)).toMatchObject({ status: 'done', result: { retries: 1 } });
+    s3Of(options).objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(1)));
+    await options.records.putStatus(running);
+    expect(await options.status('a')).toMatchObject({ status: 'done', result: { retries: 1 } });
   });
 
   it('answers unknown, no-manifest and nothing-to-retry as such', async () => {
     const options = await setup();
-    expect(await claimRetry('nope', options)).toEqual({ kind: 'unknown' });
+    expect(await options.claimRetry('nope')).toEqual({ kind: 'unknown' });
 
     const failedStatus = {
       batchId: 'f',
@@ -167,13 +173,13 @@ describe('claimRetry and the status of a batch being retried', () => {
       cause: 'throttled',
       failedAt: new Date().toISOString(),
     };
-    await putStatus(failedStatus, config, options.deps);
-    expect(await claimRetry('f', options)).toEqual({ kind: 'no-manifest', status: failedStatus });
+    await options.records.putStatus(failedStatus);
+    expect(await options.claimRetry('f')).toEqual({ kind: 'no-manifest', status: failedStatus });
 
-    options.deps.s3.objects.set(
+    s3Of(options).objects.set(
       manifestKey(config, 'a'),
       JSON.stringify({ ...manifest(), items: [stored(0), stored(1), stored(2)] }),
     );
-    expect(await claimRetry('a', options)).toMatchObject({ kind: 'nothing', result: { batchId: 'a' } });
+    expect(await options.claimRetry('a')).toMatchObject({ kind: 'nothing', result: { batchId: 'a' } });
   });
 });

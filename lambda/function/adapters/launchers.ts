@@ -1,10 +1,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { BatchJob } from '../orchestration/batch.js';
-import type { HealLauncher } from '../orchestration/heal.js';
-import type { Launcher } from '../orchestration/jobs.js';
-
-/** The event a background job arrives as: this function's own asynchronous invocation. */
-export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
+import type { HealLauncher, Launcher } from '../orchestration/batch-service.js';
+import type { ExecutionInput } from '../orchestration/chunked/index.js';
+import type { JobEvent } from './entry-events.js';
 
 /** Where and as whom to call Lambda or Step Functions; the SDK's defaults fill in the rest. */
 export type AwsClientOptions = {
@@ -38,11 +35,11 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * Launches a 202 batch as an asynchronous invocation (`InvocationType: Event`) of the function
- * itself, with @aws-sdk/client-lambda and its retries. The client is loaded on the first launch:
- * synchronous batches, chunks and schedules never pay for it.
+ * Launches a 202 batch as an asynchronous invocation (`InvocationType: Event`) of the runs
+ * function, with @aws-sdk/client-lambda and its retries. The client is loaded on the first launch:
+ * synchronous batches never pay for it.
  */
-export function selfInvokeLauncher(options: AwsClientOptions & { functionName: string }): Launcher {
+export function jobLauncher(options: AwsClientOptions & { functionName: string }): Launcher {
   const client = once(async () => {
     const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
     return { lambda: new LambdaClient(clientConfig(options)), InvokeCommand };
@@ -69,7 +66,7 @@ function stateMachineStarter(options: AwsClientOptions & { stateMachineArn: stri
     const { SFNClient, StartExecutionCommand } = await import('@aws-sdk/client-sfn');
     return { states: new SFNClient(clientConfig(options)), StartExecutionCommand };
   });
-  return async (name: string, input: unknown) => {
+  return async (name: string, input: ExecutionInput) => {
     const { states, StartExecutionCommand } = await client();
     await states.send(
       new StartExecutionCommand({

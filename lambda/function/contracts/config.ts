@@ -29,6 +29,8 @@ export type Config = Readonly<{
   sourceMaxConcurrency: number;
   /** The Step Functions state machine that runs batches over `chunkSize` (deployed only). */
   stateMachineArn: string | undefined;
+  /** The function that runs background (202) batches, which the API function invokes; unset: none can start. */
+  runsFunctionName: string | undefined;
   /** A scheduled batch left with failed items retries them once, this long after it ended; 0: never. */
   healDelaySeconds: number;
   /** Whether batches read the source's catalog (`/v2/list`) to choose their photos; off: picsum's own routes. */
@@ -163,6 +165,7 @@ export function loadConfig(
     mapMaxConcurrency,
     sourceMaxConcurrency,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
+    runsFunctionName: env.RUNS_FUNCTION_NAME?.trim() || undefined,
     healDelaySeconds: integerVar(env, 'HEAL_DELAY_S', 0, 0, 86_400),
     catalog: onOffVar(env, 'PICSUM_CATALOG', true),
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),

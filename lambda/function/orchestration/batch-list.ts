@@ -1,10 +1,7 @@
 import pMap from 'p-map';
-import type { Config } from '../contracts/config.js';
 import { BATCH_ID_PATTERN } from '../contracts/request.js';
 import type { BatchFailure, BatchStatus } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item-context.js';
-import { listFolders } from '../storage/objects.js';
-import { readStatus } from './jobs.js';
+import type { BatchRecords } from './batch-records.js';
 
 /** One batch in a listing: what it is doing or did, in counts, and when. */
 export type BatchSummary = {
@@ -88,12 +85,11 @@ function summaryOf(status: BatchStatus, created: string): BatchSummary {
  * A folder without a record (a batch being written for the first time) is left out.
  */
 export async function listBatches(
-  options: { config: Config; deps: Deps },
+  service: { records: BatchRecords; status(batchId: string): Promise<BatchStatus | undefined> },
   page: { limit?: number; cursor?: string } = {},
 ): Promise<BatchPage> {
-  const { config, deps } = options;
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
-  const folders = (await listFolders(deps.s3, config, config.keyPrefix)).flatMap((batchId) => {
+  const folders = (await service.records.folders()).flatMap((batchId) => {
     const created = BATCH_ID_PATTERN.test(batchId) ? createdAt(batchId) : undefined;
     return created === undefined ? [] : [{ batchId, createdAt: created }];
   });
@@ -102,7 +98,7 @@ export async function listBatches(
     page.cursor === undefined ? undefined : { batchId: page.cursor, createdAt: createdAt(page.cursor) ?? '' };
   const from = after === undefined ? 0 : folders.findIndex((folder) => newestFirst(after, folder) < 0);
   const slice = from < 0 ? [] : folders.slice(from, from + limit);
-  const statuses = await pMap(slice, (folder) => readStatus(folder.batchId, config, deps), {
+  const statuses = await pMap(slice, (folder) => service.status(folder.batchId), {
     concurrency: READ_CONCURRENCY,
   });
   const batches = slice.flatMap((folder, i) => {

@@ -7,8 +7,8 @@ import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
 import { percentiles } from '../pipeline/stats.js';
-import { batchPrefix, manifestKey, nameInBatch, photoOfKey, reportKey } from '../storage/keys.js';
-import { putJson, putText } from '../storage/objects.js';
+import { batchPrefix, manifestKey, nameInBatch, photoOfKey } from '../storage/keys.js';
+import { BatchRecords } from './batch-records.js';
 import { planPhotos } from './photos.js';
 
 /**
@@ -120,20 +120,15 @@ export async function writeManifest(
   );
   // Unused when the manifest fails; otherwise its failure is reported below.
   page.catch(() => {});
+  const records = new BatchRecords(options);
   try {
-    await putJson(options.deps.s3, options.config, result.manifestKey, manifest);
+    await records.putManifest(manifest);
   } catch (error) {
     result.manifestError = messageOf(error);
     return result;
   }
   try {
-    await putText(
-      options.deps.s3,
-      options.config,
-      reportKey(options.config, result.batchId),
-      await page,
-      'text/html; charset=utf-8',
-    );
+    await records.putReport(result.batchId, await page);
   } catch (error) {
     result.reportError = messageOf(error);
   }

@@ -1,23 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Config } from '../contracts/config.js';
 import { RequestError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { Deps } from '../pipeline/item-context.js';
-import { idempotencyKey } from '../storage/keys.js';
-import { getJson, putJsonIfAbsent } from '../storage/objects.js';
+import type { BatchRecords } from './batch-records.js';
+import type { IdempotencyRecord } from './records.js';
 
 /** Visible ASCII, as the IETF Idempotency-Key draft and Stripe's keys use; 255 at most. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-/** `{prefix}idempotency/{sha256 of the key}.json`: which batch a key started, and for what request. */
-type IdempotencyRecord = { version: 1; batchId: string; requestHash: string; createdAt: string };
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The request after defaults, hashed: `{}` and `{"count":15}` ask for the same batch. */
 export const requestHash = (request: BatchRequest): string => sha256(JSON.stringify(request));
-
-const recordKey = (config: Config, key: string) => idempotencyKey(config, sha256(key));
 
 /** The `Idempotency-Key` header's value, or undefined without one; a malformed key is a 400 naming it. */
 export function readIdempotencyKey(value: string | undefined): string | undefined {
@@ -42,19 +35,18 @@ export async function claimIdempotencyKey(
   key: string,
   request: BatchRequest,
   batchId: string,
-  options: { config: Config; deps: Deps },
+  records: BatchRecords,
 ): Promise<{ batchId: string; fresh: boolean; claimedAt: string }> {
-  const { config, deps } = options;
   const record: IdempotencyRecord = {
     version: 1,
     batchId,
     requestHash: requestHash(request),
     createdAt: new Date().toISOString(),
   };
-  if (await putJsonIfAbsent(deps.s3, config, recordKey(config, key), record)) {
+  if (await records.claimIdempotency(sha256(key), record)) {
     return { batchId, fresh: true, claimedAt: record.createdAt };
   }
-  const bound = await getJson<IdempotencyRecord>(deps.s3, config, recordKey(config, key));
+  const bound = await records.idempotency(sha256(key));
   if (!bound) {
     // Taken a moment ago and gone now: only an expiring record does that. Let the client retry.
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {

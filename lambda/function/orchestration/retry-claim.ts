@@ -1,12 +1,9 @@
 import type { Config } from '../contracts/config.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
-import type { Deps } from '../pipeline/item-context.js';
-import { retryClaimKey } from '../storage/keys.js';
-import { getJson, putJsonIfAbsent } from '../storage/objects.js';
 import type { BatchJob } from './batch.js';
-import { readStatus } from './jobs.js';
-import type { RetryClaim } from './retry.js';
-import { type BatchStatus, readManifest } from './status.js';
+import type { BatchRecords } from './batch-records.js';
+import { type BatchStatus, CLAIM_GRACE_MS } from './lifecycle.js';
+import type { RetryClaim } from './records.js';
 
 /** What asking for a retry came to. */
 export type RetryStart =
@@ -23,16 +20,15 @@ export type RetryStart =
   /** A retry run is claimed: run `job`. */
   | { kind: 'claimed'; job: BatchJob & { retry: RetryRun } };
 
-type Options = { config: Config; deps: Deps };
+/** What claiming needs: the batch's records, and its status as the batch service reads it. */
+type Batches = {
+  config: Config;
+  records: BatchRecords;
+  status(batchId: string, manifestOf: () => Promise<Manifest | undefined>): Promise<BatchStatus | undefined>;
+};
 
 /** Claims of runs that never got going that a retry skips before giving up. */
 const MAX_DEAD_CLAIMS = 20;
-
-/**
- * How long a claim counts as a run getting started: its run records its status within moments.
- * An older claim with no run underway (the status says so) is a run that died.
- */
-const CLAIM_GRACE_MS = 60_000;
 
 /** The items a retry runs again: every item that did not end stored, in index order. */
 export const unfinishedIndexes = (items: readonly ItemOutcome[]): number[] =>
@@ -52,13 +48,15 @@ const busyStatus = (batchId: string, manifest: Manifest, claim: RetryClaim): Bat
  * retries asked for at once one runs and the other is told the batch is busy. A claim whose run
  * died before finishing is skipped, and the retry takes the next number.
  */
-export async function claimRetry(batchId: string, options: Options): Promise<RetryStart> {
-  const { config, deps } = options;
+export async function claimRetry(batchId: string, batches: Batches): Promise<RetryStart> {
+  const { config, records } = batches;
   // Read once: the status needs it too when no record says the batch is done.
-  const reading = readManifest(batchId, config, deps);
+  const reading = records.manifest(batchId);
   // Awaited below, unless reading the status fails first: never an unhandled rejection.
   reading.catch(() => {});
-  const status = await readStatus(batchId, config, deps, () => reading);
+  // A claim younger than CLAIM_GRACE_MS is a run getting started (it records its status within
+  // moments); an older one with no run underway (the status says so) is a run that died.
+  const status = await batches.status(batchId, () => reading);
   if (!status) return { kind: 'unknown' };
   if (status.status === 'accepted' || status.status === 'running') return { kind: 'busy', status };
   const manifest = await reading;
@@ -73,10 +71,10 @@ export async function claimRetry(batchId: string, options: Options): Promise<Ret
   for (let run = first; run < first + MAX_DEAD_CLAIMS; run++) {
     const now = Date.now();
     const claim: RetryClaim = { run, claimedAt: new Date(now).toISOString(), indexes };
-    if (await putJsonIfAbsent(deps.s3, config, retryClaimKey(config, batchId, run), claim)) {
+    if (await records.claimRetryRun(batchId, claim)) {
       return { kind: 'claimed', job: { batchId, request: manifest.request, retry: { run, items: indexes.length } } };
     }
-    const held = await getJson<RetryClaim>(deps.s3, config, retryClaimKey(config, batchId, run));
+    const held = await records.retryClaim(batchId, run);
     if (held && now - Date.parse(held.claimedAt) < CLAIM_GRACE_MS)
       return { kind: 'busy', status: busyStatus(batchId, manifest, held) };
   }

@@ -3,24 +3,18 @@ import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../c
 import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, runItems } from '../pipeline/run-items.js';
-import { retryClaimKey } from '../storage/keys.js';
-import { getJson } from '../storage/objects.js';
 import { type BatchJob, type BatchOptions, storedPhotos, summarize, writeManifest } from './batch.js';
+import { BatchRecords } from './batch-records.js';
 import { planPhotos } from './photos.js';
-import { readManifest } from './status.js';
+import type { RetryClaim } from './records.js';
 
-/**
- * `retries/{run}.json`: a retry run's claim, written once with a conditional write, so that two
- * retries of a batch started at once cannot both run. It holds the items the run tries again:
- * too many, for a large batch, to travel in a job event or a state machine's input.
- */
-export type RetryClaim = { run: number; claimedAt: string; indexes: number[] };
+export type { RetryClaim } from './records.js';
 
 type Options = { config: Config; deps: Deps };
 
 /** Retry run `run`'s claim: the items it runs again. */
 export async function readClaim(batchId: string, run: number, options: Options): Promise<RetryClaim> {
-  const claim = await getJson<RetryClaim>(options.deps.s3, options.config, retryClaimKey(options.config, batchId, run));
+  const claim = await new BatchRecords(options).retryClaim(batchId, run);
   if (!claim) throw new Error(`Retry ${run} of batch ${batchId} has no claim to run from`);
   return claim;
 }
@@ -29,7 +23,7 @@ export async function readClaim(batchId: string, run: number, options: Options):
 export async function readRetry(batchId: string, run: number, options: Options) {
   const [claim, manifest] = await Promise.all([
     readClaim(batchId, run, options),
-    readManifest(batchId, options.config, options.deps),
+    new BatchRecords(options).manifest(batchId),
   ]);
   if (!manifest) throw new Error(`Retry ${run} of batch ${batchId} has no manifest to run from`);
   return { claim, manifest };

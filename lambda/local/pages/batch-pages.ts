@@ -1,15 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Config } from '../../function/contracts/config.js';
 import { parseBatchId } from '../../function/contracts/request.js';
-import { readStatus } from '../../function/orchestration/jobs.js';
-import { readManifest } from '../../function/orchestration/status.js';
-import type { Deps } from '../../function/pipeline/item-context.js';
 import { renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
 import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';
+import type { LocalRuntime } from '../setup.js';
 
-type Options = { config: Config; deps: Deps };
+type Options = Pick<LocalRuntime, 'config' | 'deps' | 'batches'>;
 
 function html(res: ServerResponse, status: number, body: string) {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -25,14 +22,14 @@ const page = (title: string, body: string, refresh = false) =>
  */
 export async function batchView(rawId: string, res: ServerResponse, options: Options): Promise<void> {
   const batchId = parseBatchId(rawId);
-  const status = await readStatus(batchId, options.config, options.deps);
+  const status = await options.batches.status(batchId);
   if (!status) return html(res, 404, page('No such batch', `<h1>No batch ${e(batchId)}</h1>`));
   if (status.status === 'accepted' || status.status === 'running') {
     const done = 'done' in status ? status.done : 0;
     const body = `<h1>Batch <code>${e(batchId)}</code> is ${status.status}</h1><p role="status">${done} of ${status.requested} done.</p><progress max="${status.requested}" value="${done}"></progress>`;
     return html(res, 200, page(`Batch ${batchId}`, body, true));
   }
-  const manifest = await readManifest(batchId, options.config, options.deps);
+  const manifest = await options.batches.records.manifest(batchId);
   if (!manifest) {
     const why = status.status === 'failed' ? `${status.error}: ${status.cause}` : status.status;
     return html(

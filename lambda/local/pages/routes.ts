@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { listBatches } from '../../function/orchestration/batch-list.js';
 import type { LocalRuntime } from '../setup.js';
 import { batchObject, batchView } from './batch-pages.js';
 import { renderHomePage } from './home-page.js';
@@ -32,10 +31,10 @@ const wantsHtml = (req: IncomingMessage) => /^\s*text\/html/.test(req.headers.ac
 export async function servePage(req: IncomingMessage, res: ServerResponse, runtime: LocalRuntime): Promise<boolean> {
   if (req.method !== 'GET') return false;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const options = { config: runtime.config, deps: runtime.deps };
+  const options = runtime;
   if (path === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(renderHomePage(runtime.config, (await listBatches(options, { limit: RECENT_BATCHES })).batches));
+    res.end(renderHomePage(runtime.config, (await runtime.batches.list({ limit: RECENT_BATCHES })).batches));
     return true;
   }
   if (path === '/assets/page.js') {

@@ -1,17 +1,14 @@
-import type { Config } from '../../contracts/config.js';
 import type { BatchResult } from '../../contracts/result.js';
-import type { Launcher } from '../../orchestration/jobs.js';
-import type { Deps } from '../../pipeline/item-context.js';
+import type { BatchService } from '../../orchestration/batch-service.js';
 
 /** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
 export const SYNC_BUDGET_MS = 25_000;
 
 export type ApiContext = {
-  config: Config;
-  deps: Deps;
+  /** How batches run, and their records. */
+  batches: BatchService;
   /** Milliseconds until the runtime stops us (the Lambda context's remaining time). */
   remainingMs: number;
-  launch: Launcher;
   log: ApiLog;
   /** Called with every batch answered synchronously (metrics). */
   onResult?: (result: BatchResult) => void;

@@ -1,14 +1,11 @@
 // How a batch is answered: run now (200), started in the background (202), or refused with its batch named.
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { type ErrorCode, RequestError } from '../../contracts/errors.js';
-import { type BatchJob, jobSize } from '../../orchestration/batch.js';
-import { acceptJob, LaunchError, runJob } from '../../orchestration/jobs.js';
-import type { BatchStatus } from '../../orchestration/status.js';
+import type { BatchJob } from '../../orchestration/batch.js';
+import { LaunchError, type Started } from '../../orchestration/batch-service.js';
+import type { BatchStatus } from '../../orchestration/lifecycle.js';
 import { type ApiContext, SYNC_BUDGET_MS } from './api-context.js';
 import { HTTP_STATUS, json } from './responses.js';
-
-/** A claimed Idempotency-Key with no status record this long after its claim: its batch never started. */
-export const CLAIM_GRACE_MS = 60_000;
 
 /** Seconds a client should wait before repeating a request whose batch could not be launched. */
 export const LAUNCH_RETRY_AFTER_S = 5;
@@ -19,11 +16,22 @@ export const statusUrlOf = (batchId: string) => `/batches/${batchId}`;
 export const batchError = (code: ErrorCode, message: string, batchId: string, headers: Record<string, string>) =>
   json(HTTP_STATUS[code], { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
 
-/** Starts a background batch: 202 once launched, 503 with Retry-After when the launch failed for good. */
-export async function accept(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
+/**
+ * Starts a job as the batch service places it: run in this invocation up to SYNC_MAX_COUNT items
+ * (200 with its result), else launched (202 with where to watch it, or 503 with Retry-After when
+ * the launch failed for good).
+ */
+export async function start(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
   const { batchId } = job;
+  // Keep 2 s after the deadline to write the manifest and answer.
+  const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
+  let started: Started;
   try {
-    await acceptJob(job, context.config, context.deps, context.launch);
+    started = await context.batches.start(job, {
+      hereUpTo: context.batches.config.syncMaxCount,
+      deadlineAt: Date.now() + Math.max(0, budget),
+      ...(context.cancel ? { cancel: context.cancel } : {}),
+    });
   } catch (error) {
     if (!(error instanceof LaunchError)) throw error;
     context.log.error('Batch could not be launched', { batchId, error });
@@ -34,31 +42,16 @@ export async function accept(job: BatchJob, context: ApiContext): Promise<APIGat
       { 'retry-after': String(LAUNCH_RETRY_AFTER_S) },
     );
   }
-  context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });
-  return json(202, { batchId, status: 'accepted', statusUrl: statusUrlOf(batchId) });
-}
-
-/** Runs a batch (or a retry of it) in this invocation and answers its result. */
-export async function runNow(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
-  const { config, deps } = context;
-  const { batchId } = job;
-  // Keep 2 s after the deadline to write the manifest and answer.
-  const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
-  const result = await runJob(job, {
-    config,
-    deps,
-    deadlineAt: Date.now() + Math.max(0, budget),
-    ...(context.cancel ? { cancel: context.cancel } : {}),
-  });
+  if (!started.ranNow) {
+    context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });
+    return json(202, { batchId, status: 'accepted', statusUrl: statusUrlOf(batchId) });
+  }
+  const { result } = started;
   const { succeeded, failed, elapsedMs } = result;
   context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
   context.onResult?.(result);
   return json(200, result);
 }
-
-/** Starts a job as its size says: synchronously up to SYNC_MAX_COUNT items, in the background beyond. */
-export const start = (job: BatchJob, context: ApiContext) =>
-  jobSize(job) > context.config.syncMaxCount ? accept(job, context) : runNow(job, context);
 
 /** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
 export function failedAnswer(status: Extract<BatchStatus, { status: 'failed' }>, headers: Record<string, string>) {

@@ -2,9 +2,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { RequestError } from '../../contracts/errors.js';
 import { BATCH_ID_PATTERN, parseBatchId } from '../../contracts/request.js';
-import { createdAt, DEFAULT_PAGE_SIZE, listBatches, MAX_PAGE_SIZE } from '../../orchestration/batch-list.js';
-import { readStatus } from '../../orchestration/jobs.js';
-import { claimRetry } from '../../orchestration/retry-claim.js';
+import { createdAt, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../orchestration/batch-list.js';
 import type { ApiContext } from './api-context.js';
 import { batchError, noSuchBatch, start } from './batch-answers.js';
 import { readJsonBody } from './http-request.js';
@@ -12,7 +10,7 @@ import { errorResponse, json } from './responses.js';
 
 export async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
   parseBatchId(batchId);
-  const status = await readStatus(batchId, context.config, context.deps);
+  const status = await context.batches.status(batchId);
   if (!status) throw noSuchBatch(batchId);
   return json(200, status);
 }
@@ -35,7 +33,7 @@ export async function retryBatch(
       field,
     });
   }
-  const retry = await claimRetry(batchId, context);
+  const retry = await context.batches.claimRetry(batchId);
   switch (retry.kind) {
     case 'unknown':
       throw noSuchBatch(batchId);
@@ -55,7 +53,7 @@ export async function retryBatch(
     case 'other-source':
       return batchError(
         'OTHER_SOURCE',
-        `Batch ${batchId} was fetched from ${retry.source}, and this function fetches from ${context.config.source}; a batch keeps to one source`,
+        `Batch ${batchId} was fetched from ${retry.source}, and this function fetches from ${context.batches.config.source}; a batch keeps to one source`,
         batchId,
         {},
       );
@@ -95,5 +93,5 @@ export async function getBatches(event: APIGatewayProxyEvent, context: ApiContex
       { field: 'cursor' },
     );
   }
-  return json(200, await listBatches(context, { limit, ...(cursor === undefined ? {} : { cursor }) }));
+  return json(200, await context.batches.list({ limit, ...(cursor === undefined ? {} : { cursor }) }));
 }

@@ -4,10 +4,10 @@ import { RequestError } from '../../contracts/errors.js';
 import { type BatchRequest, parseRequest } from '../../contracts/request.js';
 import { newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
-import { claimRelaunch, readStatus, relaunchable } from '../../orchestration/jobs.js';
+import { CLAIM_GRACE_MS, relaunchable } from '../../orchestration/lifecycle.js';
 import { checkRequestPhotos } from '../../orchestration/photos.js';
 import type { ApiContext } from './api-context.js';
-import { batchError, CLAIM_GRACE_MS, failedAnswer, LAUNCH_RETRY_AFTER_S, start, statusUrlOf } from './batch-answers.js';
+import { batchError, failedAnswer, LAUNCH_RETRY_AFTER_S, start, statusUrlOf } from './batch-answers.js';
 import { header, readJsonBody } from './http-request.js';
 import { json } from './responses.js';
 
@@ -24,12 +24,13 @@ export async function replay(
   mayRelaunch = true,
 ): Promise<APIGatewayProxyResult> {
   const { batchId } = claim;
-  const status = await readStatus(batchId, context.config, context.deps);
+  const { batches } = context;
+  const status = await batches.status(batchId);
   const headers = { 'idempotent-replayed': 'true' };
   const neverStarted = relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS);
   if (neverStarted && mayRelaunch) {
     const job = { batchId, request };
-    if (!(await claimRelaunch(job, context.config, context.deps))) return replay(claim, request, context, false);
+    if (!(await batches.claimRelaunch(job))) return replay(claim, request, context, false);
     context.log.info('Repeated request for a batch that never started; starting it', { batchId });
     return start(job, context);
   }
@@ -47,20 +48,21 @@ export async function replay(
     });
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
-  if ((status.status === 'done' || status.status === 'cancelled') && request.count <= context.config.syncMaxCount) {
+  if ((status.status === 'done' || status.status === 'cancelled') && request.count <= batches.config.syncMaxCount) {
     return json(200, status.result, headers);
   }
   return json(202, { batchId, status: status.status, statusUrl: statusUrlOf(batchId) }, headers);
 }
 
 export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
-  const request = parseRequest(readJsonBody(event), context.config);
-  await checkRequestPhotos(request, context);
+  const { batches } = context;
+  const request = parseRequest(readJsonBody(event), batches.config);
+  await checkRequestPhotos(request, batches);
   const key = readIdempotencyKey(header(event, 'idempotency-key'));
   const claim =
     key === undefined
       ? { batchId: newBatchId(), fresh: true, claimedAt: new Date().toISOString() }
-      : await claimIdempotencyKey(key, request, newBatchId(), context);
+      : await claimIdempotencyKey(key, request, newBatchId(), batches.records);
   if (!claim.fresh) {
     context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
     return replay(claim, request, context);

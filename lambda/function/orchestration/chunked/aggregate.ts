@@ -3,14 +3,12 @@ import pMap from 'p-map';
 import type { BatchResult, ItemOutcome } from '../../contracts/result.js';
 import { PhotoLedger, type StoredPhoto } from '../../pipeline/photo-ledger.js';
 import { runItems } from '../../pipeline/run-items.js';
-import { chunkKey } from '../../storage/keys.js';
-import { getJson } from '../../storage/objects.js';
 import { storedPhotos, summarize, writeManifest } from '../batch.js';
+import { BatchRecords } from '../batch-records.js';
 import { planPhotos } from '../photos.js';
 import type { Chunk } from '../plan.js';
 import { finishRetry } from '../retry.js';
-import { putStatus } from '../status.js';
-import { basisOf, NotPlannedError, runningPlan, statusRecord, type WorkList } from './run-basis.js';
+import { basisOf, NotPlannedError, runningPlan, type WorkList } from './run-basis.js';
 import type { BatchPlan, ChunkRecord, Options } from './steps.js';
 
 /** A chunk with no record: every item of it failed, with the reason saying why none is vouched for. */
@@ -58,23 +56,22 @@ export async function aggregateBatch(
   plan: BatchPlan,
   options: Options & { deadlineAt?: number },
 ): Promise<{ result: BatchResult; missingChunks: number[] }> {
-  const { config, deps } = options;
-  const status = await statusRecord(plan.batchId, options);
+  const { config } = options;
+  const records = new BatchRecords(options);
+  const status = await records.status(plan.batchId);
   // A step delivered again after the aggregate finished: the batch's result stands as recorded.
   if (status?.status === 'done' && status.result.startedAt === plan.startedAt) {
     return { result: status.result, missingChunks: [] };
   }
   if (!runningPlan(status, plan.startedAt)) throw new NotPlannedError(plan.batchId, plan.startedAt, status);
-  const records = await pMap(
-    plan.chunks,
-    (chunk) => getJson<ChunkRecord>(deps.s3, config, chunkKey(config, plan.batchId, chunk.chunk, chunk.retry)),
-    { concurrency: 16 },
-  );
+  const chunkRecords = await pMap(plan.chunks, (chunk) => records.chunk(plan.batchId, chunk.chunk, chunk.retry), {
+    concurrency: 16,
+  });
   const { work, earlier, retried } = await basisOf(plan.batchId, plan.retry?.run, plan.request.count, options);
-  const joined = joinChunks(plan, records, work);
+  const joined = joinChunks(plan, chunkRecords, work);
   const { missingChunks } = joined;
   let { items, finishedAt } = joined;
-  const deferred = records.flatMap((record) => record?.deferred ?? []);
+  const deferred = chunkRecords.flatMap((record) => record?.deferred ?? []);
   if (deferred.length > 0) {
     // Their photos are in the bucket now (or failed): copy them, one download at most per photo.
     const late = await runDeferred(plan, deferred, [...earlier, ...storedPhotos(items)], options);
@@ -83,8 +80,8 @@ export async function aggregateBatch(
   }
   const startedAt = new Date(plan.startedAt);
   const catalog =
-    records.find((record) => record?.summary.catalog && 'unavailable' in record.summary.catalog)?.summary.catalog ??
-    records.find((record) => record?.summary.catalog)?.summary.catalog;
+    chunkRecords.find((record) => record?.summary.catalog && 'unavailable' in record.summary.catalog)?.summary
+      .catalog ?? chunkRecords.find((record) => record?.summary.catalog)?.summary.catalog;
   const run = {
     items,
     startedAt,
@@ -108,7 +105,7 @@ export async function aggregateBatch(
     await writeManifest(result, plan.request, items, options);
   }
   // The status record answers GET without reading a manifest that may hold 100,000 items.
-  await putStatus({ batchId: plan.batchId, status: 'done', result }, config, deps).catch(() => {});
+  await records.putStatus({ batchId: plan.batchId, status: 'done', result }).catch(() => {});
   return { result, missingChunks };
 }
 

@@ -1,11 +1,9 @@
 import { AppError } from '../../contracts/errors.js';
 import type { StoredPhoto } from '../../pipeline/photo-ledger.js';
 import { indexRange } from '../../pipeline/run-items.js';
-import { statusKey } from '../../storage/keys.js';
-import { getJson } from '../../storage/objects.js';
 import { storedPhotos } from '../batch.js';
+import type { BatchStatus } from '../lifecycle.js';
 import { readRetry } from '../retry.js';
-import type { BatchStatus } from '../status.js';
 import type { Options } from './steps.js';
 
 /** A chunk or aggregate step for a run the batch is not running: a stale or forged step. Nothing is written. */
@@ -21,10 +19,6 @@ export class NotPlannedError extends AppError {
     this.name = 'NotPlannedError';
   }
 }
-
-/** The batch's own status record (not merged with its manifest), as last written. */
-export const statusRecord = (batchId: string, options: Options) =>
-  getJson<BatchStatus>(options.deps.s3, options.config, statusKey(options.config, batchId));
 
 /** Whether a status record is of the chunked run planned at `plannedAt`, still running. */
 export const runningPlan = (status: BatchStatus | undefined, plannedAt: string | undefined): boolean =>

@@ -1,11 +1,10 @@
 import { PhotoLedger } from '../../pipeline/photo-ledger.js';
 import { type RunOptions, runItems, tally } from '../../pipeline/run-items.js';
 import type { PhotoChoice } from '../../source/photo-picks.js';
-import { chunkKey, progressKey } from '../../storage/keys.js';
-import { getJson, putJson } from '../../storage/objects.js';
+import { BatchRecords } from '../batch-records.js';
+import { throttled } from '../lifecycle.js';
 import { planPhotos } from '../photos.js';
-import { throttled } from '../status.js';
-import { basisOf, NotPlannedError, runningPlan, statusRecord } from './run-basis.js';
+import { basisOf, NotPlannedError, runningPlan } from './run-basis.js';
 import type { ChunkProgress, ChunkRecord, ChunkSummary, ChunkTask, Options } from './steps.js';
 
 /**
@@ -18,14 +17,13 @@ export async function runChunk(
 ): Promise<ChunkSummary> {
   const { config, deps } = options;
   const { batchId, chunk } = task;
-  const recordAt = chunkKey(config, batchId, chunk.chunk, chunk.retry);
-  const recorded = await getJson<ChunkRecord>(deps.s3, config, recordAt);
+  const records = new BatchRecords(options);
+  const recorded = await records.chunk(batchId, chunk.chunk, chunk.retry);
   if (recorded) return recorded.summary;
-  const status = await statusRecord(batchId, options);
+  const status = await records.status(batchId);
   if (!runningPlan(status, task.startedAt)) throw new NotPlannedError(batchId, task.startedAt, status);
 
-  const progressAt = progressKey(config, batchId, chunk.chunk, chunk.retry);
-  const writeProgress = throttled((progress: ChunkProgress) => putJson(deps.s3, config, progressAt, progress));
+  const writeProgress = throttled((progress: ChunkProgress) => records.putProgress(batchId, chunk.retry, progress));
   const { work, earlier } = await basisOf(batchId, chunk.retry, task.request.count, options);
   const indexes = work.slice(chunk.start, chunk.end);
   const photos = await planPhotos(task.request, batchId, options);
@@ -59,9 +57,14 @@ export async function runChunk(
   await writeProgress.flush();
   // The record is the chunk's outcome: without it the aggregate counts every item of it as failed.
   const record: ChunkRecord = { summary, items: run.items, ...(run.deferred.length ? { deferred: run.deferred } : {}) };
-  await putJson(deps.s3, config, recordAt, record);
-  const finished: ChunkProgress = { chunk: chunk.chunk, done: summary.done, succeeded, failed: summary.failed };
-  await putJson(deps.s3, config, progressAt, { ...finished, finished: true });
+  await records.putChunk(batchId, record);
+  await records.putProgress(batchId, chunk.retry, {
+    chunk: chunk.chunk,
+    done: summary.done,
+    succeeded,
+    failed: summary.failed,
+    finished: true,
+  });
   return summary;
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../../contracts/config.js';
 import type { BatchRequest } from '../../contracts/request.js';
-import type { BatchResult, CatalogUse, ItemOutcome, RetryRun } from '../../contracts/result.js';
+import type { BatchResult, RetryRun } from '../../contracts/result.js';
 import type { Deps } from '../../pipeline/item-context.js';
 import type { BatchJob } from '../batch.js';
 import type { Chunk } from '../plan.js';
@@ -34,26 +34,7 @@ export type ChunkTask = {
   startedAt?: string;
 };
 
-/** How a chunk went, in a few bytes: Step Functions state is limited to 256 KB. */
-export type ChunkSummary = Chunk & {
-  done: number;
-  succeeded: number;
-  failed: number;
-  bytes: number;
-  startedAt: string;
-  finishedAt: string;
-  /** How the chunk chose its photos (see BatchResult). */
-  catalog?: CatalogUse;
-};
-
-/**
- * `chunks/{n}.json`: a finished chunk's summary and every item it ran; `deferred` lists the items
- * it left to the aggregate step, whose photo another chunk fetches (one download per photo).
- */
-export type ChunkRecord = { summary: ChunkSummary; items: ItemOutcome[]; deferred?: number[] };
-
-/** `progress/{n}.json`: a chunk's counts so far, rewritten as it runs; `finished` once recorded. */
-export type ChunkProgress = Pick<ChunkSummary, 'chunk' | 'done' | 'succeeded' | 'failed'> & { finished?: true };
+export type { ChunkProgress, ChunkRecord, ChunkSummary } from '../records.js';
 
 /** What the aggregate step returns to Step Functions: the result itself is in the manifest. */
 export type AggregateSummary = Pick<
@@ -63,7 +44,11 @@ export type AggregateSummary = Pick<
 
 export type Options = { config: Config; deps: Deps };
 
-/** The state machine's three task events (see infra/batch-workflow.ts). */
+/**
+ * The state machine's steps, each an event for the workflow function. Their payloads are built by
+ * the templates below (infra/batch-workflow.ts uses them as they are), so the events the function
+ * parses and the ones the state machine sends are defined here once.
+ */
 export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob };
 export type ChunkEvent = { kind: 'picsum-batch.chunk'; task: ChunkTask };
 export type AggregateEvent = { kind: 'picsum-batch.aggregate'; plan: BatchPlan };
@@ -74,4 +59,72 @@ export type FailedEvent = {
   requested: number;
   failure: { Error?: string; Cause?: string };
 };
+/** A scheduled batch's heal, once its delay has passed (see HealStart). */
+export type HealEvent = { kind: 'picsum-batch.heal'; batchId: string };
 export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEvent;
+export type StepEvent = WorkflowEvent | HealEvent;
+
+export const STEP_KINDS = [
+  'picsum-batch.plan',
+  'picsum-batch.chunk',
+  'picsum-batch.aggregate',
+  'picsum-batch.failed',
+  'picsum-batch.heal',
+] as const satisfies readonly StepEvent['kind'][];
+
+/** What a heal execution is started with: the batch, and how long to wait before healing it. */
+export type HealStart = { heal: { batchId: string; delaySeconds: number } };
+
+/** An execution's input: a job to run in chunks (a plan's), or a heal to wait for. */
+export type ExecutionInput = BatchJob | HealStart;
+
+/** A JSONPath into an execution's state: a field of its input (a plan's, or a heal's), or one the states add. */
+type StatePath =
+  `$.${(keyof BatchPlan | keyof HealStart | 'failure' | 'summary' | 'mapError') & string}${'' | `.${string}`}`;
+
+/**
+ * A Step Functions payload template for event `E`: `kind` as it is, every other field taken from
+ * the state by a JSONPath (`field.$`). The compiler holds each template to its event's fields.
+ */
+type Template<E extends { kind: string }> = { kind: E['kind'] } & {
+  [K in Exclude<keyof E, 'kind'> & string as `${K}.$`]-?: '$' | StatePath;
+};
+
+/** The payload each task state sends the workflow function. */
+export const STEP_PAYLOADS = {
+  plan: { kind: 'picsum-batch.plan', 'job.$': '$' },
+  chunk: { kind: 'picsum-batch.chunk', 'task.$': '$' },
+  aggregate: { kind: 'picsum-batch.aggregate', 'plan.$': '$' },
+  failed: {
+    kind: 'picsum-batch.failed',
+    'batchId.$': '$.batchId',
+    'requested.$': '$.request.count',
+    'failure.$': '$.failure',
+  },
+  heal: { kind: 'picsum-batch.heal', 'batchId.$': '$.heal.batchId' },
+} as const satisfies {
+  plan: Template<PlanEvent>;
+  chunk: Template<ChunkEvent>;
+  aggregate: Template<AggregateEvent>;
+  failed: Template<FailedEvent>;
+  heal: Template<{ kind: 'picsum-batch.heal'; batchId: string }>;
+};
+
+/** The map's item selector: each chunk's task, from the plan and the chunk the map hands out. */
+export const CHUNK_TASK_SELECTOR = {
+  'batchId.$': '$.batchId',
+  'request.$': '$.request',
+  'concurrency.$': '$.concurrency',
+  'startedAt.$': '$.startedAt',
+  'chunk.$': '$$.Map.Item.Value',
+} as const satisfies { [K in keyof ChunkTask as `${K & string}.$`]-?: StatePath | '$$.Map.Item.Value' };
+
+/** Where the state keeps what the steps add to the plan: the chunks to map over, a failure caught, the aggregate's summary. */
+export const STATE_PATHS = {
+  chunks: '$.chunks',
+  failure: '$.failure',
+  summary: '$.summary',
+  mapError: '$.mapError',
+  heal: '$.heal',
+  healDelaySeconds: '$.heal.delaySeconds',
+} as const satisfies Record<string, StatePath>;

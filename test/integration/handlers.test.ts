@@ -6,19 +6,27 @@ import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
+import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunked/index.js';
 import { claimIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
-import { putStatus } from '../../lambda/function/orchestration/status.js';
 import { idempotencyKey } from '../../lambda/function/storage/keys.js';
 import { putJson } from '../../lambda/function/storage/objects.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
 
-// The handler reads its environment once at import, as in Lambda: set it first, then import.
+// Each handler reads its environment once at import, as in Lambda: set it first, then import.
 let harness: Harness;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
-let handler: typeof import('../../lambda/function/handler.js').handler;
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+let handlers: Record<'api' | 'runs' | 'workflow', Handler>;
+/** Sends an event to the function that receives it when deployed: the API's, the workflow's (steps), or the runs function (the rest). */
+const handler = (event: unknown, context: Context) => {
+  const loose = event as { httpMethod?: unknown; kind?: unknown };
+  if (loose?.httpMethod !== undefined) return handlers.api(event, context);
+  const steps = ['plan', 'chunk', 'aggregate', 'failed', 'heal'].map((step) => `picsum-batch.${step}`);
+  return (steps.includes(String(loose?.kind)) ? handlers.workflow : handlers.runs)(event, context);
+};
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
@@ -65,7 +73,12 @@ beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  ({ handler } = await import('../../lambda/function/handler.js'));
+  vi.stubEnv('RUNS_FUNCTION_NAME', 'picsum-batch-runs');
+  handlers = {
+    api: (await import('../../lambda/function/handlers/api.js')).handler,
+    runs: (await import('../../lambda/function/handlers/runs.js')).handler,
+    workflow: (await import('../../lambda/function/handlers/workflow.js')).handler,
+  };
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
@@ -99,7 +112,25 @@ async function bindKeyLongAgo(key: string, batchId: string, body: object) {
 const get = (path: string) => ({ httpMethod: 'GET', path, headers: {} }) as unknown as APIGatewayProxyEvent;
 const inputOf = (call: SignedRequest | undefined) => JSON.parse(JSON.parse(call?.body ?? '{}').input ?? '{}');
 
-describe('the Lambda handler', () => {
+describe('the functions, one per trigger', () => {
+  it('each refuses the events of the others, naming what arrived, and starts nothing', async () => {
+    const before = await harness.keys();
+    const run = { kind: 'picsum-batch.run', request: { count: 1, width: 8 } };
+    const job = { kind: 'picsum-batch.job', job: { batchId: 'not-here', request: { count: 1 } } };
+    const heal = { kind: 'picsum-batch.heal', batchId: 'not-here' };
+    await expect(handlers.api(run, context)).rejects.toThrow(/^Refused an event of kind "picsum-batch.run" with keys/);
+    await expect(handlers.api(heal, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    await expect(handlers.runs(heal, context)).rejects.toThrow(/answers only its own background jobs/);
+    await expect(handlers.runs(get('/batches'), context)).rejects.toThrow(/an API Gateway request \(GET \/batches\)/);
+    await expect(handlers.workflow(run, context)).rejects.toThrow(/answers only the batch state machine's steps/);
+    await expect(handlers.workflow(job, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    await expect(handlers.workflow(get('/batches'), context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    expect(await harness.keys()).toEqual(before);
+    expect(lambda.seen.length + states.seen.length).toBe(0);
+  });
+});
+
+describe('the Lambda handlers', () => {
   it('answers an API Gateway proxy event with the batch result', async () => {
     const event = {
       httpMethod: 'POST',
@@ -269,12 +300,12 @@ describe('the Lambda handler', () => {
     [
       'a job whose batch id climbs out of its folder',
       { kind: 'picsum-batch.job', job: { batchId: 'zz/../../../escape-job', request: validRequest } },
-      /`job.batchId`/,
+      /`event.job.batchId`/,
     ],
     [
       'a plan whose batch id escapes the key prefix',
       { kind: 'picsum-batch.plan', job: { batchId: '../plan-escape', request: validRequest } },
-      /`job.batchId`/,
+      /`event.job.batchId`/,
     ],
     [
       'a job of -5 images',
@@ -326,7 +357,7 @@ describe('the Lambda handler', () => {
           chunks: [],
         },
       },
-      /`plan.chunks`/,
+      /`event.plan.chunks`/,
     ],
     [
       'a failure record for a forged batch id',
@@ -475,21 +506,17 @@ describe('the Lambda handler', () => {
 
   it('reports a synchronous batch whose invocation died as failed (interrupted), to GET and to a repeat', async () => {
     const request = parseRequest({ count: 2, width: 8 }, harness.config);
-    const { batchId } = await claimIdempotencyKey('died-1', request, 'died-batch', harness);
+    const { batchId } = await claimIdempotencyKey('died-1', request, 'died-batch', new BatchRecords(harness));
     // What a synchronous run leaves when its invocation dies: a running record, no manifest.
-    await putStatus(
-      {
-        batchId,
-        status: 'running',
-        requested: 2,
-        done: 1,
-        succeeded: 1,
-        failed: 0,
-        expiresAt: new Date(Date.now() - 1_000).toISOString(),
-      },
-      harness.config,
-      harness.deps,
-    );
+    await new BatchRecords(harness).putStatus({
+      batchId,
+      status: 'running',
+      requested: 2,
+      done: 1,
+      succeeded: 1,
+      failed: 0,
+      expiresAt: new Date(Date.now() - 1_000).toISOString(),
+    });
 
     const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
     const repeated = (await handler(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
-import { settled } from '../../lambda/function/orchestration/status.js';
+import { settled } from '../../lambda/function/orchestration/lifecycle.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 const _config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });

@@ -1,0 +1,124 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type FunctionProps, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { functionCode } from './function-bundle.js';
+import { functionLimits, type StackSettings } from './settings.js';
+
+export type BatchFunctionsProps = {
+  settings: StackSettings;
+  bucket: Bucket;
+  failedRuns: Queue;
+  /** The state machine that runs batches over the chunk size; built from its name (no cycle). */
+  stateMachineArn: string;
+};
+
+/** API Gateway cuts an integration at 29 s: the API function never needs longer. */
+const API_TIMEOUT_SECONDS = 30;
+
+/**
+ * The batch functions, one per trigger, from one bundle (function-bundle.ts): Node.js 24 on ARM64.
+ * - `api`: API Gateway's requests; runs batches up to SYNC_MAX_COUNT, launches the others.
+ * - `runs`: the API's background batches and the schedule's runs, asynchronous invocations whose
+ *   failures are kept in the failed-runs queue instead of being retried into a duplicate batch.
+ * - `workflow`: the batch state machine's steps.
+ * Each role may read and write objects under the key prefix (and list that prefix, so a missing
+ * manifest reads as 404, not 403), write its own log group and send traces; beyond that, the API
+ * may invoke the runs function, and each may start the batch state machine — nothing else.
+ */
+export class BatchFunctions extends Construct {
+  readonly api: LambdaFunction;
+  readonly runs: LambdaFunction;
+  readonly workflow: LambdaFunction;
+
+  constructor(scope: Construct, id: string, props: BatchFunctionsProps) {
+    super(scope, id);
+    const { settings, bucket } = props;
+    const code = functionCode();
+    const make = (
+      name: string,
+      entry: string,
+      options: Pick<FunctionProps, 'timeout' | 'description'> & Partial<FunctionProps> & { env?: object },
+    ) => {
+      const logGroup = new LogGroup(this, `${name}Logs`, {
+        retention: settings.logRetentionDays as RetentionDays,
+        removalPolicy: settings.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      });
+      const role = new Role(this, `${name}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `picsum-batch ${entry} function: objects under the key prefix, its logs, traces`,
+      });
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['s3:PutObject', 's3:GetObject'],
+          resources: [bucket.arnForObjects(`${settings.keyPrefix}*`)],
+        }),
+      );
+      role.addToPolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${settings.keyPrefix}*`] } },
+        }),
+      );
+      // Every entry may hand a batch over CHUNK_SIZE (or a scheduled batch's heal) to the state machine.
+      role.addToPolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [props.stateMachineArn] }));
+      const { env, ...rest } = options;
+      return new LambdaFunction(this, name, {
+        ...rest,
+        code,
+        handler: `${entry}.handler`,
+        runtime: Runtime.NODEJS_24_X,
+        architecture: Architecture.ARM_64,
+        memorySize: settings.memoryMb,
+        tracing: Tracing.ACTIVE,
+        logGroup,
+        role,
+        environment: {
+          BUCKET_NAME: bucket.bucketName,
+          KEY_PREFIX: settings.keyPrefix,
+          ...functionLimits(settings),
+          STATE_MACHINE_ARN: props.stateMachineArn,
+          POWERTOOLS_SERVICE_NAME: 'picsum-batch',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...env,
+        },
+      });
+    };
+
+    this.runs = make('Runs', 'runs', {
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      description: "picsum-batch: runs background (202) batches and the schedule's batches",
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(props.failedRuns),
+    });
+    this.api = make('Api', 'api', {
+      timeout: Duration.seconds(API_TIMEOUT_SECONDS),
+      description: "picsum-batch: answers the HTTPS API's requests",
+      env: { RUNS_FUNCTION_NAME: this.runs.functionName },
+    });
+    this.workflow = make('Workflow', 'workflow', {
+      timeout: Duration.seconds(settings.timeoutSeconds),
+      description: "picsum-batch: runs the batch state machine's steps (plan, chunks, aggregate, heal)",
+      // Chunks fan out here: the cap keeps a large batch from taking the account's concurrency.
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+    });
+    this.runs.grantInvoke(this.api);
+  }
+
+  /** The three functions, for alarms and grants that concern them all. */
+  get all(): LambdaFunction[] {
+    return [this.api, this.runs, this.workflow];
+  }
+}

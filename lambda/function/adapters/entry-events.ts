@@ -1,0 +1,188 @@
+// Each entry's events, checked by its own schema before anything is read, written or fetched.
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
+import type { Config } from '../contracts/config.js';
+import { messageOf } from '../contracts/errors.js';
+import { BATCH_ID_PATTERN, parseRequest, type RequestLimits } from '../contracts/request.js';
+import type { BatchJob } from '../orchestration/batch.js';
+import { type BatchPlan, type ChunkTask, STEP_KINDS, type StepEvent } from '../orchestration/chunked/index.js';
+import { MAX_CHUNKS } from '../orchestration/plan.js';
+import type { RunEvent } from '../orchestration/schedule.js';
+import { describeEvent, InvalidEventError, isObject, UnrecognizedEventError } from './event-refusal.js';
+
+/** The event a background job arrives as: the runs function's own asynchronous invocation. */
+export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
+const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), 'an ISO time'));
+const retry = z.object({ run: int(1), items: int(1) });
+const chunk = z.object({ chunk: int(0, MAX_CHUNKS - 1), start: int(0), end: int(1), retry: z.optional(int(1)) });
+
+/** The parts of a job every job-carrying event holds; `request` is checked by parseRequest, as the API's body is. */
+const jobShape = { batchId, request: z.unknown(), retry: z.optional(retry), scheduled: z.optional(z.literal(true)) };
+const shapes = {
+  api: z.looseObject({
+    httpMethod: z.string(),
+    path: z.string(),
+    headers: z.nullable(z.record(z.string(), z.unknown())),
+  }),
+  job: z.object({ kind: z.literal('picsum-batch.job'), job: z.object(jobShape) }),
+  run: z.object({
+    kind: z.literal('picsum-batch.run'),
+    request: z.optional(z.unknown()),
+    scheduleName: z.optional(z.unknown()),
+    scheduledTime: z.optional(z.unknown()),
+  }),
+  plan: z.object({ kind: z.literal('picsum-batch.plan'), job: z.object(jobShape) }),
+  chunk: z.object({
+    kind: z.literal('picsum-batch.chunk'),
+    task: z.object({ batchId, request: z.unknown(), concurrency: int(1), startedAt: isoTime, chunk }),
+  }),
+  aggregate: z.object({
+    kind: z.literal('picsum-batch.aggregate'),
+    plan: z.object({
+      ...jobShape,
+      concurrency: int(1),
+      parallelChunks: int(1),
+      startedAt: isoTime,
+      chunks: z.array(chunk).check(z.minLength(1), z.maxLength(MAX_CHUNKS)),
+    }),
+  }),
+  failed: z.object({
+    kind: z.literal('picsum-batch.failed'),
+    batchId,
+    requested: int(0),
+    failure: z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) }),
+  }),
+  heal: z.object({ kind: z.literal('picsum-batch.heal'), batchId }),
+};
+
+/** `value` parsed by `schema`, or an InvalidEventError naming the first field that failed and its value. */
+function parsed<T>(kind: string, schema: z.ZodMiniType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = ['event', ...(issue?.path ?? [])].join('.');
+  const got = issue?.path.reduce<unknown>((inner, key) => (inner as Record<PropertyKey, unknown>)?.[key], value);
+  throw new InvalidEventError(kind, `\`${path}\` is not valid (got ${JSON.stringify(got)?.slice(0, 80)})`);
+}
+
+/** A job's request checked by the API's rules, its retry within it: the job with its request as parsed. */
+function checkedJob<T extends { request: unknown; retry?: { run: number; items: number } }>(
+  kind: string,
+  job: T,
+  limits: RequestLimits,
+  at: string,
+): T & Pick<BatchJob, 'request'> {
+  let request: BatchJob['request'];
+  try {
+    request = parseRequest(job.request, limits);
+  } catch (error) {
+    throw new InvalidEventError(kind, `\`${at}.request\`: ${messageOf(error)}`);
+  }
+  if (job.retry && job.retry.items > request.count) {
+    throw new InvalidEventError(
+      kind,
+      `\`${at}.retry.items\` is ${job.retry.items}, more than the batch's ${request.count}`,
+    );
+  }
+  return { ...job, request };
+}
+
+/** Chunks within the items the job runs (its request, or its retry's), each of the job's own run. */
+function checkChunks(kind: string, chunks: readonly z.infer<typeof chunk>[], job: Pick<BatchJob, 'request' | 'retry'>) {
+  const size = job.retry?.items ?? job.request.count;
+  for (const [i, each] of chunks.entries()) {
+    if (each.end <= each.start || each.end > size) {
+      throw new InvalidEventError(
+        kind,
+        `chunk ${i} covers ${each.start}..${each.end}, not within the ${size} items it runs`,
+      );
+    }
+    if (each.retry !== job.retry?.run) {
+      throw new InvalidEventError(
+        kind,
+        `chunk ${i} is of run ${each.retry ?? 0}, not the job's ${job.retry?.run ?? 0}`,
+      );
+    }
+  }
+}
+
+/** The event's `kind` when it is one of `kinds`; else it is refused as not this entry's, naming what it is. */
+function kindOf<K extends string>(event: unknown, kinds: readonly K[], answers: string): K {
+  const kind = isObject(event) ? event.kind : undefined;
+  if (kinds.includes(kind as K)) return kind as K;
+  throw new UnrecognizedEventError(describeEvent(event), answers);
+}
+
+export const API_ANSWERS = 'API Gateway REST proxy events only';
+export const RUNS_ANSWERS =
+  'only its own background jobs ({"kind":"picsum-batch.job"}) and run envelopes ({"kind":"picsum-batch.run","request":{...}}: the schedule\'s payload, or a direct invocation)';
+export const WORKFLOW_ANSWERS = `only the batch state machine's steps (${STEP_KINDS.map((kind) => JSON.stringify(kind)).join(', ')})`;
+
+/** The API entry's event: a REST API (v1) proxy event, with a method, a path and headers (an object, or null). */
+export function parseApiEvent(event: unknown): APIGatewayProxyEvent {
+  if (!shapes.api.safeParse(event).success) throw new UnrecognizedEventError(describeEvent(event), API_ANSWERS);
+  return event as APIGatewayProxyEvent;
+}
+
+/**
+ * The runs entry's events: a background job, or a run envelope, each request checked by the API's
+ * rules; a run envelope's schedule name and time come together (its batch id derives from them) or
+ * not at all.
+ */
+export function parseRunEvent(event: unknown, config: Config): JobEvent | RunEvent {
+  const kind = kindOf(event, ['picsum-batch.job', 'picsum-batch.run'] as const, RUNS_ANSWERS);
+  if (kind === 'picsum-batch.job') {
+    const { job } = parsed(kind, shapes.job, event);
+    return { kind, job: checkedJob(kind, job, config, 'event.job') };
+  }
+  const run = parsed(kind, shapes.run, event);
+  const { request } = checkedJob(kind, { request: run.request ?? {} }, config, 'event');
+  const { scheduleName, scheduledTime } = run;
+  if (scheduleName === undefined && scheduledTime === undefined) return { kind, request };
+  const time = typeof scheduledTime === 'string' ? Date.parse(scheduledTime) : Number.NaN;
+  if (typeof scheduleName !== 'string' || !/[A-Za-z0-9]/.test(scheduleName) || Number.isNaN(time)) {
+    throw new InvalidEventError(
+      kind,
+      `expected \`event.scheduleName\` (a name) and \`event.scheduledTime\` (an ISO time) together, got ${JSON.stringify(String(scheduleName)).slice(0, 80)} and ${JSON.stringify(String(scheduledTime)).slice(0, 40)}`,
+    );
+  }
+  return { kind, request, schedule: { name: scheduleName, time } };
+}
+
+/**
+ * The workflow entry's events, one per step of the state machine: batch ids by their pattern,
+ * requests by the request schema, retries and chunks within their batch.
+ */
+export function parseStepEvent(event: unknown, config: Config): StepEvent {
+  const kind = kindOf(event, STEP_KINDS, WORKFLOW_ANSWERS);
+  switch (kind) {
+    case 'picsum-batch.plan': {
+      const { job } = parsed(kind, shapes.plan, event);
+      return { kind, job: checkedJob(kind, job, config, 'event.job') };
+    }
+    case 'picsum-batch.chunk': {
+      const task = checkedJob(kind, parsed(kind, shapes.chunk, event).task, config, 'event.task');
+      if (task.concurrency > config.maxConcurrency) {
+        throw new InvalidEventError(
+          kind,
+          `\`event.task.concurrency\` is over MAX_CONCURRENCY (${config.maxConcurrency})`,
+        );
+      }
+      const { retry: run } = task.chunk;
+      checkChunks(kind, [task.chunk], { ...task, ...(run ? { retry: { run, items: task.request.count } } : {}) });
+      return { kind, task: task as ChunkTask };
+    }
+    case 'picsum-batch.aggregate': {
+      const plan = checkedJob(kind, parsed(kind, shapes.aggregate, event).plan, config, 'event.plan');
+      checkChunks(kind, plan.chunks, plan);
+      return { kind, plan: plan as BatchPlan };
+    }
+    case 'picsum-batch.failed':
+      return parsed(kind, shapes.failed, event);
+    case 'picsum-batch.heal':
+      return parsed(kind, shapes.heal, event);
+  }
+}

@@ -1,0 +1,30 @@
+// What each entry makes once per cold start and shares with every invocation of its instance.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Invocation } from '../adapters/invocation.js';
+import { jobLauncher, stepFunctionsLaunchers } from '../adapters/launchers.js';
+import { METRICS_NAMESPACE } from '../adapters/metrics.js';
+import { loadConfig } from '../contracts/config.js';
+import { BatchService, type Launchers } from '../orchestration/batch-service.js';
+import { createSourcePool } from '../source/picsum.js';
+import { createS3Client } from '../storage/s3-client.js';
+
+/**
+ * The entry's batch service, log and metrics. Batches it does not run itself go elsewhere: a
+ * background batch to the runs function (RUNS_FUNCTION_NAME), one over CHUNK_SIZE and a scheduled
+ * batch's heal to the batch state machine (STATE_MACHINE_ARN). An entry without one of them
+ * records such a batch as failed to launch, saying which variable is missing.
+ */
+export function coldStart(): Invocation {
+  const config = loadConfig(process.env, { requireBucket: true });
+  const log = new Logger({ serviceName: 'picsum-batch' });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
+  const deps = { s3: createS3Client(config), source: createSourcePool(config), log };
+  const { region, stateMachineArn, runsFunctionName } = config;
+  const states = stateMachineArn ? stepFunctionsLaunchers({ region, stateMachineArn }) : undefined;
+  const launchers: Launchers = {
+    ...(runsFunctionName ? { job: jobLauncher({ region, functionName: runsFunctionName }) } : {}),
+    ...(states ? { chunked: states.chunked, heal: states.heal } : {}),
+  };
+  return { batches: new BatchService(config, deps, launchers), log, metrics };
+}

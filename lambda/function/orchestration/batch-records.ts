@@ -1,0 +1,120 @@
+import pMap from 'p-map';
+import type { Config } from '../contracts/config.js';
+import type { BatchStatus, Manifest } from '../contracts/result.js';
+import type { Deps } from '../pipeline/item-context.js';
+import {
+  batchPrefix,
+  chunkKey,
+  idempotencyKey,
+  manifestKey,
+  progressKey,
+  progressPrefix,
+  reportKey,
+  retryClaimKey,
+  statusKey,
+} from '../storage/keys.js';
+import {
+  getJson,
+  getJsonVersioned,
+  listFolders,
+  listKeys,
+  putJson,
+  putJsonIfAbsent,
+  putJsonIfUnchanged,
+  putText,
+  type Versioned,
+} from '../storage/objects.js';
+import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
+
+/**
+ * A batch's records in the bucket, by what they are rather than where: its status, manifest and
+ * report, its retry claims, its chunks' records and progress, and the Idempotency-Keys that name
+ * batches. The key layout stays in storage/keys.ts; every read and write of a record goes here.
+ */
+export class BatchRecords {
+  private readonly config: Config;
+  private readonly s3: Deps['s3'];
+
+  constructor(options: { config: Config; deps: Pick<Deps, 's3'> }) {
+    this.config = options.config;
+    this.s3 = options.deps.s3;
+  }
+
+  /** The batch's own status record, as last written (not merged with its manifest: see BatchService.status). */
+  status(batchId: string): Promise<BatchStatus | undefined> {
+    return getJson<BatchStatus>(this.s3, this.config, statusKey(this.config, batchId));
+  }
+
+  statusVersioned(batchId: string): Promise<Versioned<BatchStatus> | undefined> {
+    return getJsonVersioned<BatchStatus>(this.s3, this.config, statusKey(this.config, batchId));
+  }
+
+  putStatus(status: BatchStatus): Promise<void> {
+    return putJson(this.s3, this.config, statusKey(this.config, status.batchId), status);
+  }
+
+  /** Replaces the status record only if it is still the version read (`etag`), or still absent (no etag). */
+  putStatusIfUnchanged(status: BatchStatus, etag: string | undefined): Promise<boolean> {
+    return putJsonIfUnchanged(this.s3, this.config, statusKey(this.config, status.batchId), status, etag);
+  }
+
+  /** The batch's manifest: the one record of every item once it ran (or a retry of it did). */
+  manifest(batchId: string): Promise<Manifest | undefined> {
+    return getJson<Manifest>(this.s3, this.config, manifestKey(this.config, batchId));
+  }
+
+  putManifest(manifest: Manifest): Promise<void> {
+    return putJson(this.s3, this.config, manifestKey(this.config, manifest.batchId), manifest);
+  }
+
+  putReport(batchId: string, html: string): Promise<void> {
+    return putText(this.s3, this.config, reportKey(this.config, batchId), html, 'text/html; charset=utf-8');
+  }
+
+  retryClaim(batchId: string, run: number): Promise<RetryClaim | undefined> {
+    return getJson<RetryClaim>(this.s3, this.config, retryClaimKey(this.config, batchId, run));
+  }
+
+  /** Writes a retry run's claim unless that run is claimed already: false when another claim came first. */
+  claimRetryRun(batchId: string, claim: RetryClaim): Promise<boolean> {
+    return putJsonIfAbsent(this.s3, this.config, retryClaimKey(this.config, batchId, claim.run), claim);
+  }
+
+  chunk(batchId: string, chunk: number, retry: number | undefined): Promise<ChunkRecord | undefined> {
+    return getJson<ChunkRecord>(this.s3, this.config, chunkKey(this.config, batchId, chunk, retry));
+  }
+
+  putChunk(batchId: string, record: ChunkRecord): Promise<void> {
+    const { chunk, retry } = record.summary;
+    return putJson(this.s3, this.config, chunkKey(this.config, batchId, chunk, retry), record);
+  }
+
+  /** Every chunk's progress record of the run (the batch's first, or retry run `retry`). */
+  async progress(batchId: string, retry: number | undefined): Promise<(ChunkProgress | undefined)[]> {
+    const keys = await listKeys(this.s3, this.config, progressPrefix(this.config, batchId, retry));
+    return pMap(keys, (key) => getJson<ChunkProgress>(this.s3, this.config, key), { concurrency: 16 });
+  }
+
+  putProgress(batchId: string, retry: number | undefined, progress: ChunkProgress): Promise<void> {
+    return putJson(this.s3, this.config, progressKey(this.config, batchId, progress.chunk, retry), progress);
+  }
+
+  idempotency(keySha256: string): Promise<IdempotencyRecord | undefined> {
+    return getJson<IdempotencyRecord>(this.s3, this.config, idempotencyKey(this.config, keySha256));
+  }
+
+  /** Binds an Idempotency-Key (by its hash) to a batch unless it is bound already: false when it is. */
+  claimIdempotency(keySha256: string, record: IdempotencyRecord): Promise<boolean> {
+    return putJsonIfAbsent(this.s3, this.config, idempotencyKey(this.config, keySha256), record);
+  }
+
+  /** The names of the folders under the key prefix: every batch's id, and whatever else is there. */
+  folders(): Promise<string[]> {
+    return listFolders(this.s3, this.config, this.config.keyPrefix);
+  }
+
+  /** How many objects the batch's folder holds, whatever they are. */
+  async objectCount(batchId: string): Promise<number> {
+    return (await listKeys(this.s3, this.config, batchPrefix(this.config, batchId))).length;
+  }
+}
