@@ -5,9 +5,10 @@ import {
   parseRunEvent,
   parseStepEvent,
   RUNS_ANSWERS,
+  WORKFLOW_ANSWERS,
 } from '../../lambda/function/adapters/entry-events.js';
 import { describeEvent, UnrecognizedEventError } from '../../lambda/function/adapters/event-refusal.js';
-import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { loadConfig, MAX_CHUNKS } from '../../lambda/function/contracts/config.js';
 
 const config = loadConfig({});
 const request = { count: 1 };
@@ -144,6 +145,166 @@ describe('each entry recognises its own events, and only those', () => {
     expect(() => parseStepEvent(event, config)).not.toThrow(UnrecognizedEventError);
   });
 
+  it('names the field and, briefly, the value that failed', () => {
+    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { batchId: '../x', request } }, config)).toThrow(
+      'Refused a picsum-batch.job event: `event.job.batchId` is not valid (got "../x")',
+    );
+    const long = 'a'.repeat(200);
+    expect(() => parseStepEvent({ kind: 'picsum-batch.heal', batchId: [long] }, config)).toThrow(
+      `(got ${JSON.stringify([long]).slice(0, 80)})`,
+    );
+  });
+
+  it("checks a job's request by the API's rules, and its retry within it", () => {
+    const withRetry = (items: number) => ({ kind: 'picsum-batch.job', job: { ...job, retry: { run: 1, items } } });
+    expect(parseRunEvent(withRetry(1), config)).toMatchObject({ job: { retry: { run: 1, items: 1 } } });
+    expect(() => parseRunEvent(withRetry(2), config)).toThrow("`event.job.retry.items` is 2, more than the batch's 1");
+    expect(() =>
+      parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, retry: { run: 0, items: 1 } } }, config),
+    ).toThrow(/`event.job.retry.run`/);
+    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, scheduled: false } }, config)).toThrow(
+      /`event.job.scheduled`/,
+    );
+    expect(parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, scheduled: true } }, config)).toMatchObject({
+      job: { scheduled: true },
+    });
+    // What the state adds beside a job (a map's error, say) is dropped, never passed on.
+    expect(parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, extra: 1 } }, config)).not.toHaveProperty(
+      'job.extra',
+    );
+  });
+
+  it("checks a run envelope's schedule: a name with a letter or digit, and an ISO time", () => {
+    const run = (scheduleName: unknown, scheduledTime: unknown) => ({
+      kind: 'picsum-batch.run',
+      scheduleName,
+      scheduledTime,
+    });
+    expect(() => parseRunEvent(run('--', startedAt), config)).toThrow('got "--" and "2026-11-25T00:00:00.000Z"');
+    expect(() => parseRunEvent(run(7, startedAt), config)).toThrow('got "7" and');
+    expect(() => parseRunEvent(run('s', 'soon'), config)).toThrow('and "soon"');
+    expect(() => parseRunEvent(run('s', 12), config)).toThrow('and "12"');
+    expect(() => parseRunEvent({ kind: 'picsum-batch.run', scheduledTime: startedAt }, config)).toThrow(/together/);
+    expect(parseRunEvent(run('a', startedAt), config)).toMatchObject({ schedule: { name: 'a' } });
+    expect(parseRunEvent(run('9', startedAt), config)).toMatchObject({ schedule: { name: '9' } });
+  });
+
+  it('checks a chunk task: its concurrency within MAX_CONCURRENCY, its chunk within its run', () => {
+    const task = (extra: object) => ({
+      kind: 'picsum-batch.chunk',
+      task: {
+        batchId: 'b',
+        request: { count: 4 },
+        concurrency: 1,
+        startedAt,
+        chunk: { chunk: 0, start: 0, end: 4 },
+        ...extra,
+      },
+    });
+    expect(parseStepEvent(task({}), config)).toMatchObject({ task: { chunk: { end: 4 } } });
+    expect(parseStepEvent(task({ concurrency: config.maxConcurrency }), config).kind).toBe('picsum-batch.chunk');
+    expect(() => parseStepEvent(task({ concurrency: config.maxConcurrency + 1 }), config)).toThrow(
+      `\`event.task.concurrency\` is over MAX_CONCURRENCY (${config.maxConcurrency})`,
+    );
+    expect(() => parseStepEvent(task({ chunk: { chunk: 0, start: 0, end: 5 } }), config)).toThrow(
+      'chunk 0 covers 0..5, not within the 4 items it runs',
+    );
+    expect(() => parseStepEvent(task({ chunk: { chunk: 0, start: 2, end: 2 } }), config)).toThrow('covers 2..2');
+    expect(parseStepEvent(task({ chunk: { chunk: 0, start: 2, end: 3 } }), config).kind).toBe('picsum-batch.chunk');
+    // A retry chunk: its positions are within the run's own items (here, the request's count).
+    expect(parseStepEvent(task({ chunk: { chunk: 1, start: 0, end: 4, retry: 2 } }), config).kind).toBe(
+      'picsum-batch.chunk',
+    );
+    expect(() => parseStepEvent(task({ startedAt: 'then' }), config)).toThrow(/`event.task.startedAt`/);
+    expect(() => parseStepEvent(task({ chunk: { chunk: -1, start: 0, end: 1 } }), config)).toThrow(
+      /`event.task.chunk.chunk`/,
+    );
+  });
+
+  it("checks an aggregate's chunks: within the items its run runs, each of its own run", () => {
+    const plan = (chunks: object[], retry?: object) => ({
+      kind: 'picsum-batch.aggregate',
+      plan: {
+        batchId: 'b',
+        request: { count: 4 },
+        concurrency: 1,
+        parallelChunks: 1,
+        startedAt,
+        chunks,
+        ...(retry ? { retry } : {}),
+      },
+    });
+    expect(parseStepEvent(plan([{ chunk: 0, start: 0, end: 4 }]), config).kind).toBe('picsum-batch.aggregate');
+    expect(() => parseStepEvent(plan([]), config)).toThrow(/`event.plan.chunks`/);
+    expect(() => parseStepEvent(plan([{ chunk: 0, start: 0, end: 4, retry: 1 }]), config)).toThrow(
+      "chunk 0 is of run 1, not the job's 0",
+    );
+    expect(() => parseStepEvent(plan([{ chunk: 0, start: 0, end: 2 }], { run: 1, items: 2 }), config)).toThrow(
+      "chunk 0 is of run 0, not the job's 1",
+    );
+    expect(() =>
+      parseStepEvent(plan([{ chunk: 0, start: 0, end: 3, retry: 1 }], { run: 1, items: 2 }), config),
+    ).toThrow('not within the 2 items it runs');
+    expect(parseStepEvent(plan([{ chunk: 0, start: 0, end: 2, retry: 1 }], { run: 1, items: 2 }), config).kind).toBe(
+      'picsum-batch.aggregate',
+    );
+  });
+
+  it("checks a failure record's failure: Step Functions' Error and Cause, as strings", () => {
+    const failed = (failure: object) => ({ kind: 'picsum-batch.failed', batchId: 'b', requested: 1, failure });
+    expect(parseStepEvent(failed({ Error: 'E', Cause: 'C' }), config)).toMatchObject({ failure: { Error: 'E' } });
+    expect(() => parseStepEvent(failed({ Error: 5 }), config)).toThrow(/`event.failure.Error`/);
+    expect(() => parseStepEvent({ ...failed({}), requested: -1 }, config)).toThrow(/`event.requested`/);
+  });
+
+  it('names where a request inside an event failed, and keeps what it quotes short', () => {
+    const bad = { count: 0 };
+    expect(() => parseRunEvent({ kind: 'picsum-batch.run', request: bad }, config)).toThrow(
+      /`event.request`: Expected `count`/,
+    );
+    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { batchId: 'b', request: bad } }, config)).toThrow(
+      /`event.job.request`: /,
+    );
+    expect(() => parseStepEvent({ kind: 'picsum-batch.plan', job: { batchId: 'b', request: bad } }, config)).toThrow(
+      /`event.job.request`: /,
+    );
+    const task = { batchId: 'b', request: bad, concurrency: 1, startedAt, chunk };
+    expect(() => parseStepEvent({ kind: 'picsum-batch.chunk', task }, config)).toThrow(/`event.task.request`: /);
+    const plan = { batchId: 'b', request: bad, concurrency: 1, parallelChunks: 1, startedAt, chunks: [chunk] };
+    expect(() => parseStepEvent({ kind: 'picsum-batch.aggregate', plan }, config)).toThrow(/`event.plan.request`: /);
+    const name = 'n'.repeat(200);
+    const time = `t${'9'.repeat(100)}`;
+    const refusal = (() => {
+      try {
+        parseRunEvent({ kind: 'picsum-batch.run', scheduleName: name, scheduledTime: time }, config);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(refusal?.endsWith(`got ${JSON.stringify(name).slice(0, 80)} and ${JSON.stringify(time).slice(0, 40)}`)).toBe(
+      true,
+    );
+  });
+
+  it('takes chunk numbers below MAX_CHUNKS', () => {
+    const task = (n: number) => ({
+      kind: 'picsum-batch.chunk',
+      task: { batchId: 'b', request, concurrency: 1, startedAt, chunk: { chunk: n, start: 0, end: 1 } },
+    });
+    expect(parseStepEvent(task(MAX_CHUNKS - 1), config).kind).toBe('picsum-batch.chunk');
+    expect(() => parseStepEvent(task(MAX_CHUNKS), config)).toThrow(/`event.task.chunk.chunk`/);
+  });
+
+  it('says which steps the workflow function answers', () => {
+    expect(WORKFLOW_ANSWERS).toBe(
+      'only the batch state machine\'s steps ("picsum-batch.plan", "picsum-batch.chunk", "picsum-batch.aggregate", "picsum-batch.failed", "picsum-batch.heal")',
+    );
+    expect(API_ANSWERS).toBe('API Gateway REST proxy events only');
+    expect(RUNS_ANSWERS).toBe(
+      'only its own background jobs ({"kind":"picsum-batch.job"}) and run envelopes ({"kind":"picsum-batch.run","request":{...}}: the schedule\'s payload, or a direct invocation)',
+    );
+  });
+
   it('names what arrived and what the entry answers, with a stable code', () => {
     try {
       parseRunEvent({ count: 3 }, config);
@@ -174,6 +335,9 @@ describe('describeEvent', () => {
     );
     expect(describeEvent({ 'detail-type': 'X' })).toMatch(/^an EventBridge event/);
     expect(describeEvent({ httpMethod: 'POST', path: '/batches' })).toBe('an API Gateway request (POST /batches)');
+    expect(describeEvent({ httpMethod: 'X'.repeat(50), path: `/${'p'.repeat(100)}` })).toBe(
+      `an API Gateway request (${'X'.repeat(10)} /${'p'.repeat(59)})`,
+    );
   });
 
   it('never repeats a large event', () => {

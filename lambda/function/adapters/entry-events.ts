@@ -15,7 +15,7 @@ export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
-const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), 'an ISO time'));
+const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value))));
 const retry = z.object({ run: int(1), items: int(1) });
 const chunk = z.object({ chunk: int(0, MAX_CHUNKS - 1), start: int(0), end: int(1), retry: z.optional(int(1)) });
 
@@ -62,8 +62,12 @@ const shapes = {
 function parsed<T>(kind: string, schema: z.ZodMiniType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
+  // A failed parse has at least one issue, and its path runs through values that are there: the
+  // fallbacks below are for the types.
   const issue = result.error.issues[0];
+  // Stryker disable next-line OptionalChaining,ArrayDeclaration: equivalent — see above
   const path = ['event', ...(issue?.path ?? [])].join('.');
+  // Stryker disable next-line OptionalChaining: equivalent — see above
   const got = issue?.path.reduce<unknown>((inner, key) => (inner as Record<PropertyKey, unknown>)?.[key], value);
   throw new InvalidEventError(kind, `\`${path}\` is not valid (got ${JSON.stringify(got)?.slice(0, 80)})`);
 }

@@ -95,8 +95,9 @@ export const failedRecord = (
  * manifest to say the batch finished, means the invocation that owned it died (or never started).
  */
 export function settled(status: BatchStatus, now = Date.now()): BatchStatus {
-  if (status.status !== 'accepted' && status.status !== 'running') return status;
-  if (status.expiresAt === undefined || Date.parse(status.expiresAt) > now) return status;
+  // Only accepted and running records carry an expiry (a chunked run's does not: its steps end it).
+  // Stryker disable next-line LogicalOperator,ConditionalExpression: equivalent — the `in` check is for the types; no other record has `expiresAt`
+  if (!('expiresAt' in status) || status.expiresAt === undefined || Date.parse(status.expiresAt) > now) return status;
   return failedRecord(
     status,
     'interrupted',
