@@ -5,7 +5,13 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
 
-export type BatchAlarmsProps = { functions: IFunction[]; failedRuns: Queue; failedRatioThreshold: number };
+export type BatchAlarmsProps = {
+  functions: IFunction[];
+  failedRuns: Queue;
+  failedRatioThreshold: number;
+  /** The `service` dimension of the instance's batch metrics. */
+  serviceName: string;
+};
 
 /** Alarms a person should hear about: function errors and throttles, failed runs kept, too many failed images. */
 export class BatchAlarms extends Construct {
@@ -24,7 +30,7 @@ export class BatchAlarms extends Construct {
       new Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: 'picsum-batch' },
+        dimensionsMap: { service: props.serviceName },
         statistic: 'Sum',
         period,
       });

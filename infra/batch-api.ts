@@ -1,3 +1,4 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -19,6 +20,7 @@ export type BatchApiProps = {
   settings: StackSettings;
   handler: IFunction;
   limits: Parameters<typeof requestJsonSchema>[0];
+  restApiName: string;
 };
 
 /**
@@ -33,20 +35,31 @@ export class BatchApi extends Construct {
   constructor(scope: Construct, id: string, props: BatchApiProps) {
     super(scope, id);
     const { settings } = props;
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: settings.logRetentionDays as RetentionDays });
+    // Logging needs the account's API Gateway CloudWatch role, an account-wide singleton this
+    // construct leaves alone (cloudWatchRole: false): on only when asked for.
+    const logs = settings.apiLogs
+      ? {
+          accessLogDestination: new LogGroupLogDestination(
+            new LogGroup(this, 'AccessLogs', {
+              retention: settings.logRetentionDays as RetentionDays,
+              removalPolicy: settings.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+            }),
+          ),
+          accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+          loggingLevel: MethodLoggingLevel.ERROR,
+        }
+      : {};
     this.api = new RestApi(this, 'Api', {
-      restApiName: 'picsum-batch',
+      restApiName: props.restApiName,
       description: 'Fetch N images from picsum.photos into S3',
       endpointTypes: [EndpointType.REGIONAL],
-      cloudWatchRole: true,
+      cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
         throttlingRateLimit: settings.throttleRate,
         throttlingBurstLimit: settings.throttleBurst,
-        accessLogDestination: new LogGroupLogDestination(accessLogs),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
-        loggingLevel: MethodLoggingLevel.ERROR,
         tracingEnabled: true,
+        ...logs,
       },
     });
     const authorizationType = settings.auth === 'iam' ? AuthorizationType.IAM : AuthorizationType.NONE;

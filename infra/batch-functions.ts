@@ -3,7 +3,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type FunctionProps, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionCode } from './function-bundle.js';
@@ -11,10 +11,12 @@ import { functionLimits, type StackSettings } from './settings.js';
 
 export type BatchFunctionsProps = {
   settings: StackSettings;
-  bucket: Bucket;
+  bucket: IBucket;
   failedRuns: Queue;
   /** The state machine that runs batches over the chunk size; built from its name (no cycle). */
   stateMachineArn: string;
+  /** Its functions' log service name and their batch metrics' `service` dimension. */
+  serviceName: string;
 };
 
 /** API Gateway cuts an integration at 29 s: the API function never needs longer. */
@@ -89,7 +91,7 @@ export class BatchFunctions extends Construct {
           KEY_PREFIX: settings.keyPrefix,
           ...functionLimits(settings),
           STATE_MACHINE_ARN: props.stateMachineArn,
-          POWERTOOLS_SERVICE_NAME: 'picsum-batch',
+          POWERTOOLS_SERVICE_NAME: props.serviceName,
           NODE_OPTIONS: '--enable-source-maps',
           ...env,
         },

@@ -1,27 +1,39 @@
-import { type CfnElement, type Stack, Token, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { PicsumBatch } from './picsum-batch.js';
 import type { StackSettings } from './settings.js';
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
 }
 
+/** A resource as cdk-nag names it in a finding: `<LogicalId.Arn>`, `<AWS::Partition>`, literal text. */
+function nagName(scope: IConstruct, value: string): string {
+  const render = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const token = part as Record<string, unknown>;
+    if (Array.isArray(token['Fn::GetAtt'])) return `<${(token['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (typeof token.Ref === 'string') return `<${token.Ref}>`;
+    if (Array.isArray(token['Fn::Join']))
+      return ((token['Fn::Join'] as [string, unknown[]])[1] ?? []).map(render).join('');
+    return JSON.stringify(part);
+  };
+  return render(Stack.of(scope).resolve(value));
+}
+
 /**
- * The cdk-nag AwsSolutions findings this stack accepts on purpose, each with its reason. Anything
- * else is an error and fails synth. Acknowledgements are scoped to the construct they concern.
+ * The cdk-nag AwsSolutions findings a PicsumBatch accepts on purpose, each with its reason.
+ * Anything else is an error and fails synth. Acknowledgements are scoped to the construct they
+ * concern, and name its own resources, so two instances in a stack acknowledge each their own.
  */
-export function acknowledgeFindings(stack: Stack, settings: StackSettings): void {
-  const find = (path: string) => stack.node.findChild(path);
+export function acknowledgeFindings(scope: PicsumBatch, settings: StackSettings): void {
+  const stack = Stack.of(scope);
+  const find = (path: string) => scope.node.findChild(path);
   const batch = find('Batch');
   const http = find('Http');
-  // cdk-nag names resources in findings by logical id, e.g. `<StorageImagesCFC0E004.Arn>`.
-  const logicalId = (path: string[]) =>
-    stack.getLogicalId(
-      path.reduce((node, id) => node.node.findChild(id), stack as IConstruct).node.defaultChild as CfnElement,
-    );
-  const bucketArn = `<${logicalId(['Storage', 'Images'])}.Arn>`;
-  const runsArn = `<${logicalId(['Batch', 'Runs'])}.Arn>`;
-  const workflowArn = `<${logicalId(['Batch', 'Workflow'])}.Arn>`;
+  const bucketArn = nagName(scope, scope.bucket.bucketArn);
+  const runsArn = nagName(scope, scope.functions.runs.functionArn);
+  const workflowArn = nagName(scope, scope.functions.workflow.functionArn);
 
   acknowledge(
     batch,
@@ -38,11 +50,15 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
     `AwsSolutions-IAM5[Resource::${runsArn}:*]`,
     "EventBridge Scheduler's role (made by the LambdaInvoke target) and the API function's grant: lambda:InvokeFunction on the runs function and its versions/aliases only.",
   );
-  acknowledge(
-    http,
-    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-    "API Gateway's account-wide CloudWatch role; AWS's managed policy is the documented way to let API Gateway write execution logs.",
-  );
+  if (!settings.apiLogs) {
+    for (const rule of ['AwsSolutions-APIG1', 'AwsSolutions-APIG6']) {
+      acknowledge(
+        http,
+        rule,
+        "API Gateway logging needs the account's API Gateway CloudWatch role, an account-wide singleton a construct must not own; `apiLogs: true` turns it on once that role is set (docs/deploy.md).",
+      );
+    }
+  }
   acknowledge(
     http,
     'AwsSolutions-COG4',
@@ -66,8 +82,10 @@ export function acknowledgeFindings(stack: Stack, settings: StackSettings): void
   const workflow = find('Workflow');
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-  const stateMachineName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(['Workflow', 'StateMachine'])}"}]}]}`;
-  const executions = `arn:<AWS::Partition>:states:${region}:${account}:execution:${stateMachineName}`;
+  const machine = scope.stateMachine.node.defaultChild as CfnElement;
+  const stateMachineName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(machine)}"}]}]}`;
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+  const executions = `arn:${partition}:states:${region}:${account}:execution:${stateMachineName}`;
   for (const resource of [`${executions}:*`, `${executions}/Chunks:*`]) {
     acknowledge(
       workflow,

@@ -1,7 +1,10 @@
 import { loadConfig } from '../lambda/function/contracts/config.js';
 import { parseRequest } from '../lambda/function/contracts/request.js';
 
-/** Everything the stack reads from CDK context (`-c key=value` or cdk.json), with defaults. */
+/**
+ * Every setting of a PicsumBatch, with defaults: its props, or for the app CDK context
+ * (`-c key=value` or cdk.json) by the same names.
+ */
 export type StackSettings = {
   /** Throwaway stack: the bucket is destroyed (with its objects) when the stack is. */
   dev: boolean;
@@ -34,6 +37,11 @@ export type StackSettings = {
   healDelaySeconds: number;
   /** Alarm when more than this share of a period's images fail. */
   failedRatioThreshold: number;
+  /**
+   * API Gateway access and execution logs. They need the account's API Gateway CloudWatch role,
+   * set once per account and region outside this construct (see docs/deploy.md), so off by default.
+   */
+  apiLogs: boolean;
 };
 
 type Context = (key: string) => unknown;
@@ -113,6 +121,7 @@ export function readSettings(context: Context): StackSettings {
     scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
     healDelaySeconds: number(context, 'healDelaySeconds', 900, 0, 86_400),
     failedRatioThreshold: number(context, 'failedRatioThreshold', 0.1, 0, 1),
+    apiLogs: flag(context, 'apiLogs', false),
   };
   if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {
     throw new Error(

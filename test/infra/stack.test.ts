@@ -28,6 +28,7 @@ beforeAll(() => {
     throttleRate: '3',
     throttleBurst: '6',
     maxCount: '500',
+    apiLogs: 'true',
   });
 }, 120_000);
 afterAll(() => {
@@ -41,7 +42,7 @@ const FUNCTIONS = ['Api', 'Runs', 'Workflow'] as const;
 /** Every statement of every policy attached to a function's role: the runs function's, or the one named. */
 function functionRoleStatements(t: Template, name: (typeof FUNCTIONS)[number] = 'Runs'): Statement[] {
   const functions = t.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
-  const batchFunction = Object.entries(functions).find(([id]) => id.startsWith(`Batch${name}`))?.[1];
+  const batchFunction = Object.entries(functions).find(([id]) => id.startsWith(`BatchesBatch${name}`))?.[1];
   const roleId = (batchFunction?.Properties.Role as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
   const policies = t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
   return Object.values(policies).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
@@ -99,7 +100,11 @@ describe('the functions', () => {
   it('are three, one per trigger, from one bundle: each its own handler, timeout and log group', () => {
     const functions = template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
     const shapes = Object.entries(functions)
-      .map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties.Handler, fn.Properties.Timeout])
+      .map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, '').replace(/^Batches/, ''),
+        fn.Properties.Handler,
+        fn.Properties.Timeout,
+      ])
       .sort();
     expect(shapes).toEqual([
       ['BatchApi', 'api.handler', 30],
@@ -150,7 +155,7 @@ describe('the functions', () => {
                 { Ref: 'AWS::Region' },
                 ':',
                 { Ref: 'AWS::AccountId' },
-                ':stateMachine:PicsumBatch-batches',
+                ':stateMachine:PicsumBatch-Batches-9FF57558-batches',
               ],
             ],
           },
@@ -196,7 +201,7 @@ describe('the functions', () => {
     }
     const objects = statements.find((s) => actionsOf(s).includes('s3:PutObject'));
     expect(objects?.Resource).toEqual({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^StorageImages/), 'Arn'] }, '/images/*']],
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BatchesStorageImages/), 'Arn'] }, '/images/*']],
     });
     const list = statements.find((s) => actionsOf(s).includes('s3:ListBucket'));
     expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['images/*'] } });
@@ -214,13 +219,15 @@ describe('the functions', () => {
       const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
       if (name === 'Api') {
         expect(invoke).toHaveLength(1);
-        expect(JSON.stringify(invoke[0]?.Resource)).toMatch(/^\[\{"Fn::GetAtt":\["BatchRuns[0-9A-F]{8}","Arn"\]\}/);
+        expect(JSON.stringify(invoke[0]?.Resource)).toMatch(
+          /^\[\{"Fn::GetAtt":\["BatchesBatchRuns[0-9A-F]{8}","Arn"\]\}/,
+        );
       } else {
         expect(invoke).toEqual([]);
       }
       const states = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('states:')));
       expect(states.flatMap(actionsOf)).toEqual(['states:StartExecution']);
-      expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-batches');
+      expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-Batches-9FF57558-batches');
       // sqs: the failed-runs destination of the runs function's asynchronous invocations.
       const allowed = name === 'Runs' ? /^(s3|logs|xray|lambda|states|sqs):/ : /^(s3|logs|xray|lambda|states):/;
       expect(statements.flatMap(actionsOf).filter((action) => !allowed.test(action))).toEqual([]);
@@ -283,14 +290,19 @@ describe('the API', () => {
     });
   });
 
-  it('throttles, writes JSON access logs and traces on its stage', () => {
+  it('throttles and traces on its stage; writes JSON access logs only when asked, owning no account-wide role', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
-      AccessLogSetting: { Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
-      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, LoggingLevel: 'ERROR' })],
+      AccessLogSetting: Match.absent(),
+      MethodSettings: [
+        Match.objectLike({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, LoggingLevel: Match.absent() }),
+      ],
     });
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    custom.template.resourceCountIs('AWS::ApiGateway::Account', 0);
     custom.template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 })],
+      AccessLogSetting: { Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6, LoggingLevel: 'ERROR' })],
     });
   });
 });
@@ -298,14 +310,14 @@ describe('the API', () => {
 describe('the schedule', () => {
   it('runs 15 images of 600x400 a day, with its name and the scheduled time in the payload', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      Name: 'PicsumBatch-batch',
+      Name: Match.stringLikeRegexp('^PicsumBatch-Batches-[0-9A-F]{8}-batch$'),
       ScheduleExpression: 'rate(1 day)',
       State: 'ENABLED',
       Target: Match.objectLike({
         Input: JSON.stringify({
           kind: 'picsum-batch.run',
           request: { count: 15, width: 600, height: 400 },
-          scheduleName: 'PicsumBatch-batch',
+          scheduleName: 'PicsumBatch-Batches-9FF57558-batch',
           scheduledTime: '<aws.scheduler.scheduled-time>',
         }),
         RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 7200 },
@@ -373,19 +385,19 @@ describe('observability', () => {
     const outputs = template.findOutputs('*');
     const value = (name: string) => JSON.stringify(outputs[name]?.Value);
     expect(value('ApiUrl')).toMatch(
-      /^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"HttpApi[A-Za-z0-9]+"\},".execute-api."/,
+      /^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"BatchesHttpApi[A-Za-z0-9]+"\},".execute-api."/,
     );
-    expect(value('BucketName')).toMatch(/^\{"Ref":"StorageImages[A-Za-z0-9]+"\}$/);
-    expect(value('RunsFunctionName')).toMatch(/^\{"Ref":"BatchRuns[A-Za-z0-9]+"\}$/);
-    expect(outputs.ScheduleName?.Value).toBe('PicsumBatch-batch');
-    expect(value('StateMachineArn')).toMatch(/^\{"Ref":"WorkflowStateMachine[A-Za-z0-9]+"\}$/);
+    expect(value('BucketName')).toMatch(/^\{"Ref":"BatchesStorageImages[A-Za-z0-9]+"\}$/);
+    expect(value('RunsFunctionName')).toMatch(/^\{"Ref":"BatchesBatchRuns[A-Za-z0-9]+"\}$/);
+    expect(value('ScheduleName')).toMatch(/^\{"Ref":"BatchesScheduledSchedule[A-Za-z0-9]+"\}$/);
+    expect(value('StateMachineArn')).toMatch(/^\{"Ref":"BatchesWorkflowStateMachine[A-Za-z0-9]+"\}$/);
   });
 });
 
 describe('the batch state machine (batches over chunkSize)', () => {
   it('is a Standard state machine named for the function to start: plan, map over chunks, aggregate', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: 'PicsumBatch-batches',
+      StateMachineName: 'PicsumBatch-Batches-9FF57558-batches',
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
@@ -497,7 +509,7 @@ describe('the batch state machine (batches over chunkSize)', () => {
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
     const start = statements.find((s) => actionsOf(s).includes('states:StartExecution'));
-    expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/^WorkflowStateMachine/) });
+    expect(start?.Resource).toEqual({ Ref: expect.stringMatching(/^BatchesWorkflowStateMachine/) });
     const watch = statements.find((s) => actionsOf(s).includes('states:DescribeExecution'));
     expect(actionsOf(watch as Statement).sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
     const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));

@@ -14,6 +14,11 @@ export type Synthesized = {
   violations: unknown[];
 };
 
+/** The feature flags in cdk.json, which the CLI gives the app as context: tests give them too. */
+export const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
+).context;
+
 /** Synthesizes the real app (cdk-nag included, bundling with the local esbuild) into a temp folder. */
 export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'picsum-cdk-'));
@@ -22,7 +27,7 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   try {
     // The CLI sets asset metadata; here it tells which cdk.out folder holds the function bundle.
     const { app, stack } = buildApp(
-      new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...context } }),
+      new App({ outdir, context: { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true, ...context } }),
     );
     assembly = app.synth();
     stackName = stack.stackName;

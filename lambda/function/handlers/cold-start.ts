@@ -17,8 +17,10 @@ import { createS3Client } from '../storage/s3-client.js';
  */
 export function coldStart(): Invocation {
   const config = loadConfig(process.env, { requireBucket: true });
-  const log = new Logger({ serviceName: 'picsum-batch' });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'picsum-batch' });
+  // Deployed, each instance's own name (POWERTOOLS_SERVICE_NAME): its metrics' `service` dimension.
+  const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'picsum-batch';
+  const log = new Logger({ serviceName });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
   const deps = { s3: createS3Client(config), source: createSourcePool(config), log };
   const { region, stateMachineArn, runsFunctionName } = config;
   const states = stateMachineArn ? stepFunctionsLaunchers({ region, stateMachineArn }) : undefined;

@@ -1,0 +1,141 @@
+import { ArnFormat, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
+import { loadConfig } from '../lambda/function/contracts/config.js';
+import { BatchAlarms } from './alarms.js';
+import { BatchApi } from './batch-api.js';
+import { BatchFunctions } from './batch-functions.js';
+import { BatchSchedule } from './batch-schedule.js';
+import { BatchWorkflow } from './batch-workflow.js';
+import { acknowledgeFindings } from './nag.js';
+import { functionLimits, readSettings, type StackSettings } from './settings.js';
+import { ImageStorage } from './storage.js';
+
+/** Every setting is optional, with the defaults docs/deploy.md lists; the same names as the app's context keys. */
+export type PicsumBatchProps = Partial<StackSettings> & {
+  /** Bring your own bucket: the functions read and write only under `keyPrefix`. Default: a private bucket of its own. */
+  bucket?: IBucket;
+};
+
+/**
+ * A batch fetcher in one construct: three functions (the API's, background and scheduled runs,
+ * the state machine's steps), a REST API, an EventBridge Scheduler schedule, a Step Functions
+ * state machine for batches over `chunkSize`, a failed-runs queue, alarms, and a bucket unless one
+ * is given. Every physical name and metric dimension derives from the construct's path, so any
+ * number of them live in one stack; it creates no account-wide resource.
+ */
+export class PicsumBatch extends Construct {
+  /** Where the images go: the bucket given, or the construct's own. */
+  readonly bucket: IBucket;
+  readonly api: RestApi;
+  readonly functions: BatchFunctions;
+  readonly stateMachine: StateMachine;
+  readonly schedule: Schedule;
+  /** Scheduled deliveries that never reached the runs function, and asynchronous runs that failed. */
+  readonly failedRuns: Queue;
+  readonly alarms: BatchAlarms;
+  /** The `service` dimension of this instance's batch metrics, and its functions' log service name. */
+  readonly serviceName: string;
+  readonly settings: StackSettings;
+
+  constructor(scope: Construct, id: string, props: PicsumBatchProps = {}) {
+    super(scope, id);
+    const { bucket, ...rest } = props;
+    const settings = readSettings((key) => (rest as Record<string, unknown>)[key]);
+    this.settings = settings;
+    // Unique in the app and stable across deploys: the construct's path, shortened with a hash.
+    const name = Names.uniqueResourceName(this, { maxLength: 48, separator: '-' });
+    this.serviceName = name;
+    Tags.of(this).add('picsum-batch:instance', name);
+
+    this.bucket = bucket ?? new ImageStorage(this, 'Storage', settings).bucket;
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // The state machine invokes the workflow function and the functions start the state machine:
+    // its ARN is built from a fixed name, so neither resource has to wait for the other.
+    const stateMachineName = `${name}-batches`;
+    const stateMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.functions = new BatchFunctions(this, 'Batch', {
+      settings,
+      bucket: this.bucket,
+      failedRuns: this.failedRuns,
+      stateMachineArn,
+      serviceName: name,
+    });
+    const { api, runs, workflow } = this.functions;
+    this.stateMachine = new BatchWorkflow(this, 'Workflow', {
+      settings,
+      handler: workflow,
+      stateMachineName,
+    }).stateMachine;
+    this.api = new BatchApi(this, 'Http', {
+      settings,
+      handler: api,
+      restApiName: name,
+      // The function's own limits: what it reads from MAX_COUNT and its defaults.
+      limits: loadConfig(functionLimits(settings)),
+    }).api;
+    this.schedule = new BatchSchedule(this, 'Scheduled', {
+      settings,
+      handler: runs,
+      deadLetterQueue: this.failedRuns,
+      scheduleName: `${name}-batch`,
+    }).schedule;
+    this.alarms = new BatchAlarms(this, 'Alarms', {
+      functions: this.functions.all,
+      failedRuns: this.failedRuns,
+      failedRatioThreshold: settings.failedRatioThreshold,
+      serviceName: name,
+    });
+    acknowledgeFindings(this, settings);
+  }
+
+  /** Lets `grantee` call every route of the API (execute-api:Invoke on its stage), as SigV4-signed calls need. */
+  grantInvoke(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName)],
+    });
+  }
+
+  /** Images stored, summed over the period (default 5 minutes). */
+  metricImagesStored(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.stored, { statistic: 'Sum', ...options });
+  }
+
+  /** Images failed, summed over the period (default 5 minutes). */
+  metricImagesFailed(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.failed, { statistic: 'Sum', ...options });
+  }
+
+  /** Batch duration in milliseconds, p50 over the period unless told otherwise. */
+  metricBatchDuration(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.elapsed, { statistic: 'p50', ...options });
+  }
+
+  private batchMetric(metricName: string, options: MetricOptions): Metric {
+    return new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.serviceName },
+      period: Duration.minutes(5),
+      ...options,
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PicsumBatch } from '../../infra/index.js';
+import { CDK_JSON_CONTEXT } from './synth.js';
+
+const outdir = mkdtempSync(join(tmpdir(), 'picsum-construct-'));
+let template: Template;
+let violations: unknown[];
+let first: PicsumBatch;
+let second: PicsumBatch;
+let stack: Stack;
+
+beforeAll(() => {
+  // An app as `cdk init` makes one: the recommended feature flags, as in cdk.json.
+  const app = new App({ outdir, context: CDK_JSON_CONTEXT });
+  stack = new Stack(app, 'Host', { env: { account: '123456789012', region: 'eu-west-1' } });
+  first = new PicsumBatch(stack, 'Nightly');
+  // The second brings its own bucket, as a team with one would.
+  const bucket = Bucket.fromBucketName(stack, 'Existing', 'team-images');
+  second = new PicsumBatch(stack, 'Thumbnails', { bucket, keyPrefix: 'thumbs/', scheduleEnabled: false });
+  const caller = new Role(stack, 'Caller', { assumedBy: new AccountRootPrincipal() });
+  first.grantInvoke(caller);
+  // The caller's policy is the app's: every route of the API (`/*/*`) is what grantInvoke is for.
+  Validations.of(caller).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::arn:aws:execute-api:eu-west-1:123456789012:<NightlyHttpApi6FF53414>/<NightlyHttpApiDeploymentStagev11C9C89A1>/*/*]',
+    reason: 'grantInvoke: every route of the API, on its one stage',
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  const assembly = app.synth();
+  template = Template.fromJSON(assembly.getStackByName('Host').template);
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { violations?: unknown[] }[];
+  };
+  violations = report.pluginReports.flatMap((plugin) => plugin.violations ?? []);
+}, 180_000);
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const namesOf = (type: string, property: string) =>
+  Object.values(template.findResources(type)).map((resource) => resource.Properties[property]);
+
+describe('PicsumBatch, twice in one stack', () => {
+  it('synthesizes with no cdk-nag finding left, and no account-wide resource', () => {
+    expect(violations).toEqual([]);
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+  });
+
+  it('names every physical resource after its own path: nothing collides', () => {
+    const machines = namesOf('AWS::StepFunctions::StateMachine', 'StateMachineName');
+    const schedules = namesOf('AWS::Scheduler::Schedule', 'Name');
+    const apis = namesOf('AWS::ApiGateway::RestApi', 'Name');
+    expect(machines).toHaveLength(2);
+    expect(new Set(machines).size).toBe(2);
+    expect(new Set(schedules).size).toBe(2);
+    expect(new Set(apis).size).toBe(2);
+    expect(machines.join()).toMatch(/Host-Nightly-[0-9A-F]{8}-batches/);
+    expect(first.serviceName).not.toBe(second.serviceName);
+    // Each instance's functions log and measure under its own service name.
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: first.serviceName }) } },
+      3,
+    );
+  });
+
+  it('writes only under the prefix of a bucket it is given, and makes no bucket for it', () => {
+    // The first instance's bucket and its access-log bucket; none for the second.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const text = JSON.stringify(policies);
+    expect(text).toContain(':s3:::team-images/thumbs/*');
+    expect(text).not.toContain(':s3:::team-images/*"');
+    expect(text).not.toContain(':s3:::team-images/images/*');
+  });
+
+  it('grants a caller execute-api:Invoke on its API, and measures its own batches', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'execute-api:Invoke',
+            Resource: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+          }),
+        ],
+      },
+    });
+    const stored = stack.resolve(first.metricImagesStored().toMetricConfig().metricStat);
+    expect(stored).toMatchObject({
+      namespace: 'PicsumBatch',
+      metricName: 'ImagesStored',
+      statistic: 'Sum',
+      dimensions: [{ name: 'service', value: first.serviceName }],
+    });
+    expect(first.metricImagesFailed().metricName).toBe('ImagesFailed');
+    expect(first.metricBatchDuration().statistic).toBe('p50');
+    expect(second.metricImagesStored().dimensions).toEqual({ service: second.serviceName });
+  });
+
+  it('tags what it makes with its instance', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([{ Key: 'picsum-batch:instance', Value: second.serviceName }]),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      Tags: Match.arrayWith([{ Key: 'picsum-batch:instance', Value: first.serviceName }]),
+    });
+  });
+});
