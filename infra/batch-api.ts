@@ -3,16 +3,19 @@ import {
   AccessLogFormat,
   AuthorizationType,
   EndpointType,
+  type IResource,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   Model,
   RequestValidator,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { GATEWAY_ANSWERS, gatewayTemplate, statusOf } from '../lambda/function/adapters/http-api/gateway-answers.js';
 import { requestJsonSchema } from './request-model.js';
 import type { StackSettings } from './settings.js';
 
@@ -70,11 +73,28 @@ export class BatchApi extends Construct {
       modelName: 'BatchRequest',
       schema: requestJsonSchema(props.limits),
     });
+    // Bodies are checked by the function alone: it names the field and the value, in the API's
+    // error shape, as `npm run dev` does. The model documents the body; parameters are checked here.
     const validator = new RequestValidator(this, 'Validator', {
       restApi: this.api,
-      validateRequestBody: true,
+      validateRequestBody: false,
       validateRequestParameters: true,
     });
+    // Everything API Gateway answers on its own, in the same `{error: {code, message}}` shape.
+    for (const answer of GATEWAY_ANSWERS) {
+      const status = statusOf(answer);
+      this.api.addGatewayResponse(answer.type, {
+        type: ResponseType.of(answer.type),
+        ...(status === undefined ? {} : { statusCode: String(status) }),
+        responseHeaders: {
+          'content-type': "'application/json; charset=utf-8'",
+          ...Object.fromEntries(Object.entries(answer.headers ?? {}).map(([name, value]) => [name, `'${value}'`])),
+        },
+        templates: { 'application/json': gatewayTemplate(answer) },
+      });
+    }
+    // Any other method or path reaches the function too, which answers 405 (with Allow) or 404.
+    const anyOther = (resource: IResource) => resource.addMethod('ANY', integration, { authorizationType });
     const batches = this.api.root.addResource('batches');
     // Newest first, a page at a time; the function checks both parameters and names a bad one.
     batches.addMethod('GET', integration, {
@@ -86,6 +106,9 @@ export class BatchApi extends Construct {
       requestValidator: validator,
       requestModels: { 'application/json': model },
     });
+    anyOther(batches);
+    anyOther(this.api.root);
+    anyOther(this.api.root.addResource('{proxy+}'));
     const batch = batches.addResource('{batchId}');
     batch.addMethod('GET', integration, {
       authorizationType,
@@ -93,10 +116,13 @@ export class BatchApi extends Construct {
       requestParameters: { 'method.request.path.batchId': true },
     });
     // The batch's unfinished items again, into the same batch; the function checks the (empty) body.
-    batch.addResource('retry').addMethod('POST', integration, {
+    const retry = batch.addResource('retry');
+    retry.addMethod('POST', integration, {
       authorizationType,
       requestValidator: validator,
       requestParameters: { 'method.request.path.batchId': true },
     });
+    anyOther(batch);
+    anyOther(retry);
   }
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../function/adapters/http-api/gateway-answers.js';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
 import { integerVar } from '../function/contracts/config.js';
@@ -12,9 +13,6 @@ import type { LocalRuntime } from './setup.js';
 
 /** `PORT` for `npm run dev`, checked as every other variable is (0 lets the system pick one). */
 export const devPort = (env: NodeJS.ProcessEnv): number => integerVar(env, 'PORT', 3000, 0, 65_535);
-
-/** API Gateway refuses payloads over 10 MB before the function sees them; so do we. */
-const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 /** Background batches run two at a time here; eight more may wait, the rest are answered 503. */
 const BACKGROUND_LIMITS = { running: 2, waiting: 8 };
@@ -84,9 +82,10 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
         return;
       }
       if (await servePage(req, res, runtime)) return;
-      const body = await readBody(req, GATEWAY_MAX_BYTES);
+      // API Gateway refuses payloads over 10 MB before the function sees them, with its REQUEST_TOO_LARGE answer.
+      const body = await readBody(req, GATEWAY_MAX_BODY_BYTES);
       if (body === undefined) {
-        send(res, json(413, { error: { code: 'BODY_TOO_LARGE', message: 'Request body is over 10 MB' } }));
+        send(res, gatewayAnswer('REQUEST_TOO_LARGE'));
         return;
       }
       const result = await handleApiEvent(toProxyEvent(req, body), {

@@ -2,6 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_ANSWERS } from '../../lambda/function/adapters/http-api/gateway-answers.js';
+import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
+import { ERROR_CODES } from '../../lambda/function/contracts/errors.js';
 import { definitionOf } from '../support/state-machine.js';
 import { removeSynthesized, type Synthesized, synthesize } from './synth.js';
 
@@ -236,9 +239,11 @@ describe('the functions', () => {
 });
 
 describe('the API', () => {
-  it('is a regional REST API with IAM authorization on its four routes by default', () => {
+  it('is a regional REST API with IAM authorization on its four routes, and on every other method and path, by default', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 4);
+    // Four routes, and ANY on /, /{proxy+}, /batches, /batches/{batchId} and its /retry: the function answers 404 and 405.
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 9);
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'ANY' }, 5);
     // GET /batches: the listing, its page parameters optional
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'GET',
@@ -259,11 +264,14 @@ describe('the API', () => {
   });
 
   it('opens only when auth=none is asked for', () => {
-    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 4);
+    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 9);
   });
 
-  it('validates the body against a model that mirrors the request schema', () => {
-    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+  it('leaves the body to the function, documenting it with a model that mirrors the request schema', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: false,
+      ValidateRequestParameters: true,
+    });
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'POST',
       RequestValidatorId: { Ref: Match.stringLikeRegexp('HttpValidator') },
@@ -541,5 +549,33 @@ describe('cdk-nag and the bundle', () => {
     expect(/from\s*["']@aws-sdk\//.test(bundle)).toBe(false);
     expect(bundle.includes('"PutObject"')).toBe(true);
     expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+  });
+});
+
+describe('what API Gateway answers on its own', () => {
+  /** A gateway response's template as API Gateway fills it in, with `message` as its own message. */
+  const render = (template: string, message: string) =>
+    template.replace('$context.error.messageString', JSON.stringify(message));
+
+  it("answers every refusal of its own in the API's error shape, with the status and headers of the table", () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.map((r) => r.Properties.ResponseType).sort()).toEqual(GATEWAY_ANSWERS.map((a) => a.type).sort());
+    for (const answer of GATEWAY_ANSWERS) {
+      const response = responses.find((r) => r.Properties.ResponseType === answer.type)?.Properties;
+      const body = JSON.parse(render(response?.ResponseTemplates['application/json'], 'Signature expired'));
+      expect(body).toEqual({ error: { code: answer.code, message: answer.message ?? 'Signature expired' } });
+      expect(ERROR_CODES).toHaveProperty(answer.code);
+      expect(response?.StatusCode).toBe(answer.type === 'DEFAULT_4XX' ? undefined : String(HTTP_STATUS[answer.code]));
+      expect(response?.ResponseParameters['gatewayresponse.header.content-type']).toBe(
+        "'application/json; charset=utf-8'",
+      );
+    }
+    const throttled = responses.find((r) => r.Properties.ResponseType === 'THROTTLED')?.Properties;
+    expect(throttled).toMatchObject({
+      StatusCode: '429',
+      ResponseParameters: { 'gatewayresponse.header.retry-after': "'1'" },
+    });
+    const unsigned = responses.find((r) => r.Properties.ResponseType === 'MISSING_AUTHENTICATION_TOKEN')?.Properties;
+    expect(unsigned?.StatusCode).toBe('403');
   });
 });

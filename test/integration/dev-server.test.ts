@@ -1,6 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayAnswer } from '../../lambda/function/adapters/http-api/gateway-answers.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
@@ -40,6 +41,7 @@ describe('the dev server, as API Gateway would call the handler', () => {
     const accepted = await call('POST', '/batches', JSON.stringify({ count: 6, width: 16 }));
     expect(accepted.status).toBe(202);
     expect(accepted.json.statusUrl).toBe(`/batches/${accepted.json.batchId}`);
+    expect(accepted.headers.location).toBe(`/batches/${accepted.json.batchId}`);
 
     await expect
       .poll(async () => (await call('GET', accepted.json.statusUrl)).json.status, { timeout: 10_000, interval: 50 })
@@ -66,6 +68,24 @@ describe('the dev server, as API Gateway would call the handler', () => {
     expect(json.error.code).toBe(code);
     expect(json.error.field).toBe(field);
     expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('refuses a body over 10 MB as API Gateway would, from the same gateway answer the stack deploys', async () => {
+    const { status, json, headers } = await call('POST', '/batches', 'x'.repeat(10 * 1024 * 1024 + 1));
+    const gateway = gatewayAnswer('REQUEST_TOO_LARGE');
+    expect(status).toBe(gateway.statusCode);
+    expect(json).toEqual(JSON.parse(gateway.body));
+    expect(json).toEqual({ error: { code: 'BODY_TOO_LARGE', message: 'Request body is over 10 MB' } });
+    expect(headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('answers an unknown route 404 and an unknown method 405, as the deployed API does (its ANY methods reach the function)', async () => {
+    const missing = await call('GET', '/nothing/here');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('NOT_FOUND');
+    const wrong = await call('DELETE', '/batches');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('GET, POST');
   });
 
   it('refuses a body that is not JSON with 415', async () => {

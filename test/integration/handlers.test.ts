@@ -214,6 +214,14 @@ describe('the Lambda handlers', () => {
 
     expect([small.statusCode, large.statusCode]).toEqual([202, 202]);
     expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(JSON.parse(small.body).batchId);
+    // Where to watch it, as the caller addresses the API: with its stage.
+    const staged = (await handler(
+      { ...post({ count: 8, width: 8 }), requestContext: { path: '/v1/batches' } } as APIGatewayProxyEvent,
+      context,
+    )) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(staged.body);
+    expect(staged.headers).toMatchObject({ location: `/v1/batches/${batchId}` });
+    expect(JSON.parse(staged.body).statusUrl).toBe(`/batches/${batchId}`);
     const started = states.seen.at(-1);
     expect(started?.signatureValid).toBe(true);
     expect(started?.headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');

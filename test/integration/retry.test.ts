@@ -43,7 +43,7 @@ async function devServer(options: Parameters<typeof startHarness>[0]) {
       method,
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
-    return { status: response.statusCode, json: JSON.parse(await response.body.text()) };
+    return { status: response.statusCode, headers: response.headers, json: JSON.parse(await response.body.text()) };
   };
 }
 
@@ -132,7 +132,7 @@ describe('POST /batches/{batchId}/retry', () => {
     // A complete batch: 200 with its result, and nothing fetched.
     const requestsBefore = harness.picsum.requests.length;
     const again = await call('POST', `/batches/${first.json.batchId}/retry`, {});
-    expect(again).toEqual({ status: 200, json: retried.json });
+    expect({ status: again.status, json: again.json }).toEqual({ status: 200, json: retried.json });
     expect(harness.picsum.requests.length).toBe(requestsBefore);
   });
 
@@ -167,6 +167,8 @@ describe('POST /batches/{batchId}/retry', () => {
     expect(running.status).toBe(409);
     expect(running.json.error.code).toBe('BATCH_RUNNING');
     expect(running.json.error.message).toMatch(/(accepted|running)/);
+    // Waiting helps: the answer says how long.
+    expect(running.headers?.['retry-after']).toBe('10');
 
     expect((await call('POST', '/batches/20260101T000000Z-00000000/retry', {})).status).toBe(404);
     const malformed = await call('POST', '/batches/not.an.id/retry', {});

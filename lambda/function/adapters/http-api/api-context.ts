@@ -7,6 +7,11 @@ export const SYNC_BUDGET_MS = 25_000;
 export type ApiContext = {
   /** How batches run, and their records. */
   batches: BatchService;
+  /**
+   * The path of the API's root as the caller sees it (a stage, `/v1`; a custom domain's base
+   * path), for `Location`; empty when the API is served at the root (`npm run dev`).
+   */
+  basePath?: string;
   /** Milliseconds until the runtime stops us (the Lambda context's remaining time). */
   remainingMs: number;
   log: ApiLog;

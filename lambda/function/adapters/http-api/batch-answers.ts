@@ -5,16 +5,34 @@ import type { BatchJob } from '../../orchestration/batch.js';
 import { LaunchError, type Started } from '../../orchestration/batch-service.js';
 import type { BatchStatus } from '../../orchestration/lifecycle.js';
 import { type ApiContext, SYNC_BUDGET_MS } from './api-context.js';
-import { HTTP_STATUS, json } from './responses.js';
+import { errorHeaders, HTTP_STATUS, json } from './responses.js';
 
-/** Seconds a client should wait before repeating a request whose batch could not be launched. */
-export const LAUNCH_RETRY_AFTER_S = 5;
-
+/** Where to watch a batch, relative to the API's root (its stage): the body's `statusUrl`. */
 export const statusUrlOf = (batchId: string) => `/batches/${batchId}`;
 
 /** An error about a batch that exists: the usual `{error}` body, plus where to watch the batch. */
 export const batchError = (code: ErrorCode, message: string, batchId: string, headers: Record<string, string>) =>
-  json(HTTP_STATUS[code], { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) }, headers);
+  json(
+    HTTP_STATUS[code],
+    { error: { code, message }, batchId, statusUrl: statusUrlOf(batchId) },
+    { ...errorHeaders(code), ...headers },
+  );
+
+/** A 202: the batch runs elsewhere; `Location` (and `statusUrl`) say where to watch it. */
+export const acceptedAnswer = (
+  batchId: string,
+  status: string,
+  context: ApiContext,
+  headers: Record<string, string> = {},
+) =>
+  json(
+    202,
+    { batchId, status, statusUrl: statusUrlOf(batchId) },
+    {
+      location: `${context.basePath ?? ''}${statusUrlOf(batchId)}`,
+      ...headers,
+    },
+  );
 
 /**
  * Starts a job as the batch service places it: run in this invocation up to SYNC_MAX_COUNT items
@@ -39,12 +57,12 @@ export async function start(job: BatchJob, context: ApiContext): Promise<APIGate
       error.code,
       `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
       batchId,
-      { 'retry-after': String(LAUNCH_RETRY_AFTER_S) },
+      {},
     );
   }
   if (!started.ranNow) {
     context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });
-    return json(202, { batchId, status: 'accepted', statusUrl: statusUrlOf(batchId) });
+    return acceptedAnswer(batchId, 'accepted', context);
   }
   const { result } = started;
   const { succeeded, failed, elapsedMs } = result;

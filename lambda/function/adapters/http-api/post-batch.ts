@@ -7,7 +7,7 @@ import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/ide
 import { CLAIM_GRACE_MS, relaunchable } from '../../orchestration/lifecycle.js';
 import { checkRequestPhotos } from '../../orchestration/photos.js';
 import type { ApiContext } from './api-context.js';
-import { batchError, failedAnswer, LAUNCH_RETRY_AFTER_S, start, statusUrlOf } from './batch-answers.js';
+import { acceptedAnswer, batchError, failedAnswer, start } from './batch-answers.js';
 import { header, readJsonBody } from './http-request.js';
 import { json } from './responses.js';
 
@@ -42,16 +42,13 @@ export async function replay(
   }
   if (relaunchable(status)) {
     const message = `Batch ${batchId} could not be started again; repeat the request with the same Idempotency-Key`;
-    return batchError('LAUNCH_FAILED', message, batchId, {
-      ...headers,
-      'retry-after': String(LAUNCH_RETRY_AFTER_S),
-    });
+    return batchError('LAUNCH_FAILED', message, batchId, headers);
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
   if ((status.status === 'done' || status.status === 'cancelled') && request.count <= batches.config.syncMaxCount) {
     return json(200, status.result, headers);
   }
-  return json(202, { batchId, status: status.status, statusUrl: statusUrlOf(batchId) }, headers);
+  return acceptedAnswer(batchId, status.status, context, headers);
 }
 
 export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {

@@ -24,12 +24,36 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOTHING_TO_RETRY: 409,
   OTHER_SOURCE: 409,
   LAUNCH_FAILED: 503,
+  UNAUTHENTICATED: 403,
+  FORBIDDEN: 403,
+  THROTTLED: 429,
+  INTEGRATION_FAILED: 502,
+  INTEGRATION_TIMEOUT: 504,
+  REFUSED: 400,
+  GATEWAY_ERROR: 500,
   QUEUE_FULL: 503,
   CONFIG_INVALID: 500,
   UNRECOGNIZED_EVENT: 500,
   INVALID_EVENT: 500,
   NOT_PLANNED: 500,
   INTERNAL: 500,
+};
+
+/**
+ * Seconds to wait before repeating a request refused with these codes, sent as `Retry-After`:
+ * where waiting helps. A key being settled settles in moments; a running batch takes longer.
+ */
+export const RETRY_AFTER_S: Readonly<Partial<Record<ErrorCode, number>>> = {
+  IDEMPOTENCY_KEY_IN_USE: 1,
+  BATCH_RUNNING: 10,
+  LAUNCH_FAILED: 5,
+  QUEUE_FULL: 5,
+};
+
+/** The headers of an answer with error `code`: `Retry-After` where waiting helps. */
+export const errorHeaders = (code: ErrorCode): Record<string, string> => {
+  const seconds = RETRY_AFTER_S[code];
+  return seconds === undefined ? {} : { 'retry-after': String(seconds) };
 };
 
 /** A JSON response that no cache keeps. */
@@ -45,7 +69,11 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (error instanceof RequestError) {
     const field = error.field === undefined ? {} : { field: error.field };
-    return json(HTTP_STATUS[error.code], { error: { code: error.code, message: error.message, ...field } }, headers);
+    return json(
+      HTTP_STATUS[error.code],
+      { error: { code: error.code, message: error.message, ...field } },
+      { ...errorHeaders(error.code), ...headers },
+    );
   }
   return json(
     500,

@@ -14,9 +14,13 @@ export type { ApiContext, ApiLog } from './api-context.js';
  * `POST /batches/{batchId}/retry`.
  * Every failure is a JSON `{error: {code, message, field?}}`; nothing throws out of here.
  */
-export async function handleApiEvent(event: APIGatewayProxyEvent, context: ApiContext): Promise<APIGatewayProxyResult> {
+export async function handleApiEvent(event: APIGatewayProxyEvent, given: ApiContext): Promise<APIGatewayProxyResult> {
   const path = (event.path ?? '/').replace(/\/+$/, '') || '/';
   const method = event.httpMethod.toUpperCase();
+  // API Gateway's requestContext.path is the path as called (`/v1/batches`); `path` is the resource's (`/batches`).
+  const called = event.requestContext?.path;
+  const basePath = typeof called === 'string' && called.endsWith(event.path) ? called.slice(0, -event.path.length) : '';
+  const context: ApiContext = { ...given, basePath };
   try {
     if (path === '/batches') {
       if (method === 'GET') return await getBatches(event, context);
