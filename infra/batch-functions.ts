@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type FunctionProps, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -17,6 +18,9 @@ export type BatchFunctionsProps = {
   stateMachineArn: string;
   /** Its functions' log service name and their batch metrics' `service` dimension. */
   serviceName: string;
+  /** Where each batch's event goes when it ends, and the event's `source`. */
+  eventBus: IEventBus;
+  eventSource: string;
 };
 
 /** API Gateway cuts an integration at 29 s: the API function never needs longer. */
@@ -30,7 +34,8 @@ const API_TIMEOUT_SECONDS = 30;
  * - `workflow`: the batch state machine's steps.
  * Each role may read and write objects under the key prefix (and list that prefix, so a missing
  * manifest reads as 404, not 403), write its own log group and send traces; beyond that, the API
- * may invoke the runs function, and each may start the batch state machine — nothing else.
+ * may invoke the runs function, and each may start the batch state machine and put batch events on
+ * the bus — nothing else.
  */
 export class BatchFunctions extends Construct {
   readonly api: LambdaFunction;
@@ -92,6 +97,8 @@ export class BatchFunctions extends Construct {
           ...functionLimits(settings),
           STATE_MACHINE_ARN: props.stateMachineArn,
           POWERTOOLS_SERVICE_NAME: props.serviceName,
+          EVENT_BUS_NAME: props.eventBus.eventBusName,
+          EVENT_SOURCE: props.eventSource,
           NODE_OPTIONS: '--enable-source-maps',
           ...env,
         },
@@ -117,6 +124,8 @@ export class BatchFunctions extends Construct {
       reservedConcurrentExecutions: settings.reservedConcurrency,
     });
     this.runs.grantInvoke(this.api);
+    // Whichever function sees a batch end puts its event: events:PutEvents on that bus only.
+    for (const fn of this.all) props.eventBus.grantPutEventsTo(fn);
   }
 
   /** The three functions, for alarms and grants that concern them all. */

@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
@@ -22,6 +23,8 @@ import { ImageStorage } from './storage.js';
 export type PicsumBatchProps = Partial<StackSettings> & {
   /** Bring your own bucket: the functions read and write only under `keyPrefix`. Default: a private bucket of its own. */
   bucket?: IBucket;
+  /** Where each batch's event goes when it ends (`Batch Done`, `Batch Failed`, `Batch Cancelled`). Default: the account's default bus. */
+  eventBus?: IEventBus;
 };
 
 /**
@@ -44,15 +47,18 @@ export class PicsumBatch extends Construct {
   /** The `service` dimension of this instance's batch metrics, and its functions' log service name. */
   readonly serviceName: string;
   readonly settings: StackSettings;
+  /** The `source` of this instance's batch events: a rule matches them with `{"source": [eventSource]}`. */
+  readonly eventSource: string;
 
   constructor(scope: Construct, id: string, props: PicsumBatchProps = {}) {
     super(scope, id);
-    const { bucket, ...rest } = props;
+    const { bucket, eventBus, ...rest } = props;
     const settings = readSettings((key) => (rest as Record<string, unknown>)[key]);
     this.settings = settings;
     // Unique in the app and stable across deploys: the construct's path, shortened with a hash.
     const name = Names.uniqueResourceName(this, { maxLength: 48, separator: '-' });
     this.serviceName = name;
+    this.eventSource = `picsum-batch.${name}`;
     Tags.of(this).add('picsum-batch:instance', name);
 
     this.bucket = bucket ?? new ImageStorage(this, 'Storage', settings).bucket;
@@ -76,6 +82,8 @@ export class PicsumBatch extends Construct {
       failedRuns: this.failedRuns,
       stateMachineArn,
       serviceName: name,
+      eventBus: eventBus ?? EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
+      eventSource: this.eventSource,
     });
     const { api, runs, workflow } = this.functions;
     this.stateMachine = new BatchWorkflow(this, 'Workflow', {

@@ -20,6 +20,10 @@ export class PicsumBatchStack extends Stack {
       description: 'Runs one batch when invoked with {"kind":"picsum-batch.run","request":{...}}',
     });
     new CfnOutput(this, 'ScheduleName', { value: schedule.scheduleName });
+    new CfnOutput(this, 'EventSource', {
+      value: this.batches.eventSource,
+      description: 'The source of each batch event on the default bus (Batch Done, Batch Failed, Batch Cancelled)',
+    });
     new CfnOutput(this, 'StateMachineArn', {
       value: stateMachine.stateMachineArn,
       description: 'Batches over chunkSize run here (Step Functions console: executions, map runs)',

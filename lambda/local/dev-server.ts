@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { BatchEvent } from '../function/adapters/batch-events.js';
 import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../function/adapters/http-api/gateway-answers.js';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
@@ -72,7 +73,9 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
   const stopping = new AbortController();
   const cancel = stopping.signal;
-  const batches = localBatches(runtime, { background, cancel, log });
+  // Deployed, each batch puts an event on EventBridge as it ends; here the log shows what it would put.
+  const showEvent = (event: BatchEvent) => log.info(`event ${event.detailType}`, event.detail);
+  const batches = localBatches(runtime, { background, cancel, log, showEvent });
   const server: Server = createServer(async (req, res) => {
     try {
       const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });

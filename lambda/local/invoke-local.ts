@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { answerRunEvent } from '../function/adapters/answer-run.js';
 import { answerStepEvent } from '../function/adapters/answer-step.js';
+import type { BatchEvent } from '../function/adapters/batch-events.js';
 import { parseApiEvent } from '../function/adapters/entry-events.js';
 import { handleApiEvent } from '../function/adapters/http-api/router.js';
 import { begin, type Invocation } from '../function/adapters/invocation.js';
@@ -152,7 +153,10 @@ export async function invokeLocal(
   try {
     let answer: unknown;
     try {
-      const batches = localBatches(runtime, { background, cancel: stop.signal, log });
+      // The batch event it would put on EventBridge, as a line on stderr like the metrics.
+      const showEvent = (event: BatchEvent) =>
+        process.stderr.write(`event ${event.detailType} ${JSON.stringify(event.detail)}\n`);
+      const batches = localBatches(runtime, { background, cancel: stop.signal, log, showEvent });
       answer = await answerAs(name, event, localContext(timeoutS * 1000), { batches, log, metrics });
     } catch (error) {
       // What Lambda answers for a handler that throws (an event it does not recognise, or whose

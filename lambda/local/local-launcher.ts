@@ -1,6 +1,7 @@
+import { type BatchEvent, batchEvent } from '../function/adapters/batch-events.js';
 import { messageOf } from '../function/contracts/errors.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
-import { BatchService } from '../function/orchestration/batch-service.js';
+import { BatchService, type Ended } from '../function/orchestration/batch-service.js';
 import type { BackgroundJobs } from './background-jobs.js';
 import type { LocalRuntime } from './setup.js';
 
@@ -19,6 +20,8 @@ export function localBatches(
     background: BackgroundJobs;
     cancel: AbortSignal;
     log: { error(message: string, ...extra: unknown[]): void };
+    /** Shown each batch's event as it ends: locally nothing goes to EventBridge, so the server prints them. */
+    showEvent?: (event: BatchEvent) => void;
   },
 ): BatchService {
   const inBackground = async (job: BatchJob) => {
@@ -29,6 +32,9 @@ export function localBatches(
         .catch((error: unknown) => options.log.error(`Background batch ${job.batchId} failed`, messageOf(error))),
     );
   };
-  const batches = new BatchService(runtime.config, runtime.deps, { job: inBackground, chunked: inBackground });
+  const { showEvent } = options;
+  const announce = showEvent ? async (ended: Ended) => showEvent(batchEvent(ended, runtime.config)) : undefined;
+  const launchers = { job: inBackground, chunked: inBackground };
+  const batches = new BatchService(runtime.config, runtime.deps, launchers, announce);
   return batches;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -22,9 +23,10 @@ beforeAll(() => {
   const app = new App({ outdir, context: CDK_JSON_CONTEXT });
   stack = new Stack(app, 'Host', { env: { account: '123456789012', region: 'eu-west-1' } });
   first = new PicsumBatch(stack, 'Nightly');
-  // The second brings its own bucket, as a team with one would.
+  // The second brings its own bucket and its own event bus, as a team with them would.
   const bucket = Bucket.fromBucketName(stack, 'Existing', 'team-images');
-  second = new PicsumBatch(stack, 'Thumbnails', { bucket, keyPrefix: 'thumbs/', scheduleEnabled: false });
+  const eventBus = EventBus.fromEventBusName(stack, 'TeamBus', 'team-events');
+  second = new PicsumBatch(stack, 'Thumbnails', { bucket, eventBus, keyPrefix: 'thumbs/', scheduleEnabled: false });
   const caller = new Role(stack, 'Caller', { assumedBy: new AccountRootPrincipal() });
   first.grantInvoke(caller);
   // The caller's policy is the app's: every route of the API (`/*/*`) is what grantInvoke is for.
@@ -102,6 +104,27 @@ describe('PicsumBatch, twice in one stack', () => {
     expect(first.metricImagesFailed().metricName).toBe('ImagesFailed');
     expect(first.metricBatchDuration().statistic).toBe('p50');
     expect(second.metricImagesStored().dimensions).toEqual({ service: second.serviceName });
+  });
+
+  it('puts each batch event on its own bus, with its own source, and may put on that bus only', () => {
+    expect(first.eventSource).toBe(`picsum-batch.${first.serviceName}`);
+    expect(second.eventSource).not.toBe(first.eventSource);
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      {
+        Environment: {
+          Variables: Match.objectLike({ EVENT_SOURCE: second.eventSource, EVENT_BUS_NAME: 'team-events' }),
+        },
+      },
+      3,
+    );
+    const puts = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
+      .filter((statement) => statement.Action === 'events:PutEvents')
+      .map((statement) => JSON.stringify(statement.Resource));
+    expect(puts).toHaveLength(6);
+    expect(puts.filter((resource) => resource.includes(':event-bus/team-events'))).toHaveLength(3);
+    expect(puts.filter((resource) => resource.includes(':event-bus/default'))).toHaveLength(3);
   });
 
   it('tags what it makes with its instance', () => {

@@ -216,7 +216,7 @@ describe('the functions', () => {
   });
 
   it.each(FUNCTIONS)(
-    '%s: may start the batch state machine; only the API may invoke, and only the runs function',
+    '%s: may start the batch state machine and put batch events; only the API may invoke, and only the runs function',
     (name) => {
       const statements = functionRoleStatements(template, name);
       const invoke = statements.filter((s) => actionsOf(s).includes('lambda:InvokeFunction'));
@@ -231,8 +231,13 @@ describe('the functions', () => {
       const states = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('states:')));
       expect(states.flatMap(actionsOf)).toEqual(['states:StartExecution']);
       expect(JSON.stringify(states[0]?.Resource)).toContain(':stateMachine:PicsumBatch-Batches-9FF57558-batches');
+      // A batch's event goes on the default bus, and only there.
+      const events = statements.filter((s) => actionsOf(s).some((action) => action.startsWith('events:')));
+      expect(events.flatMap(actionsOf)).toEqual(['events:PutEvents']);
+      expect(JSON.stringify(events[0]?.Resource)).toMatch(/:event-bus\/default"\]\]\}$/);
       // sqs: the failed-runs destination of the runs function's asynchronous invocations.
-      const allowed = name === 'Runs' ? /^(s3|logs|xray|lambda|states|sqs):/ : /^(s3|logs|xray|lambda|states):/;
+      const allowed =
+        name === 'Runs' ? /^(s3|logs|xray|lambda|states|events|sqs):/ : /^(s3|logs|xray|lambda|states|events):/;
       expect(statements.flatMap(actionsOf).filter((action) => !allowed.test(action))).toEqual([]);
     },
   );
@@ -399,6 +404,13 @@ describe('observability', () => {
     expect(value('RunsFunctionName')).toMatch(/^\{"Ref":"BatchesBatchRuns[A-Za-z0-9]+"\}$/);
     expect(value('ScheduleName')).toMatch(/^\{"Ref":"BatchesScheduledSchedule[A-Za-z0-9]+"\}$/);
     expect(value('StateMachineArn')).toMatch(/^\{"Ref":"BatchesWorkflowStateMachine[A-Za-z0-9]+"\}$/);
+    // The source a rule matches, as each function puts it.
+    expect(outputs.EventSource?.Value).toBe('picsum-batch.PicsumBatch-Batches-9FF57558');
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const env = (fn.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables;
+      if (env?.BUCKET_NAME === undefined) continue;
+      expect([env.EVENT_SOURCE, env.EVENT_BUS_NAME]).toEqual(['picsum-batch.PicsumBatch-Batches-9FF57558', 'default']);
+    }
   });
 });
 

@@ -9,10 +9,15 @@ import { type Harness, startHarness } from '../support/harness.js';
 
 let harness: Harness;
 let server: Awaited<ReturnType<typeof startDevServer>>;
+/** What the server logged with `info`: its requests and the batch events it would put. */
+const logged: [string, unknown][] = [];
 
 beforeAll(async () => {
   harness = await startHarness({ env: { SYNC_MAX_COUNT: '5' } });
-  server = await startDevServer(harness.runtime(), { port: 0, log: { info() {}, error() {} } });
+  server = await startDevServer(harness.runtime(), {
+    port: 0,
+    log: { info: (message, extra) => logged.push([message, extra]), error() {} },
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -68,6 +73,24 @@ describe('the dev server, as API Gateway would call the handler', () => {
     expect(json.error.code).toBe(code);
     expect(json.error.field).toBe(field);
     expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('logs the event each batch would put on EventBridge as it ends, once', async () => {
+    const { json } = await call('POST', '/batches', JSON.stringify({ count: 1, width: 8 }));
+
+    const events = logged.filter(([message]) => message.startsWith('event '));
+    expect(events.filter(([, detail]) => (detail as { batchId: string }).batchId === json.batchId)).toEqual([
+      [
+        'event Batch Done',
+        expect.objectContaining({
+          batchId: json.batchId,
+          status: 'done',
+          succeeded: 1,
+          manifestKey: json.manifestKey,
+          bucket: 'test-bucket',
+        }),
+      ],
+    ]);
   });
 
   it('refuses a body over 10 MB as API Gateway would, from the same gateway answer the stack deploys', async () => {

@@ -18,6 +18,7 @@ import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js
 let harness: Harness;
 let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
 let states: Awaited<ReturnType<typeof startSigV4Server>>;
+let events: Awaited<ReturnType<typeof startSigV4Server>>;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 let handlers: Record<'api' | 'runs' | 'workflow', Handler>;
 /** Sends an event to the function that receives it when deployed: the API's, the workflow's (steps), or the runs function (the rest). */
@@ -37,11 +38,17 @@ const throttled = (res: ServerResponse) =>
   res
     .writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' })
     .end('{"message":"Rate exceeded","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}');
+const put = (res: ServerResponse) =>
+  res
+    .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+    .end('{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}');
 let lambdaAnswers = launched;
 let statesAnswers = started;
+let eventsAnswers = put;
 afterEach(() => {
   lambdaAnswers = launched;
   statesAnswers = started;
+  eventsAnswers = put;
 });
 
 // Source faults a test turns on for a while (the harness's picsum server asks for each request).
@@ -59,6 +66,11 @@ beforeAll(async () => {
   states = await startSigV4Server('states', 'us-east-1', (_request, res) => statesAnswers(res), credentials);
   vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
   vi.stubEnv('AWS_ENDPOINT_URL_SFN', states.url);
+  // And for EventBridge, where each batch puts one event when it ends.
+  events = await startSigV4Server('events', 'us-east-1', (_request, res) => eventsAnswers(res), credentials);
+  vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', events.url);
+  vi.stubEnv('EVENT_SOURCE', 'picsum-batch.test');
+  vi.stubEnv('EVENT_BUS_NAME', 'batches-bus');
   vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches');
   vi.stubEnv('SYNC_MAX_COUNT', '5');
   vi.stubEnv('CHUNK_SIZE', '10');
@@ -85,6 +97,139 @@ afterAll(async () => {
   await harness?.close();
   await lambda?.close();
   await states?.close();
+  await events?.close();
+});
+
+/** The batch events put since `from`, as EventBridge received them: one entry each, signed. */
+function eventsPut(from: number) {
+  return events.seen.slice(from).map((call) => {
+    expect(call.signatureValid).toBe(true);
+    expect(call.headers['x-amz-target']).toBe('AWSEvents.PutEvents');
+    const { Entries } = JSON.parse(call.body) as {
+      Entries: { Source: string; DetailType: string; Detail: string; EventBusName: string }[];
+    };
+    expect(Entries).toHaveLength(1);
+    const [entry] = Entries;
+    return { ...entry, Detail: JSON.parse(entry?.Detail ?? '{}') };
+  });
+}
+
+describe('batch events on EventBridge', () => {
+  it('puts one Batch Done event for a batch answered synchronously, with its counts and keys', async () => {
+    const from = events.seen.length;
+    const response = (await handler(post({ count: 2, width: 8 }), context)) as APIGatewayProxyResult;
+    const result = JSON.parse(response.body);
+    expect(eventsPut(from)).toEqual([
+      {
+        EventBusName: 'batches-bus',
+        Source: 'picsum-batch.test',
+        DetailType: 'Batch Done',
+        Detail: {
+          batchId: result.batchId,
+          status: 'done',
+          requested: 2,
+          succeeded: 2,
+          failed: 0,
+          failureCounts: {},
+          elapsedMs: result.elapsedMs,
+          bucket: harness.config.bucket,
+          manifestKey: `images/${result.batchId}/manifest.json`,
+          reportKey: `images/${result.batchId}/report.html`,
+          retries: 0,
+        },
+      },
+    ]);
+  });
+
+  it('puts one for a background job, and none for its delivery again', async () => {
+    const job = { batchId: 'evented-job', request: parseRequest({ count: 2, width: 8 }, harness.config) };
+    const from = events.seen.length;
+    await handler({ kind: 'picsum-batch.job', job }, context);
+    await handler({ kind: 'picsum-batch.job', job }, context);
+    expect(eventsPut(from).map((event) => [event.DetailType, event.Detail.batchId])).toEqual([
+      ['Batch Done', 'evented-job'],
+    ]);
+  });
+
+  it('puts one for a chunked batch, at its aggregate, and none for a step delivered again', async () => {
+    const job = { batchId: 'evented-chunks', request: parseRequest({ count: 12, width: 8 }, harness.config) };
+    const from = events.seen.length;
+    const plan = (await handler({ kind: 'picsum-batch.plan', job }, context)) as BatchPlan;
+    for (const chunk of plan.chunks) {
+      await handler(
+        {
+          kind: 'picsum-batch.chunk',
+          task: { ...job, concurrency: plan.concurrency, startedAt: plan.startedAt, chunk },
+        },
+        context,
+      );
+    }
+    expect(eventsPut(from)).toEqual([]);
+    await handler({ kind: 'picsum-batch.aggregate', plan }, context);
+    await handler({ kind: 'picsum-batch.aggregate', plan }, context);
+    expect(eventsPut(from).map((event) => [event.DetailType, event.Detail.succeeded])).toEqual([['Batch Done', 12]]);
+  });
+
+  it('puts one for each retry run, with its retries counted', async () => {
+    // Every image fails while the first run lasts (attempts are counted per path over the whole file).
+    faults = (request) => (request.hop === 'image' ? { kind: 'status', status: 500 } : undefined);
+    const first = JSON.parse(
+      ((await handler(post({ count: 1, width: 8, ids: ['3'] }), context)) as APIGatewayProxyResult).body,
+    );
+    faults = undefined;
+    const from = events.seen.length;
+    await handler(
+      {
+        httpMethod: 'POST',
+        path: `/batches/${first.batchId}/retry`,
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      },
+      context,
+    );
+    expect(eventsPut(from).map((event) => [event.DetailType, event.Detail.retries, event.Detail.succeeded])).toEqual([
+      ['Batch Done', 1, 1],
+    ]);
+  });
+
+  it('puts Batch Failed when the state machine gives a batch up, once', async () => {
+    const from = events.seen.length;
+    const failed = {
+      kind: 'picsum-batch.failed',
+      batchId: 'evented-failure',
+      requested: 40,
+      failure: { Error: 'Lambda.Unknown', Cause: 'The plan step died' },
+    };
+    await handler(failed, context);
+    await handler(failed, context);
+    expect(eventsPut(from)).toMatchObject([
+      {
+        DetailType: 'Batch Failed',
+        Detail: {
+          batchId: 'evented-failure',
+          status: 'failed',
+          requested: 40,
+          manifestKey: null,
+          reportKey: null,
+          elapsedMs: null,
+          error: 'Lambda.Unknown',
+          cause: 'The plan step died',
+        },
+      },
+    ]);
+  });
+
+  it('never fails a batch over its event: EventBridge refusing it leaves the answer as it was', async () => {
+    eventsAnswers = (res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+        .end('{"FailedEntryCount":1,"Entries":[{"ErrorCode":"InternalFailure","ErrorMessage":"try later"}]}');
+    const refused = (await handler(post({ count: 1, width: 8 }), context)) as APIGatewayProxyResult;
+    eventsAnswers = (res) => res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' }).end('{}');
+    const unreachable = (await handler(post({ count: 1, width: 8 }), context)) as APIGatewayProxyResult;
+    expect([refused.statusCode, unreachable.statusCode]).toEqual([200, 200]);
+    expect(JSON.parse(unreachable.body)).toMatchObject({ succeeded: 1 });
+  });
 });
 
 const post = (body: object) =>

@@ -37,19 +37,25 @@ export async function answerStepEvent(event: unknown, context: Context, app: Inv
     }
     case 'picsum-batch.aggregate': {
       log.appendKeys({ batchId: step.plan.batchId });
-      const { result, missingChunks } = await aggregateBatch(step.plan, {
+      const { result, missingChunks, again } = await aggregateBatch(step.plan, {
         ...options,
         deadlineAt: deadlineFor(context),
       });
+      // A step delivered again finds the batch aggregated: it ended once, and is announced once.
+      if (!again) await batches.ended(result);
       await afterRun(step.plan, result, app);
       const { batchId, requested, succeeded, failed, elapsedMs, manifestKey } = result;
       log.info('Batch finished', { succeeded, failed, elapsedMs, missingChunks });
       return { batchId, requested, succeeded, failed, elapsedMs, manifestKey, missingChunks };
     }
-    case 'picsum-batch.failed':
+    case 'picsum-batch.failed': {
       log.appendKeys({ batchId: step.batchId });
       log.error('Batch failed', { failure: step.failure });
-      return recordFailure(step, options);
+      const before = await batches.records.status(step.batchId);
+      const status = await recordFailure(step, options);
+      if (status.status === 'failed' && before?.status !== 'failed') await batches.ended(status);
+      return status;
+    }
     case 'picsum-batch.heal': {
       log.appendKeys({ batchId: step.batchId });
       const healed = await batches.heal(step.batchId, {

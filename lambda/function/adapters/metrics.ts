@@ -9,6 +9,8 @@ export const METRIC_NAMES = {
   failed: 'ImagesFailed',
   bytes: 'BytesStored',
   elapsed: 'BatchElapsedMs',
+  /** Batch events EventBridge did not take (the batch stands; see batch-events.ts). */
+  eventsFailed: 'BatchEventsFailed',
 } as const;
 
 /** The part of Powertools' Metrics that batches use. */

@@ -31,6 +31,10 @@ export type Config = Readonly<{
   stateMachineArn: string | undefined;
   /** The function that runs background (202) batches, which the API function invokes; unset: none can start. */
   runsFunctionName: string | undefined;
+  /** The `source` of the event each batch puts on EventBridge when it ends; unset: no events. */
+  eventSource: string | undefined;
+  /** The bus those events go to: `default`, or a name or ARN. */
+  eventBusName: string;
   /** A scheduled batch left with failed items retries them once, this long after it ended; 0: never. */
   healDelaySeconds: number;
   /** Whether batches read the source's catalog (`/v2/list`) to choose their photos; off: picsum's own routes. */
@@ -166,6 +170,8 @@ export function loadConfig(
     sourceMaxConcurrency,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
     runsFunctionName: env.RUNS_FUNCTION_NAME?.trim() || undefined,
+    eventSource: env.EVENT_SOURCE?.trim() || undefined,
+    eventBusName: env.EVENT_BUS_NAME?.trim() || 'default',
     healDelaySeconds: integerVar(env, 'HEAL_DELAY_S', 0, 0, 86_400),
     catalog: onOffVar(env, 'PICSUM_CATALOG', true),
     defaultConcurrency: integerVar(env, 'DEFAULT_CONCURRENCY', Math.min(16, maxConcurrency), 1, maxConcurrency),

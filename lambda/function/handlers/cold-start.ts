@@ -1,9 +1,10 @@
 // What each entry makes once per cold start and shares with every invocation of its instance.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { announcer, eventBridgePutter } from '../adapters/batch-events.js';
 import type { Invocation } from '../adapters/invocation.js';
 import { jobLauncher, stepFunctionsLaunchers } from '../adapters/launchers.js';
-import { METRICS_NAMESPACE } from '../adapters/metrics.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../adapters/metrics.js';
 import { loadConfig } from '../contracts/config.js';
 import { BatchService, type Launchers } from '../orchestration/batch-service.js';
 import { createSourcePool } from '../source/picsum.js';
@@ -28,5 +29,14 @@ export function coldStart(): Invocation {
     ...(runsFunctionName ? { job: jobLauncher({ region, functionName: runsFunctionName }) } : {}),
     ...(states ? { chunked: states.chunked, heal: states.heal } : {}),
   };
-  return { batches: new BatchService(config, deps, launchers), log, metrics };
+  const announce = config.eventSource
+    ? announcer(eventBridgePutter({ region, busName: config.eventBusName, source: config.eventSource }), config, {
+        failed(error, event) {
+          log.error('Could not put the batch event; the batch stands as it ended', { error, event: event.detailType });
+          metrics.addMetric(METRIC_NAMES.eventsFailed, MetricUnit.Count, 1);
+          metrics.publishStoredMetrics();
+        },
+      })
+    : undefined;
+  return { batches: new BatchService(config, deps, launchers, announce), log, metrics };
 }

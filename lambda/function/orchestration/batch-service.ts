@@ -33,6 +33,12 @@ export type RunHere = Pick<RunOptions, 'deadlineAt' | 'cancel' | 'onProgress'> &
 /** What starting a job came to: it ran here, or it is accepted (or was already known) and runs elsewhere. */
 export type Started = { ranNow: true; result: BatchResult } | { ranNow: false; answer: BatchResult | BatchStatus };
 
+/** A batch that ended: its result (done or cancelled), or its record when it failed as a whole. */
+export type Ended = BatchResult | Extract<BatchStatus, { status: 'failed' }>;
+
+/** Told of every batch that ends, once (deployed: its EventBridge event). Never throws. */
+export type Announce = (ended: Ended) => Promise<void>;
+
 /** A background batch could not be started (after the launcher's own retries); it is recorded as failed. */
 export class LaunchError extends AppError {
   constructor(batchId: string, cause: unknown) {
@@ -56,6 +62,7 @@ export class BatchService {
     readonly config: Config,
     readonly deps: Deps,
     private readonly launchers: Launchers = {},
+    private readonly announce?: Announce,
   ) {
     this.records = new BatchRecords({ config, deps });
   }
@@ -92,11 +99,20 @@ export class BatchService {
    * Runs `job` in this invocation or process, keeping its record (see runJob); over CHUNK_SIZE, the
    * chunked path's steps one after another (what `npm start` and the dev server do for such a batch).
    */
-  run(job: BatchJob, here: RunHere): Promise<BatchResult> {
+  async run(job: BatchJob, here: RunHere): Promise<BatchResult> {
     const { lease, ...run } = here;
     const options = { config: this.config, deps: this.deps, ...run };
-    if (jobSize(job) > this.config.chunkSize) return runChunkedHere(job, options);
-    return runJob(job, lease ? { ...options, leaseMs: LOCAL_LEASE_MS } : options);
+    const result =
+      jobSize(job) > this.config.chunkSize
+        ? await runChunkedHere(job, options)
+        : await runJob(job, lease ? { ...options, leaseMs: LOCAL_LEASE_MS } : options);
+    await this.ended(result);
+    return result;
+  }
+
+  /** Announces a batch that ended (see Announce): every run here does; the workflow's aggregate and failure steps call it. */
+  async ended(ended: Ended): Promise<void> {
+    await this.announce?.(ended);
   }
 
   /**

@@ -55,13 +55,13 @@ export function joinChunks(
 export async function aggregateBatch(
   plan: BatchPlan,
   options: Options & { deadlineAt?: number },
-): Promise<{ result: BatchResult; missingChunks: number[] }> {
+): Promise<{ result: BatchResult; missingChunks: number[]; again?: true }> {
   const { config } = options;
   const records = new BatchRecords(options);
   const status = await records.status(plan.batchId);
   // A step delivered again after the aggregate finished: the batch's result stands as recorded.
   if (status?.status === 'done' && status.result.startedAt === plan.startedAt) {
-    return { result: status.result, missingChunks: [] };
+    return { result: status.result, missingChunks: [], again: true };
   }
   if (!runningPlan(status, plan.startedAt)) throw new NotPlannedError(plan.batchId, plan.startedAt, status);
   const chunkRecords = await pMap(plan.chunks, (chunk) => records.chunk(plan.batchId, chunk.chunk, chunk.retry), {
