@@ -146,9 +146,20 @@ export async function invokeLocal(
   // Powertools reads POWERTOOLS_LOG_LEVEL itself; without it, only warnings and errors (on stderr).
   const log = new Logger({ serviceName: 'picsum-batch', ...(env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'WARN' }) });
   // Metrics go to CloudWatch as log lines in Lambda; here they are a line each on stderr.
+  const printMetric = (dimension: string) => (name: string, unit: string, value: number) =>
+    process.stderr.write(`metric ${name} ${value} ${unit}${dimension}\n`);
   const metrics = {
-    addMetric: (name: string, unit: string, value: number) => process.stderr.write(`metric ${name} ${value} ${unit}\n`),
+    addMetric: printMetric(''),
     publishStoredMetrics: () => {},
+    singleMetric: () => {
+      let dimension = '';
+      return {
+        addDimension: (name: string, value: string) => {
+          dimension += ` ${name}=${value}`;
+        },
+        addMetric: (name: string, unit: string, value: number) => printMetric(dimension)(name, unit, value),
+      };
+    },
   };
   try {
     let answer: unknown;

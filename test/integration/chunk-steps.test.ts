@@ -525,7 +525,9 @@ describe('the run a chunk or aggregate step is for', () => {
 
     const again = await aggregateBatch(plan, options);
 
-    expect(again).toEqual({ result: first.result, missingChunks: [] });
+    // Marked as delivered again, so the batch is announced once (at the first aggregate).
+    expect(first.again).toBeUndefined();
+    expect(again).toEqual({ result: first.result, missingChunks: [], again: true });
     expect(s3.objects.get('images/cb/manifest.json')).toBe(manifest);
     expect(s3.objects.has('images/cb/report.html')).toBe(false);
     await expect(aggregateBatch({ ...plan, startedAt: '2026-01-01T00:00:00.000Z' }, options)).rejects.toThrow(

@@ -42,7 +42,11 @@ describe('log keys', () => {
     const app = {
       batches: new BatchService(harness.config, harness.deps),
       log,
-      metrics: { addMetric: () => {}, publishStoredMetrics: () => {} },
+      metrics: {
+        addMetric: () => {},
+        publishStoredMetrics: () => {},
+        singleMetric: () => ({ addDimension: () => {}, addMetric: () => {} }),
+      },
     };
     const request = parseRequest({ count: 1, width: 8, concurrency: 1 }, harness.config);
     const plan = await planBatch({ batchId: 'keys-batch', request }, 1, harness);
