@@ -5,16 +5,18 @@ import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
 import { loadConfig } from '../lambda/function/contracts/config.js';
-import { BatchAlarms } from './alarms.js';
 import { BatchApi } from './batch-api.js';
 import { BatchFunctions } from './batch-functions.js';
 import { BatchSchedule } from './batch-schedule.js';
 import { BatchWorkflow } from './batch-workflow.js';
+import { BatchMonitoring } from './monitoring.js';
 import { acknowledgeFindings } from './nag.js';
 import { functionLimits, readSettings, type StackSettings } from './settings.js';
 import { ImageStorage } from './storage.js';
@@ -25,12 +27,15 @@ export type PicsumBatchProps = Partial<StackSettings> & {
   bucket?: IBucket;
   /** Where each batch's event goes when it ends (`Batch Done`, `Batch Failed`, `Batch Cancelled`). Default: the account's default bus. */
   eventBus?: IEventBus;
+  /** Where every alarm goes. Default: a topic of its own (`alarmEmails` subscribe to either). */
+  alarmTopic?: ITopic;
 };
 
 /**
  * A batch fetcher in one construct: three functions (the API's, background and scheduled runs,
  * the state machine's steps), a REST API, an EventBridge Scheduler schedule, a Step Functions
- * state machine for batches over `chunkSize`, a failed-runs queue, alarms, and a bucket unless one
+ * state machine for batches over `chunkSize`, a failed-runs queue, a dashboard and alarms on an SNS
+ * topic, and a bucket unless one
  * is given. Every physical name and metric dimension derives from the construct's path, so any
  * number of them live in one stack; it creates no account-wide resource.
  */
@@ -43,7 +48,10 @@ export class PicsumBatch extends Construct {
   readonly schedule: Schedule;
   /** Scheduled deliveries that never reached the runs function, and asynchronous runs that failed. */
   readonly failedRuns: Queue;
-  readonly alarms: BatchAlarms;
+  /** Its dashboard and alarms. */
+  readonly monitoring: BatchMonitoring;
+  /** Where its alarms go: the topic given, or its own. */
+  readonly alarmTopic: ITopic;
   /** The `service` dimension of this instance's batch metrics, and its functions' log service name. */
   readonly serviceName: string;
   readonly settings: StackSettings;
@@ -52,7 +60,7 @@ export class PicsumBatch extends Construct {
 
   constructor(scope: Construct, id: string, props: PicsumBatchProps = {}) {
     super(scope, id);
-    const { bucket, eventBus, ...rest } = props;
+    const { bucket, eventBus, alarmTopic, ...rest } = props;
     const settings = readSettings((key) => (rest as Record<string, unknown>)[key]);
     this.settings = settings;
     // Unique in the app and stable across deploys: the construct's path, shortened with a hash.
@@ -104,11 +112,17 @@ export class PicsumBatch extends Construct {
       deadLetterQueue: this.failedRuns,
       scheduleName: `${name}-batch`,
     }).schedule;
-    this.alarms = new BatchAlarms(this, 'Alarms', {
-      functions: this.functions.all,
+    this.alarmTopic = alarmTopic ?? new Topic(this, 'AlarmTopic', { enforceSSL: true, displayName: `${name} alarms` });
+    for (const address of settings.alarmEmails) this.alarmTopic.addSubscription(new EmailSubscription(address));
+    this.monitoring = new BatchMonitoring(this, 'Monitoring', {
+      name,
+      serviceName: name,
+      api: this.api,
+      functions: { Api: api, Runs: runs, Workflow: workflow },
+      stateMachine: this.stateMachine,
       failedRuns: this.failedRuns,
       failedRatioThreshold: settings.failedRatioThreshold,
-      serviceName: name,
+      alarmTopic: this.alarmTopic,
     });
     acknowledgeFindings(this, settings);
   }

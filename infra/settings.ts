@@ -37,6 +37,8 @@ export type StackSettings = {
   healDelaySeconds: number;
   /** Alarm when more than this share of a period's images fail. */
   failedRatioThreshold: number;
+  /** Addresses the alarm topic emails (each confirms its subscription); context: `alarmEmail`, comma-separated. */
+  alarmEmails: string[];
   /**
    * API Gateway access and execution logs. They need the account's API Gateway CloudWatch role,
    * set once per account and region outside this construct (see docs/deploy.md), so off by default.
@@ -72,6 +74,21 @@ function object(context: Context, key: string, fallback: Record<string, unknown>
     throw new Error(`Expected context \`${key}\` to be a JSON object, got ${JSON.stringify(raw)}`);
   }
   return value as Record<string, unknown>;
+}
+
+/** `alarmEmails` (a prop's list) or `alarmEmail` (the context's comma-separated addresses). */
+function emails(context: Context): string[] {
+  const raw = context('alarmEmails') ?? context('alarmEmail');
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : String(raw).split(',');
+  const addresses = list.map((address) => String(address).trim()).filter((address) => address !== '');
+  const bad = addresses.find((address) => !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(address));
+  if (bad !== undefined) {
+    throw new Error(
+      `Expected context \`alarmEmail\` to be email addresses separated by commas, got ${JSON.stringify(bad)}`,
+    );
+  }
+  return addresses;
 }
 
 /** The retention periods CloudWatch Logs accepts. */
@@ -121,6 +138,7 @@ export function readSettings(context: Context): StackSettings {
     scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
     healDelaySeconds: number(context, 'healDelaySeconds', 900, 0, 86_400),
     failedRatioThreshold: number(context, 'failedRatioThreshold', 0.1, 0, 1),
+    alarmEmails: emails(context),
     apiLogs: flag(context, 'apiLogs', false),
   };
   if (!RETENTION_DAYS.includes(settings.logRetentionDays)) {

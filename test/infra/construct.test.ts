@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicsumBatch } from '../../infra/index.js';
@@ -23,10 +24,17 @@ beforeAll(() => {
   const app = new App({ outdir, context: CDK_JSON_CONTEXT });
   stack = new Stack(app, 'Host', { env: { account: '123456789012', region: 'eu-west-1' } });
   first = new PicsumBatch(stack, 'Nightly');
-  // The second brings its own bucket and its own event bus, as a team with them would.
+  // The second brings its own bucket, event bus and alarm topic, as a team with them would.
   const bucket = Bucket.fromBucketName(stack, 'Existing', 'team-images');
   const eventBus = EventBus.fromEventBusName(stack, 'TeamBus', 'team-events');
-  second = new PicsumBatch(stack, 'Thumbnails', { bucket, eventBus, keyPrefix: 'thumbs/', scheduleEnabled: false });
+  const alarmTopic = Topic.fromTopicArn(stack, 'TeamAlarms', 'arn:aws:sns:eu-west-1:123456789012:team-alarms');
+  second = new PicsumBatch(stack, 'Thumbnails', {
+    bucket,
+    eventBus,
+    alarmTopic,
+    keyPrefix: 'thumbs/',
+    scheduleEnabled: false,
+  });
   const caller = new Role(stack, 'Caller', { assumedBy: new AccountRootPrincipal() });
   first.grantInvoke(caller);
   // The caller's policy is the app's: every route of the API (`/*/*`) is what grantInvoke is for.
@@ -125,6 +133,22 @@ describe('PicsumBatch, twice in one stack', () => {
     expect(puts).toHaveLength(6);
     expect(puts.filter((resource) => resource.includes(':event-bus/team-events'))).toHaveLength(3);
     expect(puts.filter((resource) => resource.includes(':event-bus/default'))).toHaveLength(3);
+  });
+
+  it('draws a dashboard each and sends its alarms to its own topic, or the one it is given', () => {
+    const dashboards = namesOf('AWS::CloudWatch::Dashboard', 'DashboardName');
+    expect(dashboards).toEqual([first.serviceName, second.serviceName]);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (alarm) => alarm.Properties as { AlarmName: string; AlarmActions: unknown[] },
+    );
+    const ofSecond = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${second.serviceName}-`));
+    const ofFirst = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${first.serviceName}-`));
+    expect([ofFirst.length, ofSecond.length]).toEqual([11, 11]);
+    for (const alarm of ofSecond)
+      expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:team-alarms']);
+    for (const alarm of ofFirst) expect(JSON.stringify(alarm.AlarmActions)).toMatch(/^\[\{"Ref":"NightlyAlarmTopic/);
+    expect(new Set(alarms.map((alarm) => alarm.AlarmName)).size).toBe(22);
   });
 
   it('tags what it makes with its instance', () => {

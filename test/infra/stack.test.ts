@@ -32,6 +32,7 @@ beforeAll(() => {
     throttleBurst: '6',
     maxCount: '500',
     apiLogs: 'true',
+    alarmEmail: 'ops@example.com, oncall@example.com',
   });
 }, 120_000);
 afterAll(() => {
@@ -356,6 +357,9 @@ describe('the schedule', () => {
       /function limits it refuses: Expected CHUNK_SIZE to be an integer from 500/,
     );
     expect(() => synthesize({ mapConcurrency: '20', sourceMaxConcurrency: '10' })).toThrow(/SOURCE_MAX_CONCURRENCY/);
+    expect(() => synthesize({ alarmEmail: 'ops@example.com,not-an-address' })).toThrow(
+      /`alarmEmail` to be email addresses separated by commas, got "not-an-address"/,
+    );
     expect(() => synthesize({ reservedConcurrency: '7' })).toThrow(
       /`mapConcurrency` \(8\) to be at most `reservedConcurrency` \(7\)/,
     );
@@ -374,23 +378,112 @@ describe('the schedule', () => {
 });
 
 describe('observability', () => {
-  it('alarms on function errors, throttles, failed runs kept and the failed-image ratio', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Namespace: 'AWS/SQS',
-    });
+  type AlarmProperties = {
+    AlarmActions?: unknown[];
+    OKActions?: unknown[];
+    MetricName?: string;
+    Namespace?: string;
+    Metrics?: { Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[];
+  };
+  const alarmsOf = (t: Template) =>
+    Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties as AlarmProperties);
+  /** Every metric an alarm reads, as `Namespace/MetricName`, and its math. */
+  const readsOf = (alarm: AlarmProperties) => [
+    ...(alarm.MetricName ? [`${alarm.Namespace}/${alarm.MetricName}`] : []),
+    ...(alarm.Metrics ?? []).flatMap((entry) => [
+      ...(entry.MetricStat ? [`${entry.MetricStat.Metric.Namespace}/${entry.MetricStat.Metric.MetricName}`] : []),
+      ...(entry.Expression ? [entry.Expression] : []),
+    ]),
+  ];
+  const topicRef = () => {
+    const [topic] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    return { Ref: topic };
+  };
+
+  it('sends every alarm, and its return to OK, to the alarm topic', () => {
+    const alarms = alarmsOf(template);
+    expect(alarms).toHaveLength(11);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual([topicRef()]);
+      expect(alarm.OKActions).toEqual([topicRef()]);
+    }
+  });
+
+  it('alarms on API 5XX, function errors and throttles, failed or timed-out executions, failed runs kept and the failed-image ratio', () => {
+    const reads = alarmsOf(template).map(readsOf);
+    const alarmsReading = (metric: string) => reads.filter((read) => read.includes(metric)).length;
+    expect(alarmsReading('AWS/ApiGateway/5XXError')).toBe(1);
+    expect(alarmsReading('AWS/Lambda/Errors')).toBe(3);
+    expect(alarmsReading('AWS/Lambda/Throttles')).toBe(3);
+    expect(alarmsReading('AWS/States/ExecutionsFailed')).toBe(1);
+    expect(alarmsReading('AWS/States/ExecutionsTimedOut')).toBe(1);
+    expect(alarmsReading('AWS/SQS/ApproximateNumberOfMessagesVisible')).toBe(1);
+    const ratio = alarmsOf(template).filter((alarm) =>
+      readsOf(alarm).includes('IF(stored + failed > 0, failed / (stored + failed), 0)'),
+    );
+    expect(ratio).toHaveLength(1);
+    expect(readsOf(ratio[0] as AlarmProperties)).toEqual(
+      expect.arrayContaining(['PicsumBatch/ImagesStored', 'PicsumBatch/ImagesFailed']),
+    );
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 0.1,
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'IF(stored + failed > 0, failed / (stored + failed), 0)' }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({
-            Metric: Match.objectLike({ MetricName: 'ImagesFailed', Namespace: 'PicsumBatch' }),
-          }),
-        }),
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: Match.stringLikeRegexp('^IF\\(stored') })]),
+    });
+  });
+
+  it('draws a dashboard of the batches and every part they run on', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties);
+    for (const title of [
+      'Images',
+      'Failed images by reason',
+      'Failed-image ratio',
+      'Batch duration (ms)',
+      'Item latency (ms), per batch',
+      'Batch events not put',
+    ]) {
+      expect(body).toContain(`\\"title\\":\\"${title}\\"`);
+    }
+    for (const metric of [
+      'ImagesStored',
+      'ImagesFailed',
+      'ImagesFailedByReason',
+      'BatchElapsedMs',
+      'ItemLatencyP50Ms',
+      'ItemLatencyP99Ms',
+      '\\"Count\\"', // API requests
+      '4XXError',
+      '5XXError',
+      'Latency',
+      'Duration',
+      'Throttles',
+      'ConcurrentExecutions',
+      'ExecutionsStarted',
+      'ExecutionsFailed',
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+
+  it('emails the addresses of `alarmEmail`, and none by default', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(
+      Object.values(custom.template.findResources('AWS::SNS::Subscription')).map((subscription) => [
+        subscription.Properties.Protocol,
+        subscription.Properties.Endpoint,
       ]),
+    ).toEqual([
+      ['email', 'ops@example.com'],
+      ['email', 'oncall@example.com'],
+    ]);
+    // Only over TLS: the topic refuses publishing without it.
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })],
+      },
     });
   });
 
