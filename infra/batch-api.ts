@@ -16,13 +16,13 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { GATEWAY_ANSWERS, gatewayTemplate, statusOf } from '../lambda/function/adapters/http-api/gateway-answers.js';
-import { requestJsonSchema } from './request-model.js';
+import { requestModelSchema } from './request-model.js';
 import type { StackSettings } from './settings.js';
 
 export type BatchApiProps = {
   settings: StackSettings;
   handler: IFunction;
-  limits: Parameters<typeof requestJsonSchema>[0];
+  limits: Parameters<typeof requestModelSchema>[0];
   restApiName: string;
 };
 
@@ -71,7 +71,7 @@ export class BatchApi extends Construct {
       restApi: this.api,
       contentType: 'application/json',
       modelName: 'BatchRequest',
-      schema: requestJsonSchema(props.limits),
+      schema: requestModelSchema(props.limits),
     });
     // Bodies are checked by the function alone: it names the field and the value, in the API's
     // error shape, as `npm run dev` does. The model documents the body; parameters are checked here.

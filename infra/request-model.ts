@@ -1,50 +1,11 @@
-import { type JsonSchema, JsonSchemaType, JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
-import {
-  PHOTO_ID_PATTERN,
-  type RequestLimits,
-  requestFields,
-  SEED_PATTERN,
-} from '../lambda/function/contracts/request.js';
+import { type JsonSchema, JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
+import type { RequestLimits } from '../lambda/function/contracts/request.js';
+import { requestJsonSchema } from '../lambda/function/contracts/request-schema.js';
 
 /**
- * The API Gateway model for `POST /batches`, built from the same field table as the function's
- * own validation, so API Gateway refuses a bad body before the function runs.
+ * The API Gateway model for `POST /batches`: the request schema docs/openapi.json carries, made
+ * from the same field table as the function's own validation. Its keywords are draft 4's too.
  */
-export function requestJsonSchema(limits: RequestLimits): JsonSchema {
-  const properties: Record<string, JsonSchema> = {};
-  for (const [name, spec] of Object.entries(requestFields(limits))) {
-    switch (spec.kind) {
-      case 'integer':
-        properties[name] = { type: JsonSchemaType.INTEGER, minimum: spec.min, maximum: spec.max };
-        break;
-      case 'boolean':
-        properties[name] = { type: JsonSchemaType.BOOLEAN };
-        break;
-      case 'enum':
-        properties[name] = { type: JsonSchemaType.STRING, enum: [...spec.values] };
-        break;
-      case 'seed':
-        properties[name] = { type: JsonSchemaType.STRING, pattern: SEED_PATTERN.source };
-        break;
-      case 'photoIds':
-        properties[name] = {
-          type: JsonSchemaType.ARRAY,
-          minItems: 1,
-          maxItems: spec.max,
-          items: {
-            type: [JsonSchemaType.STRING, JsonSchemaType.INTEGER],
-            pattern: PHOTO_ID_PATTERN.source,
-            minimum: 0,
-          },
-        };
-        break;
-    }
-  }
-  return {
-    schema: JsonSchemaVersion.DRAFT4,
-    title: 'BatchRequest',
-    type: JsonSchemaType.OBJECT,
-    additionalProperties: false,
-    properties,
-  };
+export function requestModelSchema(limits: RequestLimits): JsonSchema {
+  return { schema: JsonSchemaVersion.DRAFT4, ...(requestJsonSchema(limits) as JsonSchema) };
 }

@@ -91,19 +91,21 @@ export class ConfigError extends AppError {
  * - `interrupted`: the invocation running the item died before recording its outcome.
  * - `internal`: a bug in this function (an unexpected error); not retried, logged with its stack.
  */
-export type FailureReason =
-  | 'timeout'
-  | 'source_timeout'
-  | 'source_status'
-  | 'source_network'
-  | 'redirect_refused'
-  | 'not_image'
-  | 'too_large'
-  | 'store_failed'
-  | 'chunk_failed'
-  | 'cancelled'
-  | 'interrupted'
-  | 'internal';
+export const FAILURE_REASONS = [
+  'timeout',
+  'source_timeout',
+  'source_status',
+  'source_network',
+  'redirect_refused',
+  'not_image',
+  'too_large',
+  'store_failed',
+  'chunk_failed',
+  'cancelled',
+  'interrupted',
+  'internal',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** The message of anything thrown, without its stack. */
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

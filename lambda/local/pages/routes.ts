@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { openApiDocument } from '../../function/adapters/http-api/openapi.js';
 import type { LocalRuntime } from '../setup.js';
 import { batchObject, batchView } from './batch-pages.js';
 import { renderHomePage } from './home-page.js';
@@ -35,6 +36,12 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, runti
   if (path === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(renderHomePage(runtime.config, (await runtime.batches.list({ limit: RECENT_BATCHES })).batches));
+    return true;
+  }
+  // The API's OpenAPI description, with this server's own limits (docs/openapi.json has the deployed defaults).
+  if (path === '/openapi.json') {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(openApiDocument(runtime.config)));
     return true;
   }
   if (path === '/assets/page.js') {
