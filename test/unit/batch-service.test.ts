@@ -3,7 +3,12 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, BatchStatus, Manifest } from '../../lambda/function/contracts/result.js';
 import type { BatchJob } from '../../lambda/function/orchestration/batch.js';
-import { BatchService, LaunchError, type Launchers } from '../../lambda/function/orchestration/batch-service.js';
+import {
+  BatchService,
+  type Ended,
+  LaunchError,
+  type Launchers,
+} from '../../lambda/function/orchestration/batch-service.js';
 import { ACCEPTED_WINDOW_MS } from '../../lambda/function/orchestration/lifecycle.js';
 import { manifestKey, progressKey, retryClaimKey, statusKey } from '../../lambda/function/storage/keys.js';
 import { memoryS3 } from '../support/memory-s3.js';
@@ -21,11 +26,17 @@ const config = loadConfig({
 });
 const source = { dispatcher: () => ({}) as never, close: async () => {} };
 
-/** A batch service over an in-memory bucket, with launchers that record what they are given. */
+/** A batch service over an in-memory bucket, with launchers that record what they are given, and the batches it announced. */
 function serviceWith(launchers: Launchers = {}) {
   const s3 = memoryS3();
-  const service = new BatchService(config, { s3, source }, launchers);
-  return { service, objects: s3.objects, record: (key: string) => JSON.parse(s3.objects.get(key) ?? 'null') };
+  const announced: Ended[] = [];
+  const service = new BatchService(config, { s3, source }, launchers, async (ended) => void announced.push(ended));
+  return {
+    service,
+    announced,
+    objects: s3.objects,
+    record: (key: string) => JSON.parse(s3.objects.get(key) ?? 'null'),
+  };
 }
 
 /** Launchers that remember each job they launch. */
@@ -140,6 +151,27 @@ describe('BatchService: where a batch runs', () => {
     const { service } = serviceWith();
     await expect(service.accept(jobOf('j', 3))).rejects.toThrow(/RUNS_FUNCTION_NAME is not set/);
     await expect(service.accept(jobOf('c', 5))).rejects.toThrow(/STATE_MACHINE_ARN is not set/);
+  });
+
+  it('announces each batch it runs here once, as it ends (whole or in chunks), and one ended elsewhere when told', async () => {
+    const { service, announced } = serviceWith();
+    const whole = await service.run(jobOf('whole', 2), cancelledHere(100));
+    const chunked = await service.run(jobOf('chunked', 6), cancelledHere(100));
+    expect(announced).toEqual([whole, chunked]);
+    const failed: Ended = {
+      batchId: 'elsewhere',
+      status: 'failed',
+      requested: 40,
+      error: 'Lambda.Unknown',
+      cause: 'its plan died',
+      failedAt: '2026-12-04T00:00:00.000Z',
+    };
+    await service.ended(failed);
+    expect(announced).toEqual([whole, chunked, failed]);
+    // Without an announcer (locally, or no EVENT_SOURCE) batches end as ever.
+    const unannounced = new BatchService(config, { s3: memoryS3(), source });
+    await expect(unannounced.run(jobOf('quiet', 2), cancelledHere(100))).resolves.toMatchObject({ batchId: 'quiet' });
+    await expect(unannounced.ended(failed)).resolves.toBeUndefined();
   });
 
   it('runs a job over CHUNK_SIZE here chunk after chunk, when asked to run it here', async () => {
