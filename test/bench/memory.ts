@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { EXIT_CODES } from '../../lambda/local/exit-codes.js';
 import { peakRssMb } from '../support/peak-rss.js';
 import { withServers } from './measure.js';
 
@@ -12,9 +13,10 @@ export async function startRss(
   count: number,
   concurrency: number,
   imageBytes: number,
-  options: { unsized?: boolean } = {},
+  options: { unsized?: boolean; expectedExit?: number } = {},
 ): Promise<number> {
-  return withServers({ count, latencyMs: 0, imageBytes, width: 64, runs: 1, ...options }, async (servers) => {
+  const { expectedExit = EXIT_CODES.stored, ...source } = options;
+  return withServers({ count, latencyMs: 0, imageBytes, width: 64, runs: 1, ...source }, async (servers) => {
     const child = spawn(
       process.execPath,
       [
@@ -47,7 +49,8 @@ export async function startRss(
     const exited = once(child, 'exit');
     const peak = await peakRssMb(child.pid ?? 0, exited);
     const [code] = (await exited) as [number];
-    if (code !== 0) throw new Error(`npm start exited with ${code}`);
+    // A scenario whose every image is refused by design ends with `none stored`; anything else is a broken run.
+    if (code !== expectedExit) throw new Error(`npm start exited with ${code}, expected ${expectedExit}`);
     return peak;
   });
 }

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { EXIT_CODES } from '../../lambda/local/exit-codes.js';
 import { lineChart } from './chart.js';
 import { coldRequest } from './cold-request.js';
 import { coldStart } from './coldstart.js';
@@ -296,14 +297,14 @@ async function main() {
     // A source that sends no Content-Length: such bodies are held whole, up to MAX_UNSIZED_IMAGE_BYTES.
     console.log('\nMemory with bodies of unknown length: 64 images, C=64, peak RSS of `npm start`, medians of 3');
     const sizes = [
-      ['8 MB with Content-Length (streamed)', 8_000_000, false],
-      ['8 MB chunked (over the 2 MiB cap: refused as too_large)', 8_000_000, true],
-      ['1.5 MB chunked (held whole, stored)', 1_500_000, true],
+      ['8 MB with Content-Length (streamed)', 8_000_000, false, EXIT_CODES.stored],
+      ['8 MB chunked (over the 2 MiB cap: refused as too_large)', 8_000_000, true, EXIT_CODES.noneStored],
+      ['1.5 MB chunked (held whole, stored)', 1_500_000, true, EXIT_CODES.stored],
     ] as const;
     const peaks: Record<string, number> = {};
-    for (const [label, bytes, unsized] of sizes) {
+    for (const [label, bytes, unsized, expectedExit] of sizes) {
       const runs = [];
-      for (let round = 0; round < 3; round++) runs.push(await startRss(64, 64, bytes, { unsized }));
+      for (let round = 0; round < 3; round++) runs.push(await startRss(64, 64, bytes, { unsized, expectedExit }));
       peaks[label] = median(runs);
       console.log(`  ${label}: ${fmt(median(runs))} MB (${runs.map((mb) => fmt(mb)).join(', ')})`);
     }
