@@ -1,6 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { type Alarm, ComparisonOperator, type Dashboard, MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  type Alarm,
+  ComparisonOperator,
+  type Dashboard,
+  MathExpression,
+  type Metric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -17,8 +23,8 @@ import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/met
 export type BatchMonitoringProps = {
   /** The instance's unique name: the dashboard's and every alarm's name start with it. */
   name: string;
-  /** The `service` dimension of the instance's batch metrics. */
-  serviceName: string;
+  /** One of the instance's batch metrics (PicsumBatch's own, under its `service` dimension). */
+  batchMetric: (metricName: string, options: { statistic: string; label: string }) => Metric;
   api: RestApi;
   /** Each function with the name its widgets and alarms carry. */
   functions: Record<string, IFunction>;
@@ -43,7 +49,7 @@ export class BatchMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: BatchMonitoringProps) {
     super(scope, id);
-    const { name, serviceName } = props;
+    const { name, batchMetric: metricOf } = props;
     const dashboards = new DefaultDashboardFactory(this, 'Dashboards', {
       dashboardNamePrefix: name,
       createDashboard: true,
@@ -62,14 +68,7 @@ export class BatchMonitoring extends Construct {
 
     const period = Duration.minutes(5);
     const batchMetric = (metricName: string, statistic: string, label: string) =>
-      new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service: serviceName },
-        statistic,
-        label,
-        period,
-      });
+      metricOf(metricName, { statistic, label });
     const stored = batchMetric(METRIC_NAMES.stored, 'Sum', 'Stored');
     const failed = batchMetric(METRIC_NAMES.failed, 'Sum', 'Failed');
     monitoring.addLargeHeader(`Batches: ${name}`).monitorCustom({
@@ -82,7 +81,7 @@ export class BatchMonitoring extends Construct {
           metrics: [
             {
               searchQuery: METRIC_NAMES.failedByReason,
-              dimensionsMap: { service: serviceName, reason: undefined as unknown as string },
+              dimensionsMap: { ...stored.dimensions, reason: undefined as unknown as string },
               statistic: MetricStatistic.SUM,
               period,
             },

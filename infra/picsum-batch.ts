@@ -116,7 +116,7 @@ export class PicsumBatch extends Construct {
     for (const address of settings.alarmEmails) this.alarmTopic.addSubscription(new EmailSubscription(address));
     this.monitoring = new BatchMonitoring(this, 'Monitoring', {
       name,
-      serviceName: name,
+      batchMetric: (metricName, options) => this.batchMetric(metricName, options),
       api: this.api,
       functions: { Api: api, Runs: runs, Workflow: workflow },
       stateMachine: this.stateMachine,
