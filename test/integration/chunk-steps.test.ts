@@ -213,7 +213,7 @@ describe('the chunked path', () => {
   it('records a batch the state machine gave up on, with its error and a bounded cause', async () => {
     const { json, options } = await setUp();
 
-    const status = await recordFailure(
+    const { status, again } = await recordFailure(
       {
         kind: 'picsum-batch.failed',
         batchId: 'cb',
@@ -222,12 +222,21 @@ describe('the chunked path', () => {
       },
       options,
     );
-    const unnamed = await recordFailure(
+    const { status: unnamed } = await recordFailure(
       { kind: 'picsum-batch.failed', batchId: 'cx', requested: 1, failure: {} },
       options,
     );
 
     expect(status).toMatchObject({ status: 'failed', error: 'States.Timeout', requested: 7 });
+    // The first failure of a batch is news; the same failure delivered again is not.
+    expect(again).toBeUndefined();
+    const delivered = {
+      kind: 'picsum-batch.failed',
+      batchId: 'cb',
+      requested: 7,
+      failure: { Error: 'States.Timeout' },
+    } as const;
+    expect((await recordFailure(delivered, options)).again).toBe(true);
     expect(status.status === 'failed' && status.cause).toHaveLength(1000);
     expect(json('images/cb/status.json')).toMatchObject({ status: 'failed', error: 'States.Timeout' });
     expect(unnamed).toMatchObject({ error: 'Unknown', cause: '' });
@@ -546,7 +555,7 @@ describe('the run a chunk or aggregate step is for', () => {
         options,
       );
 
-      expect(answered).toEqual(record);
+      expect(answered).toEqual({ status: record, again: true });
       expect(JSON.parse(s3.objects.get('images/cb/status.json') ?? '')).toEqual(record);
     }
   });

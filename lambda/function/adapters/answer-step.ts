@@ -51,9 +51,8 @@ export async function answerStepEvent(event: unknown, context: Context, app: Inv
     case 'picsum-batch.failed': {
       log.appendKeys({ batchId: step.batchId });
       log.error('Batch failed', { failure: step.failure });
-      const before = await batches.records.status(step.batchId);
-      const status = await recordFailure(step, options);
-      if (status.status === 'failed' && before?.status !== 'failed') await batches.ended(status);
+      const { status, again } = await recordFailure(step, options);
+      if (!again && status.status === 'failed') await batches.ended(status);
       return status;
     }
     case 'picsum-batch.heal': {
