@@ -3,7 +3,7 @@ import type { FailureReason } from '../contracts/errors.js';
 import type { BatchResult, BatchStatus } from '../contracts/result.js';
 import type { Ended } from '../orchestration/batch-service.js';
 import { reportKey } from '../storage/keys.js';
-import type { AwsClientOptions } from './launchers.js';
+import { type AwsClientOptions, clientConfig, once } from './launchers.js';
 
 /** The `detail-type` of the one event a batch puts on EventBridge when it ends. */
 export type BatchEventType = 'Batch Done' | 'Batch Failed' | 'Batch Cancelled';
@@ -82,38 +82,24 @@ export function batchEvent(ended: Ended, config: Pick<Config, 'bucket' | 'keyPre
  * retries. Throws when EventBridge refuses the entry.
  */
 export function eventBridgePutter(options: AwsClientOptions & { busName: string; source: string }) {
-  let client: Promise<{ send: (event: BatchEvent) => Promise<void> }> | undefined;
-  const load = async () => {
+  const { busName, source, ...aws } = options;
+  const client = once(async () => {
     const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
-    const { endpoint, maxAttempts, ...rest } = options;
-    const events = new EventBridgeClient({ ...rest, ...(endpoint ? { endpoint } : {}), maxAttempts: maxAttempts ?? 4 });
-    return {
-      async send(event: BatchEvent) {
-        const answer = await events.send(
-          new PutEventsCommand({
-            Entries: [
-              {
-                EventBusName: options.busName,
-                Source: options.source,
-                DetailType: event.detailType,
-                Detail: JSON.stringify(event.detail),
-              },
-            ],
-          }),
-        );
-        const [entry] = answer.Entries ?? [];
-        if ((answer.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
-          throw new Error(`EventBridge refused the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`.trim());
-        }
-      },
-    };
-  };
+    return { events: new EventBridgeClient(clientConfig(aws)), PutEventsCommand };
+  });
   return async (event: BatchEvent): Promise<void> => {
-    client ??= load().catch((error: unknown) => {
-      client = undefined;
-      throw error;
-    });
-    await (await client).send(event);
+    const { events, PutEventsCommand } = await client();
+    const answer = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: busName, Source: source, DetailType: event.detailType, Detail: JSON.stringify(event.detail) },
+        ],
+      }),
+    );
+    const [entry] = answer.Entries ?? [];
+    if ((answer.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
+      throw new Error(`EventBridge refused the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`.trim());
+    }
   };
 }
 

@@ -16,14 +16,15 @@ export type AwsClientOptions = {
 /** Enough to ride out a throttled burst and still answer well inside API Gateway's 29 s. */
 const LAUNCH_ATTEMPTS = 4;
 
-const clientConfig = ({ endpoint, maxAttempts, ...rest }: AwsClientOptions) => ({
+/** An AWS SDK client's config: the endpoint override when set, and LAUNCH_ATTEMPTS attempts unless told. */
+export const clientConfig = ({ endpoint, maxAttempts, ...rest }: AwsClientOptions) => ({
   ...rest,
   ...(endpoint ? { endpoint } : {}),
   maxAttempts: maxAttempts ?? LAUNCH_ATTEMPTS,
 });
 
 /** Creates `make()` once, on first use. */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;
   return () => {
     made ??= make().catch((error: unknown) => {
