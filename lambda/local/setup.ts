@@ -82,7 +82,7 @@ async function chooseSource(
 }
 
 /**
- * Everything a local run needs: S3 (the environment's, or an embedded s3rver keeping data under
+ * Everything a local run needs: S3 (the environment's, or the embedded S3 keeping data under
  * .data/) and the image source (flag, then PICSUM_BASE_URL, then picsum.photos). When picsum.photos
  * can't be reached and nothing was asked for, a run into the embedded S3 falls back to the offline
  * server and says so through `warn`; a run into a configured bucket (BUCKET_NAME or S3_ENDPOINT)
@@ -129,13 +129,14 @@ export async function startLocalRuntime(
       storageNote = `s3://${env.BUCKET_NAME}${env.S3_ENDPOINT ? ` at ${env.S3_ENDPOINT}` : ''}`;
     } else {
       dataDirectory = options.dataDirectory ?? join(process.cwd(), DATA_DIRECTORY);
-      // Loaded only when used, like the offline server: s3rver brings koa, winston and more.
-      const { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } = await import('../emulators/s3/embedded-s3.js');
+      // Loaded only when used, like the offline server. It makes keys of its own that only this
+      // process holds, so no other process on the machine can sign for it.
+      const { startEmbeddedS3 } = await import('../emulators/s3/embedded-s3.js');
       const embedded = await startEmbeddedS3({ directory: dataDirectory, bucket: EMBEDDED_BUCKET });
       closers.push(() => embedded.close());
       env.S3_ENDPOINT = embedded.endpoint;
       env.BUCKET_NAME = EMBEDDED_BUCKET;
-      credentials = EMBEDDED_S3_CREDENTIALS;
+      credentials = embedded.credentials;
       storageNote = `embedded S3 server, files under ${relative(process.cwd(), dataDirectory)}/${EMBEDDED_BUCKET}/`;
     }
 

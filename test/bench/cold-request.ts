@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { synthesize } from '../infra/synth.js';
 import { bundleLikeTheFunction } from './coldstart.js';
 import { median, withServers } from './measure.js';
@@ -75,8 +75,8 @@ export async function coldRequest(rounds = 5) {
       ...process.env,
       NODE_OPTIONS: '--enable-source-maps',
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: BENCH_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: BENCH_S3_CREDENTIALS.secretAccessKey,
       BUCKET_NAME: servers.s3.bucket,
       S3_ENDPOINT: servers.s3.endpoint,
       PICSUM_BASE_URL: servers.picsum.baseUrl,

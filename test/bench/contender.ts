@@ -4,7 +4,7 @@
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
@@ -54,7 +54,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
     MAX_COUNT: '100000',
     PICSUM_CATALOG: spec.kind === 'ours-no-catalog' ? 'off' : 'on',
   });
-  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+  const s3 = createS3Client(config, { credentials: BENCH_S3_CREDENTIALS });
   const source = createSourcePool(config);
   // Each contender loads only its own modules, before the clock (as a Lambda's init would): the
   // floors' minimal clients import undici, and must not load it for this project's cold batch.
@@ -65,7 +65,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
       ? (await import('./signed-put.js')).signedPutSender(s3, {
           endpoint: spec.s3.endpoint,
           region: config.region,
-          credentials: EMBEDDED_S3_CREDENTIALS,
+          credentials: BENCH_S3_CREDENTIALS,
           connections: config.maxConcurrency + 8,
         })
       : undefined;
@@ -99,7 +99,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         ({ bytes } = await loaded(naiveBatch)({
           urls: urls.slice(0, count),
           concurrency: spec.concurrency,
-          s3: { ...spec.s3, credentials: EMBEDDED_S3_CREDENTIALS },
+          s3: { ...spec.s3, credentials: BENCH_S3_CREDENTIALS },
           prefix: `naive/${tag}/`,
         }));
         return;

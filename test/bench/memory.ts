@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { EXIT_CODES } from '../../lambda/local/exit-codes.js';
 import { peakRssMb } from '../support/peak-rss.js';
 import { withServers } from './measure.js';
@@ -36,8 +36,8 @@ export async function startRss(
           ...process.env,
           S3_ENDPOINT: servers.s3.endpoint,
           BUCKET_NAME: servers.s3.bucket,
-          AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+          AWS_ACCESS_KEY_ID: BENCH_S3_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: BENCH_S3_CREDENTIALS.secretAccessKey,
           PICSUM_BASE_URL: servers.picsum.baseUrl,
           PICSUM_REDIRECT_HOSTS: servers.picsum.imageHost,
           MAX_COUNT: '100000',

@@ -21,17 +21,23 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import { startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 
 const [role, latency, bytes, sized] = process.argv.slice(2);
 let close: () => Promise<void>;
 if (role === 's3') {
-  // S3 keeps objects on servers of its own; s3rver keeps three files per object on this machine's
-  // disk. On ext4 over a virtual disk that took 1.5-2.7 s per 1000 small PUTs from run to run
+  // S3 keeps objects on servers of its own; the embedded S3 keeps a file per object on this
+  // machine's disk. On ext4 over a virtual disk that took 1.5-2.7 s per 1000 small PUTs from run to run
   // (the store half of the floor moved with it); in memory it is 1.4 s, and steady.
   const parent = process.env.BENCH_S3_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const directory = await mkdtemp(join(parent, 'picsum-bench-s3-'));
   // The tutorial's contender PUTs unsigned, as the tutorial did (it skips SigV4: less work than ours).
-  const s3 = await startEmbeddedS3({ directory, bucket: 'bench', acceptUnsigned: true });
+  const s3 = await startEmbeddedS3({
+    directory,
+    bucket: 'bench',
+    credentials: BENCH_S3_CREDENTIALS,
+    acceptUnsigned: true,
+  });
   process.stdout.write(`${JSON.stringify({ s3Endpoint: s3.endpoint, bucket: s3.bucket })}\n`);
   close = async () => {
     await s3.close({ hard: true });

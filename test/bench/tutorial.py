@@ -72,8 +72,8 @@ def main():
             "s3",
             endpoint_url=options["s3"]["endpoint"],
             region_name="us-east-1",
-            aws_access_key_id="S3RVER",
-            aws_secret_access_key="S3RVER",
+            aws_access_key_id=options["s3"]["credentials"]["accessKeyId"],
+            aws_secret_access_key=options["s3"]["credentials"]["secretAccessKey"],
             config=Config(s3={"addressing_style": "path"}, max_pool_connections=options["concurrency"]),
         )
     # A warm-up batch of the full size, as the Node contenders get; none when measuring cold.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunked/index.js';
-import { type Harness, isImageKey, sha256, startHarness } from '../support/harness.js';
+import { type Harness, isImageKey, sha256, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
 import { startSigV4Server } from '../support/sigv4-server.js';
 import { definitionOf, runDefinition } from '../support/state-machine.js';
 import { removeSynthesized, synthesize } from './synth.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   definition = definitionOf(template);
   harness = await startHarness();
   // Stand-ins for the Lambda and Step Functions APIs, checking each request's SigV4 signature.
-  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+  const credentials = TEST_S3_CREDENTIALS;
   lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => res.writeHead(202).end(), credentials);
   states = await startSigV4Server('states', 'us-east-1', (_request, res) => res.writeHead(200).end('{}'), credentials);
   const env = {
@@ -48,8 +48,8 @@ beforeAll(async () => {
     S3_ENDPOINT: harness.s3server.endpoint,
     PICSUM_BASE_URL: harness.picsum.baseUrl,
     PICSUM_REDIRECT_HOSTS: harness.picsum.imageHost,
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

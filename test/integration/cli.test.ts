@@ -12,7 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
 import { peakRssMb } from '../support/peak-rss.js';
 
 const exec = promisify(execFile);
@@ -30,8 +30,8 @@ const cliEnv = (extra: Record<string, string> = {}) => ({
   ...process.env,
   BUCKET_NAME: harness.config.bucket,
   S3_ENDPOINT: harness.s3server.endpoint,
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
   PICSUM_BASE_URL: '',
   ...extra,
 });

@@ -4,14 +4,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
 import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-picsum.js';
-import { EMBEDDED_S3_CREDENTIALS } from '../../lambda/emulators/s3/embedded-s3.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunked/index.js';
 import { claimIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
 import { idempotencyKey } from '../../lambda/function/storage/keys.js';
 import { putJson } from '../../lambda/function/storage/objects.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
 import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
 
 // Each handler reads its environment once at import, as in Lambda: set it first, then import.
@@ -61,7 +60,7 @@ beforeAll(async () => {
   harness = await startHarness({ picsum: { faults: (request) => faults?.(request) } });
   // Stand-ins for the Lambda and Step Functions APIs that check every request's SigV4 signature.
   // The function signs with its role's credentials, here the same ones s3rver accepts.
-  const credentials = EMBEDDED_S3_CREDENTIALS;
+  const credentials = TEST_S3_CREDENTIALS;
   lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => lambdaAnswers(res), credentials);
   states = await startSigV4Server('states', 'us-east-1', (_request, res) => statesAnswers(res), credentials);
   vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
@@ -80,8 +79,8 @@ beforeAll(async () => {
   vi.stubEnv('S3_ENDPOINT', harness.s3server.endpoint);
   vi.stubEnv('PICSUM_BASE_URL', harness.picsum.baseUrl);
   vi.stubEnv('PICSUM_REDIRECT_HOSTS', harness.picsum.imageHost);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', TEST_S3_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', TEST_S3_CREDENTIALS.secretAccessKey);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');

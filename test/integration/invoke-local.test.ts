@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { invokeLocal } from '../../lambda/local/invoke-local.js';
 import { verify } from '../../lambda/local/verify.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
 
 /**
  * `npm run invoke:local` and `npm run verify` in process, against the harness's S3 server and
@@ -27,8 +27,8 @@ const SAMPLES = 'lambda/local/sample-events';
 const env = () => ({
   BUCKET_NAME: harness.config.bucket,
   S3_ENDPOINT: harness.s3server.endpoint,
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
   PICSUM_BASE_URL: harness.picsum.baseUrl,
   PICSUM_REDIRECT_HOSTS: harness.picsum.imageHost,
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime } from '../../lambda/local/setup.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
 
 /**
  * Where a local run's images come from when picsum.photos does not answer (the probe is pointed at
@@ -24,8 +24,8 @@ afterAll(async () => {
 const configuredBucket = () => ({
   BUCKET_NAME: harness.config.bucket,
   S3_ENDPOINT: harness.s3server.endpoint,
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
 });
 
 describe('the local runtime, picsum.photos unreachable', () => {

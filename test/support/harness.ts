@@ -9,7 +9,7 @@ import {
   type OfflinePicsumOptions,
   startOfflinePicsum,
 } from '../../lambda/emulators/picsum/offline-picsum.js';
-import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { BatchRequest } from '../../lambda/function/contracts/request.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
@@ -18,6 +18,9 @@ import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
+import { TEST_S3_CREDENTIALS } from './s3-credentials.js';
+
+export { TEST_S3_CREDENTIALS };
 import { type ContactCounter, startContactCounter } from './loopback-only.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -54,7 +57,7 @@ export async function startHarness(
   options: { picsum?: OfflinePicsumOptions; env?: Record<string, string> } = {},
 ): Promise<Harness> {
   const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-s3-'));
-  const s3server = await startEmbeddedS3({ directory, bucket: 'test-bucket' });
+  const s3server = await startEmbeddedS3({ directory, bucket: 'test-bucket', credentials: TEST_S3_CREDENTIALS });
   const picsum = await startOfflinePicsum(options.picsum);
   const offLoopback = await startContactCounter();
   const config = loadConfig({
@@ -68,7 +71,7 @@ export async function startHarness(
     SOURCE_BODY_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const s3 = createS3Client(config, { credentials: EMBEDDED_S3_CREDENTIALS });
+  const s3 = createS3Client(config, { credentials: TEST_S3_CREDENTIALS });
   const source = offLoopback.guard(createSourcePool(config));
   const harness: Harness = {
     s3server,

@@ -1,77 +1,114 @@
-import { mkdir } from 'node:fs/promises';
-import S3rver from 's3rver';
-import { atomicObjects } from './atomic-objects.js';
-import { completeBodies } from './complete-bodies.js';
-import { conditionalWrites } from './conditional-writes.js';
-import { ownCallersOnly } from './own-callers-only.js';
-
-/** s3rver's built-in account: any client must sign with these. */
-export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { finished } from 'node:stream/promises';
+import { ObjectFiles } from './object-files.js';
+import { refuseForeignCallers, targetOf } from './own-callers-only.js';
+import { errorDocument, S3Error } from './s3-error.js';
+import { answerBucketRequest } from './s3-routes.js';
+import { type Credentials, checkSignature, type SignedPayload } from './signature-check.js';
 
 export type EmbeddedS3 = {
   endpoint: string;
   bucket: string;
   directory: string;
+  /** The only keys it answers: made for this server unless given. */
+  credentials: Credentials;
   /** Requests the server is still handling (a cut upload counts until the server has settled it). */
   inFlight(): number;
   /** Stops the server; `hard` also drops open connections (a crash, for tests). */
   close(options?: { hard?: boolean }): Promise<void>;
 };
 
+/** Keys no one else knows: only the process that started the server can sign for it. */
+const newCredentials = (): Credentials => ({
+  accessKeyId: 'picsum-batch-local',
+  secretAccessKey: randomBytes(24).toString('base64url'),
+});
+
 /**
- * Starts an S3-compatible server (s3rver) on 127.0.0.1 with `bucket` created, keeping objects
- * under `directory` so they outlive the process. Port 0 picks a free port.
+ * Starts the embedded S3 on 127.0.0.1: an S3-compatible server for exactly the S3 the project uses
+ * (see s3-routes.ts), keeping `bucket`'s objects under `directory` so they outlive the process.
+ * Every request must come from the project (own-callers-only.ts), be signed with `credentials`
+ * (SigV4, checked), and name `bucket`. Port 0 picks a free port.
  */
 export async function startEmbeddedS3(options: {
   directory: string;
   bucket: string;
   port?: number;
+  credentials?: Credentials;
   /**
    * Lets unsigned requests through (the other checks stay): only for the benchmark's S3, whose
    * tutorial contender PUTs unsigned, as the tutorial did. Nothing the project runs for a user sets it.
    */
   acceptUnsigned?: boolean;
 }): Promise<EmbeddedS3> {
-  await mkdir(options.directory, { recursive: true });
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: options.port ?? 0,
-    directory: options.directory,
-    silent: true,
-    vhostBuckets: false,
-    configureBuckets: [{ name: options.bucket }],
-  });
-  // S3 behaviour s3rver lacks, before its router (the last middleware; Koa composes the list when
-  // the server starts): a body is received whole first, then a conditional write is checked, then
-  // the object is replaced whole.
-  server.middleware.splice(server.middleware.length - 1, 0, atomicObjects(), conditionalWrites(), completeBodies());
-  // s3rver's first middleware is koa-logger, which formats (and colours) a line for every request
-  // and response even when silent sends them nowhere (chalk alone was 2% of its CPU under load).
-  if ((server.middleware[0] as { name?: string } | undefined)?.name === 'logger') server.middleware.splice(0, 1);
-  // Only the project's own clients, before anything else reads the request.
+  const credentials = options.credentials ?? newCredentials();
+  const files = new ObjectFiles(options.directory, options.bucket);
+  await files.open();
   let port = 0;
-  server.middleware.unshift(
-    ownCallersOnly(() => port, options.directory, { acceptUnsigned: options.acceptUnsigned === true }),
-  );
   let inFlight = 0;
-  server.middleware.unshift(async (_ctx: unknown, next: () => Promise<void>) => {
-    inFlight++;
+
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const question = url.indexOf('?');
+    const path = question < 0 ? url : url.slice(0, question);
+    const rawQuery = question < 0 ? '' : url.slice(question + 1);
     try {
-      await next();
-    } finally {
-      inFlight--;
+      refuseForeignCallers(req, port);
+      const unsigned = options.acceptUnsigned && req.headers.authorization === undefined && !rawQuery.includes('X-Amz-Signature');
+      const payload: SignedPayload = unsigned
+        ? {}
+        : await checkSignature({ method: req.method ?? '', path, query: rawQuery, headers: req.headers }, credentials);
+      const { bucket, key } = targetOf(path);
+      if (bucket !== options.bucket) {
+        throw new S3Error('NoSuchBucket', `The embedded S3 serves only the bucket ${options.bucket}`, {
+          BucketName: bucket.slice(0, 100),
+        });
+      }
+      await answerBucketRequest(files, { req, res, key, query: new URLSearchParams(rawQuery), payload }, bucket);
+    } catch (error) {
+      const refusal =
+        error instanceof S3Error ? error : new S3Error('InternalError', `The embedded S3 failed: ${(error as Error).message}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A refused upload's body is read to its end, so the client gets the answer, not a reset.
+      if (!req.complete) {
+        req.resume();
+        await finished(req).catch(() => {});
+      }
+      const body = errorDocument(refusal, path);
+      res.writeHead(refusal.status, {
+        'content-type': 'application/xml',
+        'content-length': Buffer.byteLength(body),
+        'x-amz-request-id': randomUUID(),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
     }
+  };
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    void answer(req, res).finally(() => inFlight--);
   });
-  ({ port } = await server.run());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  port = (server.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket: options.bucket,
     directory: options.directory,
+    credentials,
     inFlight: () => inFlight,
     async close({ hard = false } = {}) {
-      if (hard) server.httpServer.closeAllConnections();
-      else server.httpServer.closeIdleConnections();
-      await server.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (hard) server.closeAllConnections();
+      else server.closeIdleConnections();
+      await closed;
     },
   };
 }
