@@ -6,11 +6,11 @@ import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../function/orchestration/batch.js';
 import { batchPrefix } from '../function/storage/keys.js';
-import { type BatchFolder, writeBatchFolder } from './batch-folder.js';
+import { type BatchFolder, checkOutFolder, writeBatchFolder } from './batch-folder.js';
 import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
-import { type LocalRuntime, startLocalRuntime } from './setup.js';
+import { DATA_DIRECTORY, type LocalRuntime, startLocalRuntime } from './setup.js';
 import { batchTable, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
@@ -57,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
   const budgetMs = localBudgetMs(process.env);
   const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
   const request = retryOf === undefined ? parseRequest(options.input, loadConfig(process.env)) : undefined;
+  const out =
+    options.out === undefined ? undefined : await checkOutFolder(options.out, join(process.cwd(), DATA_DIRECTORY));
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
   // Warnings (a fallback to placeholders) reach stderr with --json too: they change what is stored.
   const runtime = await startLocalRuntime({ source: options.source });
@@ -90,13 +92,13 @@ async function main(argv: string[]): Promise<number> {
     if ('result' in work) say(`Batch ${work.result.batchId} has no unfinished items: nothing to retry.`);
     const result = 'result' in work ? work.result : await run(work.job);
     progress.finish();
-    const folder = await copyToFolder(result, runtime, options.out);
+    const folder = await copyToFolder(result, runtime, out, cancel);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       process.stdout.write(`${summarize(result, { storageNote: runtime.storageNote, folder })}\n`);
     }
-    return exitCodeOf(result);
+    return folder?.error === 'cancelled' ? EXIT_CODES.cancelled : exitCodeOf(result);
   } finally {
     await runtime.close();
   }
@@ -116,18 +118,20 @@ async function listHere(options: CliOptions): Promise<number> {
 }
 
 /**
- * The batch as a folder that opens from disk (see writeBatchFolder): under `--out`, or beside the
- * embedded S3's data (`.data/batches`); none for a configured bucket unless asked, nor without a manifest.
+ * The batch as a folder that opens from disk (see writeBatchFolder): under `--out` (checked before
+ * the batch ran), or beside the embedded S3's data (`.data/batches`); none for a configured bucket
+ * unless asked, nor without a manifest. A copy that fails or is cancelled says so in `error`.
  */
 async function copyToFolder(
   result: BatchResult,
   runtime: LocalRuntime,
   out: string | undefined,
+  signal: AbortSignal,
 ): Promise<BatchFolder | undefined> {
   const directory = out ?? (runtime.dataDirectory && join(dirname(runtime.dataDirectory), 'batches'));
   if (directory === undefined || result.manifestError) return undefined;
   const manifest = await runtime.batches.records.manifest(result.batchId);
-  return manifest && writeBatchFolder(manifest, runtime, resolve(directory));
+  return manifest && writeBatchFolder(result.batchId, manifest, { ...runtime, signal }, resolve(directory));
 }
 
 /**

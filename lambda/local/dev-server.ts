@@ -100,7 +100,9 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
       send(res, result);
     } catch (error) {
       log.error('Dev server request failed', error);
-      if (!res.headersSent) send(res, errorResponse(error));
+      // A page that failed mid-answer is cut off rather than left open: the browser sees it end.
+      if (res.headersSent) res.destroy();
+      else send(res, errorResponse(error));
     }
   });
   server.listen(options.port ?? 3000, '127.0.0.1');

@@ -51,7 +51,11 @@ export function summarize(
   }
   lines.push(`Where: ${where.storageNote}, s3://${result.bucket}/${result.prefix}`);
   const { folder } = where;
-  if (folder) {
+  if (folder?.error) {
+    lines.push(
+      `Files: the copy into ${relative(process.cwd(), folder.folder) || '.'}/ stopped (${folder.error}); nothing half-copied was left`,
+    );
+  } else if (folder) {
     lines.push(
       `Files: ${relative(process.cwd(), folder.folder) || '.'}/ (${folder.images} images under their own names, manifest.json, report.html)`,
     );
@@ -61,15 +65,23 @@ export function summarize(
       );
     }
   }
+  if (result.manifestError) {
+    lines.push(
+      `The manifest could not be written (${result.manifestError}): the ${result.succeeded} image(s) stored under s3://${result.bucket}/${result.prefix} are not recorded, and this batch cannot be retried. Free space if the disk is full, then run the request again as a new batch.`,
+    );
+    return lines.join('\n');
+  }
   lines.push(`Manifest: s3://${result.bucket}/${result.manifestKey}`);
-  if (result.manifestError) lines.push(`The manifest could not be written: ${result.manifestError}`);
-  else if (result.reportError) lines.push(`report.html could not be written: ${result.reportError}`);
-  else if (folder && !folder.missing.some((key) => key.endsWith('/report.html'))) {
+  if (result.reportError) lines.push(`report.html could not be written: ${result.reportError}`);
+  else if (folder && !folder.error && !folder.missing.some((key) => key.endsWith('/report.html'))) {
     lines.push(`Report: open ${pathToFileURL(`${folder.folder}/report.html`).href}`);
   } else {
     lines.push(
       `Report: s3://${result.bucket}/${result.prefix}report.html (--out DIR copies the batch into a folder that opens from disk; npm run dev shows it at /batches/${result.batchId}/view)`,
     );
+  }
+  if (result.failures.some((failure) => /\bStorageFull\b/.test(failure.message ?? ''))) {
+    lines.push(`The disk is full: free space on the disk of the ${where.storageNote}, then run the retry below.`);
   }
   const unfinished = result.requested - result.succeeded;
   if (unfinished > 0)
@@ -80,18 +92,31 @@ export function summarize(
 }
 
 /** A listed batch's status (with why it failed) and creation time (UTC), as a person reads them. */
-export const listedBatch = (batch: BatchSummary) => ({
-  status: batch.error ? `${batch.status} (${batch.error})` : batch.status,
-  created: batch.createdAt.slice(0, 19).replace('T', ' '),
-});
+export function listedBatch(batch: BatchSummary) {
+  const created = batch.createdAt.slice(0, 19).replace('T', ' ');
+  if (batch.status === 'unreadable') {
+    return { status: 'unreadable record', stored: '?', failed: '?', requested: '?', created, problem: batch.error };
+  }
+  return {
+    status: batch.error ? `${batch.status} (${batch.error})` : batch.status,
+    // Images its folder holds that no manifest vouches for: stored, but not accounted for.
+    stored: batch.unrecorded ? `${batch.unrecorded} unrecorded` : String(batch.succeeded),
+    failed: String(batch.failed),
+    requested: String(batch.requested),
+    created,
+    problem: undefined,
+  };
+}
 
 /** A page of batches as a table for a person, newest first, with the command for the next page. */
 export function batchTable(page: BatchPage): string {
   if (page.batches.length === 0) return 'No batches in the bucket.';
   const rows = [['BATCH', 'STATUS', 'STORED', 'FAILED', 'REQUESTED', 'CREATED (UTC)']];
+  const problems: string[] = [];
   for (const batch of page.batches) {
-    const { status, created } = listedBatch(batch);
-    rows.push([batch.batchId, status, String(batch.succeeded), String(batch.failed), String(batch.requested), created]);
+    const { status, stored, failed, requested, created, problem } = listedBatch(batch);
+    rows.push([batch.batchId, status, stored, failed, requested, created]);
+    if (problem) problems.push(`${batch.batchId}: ${problem}`);
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   // Text left-aligned, counts right-aligned.
@@ -103,6 +128,7 @@ export function batchTable(page: BatchPage): string {
       .join('  ')
       .trimEnd(),
   );
+  lines.push(...problems);
   if (page.next) lines.push(`More: npm start -- --list --cursor ${page.next}`);
   return lines.join('\n');
 }

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { synthesize } from '../infra/synth.js';
 import { bundleLikeTheFunction } from './coldstart.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { median, withServers } from './measure.js';
 
 /**

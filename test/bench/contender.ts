@@ -4,12 +4,13 @@
  * Runs a warm-up batch of the full size, then `runs` timed batches; prints one JSON line (ContenderReport).
  * `cold`: no warm-up, the process's first batch is the one timed (what a scheduled Lambda or `npm start` runs).
  */
-import { BENCH_S3_CREDENTIALS } from './credentials.js';
+
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 
 export type ContenderSpec = {
   /** `ours-signed-put`: this project with image PUTs hand-signed instead of the SDK's (a diagnostic). */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { EXIT_CODES } from '../../lambda/local/exit-codes.js';
 import { peakRssMb } from '../support/peak-rss.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { withServers } from './measure.js';
 
 /**

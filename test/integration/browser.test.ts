@@ -196,7 +196,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-folder-'));
     try {
       const manifest = await new BatchRecords(harness).manifest(result.batchId);
-      const { folder } = await writeBatchFolder(manifest as Manifest, harness.runtime(), directory);
+      const { folder } = await writeBatchFolder(result.batchId, manifest as Manifest, harness.runtime(), directory);
       const page = await browser.newPage();
       await page.goto(pathToFileURL(join(folder, 'report.html')).href);
       await page.waitForFunction(ALL_IMAGES_LOADED);

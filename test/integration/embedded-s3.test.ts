@@ -45,7 +45,12 @@ function send(method: string, path: string, headers: Record<string, string> = {}
 }
 
 /** The same, signed as an SDK signs it (SigV4 with the server's keys): what refuses it is not the signature. */
-async function sendSigned(method: string, path: string, body = '', extra: Record<string, string> = {}): Promise<Answer> {
+async function sendSigned(
+  method: string,
+  path: string,
+  body = '',
+  extra: Record<string, string> = {},
+): Promise<Answer> {
   const signer = new SignatureV4({
     credentials: s3.credentials,
     region: 'us-east-1',
@@ -149,7 +154,13 @@ describe('the embedded S3 answers only the project', () => {
     let token: string | undefined;
     do {
       const page = await client.send(
-        new ListObjectsV2Command({ Bucket: 'door', Prefix: 'pages/', Delimiter: '/', MaxKeys: 2, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: 'door',
+          Prefix: 'pages/',
+          Delimiter: '/',
+          MaxKeys: 2,
+          ContinuationToken: token,
+        }),
       );
       folders.push(...(page.CommonPrefixes ?? []).map((common) => common.Prefix ?? ''));
       token = page.NextContinuationToken;
@@ -158,7 +169,9 @@ describe('the embedded S3 answers only the project', () => {
   });
 
   it('refuses an unsigned request, and stores nothing', async () => {
-    expect((await send('PUT', '/door/unsigned.html', { 'content-type': 'text/html' }, '<script>1</script>')).status).toBe(403);
+    expect(
+      (await send('PUT', '/door/unsigned.html', { 'content-type': 'text/html' }, '<script>1</script>')).status,
+    ).toBe(403);
     expect((await send('GET', '/door?list-type=2')).status).toBe(403);
     expect(await statusOf(client.send(new GetObjectCommand({ Bucket: 'door', Key: 'unsigned.html' })))).toBe(404);
   });
@@ -182,7 +195,8 @@ describe('the embedded S3 answers only the project', () => {
       [wrongSecret, otherKey].map((other) =>
         other.send(new GetObjectCommand({ Bucket: 'door', Key: 'ok/a b+c.json' })).then(
           () => 'served',
-          (error: { name: string; $metadata: { httpStatusCode: number } }) => `${error.$metadata.httpStatusCode} ${error.name}`,
+          (error: { name: string; $metadata: { httpStatusCode: number } }) =>
+            `${error.$metadata.httpStatusCode} ${error.name}`,
         ),
       ),
     );
@@ -204,7 +218,13 @@ describe('the embedded S3 answers only the project', () => {
       host: `127.0.0.1:${port}`,
       'x-amz-content-sha256': createHash('sha256').update('a').digest('hex'),
     };
-    const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', path: '/door/signed/a', headers });
+    const signed = await signer.sign({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: '/door/signed/a',
+      headers,
+    });
 
     expect((await send('PUT', '/door/signed/b', signed.headers, 'a')).status).toBe(403);
     expect((await send('PUT', '/door/signed/a', signed.headers, 'not a')).body).toContain('XAmzContentSHA256Mismatch');
@@ -236,7 +256,12 @@ describe('the embedded S3 answers only the project', () => {
     });
     const refusal = await chunking
       .send(
-        new PutObjectCommand({ Bucket: 'door', Key: 'chunked', Body: Readable.from([Buffer.from('x')]), ContentLength: 1 }),
+        new PutObjectCommand({
+          Bucket: 'door',
+          Key: 'chunked',
+          Body: Readable.from([Buffer.from('x')]),
+          ContentLength: 1,
+        }),
       )
       .then(
         () => 'stored',
@@ -343,7 +368,9 @@ describe.runIf(namespaces)('the embedded S3 on a full disk', () => {
     );
     const [line] = (await once(createInterface({ input: child.stdout as Readable }), 'line')) as [string];
     const { endpoint } = JSON.parse(line) as { endpoint: string };
-    disk = createS3Client(loadConfig({ BUCKET_NAME: 'disk', S3_ENDPOINT: endpoint }), { credentials: TEST_S3_CREDENTIALS });
+    disk = createS3Client(loadConfig({ BUCKET_NAME: 'disk', S3_ENDPOINT: endpoint }), {
+      credentials: TEST_S3_CREDENTIALS,
+    });
   });
   afterAll(async () => {
     disk?.destroy();
@@ -366,7 +393,7 @@ describe.runIf(namespaces)('the embedded S3 on a full disk', () => {
     expect(refused?.$metadata.httpStatusCode).toBe(507);
     expect(refused?.message).toMatch(/disk is full/);
     const kept = await disk.send(new GetObjectCommand({ Bucket: 'disk', Key: 'first' }));
-    expect(Buffer.from(await kept.Body?.transformToByteArray() ?? []).equals(first)).toBe(true);
+    expect(Buffer.from((await kept.Body?.transformToByteArray()) ?? []).equals(first)).toBe(true);
     expect(await statusOf(disk.send(new GetObjectCommand({ Bucket: 'disk', Key: 'second' })))).toBe(404);
     const listed = await disk.send(new ListObjectsV2Command({ Bucket: 'disk' }));
     expect(listed.Contents?.map((object) => object.Key)).toEqual(['first']);
@@ -374,6 +401,6 @@ describe.runIf(namespaces)('the embedded S3 on a full disk', () => {
     await disk.send(new DeleteObjectCommand({ Bucket: 'disk', Key: 'first' }));
     await disk.send(new PutObjectCommand({ Bucket: 'disk', Key: 'second', Body: second }));
     const stored = await disk.send(new GetObjectCommand({ Bucket: 'disk', Key: 'second' }));
-    expect(Buffer.from(await stored.Body?.transformToByteArray() ?? []).equals(second)).toBe(true);
+    expect(Buffer.from((await stored.Body?.transformToByteArray()) ?? []).equals(second)).toBe(true);
   });
 });

@@ -9,7 +9,14 @@ import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { STREAM_THRESHOLD_BYTES } from '../../lambda/function/pipeline/transfer.js';
 import { getJson, putJsonIfAbsent } from '../../lambda/function/storage/objects.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
-import { documentsOf, type Harness, isImageKey, sha256, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
+import {
+  documentsOf,
+  type Harness,
+  isImageKey,
+  sha256,
+  startHarness,
+  TEST_S3_CREDENTIALS,
+} from '../support/harness.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());

@@ -21,6 +21,7 @@ import type { LocalRuntime } from '../../lambda/local/setup.js';
 import { TEST_S3_CREDENTIALS } from './s3-credentials.js';
 
 export { TEST_S3_CREDENTIALS };
+
 import { type ContactCounter, startContactCounter } from './loopback-only.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

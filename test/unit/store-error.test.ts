@@ -29,7 +29,7 @@ describe('toStoreError', () => {
     expect((toStoreError(serviceError('Whatever', status), 'x') as StoreError).retryable).toBe(retryable);
   });
 
-  it.each(['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'])(
+  it.each(['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'StorageFull'])(
     'never retries %s, whatever its status',
     (code) => {
       expect((toStoreError(serviceError(code, 500), 'x') as StoreError).retryable).toBe(false);

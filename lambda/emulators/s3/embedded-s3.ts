@@ -56,7 +56,8 @@ export async function startEmbeddedS3(options: {
     const rawQuery = question < 0 ? '' : url.slice(question + 1);
     try {
       refuseForeignCallers(req, port);
-      const unsigned = options.acceptUnsigned && req.headers.authorization === undefined && !rawQuery.includes('X-Amz-Signature');
+      const unsigned =
+        options.acceptUnsigned && req.headers.authorization === undefined && !rawQuery.includes('X-Amz-Signature');
       const payload: SignedPayload = unsigned
         ? {}
         : await checkSignature({ method: req.method ?? '', path, query: rawQuery, headers: req.headers }, credentials);
@@ -69,7 +70,9 @@ export async function startEmbeddedS3(options: {
       await answerBucketRequest(files, { req, res, key, query: new URLSearchParams(rawQuery), payload }, bucket);
     } catch (error) {
       const refusal =
-        error instanceof S3Error ? error : new S3Error('InternalError', `The embedded S3 failed: ${(error as Error).message}`);
+        error instanceof S3Error
+          ? error
+          : new S3Error('InternalError', `The embedded S3 failed: ${(error as Error).message}`);
       if (res.headersSent) {
         res.destroy();
         return;

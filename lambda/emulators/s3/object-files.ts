@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +26,16 @@ export const MAX_KEY_BYTES = 189;
 
 /** Errors of a disk that cannot take more: no space, or the user's quota reached. */
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * The part of the disk kept for documents (JSON, HTML: manifests, reports, records), as ext4 keeps
+ * blocks for root: when images fill the disk, the batch can still write its manifest, so that
+ * what it stored is recorded and a retry can finish it once space is freed. 10% of the disk, at
+ * most 64 MiB.
+ */
+const RESERVE_SHARE = 0.1;
+const MAX_RESERVE_BYTES = 64 * 1024 * 1024;
+const DOCUMENT_TYPES = /^(application\/json|text\/html)\b/;
 
 /** Temporary files live in the bucket's own folder (one file system, so a rename is atomic). */
 const INCOMING = '.incoming';
@@ -59,6 +69,8 @@ export class ObjectFiles {
   readonly #incoming: string;
   /** Per-key queues: a conditional write's check and its rename happen with no other write between. */
   readonly #locks = new Map<string, Promise<void>>();
+  /** Bytes of writes under way, not yet on the disk's free-space count. */
+  #pending = 0;
 
   constructor(directory: string, bucket: string) {
     this.folder = join(directory, bucket);
@@ -135,6 +147,8 @@ export class ObjectFiles {
   ): Promise<ObjectInfo> {
     const target = this.#path(key);
     const incoming = join(this.#incoming, randomUUID());
+    await this.#makeRoom(options.length, DOCUMENT_TYPES.test(options.contentType));
+    this.#pending += options.length;
     try {
       const { size, md5, sha256 } = await this.#receive(body, incoming);
       if (size !== options.length) {
@@ -168,8 +182,16 @@ export class ObjectFiles {
       });
       return info;
     } finally {
+      this.#pending -= options.length;
       await rm(incoming, { force: true });
     }
+  }
+
+  /** Refuses a write the disk has no room for, before a byte of it is written (see RESERVE_SHARE). */
+  async #makeRoom(length: number, document: boolean): Promise<void> {
+    const disk = await statfs(this.folder);
+    const reserve = document ? 0 : Math.min(MAX_RESERVE_BYTES, disk.blocks * disk.bsize * RESERVE_SHARE);
+    if (length + this.#pending > disk.bavail * disk.bsize - reserve) throw diskError({ code: 'ENOSPC' });
   }
 
   /** Copies the object at `from` to `to` with new info, as CopyObject with MetadataDirective REPLACE. */
@@ -179,7 +201,12 @@ export class ObjectFiles {
     options: { contentType: string; metadata: Record<string, string> },
   ): Promise<ObjectInfo> {
     const { info, body } = await this.get(from);
-    return this.put(to, body, { length: info.size, ...options });
+    try {
+      return await this.put(to, body, { length: info.size, ...options });
+    } finally {
+      // A copy refused before it read the source (no room) still lets go of the source's file.
+      body.destroy();
+    }
   }
 
   /** Removes the object, if there is one (S3 answers 204 either way). */
@@ -324,7 +351,10 @@ export class ObjectFiles {
 function diskError(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code && DISK_FULL.has(code)) {
-    return new S3Error('StorageFull', `The embedded S3's disk is full (${code}): free space under its folder and try again`);
+    return new S3Error(
+      'StorageFull',
+      `The embedded S3's disk is full (${code}): free space under its folder and try again`,
+    );
   }
   return error;
 }

@@ -36,7 +36,10 @@ function userMetadata(req: IncomingMessage): Record<string, string> {
     metadata[short] = text;
   }
   if (bytes > MAX_METADATA_BYTES) {
-    throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size (${MAX_METADATA_BYTES} bytes)`);
+    throw new S3Error(
+      'MetadataTooLarge',
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_METADATA_BYTES} bytes)`,
+    );
   }
   return metadata;
 }
@@ -70,7 +73,8 @@ async function putObject(files: ObjectFiles, request: BucketRequest, key: string
   const copySource = header(req, 'x-amz-copy-source');
   if (copySource !== undefined) {
     const source = decodeURIComponent(copySource.split('?')[0] ?? '').replace(/^\//, '');
-    if (!source.startsWith(`${bucket}/`)) throw new S3Error('AccessDenied', `The embedded S3 copies only within ${bucket}`);
+    if (!source.startsWith(`${bucket}/`))
+      throw new S3Error('AccessDenied', `The embedded S3 copies only within ${bucket}`);
     const from = source.slice(bucket.length + 1);
     const replace = header(req, 'x-amz-metadata-directive') === 'REPLACE';
     const stored = replace ? undefined : await files.head(from);
@@ -107,7 +111,8 @@ async function listObjects(files: ObjectFiles, request: BucketRequest, bucket: s
   const prefix = query.get('prefix') ?? '';
   const delimiter = query.get('delimiter') || undefined;
   const requested = query.has('max-keys') ? Number(query.get('max-keys')) : MAX_KEYS;
-  if (!Number.isInteger(requested) || requested < 0) throw new S3Error('InvalidArgument', 'max-keys must be a whole number');
+  if (!Number.isInteger(requested) || requested < 0)
+    throw new S3Error('InvalidArgument', 'max-keys must be a whole number');
   const maxKeys = Math.min(requested, MAX_KEYS);
   const token = query.get('continuation-token');
   const startAfter = query.get('start-after') ?? undefined;

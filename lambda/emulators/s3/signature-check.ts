@@ -84,16 +84,24 @@ function sameSignature(given: string, computed: string | undefined): boolean {
 
 function checkClock(date: Date, now: number): void {
   if (Math.abs(now - date.getTime()) > MAX_SKEW_MS) {
-    throw new S3Error('RequestTimeTooSkewed', "The difference between the request time and the server's time is too large.");
+    throw new S3Error(
+      'RequestTimeTooSkewed',
+      "The difference between the request time and the server's time is too large.",
+    );
   }
 }
 
 /** A request signed in its Authorization header. */
-async function checkHeaderSignature(request: WireRequest, credentials: Credentials, now: number): Promise<SignedPayload> {
+async function checkHeaderSignature(
+  request: WireRequest,
+  credentials: Credentials,
+  now: number,
+): Promise<SignedPayload> {
   const authorization = String(request.headers.authorization);
-  const fields = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-    authorization,
-  );
+  const fields =
+    /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
+      authorization,
+    );
   if (!fields) throw denied('Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is accepted');
   const [, credential = '', list = '', signature = ''] = fields;
   const date = amzDate(request.headers['x-amz-date'] as string | undefined);
@@ -113,18 +121,32 @@ async function checkHeaderSignature(request: WireRequest, credentials: Credentia
     throw new S3Error('InvalidArgument', 'X-Amz-Content-SHA256 must be UNSIGNED-PAYLOAD or a SHA-256 in hex');
   }
   const signed = await signer(credentials, region).sign(
-    { method: request.method, protocol: 'http:', hostname: '', path: request.path, query: parseQuery(request.query), headers },
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname: '',
+      path: request.path,
+      query: parseQuery(request.query),
+      headers,
+    },
     { signingDate: date, signableHeaders: new Set(Object.keys(headers)) },
   );
   const computed = /Signature=([0-9a-f]+)$/.exec(String(signed.headers.authorization))?.[1];
   if (!sameSignature(signature, computed)) {
-    throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
   }
   return payload === 'UNSIGNED-PAYLOAD' ? {} : { sha256: payload };
 }
 
 /** A request signed in its query string (a presigned URL). */
-async function checkQuerySignature(request: WireRequest, credentials: Credentials, now: number): Promise<SignedPayload> {
+async function checkQuerySignature(
+  request: WireRequest,
+  credentials: Credentials,
+  now: number,
+): Promise<SignedPayload> {
   const query = parseQuery(request.query);
   const single = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
   const signature = single('X-Amz-Signature') ?? '';
@@ -152,7 +174,10 @@ async function checkQuerySignature(request: WireRequest, credentials: Credential
     { signingDate: date, expiresIn: expires, signableHeaders: new Set(single('X-Amz-SignedHeaders')?.split(';')) },
   );
   if (!sameSignature(signature, presigned.query?.['X-Amz-Signature'] as string | undefined)) {
-    throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
   }
   return {};
 }

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   UNRECOGNIZED_EVENT: 'an invocation event of no kind the function answers; nothing starts',
   INVALID_EVENT: 'an event of a known kind whose contents do not check out; nothing starts',
   NOT_PLANNED: 'a chunk or aggregate step for a run its batch is not running; nothing is written',
+  RECORD_INVALID:
+    "a batch's record in the bucket is not JSON, or does not check out (another batch's id, a key outside its folder); `field` names what",
   INTERNAL: 'anything else: a bug, logged with its stack',
 } as const;
 
@@ -63,6 +65,21 @@ export class RequestError extends AppError {
   constructor(message: string, options: { code?: ErrorCode; field?: string } = {}) {
     super(options.code ?? 'INVALID_REQUEST', message);
     this.name = 'RequestError';
+    this.field = options.field;
+  }
+}
+
+/**
+ * A record read from the bucket that is not what this project writes: not JSON, or naming another
+ * batch or a key outside its batch's folder. Whoever can write to a bucket must not choose, through
+ * a record, what a reader does (where it writes files, which batch it changes).
+ */
+export class RecordError extends AppError {
+  readonly field: string | undefined;
+
+  constructor(message: string, options: { field?: string } = {}) {
+    super('RECORD_INVALID', message);
+    this.name = 'RecordError';
     this.field = options.field;
   }
 }

@@ -1,10 +1,16 @@
 import pMap from 'p-map';
+import { RecordError } from '../contracts/errors.js';
 import { BATCH_ID_PATTERN } from '../contracts/request.js';
 import type { BatchFailure, BatchStatus } from '../contracts/result.js';
 import type { BatchRecords } from './batch-records.js';
 
-/** One batch in a listing: what it is doing or did, in counts, and when. */
-export type BatchSummary = {
+/** One batch in a listing: what it is doing or did, in counts, and when; or a batch whose record cannot be read. */
+export type BatchSummary = ReadableBatch | UnreadableBatch;
+
+/** A listed batch whose record is not what this project writes (see RecordError): one bad row, not a failed listing. */
+export type UnreadableBatch = { batchId: string; status: 'unreadable'; createdAt: string; error: string };
+
+export type ReadableBatch = {
   batchId: string;
   status: BatchStatus['status'];
   requested: number;
@@ -17,6 +23,11 @@ export type BatchSummary = {
   finishedAt?: string;
   /** Why it failed as a whole (`failed` only). */
   error?: BatchFailure;
+  /**
+   * A failed batch with no manifest: images its folder holds that no record vouches for (a run that
+   * died, or could not write its manifest); `succeeded` stays 0, since none of them is accounted for.
+   */
+  unrecorded?: number;
   /** Retry runs it has had. */
   retries?: number;
 };
@@ -47,7 +58,7 @@ export function createdAt(batchId: string): string | undefined {
 const newestFirst = (a: { batchId: string; createdAt: string }, b: { batchId: string; createdAt: string }) =>
   b.createdAt.localeCompare(a.createdAt) || b.batchId.localeCompare(a.batchId);
 
-function summaryOf(status: BatchStatus, created: string): BatchSummary {
+function summaryOf(status: BatchStatus, created: string): ReadableBatch {
   const base = { batchId: status.batchId, status: status.status, createdAt: created };
   switch (status.status) {
     case 'done':
@@ -78,6 +89,25 @@ function summaryOf(status: BatchStatus, created: string): BatchSummary {
   }
 }
 
+/** One listed batch, as its records tell; one whose record is not ours, as unreadable. */
+async function listed(
+  service: Parameters<typeof listBatches>[0],
+  folder: { batchId: string; createdAt: string },
+): Promise<BatchSummary | undefined> {
+  let status: BatchStatus | undefined;
+  try {
+    status = await service.status(folder.batchId);
+  } catch (error) {
+    if (!(error instanceof RecordError)) throw error;
+    return { batchId: folder.batchId, status: 'unreadable', createdAt: folder.createdAt, error: error.message };
+  }
+  if (!status) return undefined;
+  const summary = summaryOf(status, folder.createdAt);
+  if (status.status !== 'failed') return summary;
+  const unrecorded = await service.records.imageCount(folder.batchId);
+  return unrecorded > 0 ? { ...summary, unrecorded } : summary;
+}
+
 /**
  * The batches in the bucket, newest first, `limit` at a time after the batch `cursor` names (the
  * `next` of the page before). Every batch folder is listed on each call (one ListObjectsV2 per
@@ -85,7 +115,10 @@ function summaryOf(status: BatchStatus, created: string): BatchSummary {
  * A folder without a record (a batch being written for the first time) is left out.
  */
 export async function listBatches(
-  service: { records: BatchRecords; status(batchId: string): Promise<BatchStatus | undefined> },
+  service: {
+    records: Pick<BatchRecords, 'folders' | 'imageCount'>;
+    status(batchId: string): Promise<BatchStatus | undefined>;
+  },
   page: { limit?: number; cursor?: string } = {},
 ): Promise<BatchPage> {
   const limit = page.limit ?? DEFAULT_PAGE_SIZE;
@@ -98,13 +131,8 @@ export async function listBatches(
     page.cursor === undefined ? undefined : { batchId: page.cursor, createdAt: createdAt(page.cursor) ?? '' };
   const from = after === undefined ? 0 : folders.findIndex((folder) => newestFirst(after, folder) < 0);
   const slice = from < 0 ? [] : folders.slice(from, from + limit);
-  const statuses = await pMap(slice, (folder) => service.status(folder.batchId), {
-    concurrency: READ_CONCURRENCY,
-  });
-  const batches = slice.flatMap((folder, i) => {
-    const status = statuses[i];
-    return status ? [summaryOf(status, folder.createdAt)] : [];
-  });
+  const summaries = await pMap(slice, (folder) => listed(service, folder), { concurrency: READ_CONCURRENCY });
+  const batches = summaries.flatMap((summary) => (summary ? [summary] : []));
   const last = slice.at(-1);
   const more = from >= 0 && from + limit < folders.length;
   return more && last ? { batches, next: last.batchId } : { batches };

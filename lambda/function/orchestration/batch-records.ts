@@ -1,11 +1,14 @@
 import pMap from 'p-map';
+import { z } from 'zod';
 import type { Config } from '../contracts/config.js';
+import { RecordError } from '../contracts/errors.js';
 import type { BatchStatus, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import {
   batchPrefix,
   chunkKey,
   idempotencyKey,
+  isImageKeyOf,
   manifestKey,
   progressKey,
   progressPrefix,
@@ -25,6 +28,39 @@ import {
   type Versioned,
 } from '../storage/objects.js';
 import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
+
+/** What a manifest must hold for its readers to trust its paths: its batch's id, and each stored item's key in that batch. */
+const manifestShape = (batchId: string) =>
+  z.looseObject({
+    version: z.literal(1),
+    batchId: z.literal(batchId),
+    result: z.looseObject({ batchId: z.literal(batchId) }),
+    items: z.array(
+      z.discriminatedUnion('ok', [
+        z.looseObject({ ok: z.literal(true), index: z.int().nonnegative(), key: z.string(), sha256: z.string() }),
+        z.looseObject({ ok: z.literal(false), index: z.int().nonnegative() }),
+      ]),
+    ),
+  });
+
+function checkedManifest(value: unknown, batchId: string, config: Config, key: string): Manifest {
+  const where = `s3://${config.bucket}/${key}`;
+  const parsed = manifestShape(batchId).safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? '';
+    throw new RecordError(`${where} does not check out: \`${field}\` ${issue?.message ?? 'is invalid'}`, { field });
+  }
+  parsed.data.items.forEach((item, i) => {
+    if (item.ok && !isImageKeyOf(config, batchId, item.key)) {
+      throw new RecordError(
+        `${where} does not check out: \`items.${i}.key\` ${JSON.stringify(item.key.slice(0, 200))} is not an image of batch ${batchId}`,
+        { field: `items.${i}.key` },
+      );
+    }
+  });
+  return value as Manifest;
+}
 
 /**
  * A batch's records in the bucket, by what they are rather than where: its status, manifest and
@@ -58,9 +94,15 @@ export class BatchRecords {
     return putJsonIfUnchanged(this.s3, this.config, statusKey(this.config, status.batchId), status, etag);
   }
 
-  /** The batch's manifest: the one record of every item once it ran (or a retry of it did). */
-  manifest(batchId: string): Promise<Manifest | undefined> {
-    return getJson<Manifest>(this.s3, this.config, manifestKey(this.config, batchId));
+  /**
+   * The batch's manifest: the one record of every item once it ran (or a retry of it did). One that
+   * names another batch, or an image outside this batch's folder, is a RecordError naming the field:
+   * its readers write files named after its keys, and retries into the batch it names.
+   */
+  async manifest(batchId: string): Promise<Manifest | undefined> {
+    const key = manifestKey(this.config, batchId);
+    const manifest = await getJson<unknown>(this.s3, this.config, key);
+    return manifest === undefined ? undefined : checkedManifest(manifest, batchId, this.config, key);
   }
 
   putManifest(manifest: Manifest): Promise<void> {
@@ -111,6 +153,12 @@ export class BatchRecords {
   /** The names of the folders under the key prefix: every batch's id, and whatever else is there. */
   folders(): Promise<string[]> {
     return listFolders(this.s3, this.config, this.config.keyPrefix);
+  }
+
+  /** How many images the batch's folder holds, recorded or not. */
+  async imageCount(batchId: string): Promise<number> {
+    const keys = await listKeys(this.s3, this.config, batchPrefix(this.config, batchId));
+    return keys.filter((key) => isImageKeyOf(this.config, batchId, key)).length;
   }
 
   /** How many objects the batch's folder holds, whatever they are. */

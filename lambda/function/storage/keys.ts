@@ -30,6 +30,11 @@ export function imageKey(
 /** The name of an object within its batch's folder: what a page beside them (report.html) links to. */
 export const nameInBatch = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
+/** Whether `key` is one of batch `batchId`'s images as imageKey names them: directly in its folder. */
+export const isImageKeyOf = (config: Prefixed, batchId: string, key: string): boolean =>
+  key.startsWith(batchPrefix(config, batchId)) &&
+  /^\d+-[A-Za-z0-9_-]+\.(?:jpg|webp)$/.test(key.slice(batchPrefix(config, batchId).length));
+
 /** The picsum id an image key names (`.../{index}-{picsumId}.{ext}`), or undefined for any other key. */
 export const photoOfKey = (key: string): string | undefined => /\/\d+-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(key)?.[1];
 

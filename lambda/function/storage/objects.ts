@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
+import { RecordError } from '../contracts/errors.js';
 import type { S3Sender } from './s3-client.js';
 import { StoreError, storeCall } from './store-error.js';
 
@@ -10,18 +11,12 @@ type RetryConfig = Pick<Config, 'retryBaseMs' | 'retryMaxMs' | 'maxAttempts'>;
  * Runs a small S3 call (a JSON document, a listing) up to MAX_ATTEMPTS times. Only storage
  * failures that can heal are retried; S3's refusals and anything unexpected are thrown at once.
  */
-async function withRetries<T>(
-  config: RetryConfig,
-  what: string,
-  call: () => Promise<T>,
-  alsoRetry: (error: unknown) => boolean = () => false,
-): Promise<T> {
+async function withRetries<T>(config: RetryConfig, what: string, call: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await storeCall(what, call);
     } catch (error) {
-      const retryable = (error instanceof StoreError && error.retryable) || alsoRetry(error);
-      if (attempt >= config.maxAttempts || !retryable) throw error;
+      if (attempt >= config.maxAttempts || !(error instanceof StoreError && error.retryable)) throw error;
       await sleep(backoffMs(attempt, config));
     }
   }
@@ -50,9 +45,8 @@ export type Versioned<T> = { value: T; etag: string };
 
 /**
  * Reads a JSON document and its ETag, or undefined when there is no such key; one over `maxBytes`
- * is not read (a RangeError). A document that does not parse is read again: S3 never serves half
- * a write, but s3rver writes in place and a reader racing a writer (a status record being
- * rewritten) can see the first half.
+ * is not read (a RangeError), one that is not JSON is a RecordError naming its key (S3, and the
+ * embedded S3, replace an object whole: a reader never sees half a write).
  */
 export async function getJsonVersioned<T>(
   s3: S3Sender,
@@ -62,20 +56,21 @@ export async function getJsonVersioned<T>(
 ): Promise<Versioned<T> | undefined> {
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   try {
-    return await withRetries(
-      config,
-      'S3 GetObject',
-      async () => {
-        const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
-        if ((response.ContentLength ?? 0) > maxBytes) {
-          (response.Body as { destroy?(): void } | undefined)?.destroy?.();
-          throw new RangeError(`${key} is ${response.ContentLength} bytes, over the ${maxBytes} read`);
-        }
-        const text = await response.Body?.transformToString();
-        return text === undefined ? undefined : { value: JSON.parse(text) as T, etag: response.ETag ?? '' };
-      },
-      (error) => error instanceof SyntaxError,
-    );
+    const read = await withRetries(config, 'S3 GetObject', async () => {
+      const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      if ((response.ContentLength ?? 0) > maxBytes) {
+        (response.Body as { destroy?(): void } | undefined)?.destroy?.();
+        throw new RangeError(`${key} is ${response.ContentLength} bytes, over the ${maxBytes} read`);
+      }
+      const text = await response.Body?.transformToString();
+      return text === undefined ? undefined : { text, etag: response.ETag ?? '' };
+    });
+    if (read === undefined) return undefined;
+    try {
+      return { value: JSON.parse(read.text) as T, etag: read.etag };
+    } catch {
+      throw new RecordError(`s3://${config.bucket}/${key} is not valid JSON`);
+    }
   } catch (error) {
     if (error instanceof StoreError && error.code === 'NoSuchKey') return undefined;
     throw error;
@@ -129,10 +124,7 @@ export async function putJsonIfUnchanged(
 export const putJsonIfAbsent = (s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> =>
   putJsonIfUnchanged(s3, config, key, value, undefined);
 
-/**
- * Every key under `prefix`, page by page. (Callers list at most MAX_CHUNKS keys, one page: s3rver
- * cannot continue a v2 listing on Node's OpenSSL 3, see test/support/harness.ts.)
- */
+/** Every key under `prefix`, page by page. */
 export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;

@@ -27,6 +27,9 @@ const PERMANENT_CODES = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
   'CredentialsProviderError',
+  // A full disk (the embedded S3's, or MinIO's `XMinioStorageFull`): only a person freeing space heals it.
+  'StorageFull',
+  'XMinioStorageFull',
 ]);
 
 /** A known refusal, or any 4xx but 408 and 429, is permanent; everything else may heal. */

@@ -39,8 +39,9 @@ function field(name: string, spec: ReturnType<typeof requestFields>[keyof Return
 function recentBatches(batches: readonly BatchSummary[]): string {
   if (batches.length === 0) return '<p>No batches yet.</p>';
   const rows = batches.map((batch) => {
-    const { status, created } = listedBatch(batch);
-    return `<tr><td><a href="/batches/${encodeURIComponent(batch.batchId)}/view">${e(batch.batchId)}</a></td><td>${e(status)}</td><td>${batch.succeeded}</td><td>${batch.failed}</td><td>${batch.requested}</td><td>${e(created)}</td></tr>`;
+    const { status, stored, failed, requested, created, problem } = listedBatch(batch);
+    const title = problem ? ` title="${e(problem)}"` : '';
+    return `<tr><td><a href="/batches/${encodeURIComponent(batch.batchId)}/view">${e(batch.batchId)}</a></td><td${title}>${e(status)}</td><td>${e(stored)}</td><td>${e(failed)}</td><td>${e(requested)}</td><td>${e(created)}</td></tr>`;
   });
   return `<table id="recent"><thead><tr><th>Batch</th><th>Status</th><th>Stored</th><th>Failed</th><th>Requested</th><th>Created (UTC)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -34,8 +34,10 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, runti
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   const options = runtime;
   if (path === '/') {
+    // The listing first: a head sent before it could fail would leave no way to answer.
+    const page = await runtime.batches.list({ limit: RECENT_BATCHES });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(renderHomePage(runtime.config, (await runtime.batches.list({ limit: RECENT_BATCHES })).batches));
+    res.end(renderHomePage(runtime.config, page.batches));
     return true;
   }
   // The API's OpenAPI description, with this server's own limits (docs/openapi.json has the deployed defaults).

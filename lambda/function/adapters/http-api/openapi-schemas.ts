@@ -114,20 +114,34 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     {
       batches: {
         type: 'array',
-        items: object(
-          {
-            batchId,
-            status: { enum: ['accepted', 'running', 'done', 'cancelled', 'failed'] },
-            requested: integer(),
-            succeeded: integer(),
-            failed: integer(),
-            createdAt: time,
-            finishedAt: time,
-            error: string,
-            retries: integer(),
-          },
-          ['finishedAt', 'error', 'retries'],
-        ),
+        items: {
+          anyOf: [
+            object(
+              {
+                batchId,
+                status: { enum: ['accepted', 'running', 'done', 'cancelled', 'failed'] },
+                requested: integer(),
+                succeeded: integer(),
+                failed: integer(),
+                createdAt: time,
+                finishedAt: time,
+                error: string,
+                retries: integer(),
+                unrecorded: {
+                  ...integer(1),
+                  description: 'a failed batch with no manifest: images its folder holds that no record vouches for',
+                },
+              },
+              ['finishedAt', 'error', 'retries', 'unrecorded'],
+            ),
+            object({
+              batchId,
+              status: { const: 'unreadable' },
+              createdAt: time,
+              error: { ...string, description: 'why its record cannot be read (RECORD_INVALID)' },
+            }),
+          ],
+        },
       },
       next: { ...batchId, description: 'the `cursor` of the next page, when there is one' },
     },

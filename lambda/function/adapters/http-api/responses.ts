@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { type ErrorCode, RequestError } from '../../contracts/errors.js';
+import { AppError, type ErrorCode } from '../../contracts/errors.js';
 
 /**
  * The HTTP status each error code is answered with: chosen here, and only here. Codes that never
@@ -36,6 +36,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNRECOGNIZED_EVENT: 500,
   INVALID_EVENT: 500,
   NOT_PLANNED: 500,
+  RECORD_INVALID: 500,
   INTERNAL: 500,
 };
 
@@ -65,19 +66,16 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-/** `{error: {code, message, field?}}` for a RequestError; a generic 500 for anything else, never a stack. */
+/** `{error: {code, message, field?}}` for an error with a code; a generic 500 for anything else, never a stack. */
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  if (error instanceof RequestError) {
-    const field = error.field === undefined ? {} : { field: error.field };
+  if (error instanceof AppError) {
+    const named = (error as { field?: unknown }).field;
+    const field = typeof named === 'string' ? { field: named } : {};
     return json(
       HTTP_STATUS[error.code],
       { error: { code: error.code, message: error.message, ...field } },
       { ...errorHeaders(error.code), ...headers },
     );
   }
-  return json(
-    500,
-    { error: { code: 'INTERNAL', message: 'The batch could not be run; see the function logs' } },
-    headers,
-  );
+  return json(500, { error: { code: 'INTERNAL', message: 'The request failed; see the function logs' } }, headers);
 }
