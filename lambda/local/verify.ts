@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util';
-import { ListObjectsCommand } from '@aws-sdk/client-s3';
 import pMap from 'p-map';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId } from '../function/contracts/request.js';
 import { batchPrefix, manifestKey, photoOfKey } from '../function/storage/keys.js';
-import { storeCall } from '../function/storage/store-error.js';
+import { listKeys } from '../function/storage/objects.js';
 import { type LocalRuntime, startLocalRuntime } from './setup.js';
 import { digestObject, type ObjectDigest } from './stored-object.js';
 
@@ -31,23 +30,6 @@ export type Verification = {
   extra: string[];
 };
 
-/**
- * Every key under `prefix`, with ListObjects (v1) and its markers: s3rver, the embedded S3, cannot
- * continue a v2 listing on Node's OpenSSL 3, and a batch may hold over a thousand objects.
- */
-async function keysUnder(runtime: Pick<LocalRuntime, 'config' | 'deps'>, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await storeCall('S3 ListObjects', () =>
-      runtime.deps.s3.send(new ListObjectsCommand({ Bucket: runtime.config.bucket, Prefix: prefix, Marker: marker })),
-    );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-    marker = page.IsTruncated ? keys.at(-1) : undefined;
-  } while (marker);
-  return keys;
-}
-
 /** The batch's objects read back against its manifest; undefined when the bucket holds no manifest for it. */
 export async function verifyBatch(
   batchId: string,
@@ -69,7 +51,7 @@ export async function verifyBatch(
     } else result.matching++;
   });
   const recorded = new Set(stored.map((item) => item.key));
-  const images = (await keysUnder(runtime, batchPrefix(config, batchId))).filter(
+  const images = (await listKeys(deps.s3, config, batchPrefix(config, batchId))).filter(
     // Images directly in the batch's folder; its documents (manifest, report, status, chunks) are not images.
     (key) => photoOfKey(key) !== undefined && key.lastIndexOf('/') === manifestKey(config, batchId).lastIndexOf('/'),
   );

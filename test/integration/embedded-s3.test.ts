@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -22,6 +23,8 @@ import { type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embe
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import { TEST_S3_CREDENTIALS } from '../support/s3-credentials.js';
+
+const run = promisify(execFile);
 
 let root: string;
 let s3: EmbeddedS3;
@@ -325,6 +328,33 @@ describe('the embedded S3 answers only the project', () => {
     expect(await filesUnder(root)).toEqual(before);
   });
 
+  it.runIf(awsCli)("answers the AWS CLI, whose signer is botocore's, not the SDK's", async () => {
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    const aws = (...args: string[]) => run('aws', ['--endpoint-url', s3.endpoint, ...args], { env });
+    const file = join(root, 'cli upload.txt');
+    await writeFile(file, 'from the AWS CLI');
+
+    await aws('s3', 'cp', file, 's3://door/cli/a b+c.txt');
+    const listed = await aws('s3', 'ls', 's3://door/cli/');
+    const read = await aws('s3', 'cp', 's3://door/cli/a b+c.txt', '-');
+    const wrong = await run('aws', ['--endpoint-url', s3.endpoint, 's3', 'ls', 's3://door/'], {
+      env: { ...env, AWS_SECRET_ACCESS_KEY: 'guessed' },
+    }).then(
+      () => 'served',
+      (error: { stderr: string }) => error.stderr,
+    );
+
+    expect(listed.stdout).toContain('a b+c.txt');
+    expect(read.stdout).toBe('from the AWS CLI');
+    expect(wrong).toContain('SignatureDoesNotMatch');
+  });
+
   it('deletes an object, and answers 204 for one that is gone', async () => {
     await client.send(new PutObjectCommand({ Bucket: 'door', Key: 'gone/soon', Body: 'x' }));
     await client.send(new DeleteObjectCommand({ Bucket: 'door', Key: 'gone/soon' }));
@@ -332,6 +362,17 @@ describe('the embedded S3 answers only the project', () => {
     expect(await statusOf(client.send(new GetObjectCommand({ Bucket: 'door', Key: 'gone/soon' })))).toBe(404);
   });
 });
+
+/** Whether the AWS CLI is here (Debian's awscli; .ci/run installs it). */
+const awsCli = (() => {
+  try {
+    execFileSync('aws', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!awsCli) console.warn('AWS CLI test skipped: no aws (apt-get install awscli)');
 
 /** Whether this machine lets a process mount a tmpfs of its own (a user and mount namespace). */
 const namespaces = (() => {

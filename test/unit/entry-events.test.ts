@@ -58,7 +58,7 @@ describe('each entry recognises its own events, and only those', () => {
       schedule: { name: 's', time: Date.parse(startedAt) },
     });
     expect(() => parseRunEvent({ kind: 'picsum-batch.run', scheduleName: 's' }, config)).toThrow(
-      /`event.scheduleName` \(a name\) and `event.scheduledTime` \(an ISO time\) together/,
+      /`event.scheduleName` \(a name\) and `event.scheduledTime` \(a UTC time as Scheduler sends it, 2000 to a day from now\) together/,
     );
     expect(() =>
       parseRunEvent({ kind: 'picsum-batch.run', scheduleName: '--', scheduledTime: startedAt }, config),
@@ -187,6 +187,26 @@ describe('each entry recognises its own events, and only those', () => {
     expect(() => parseRunEvent({ kind: 'picsum-batch.run', scheduledTime: startedAt }, config)).toThrow(/together/);
     expect(parseRunEvent(run('a', startedAt), config)).toMatchObject({ schedule: { name: 'a' } });
     expect(parseRunEvent(run('9', startedAt), config)).toMatchObject({ schedule: { name: '9' } });
+  });
+
+  it('refuses schedule times no schedule sends: past the years a batch id can carry, before 2000, over a day ahead, or not UTC', () => {
+    const run = (scheduledTime: unknown) => ({ kind: 'picsum-batch.run', scheduleName: 'nightly', scheduledTime });
+    const dayAndAHourAhead = new Date(Date.now() + 25 * 3_600_000).toISOString();
+    for (const time of [
+      '+275760-09-13T00:00:00Z',
+      '1',
+      '1999-12-31T23:59:59Z',
+      dayAndAHourAhead,
+      '2026-11-25T01:00:00+01:00',
+    ]) {
+      expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
+    }
+    expect(parseRunEvent(run('2000-01-01T00:00:00Z'), config)).toMatchObject({ schedule: { name: 'nightly' } });
+  });
+
+  it("refuses a job whose batch id is the records' own folder", () => {
+    const job = { batchId: 'idempotency', request: { count: 1 } };
+    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job }, config)).toThrow(/`event.job.batchId`/);
   });
 
   it('checks a chunk task: its concurrency within MAX_CONCURRENCY, its chunk within its run', () => {

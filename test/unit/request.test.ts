@@ -204,8 +204,8 @@ describe('parseBatchId', () => {
   });
 
   it('names `batchId` unless told another field, and shows at most 140 characters of the value', () => {
-    expect(() => parseBatchId('a/b')).toThrow(/^Expected `batchId` to match/);
-    expect(() => parseBatchId(`/${'x'.repeat(300)}`)).toThrow(new RegExp(`got "/${'x'.repeat(139)}"$`));
+    expect(() => parseBatchId('a/b')).toThrow(/^Expected `batchId` to be a batch id/);
+    expect(() => parseBatchId(`/${'x'.repeat(300)}`)).toThrow(`got "/${'x'.repeat(139)}" (`);
   });
 
   it.each([
@@ -223,9 +223,18 @@ describe('parseBatchId', () => {
       expect(error).toBeInstanceOf(RequestError);
       expect(error).toMatchObject({ field: '--retry', code: 'INVALID_REQUEST' });
       expect((error as Error).message).toBe(
-        `Expected \`--retry\` to match /^[A-Za-z0-9_-]{1,128}$/, got ${JSON.stringify(id.slice(0, 140))}`,
+        `Expected \`--retry\` to be a batch id, got ${JSON.stringify(id.slice(0, 140))} (1 to 128 of A-Z, a-z, 0-9, _ and -)`,
       );
     }
+  });
+});
+
+describe('batch ids and the records beside them', () => {
+  it("refuses the records' own folder as a batch id, naming why", () => {
+    expect(() => parseBatchId('idempotency', '--retry')).toThrow(
+      'Expected `--retry` to be a batch id, got "idempotency": that name is the Idempotency-Key records\' folder',
+    );
+    expect(parseBatchId('idempotency-2', '--retry')).toBe('idempotency-2');
   });
 });
 

@@ -11,7 +11,16 @@ import { memoryS3 } from '../support/memory-s3.js';
 const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
 
 const stored = (index: number, extra: Partial<ItemOutcome> = {}): ItemOutcome =>
-  ({ index, ok: true, key: `k${index}`, bytes: 1, sha256: 'h', attempts: 1, latencyMs: 5, ...extra }) as ItemOutcome;
+  ({
+    index,
+    ok: true,
+    key: `p/a/${index}-1.jpg`,
+    bytes: 1,
+    sha256: 'h',
+    attempts: 1,
+    latencyMs: 5,
+    ...extra,
+  }) as ItemOutcome;
 const failed = (index: number, reason: string, attempts: number, extra: Partial<ItemOutcome> = {}): ItemOutcome =>
   ({ index, ok: false, reason, message: reason, attempts, latencyMs: 5, ...extra }) as ItemOutcome;
 

@@ -146,14 +146,30 @@ export function parseRunEvent(event: unknown, config: Config): JobEvent | RunEve
   const { request } = checkedJob(kind, { request: run.request ?? {} }, config, 'event');
   const { scheduleName, scheduledTime } = run;
   if (scheduleName === undefined && scheduledTime === undefined) return { kind, request };
-  const time = typeof scheduledTime === 'string' ? Date.parse(scheduledTime) : Number.NaN;
-  if (typeof scheduleName !== 'string' || !/[A-Za-z0-9]/.test(scheduleName) || Number.isNaN(time)) {
+  const time = scheduleTime(scheduledTime);
+  if (typeof scheduleName !== 'string' || !/[A-Za-z0-9]/.test(scheduleName) || time === undefined) {
     throw new InvalidEventError(
       kind,
-      `expected \`event.scheduleName\` (a name) and \`event.scheduledTime\` (an ISO time) together, got ${JSON.stringify(String(scheduleName)).slice(0, 80)} and ${JSON.stringify(String(scheduledTime)).slice(0, 40)}`,
+      `expected \`event.scheduleName\` (a name) and \`event.scheduledTime\` (a UTC time as Scheduler sends it, 2000 to a day from now) together, got ${JSON.stringify(String(scheduleName)).slice(0, 80)} and ${JSON.stringify(String(scheduledTime)).slice(0, 40)}`,
     );
   }
   return { kind, request, schedule: { name: scheduleName, time } };
+}
+
+/** The earliest schedule time taken; the latest is a day from now (Scheduler sends the time it fires). */
+const FIRST_SCHEDULE_TIME = Date.parse('2000-01-01T00:00:00Z');
+const DAY_MS = 86_400_000;
+
+/**
+ * A schedule's time as EventBridge Scheduler sends it (`2026-12-02T02:00:00Z`), in milliseconds;
+ * undefined for anything else (`"1"`, which Date.parse reads as 2001) or outside the years a batch
+ * id can carry (`+275760-09-13T00:00:00Z`).
+ */
+function scheduleTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/.test(value))
+    return undefined;
+  const time = Date.parse(value);
+  return time >= FIRST_SCHEDULE_TIME && time <= Date.now() + DAY_MS ? time : undefined;
 }
 
 /**

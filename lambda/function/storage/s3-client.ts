@@ -12,7 +12,7 @@ const SINGLE_ATTEMPT: RetryStrategy = { retry: (next, args) => next(args) };
 /**
  * The S3 client for this config. For an S3-compatible endpoint it uses path-style addressing and
  * sends checksums only when an operation requires them: since SDK 3.729 the default wraps streamed
- * bodies in aws-chunked framing, which s3rver, MinIO and R2 store as part of the object.
+ * bodies in aws-chunked framing, which MinIO and R2 store as part of the object (the embedded S3 refuses it).
  * On AWS S3 the default stays on, so every upload carries a checksum that S3 verifies.
  */
 export function createS3Client(config: Config, overrides: Partial<S3ClientConfig> = {}): S3Client {

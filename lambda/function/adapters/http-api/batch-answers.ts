@@ -1,6 +1,6 @@
 // How a batch is answered: run now (200), started in the background (202), or refused with its batch named.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { type ErrorCode, RequestError } from '../../contracts/errors.js';
+import { AppError, type ErrorCode, RequestError } from '../../contracts/errors.js';
 import type { BatchJob } from '../../orchestration/batch.js';
 import { LaunchError, type Started } from '../../orchestration/batch-service.js';
 import type { BatchStatus } from '../../orchestration/lifecycle.js';
@@ -39,7 +39,12 @@ export const acceptedAnswer = (
  * (200 with its result), else launched (202 with where to watch it, or 503 with Retry-After when
  * the launch failed for good).
  */
-export async function start(job: BatchJob, context: ApiContext): Promise<APIGatewayProxyResult> {
+export async function start(
+  job: BatchJob,
+  context: ApiContext,
+  /** What a client repeats to start the batch after a failed launch (the same Idempotency-Key, or the retry). */
+  repeat = 'repeat the request to run it as a new batch',
+): Promise<APIGatewayProxyResult> {
   const { batchId } = job;
   // Keep 2 s after the deadline to write the manifest and answer.
   const budget = Math.min(SYNC_BUDGET_MS, context.remainingMs - 2_000);
@@ -53,9 +58,11 @@ export async function start(job: BatchJob, context: ApiContext): Promise<APIGate
   } catch (error) {
     if (!(error instanceof LaunchError)) throw error;
     context.log.error('Batch could not be launched', { batchId, error });
+    // A full queue of the dev server refused it: said as such (try later), not as a launch that broke.
+    const refusal = error.cause instanceof AppError && error.cause.code === 'QUEUE_FULL' ? error.cause : error;
     return batchError(
-      error.code,
-      `${error.message}. It is recorded as failed; repeat the request with the same Idempotency-Key to start it again.`,
+      refusal.code,
+      `${refusal.message}. Batch ${batchId} is recorded as failed; ${repeat}.`,
       batchId,
       {},
     );

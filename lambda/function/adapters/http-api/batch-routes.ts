@@ -62,7 +62,7 @@ export async function retryBatch(
       return json(200, retry.result);
     case 'claimed':
       context.log.info('Retrying batch', { batchId, retry: retry.job.retry });
-      return start(retry.job, context);
+      return start(retry.job, context, 'repeat the retry to start it');
   }
 }
 

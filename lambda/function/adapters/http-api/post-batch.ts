@@ -11,6 +11,8 @@ import { acceptedAnswer, batchError, failedAnswer, start } from './batch-answers
 import { header, readJsonBody } from './http-request.js';
 import { json } from './responses.js';
 
+const SAME_KEY = 'repeat the request with the same Idempotency-Key to start it';
+
 /**
  * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
  * batch is done, where to watch it while it runs, and a second start when the first never
@@ -32,7 +34,7 @@ export async function replay(
     const job = { batchId, request };
     if (!(await batches.claimRelaunch(job))) return replay(claim, request, context, false);
     context.log.info('Repeated request for a batch that never started; starting it', { batchId });
-    return start(job, context);
+    return start(job, context, SAME_KEY);
   }
   if (!status) {
     throw new RequestError('This Idempotency-Key is being settled; retry the request', {
@@ -64,5 +66,5 @@ export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext
     context.log.info('Repeated request; answering its batch', { batchId: claim.batchId });
     return replay(claim, request, context);
   }
-  return start({ batchId: claim.batchId, request }, context);
+  return start({ batchId: claim.batchId, request }, context, key === undefined ? undefined : SAME_KEY);
 }
