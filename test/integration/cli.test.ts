@@ -1,14 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfflinePicsum } from '../../lambda/emulators/picsum/offline-picsum.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
@@ -16,6 +16,13 @@ import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harn
 import { peakRssMb } from '../support/peak-rss.js';
 
 const exec = promisify(execFile);
+
+/** Whether this machine lets a process mount a tmpfs of its own (a user and mount namespace). */
+const namespaces = await exec('unshare', ['--user', '--map-root-user', '--mount', 'true']).then(
+  () => true,
+  () => false,
+);
+if (!namespaces) console.warn('full-disk test skipped: no user namespaces (unshare --user --mount)');
 let harness: Harness;
 
 beforeAll(async () => {
@@ -263,6 +270,144 @@ describe('npm start', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/--retry/);
   });
+
+  it('refuses a manifest that names another batch or a key outside its own, writing no file anywhere', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cli-out-'));
+    const elsewhere = await mkdtemp(join(tmpdir(), 'cli-elsewhere-'));
+    try {
+      const ran = await start(['--count', '2', '--width', '8', '--source', 'offline', '--json']);
+      const { batchId, manifestKey } = JSON.parse(ran.stdout) as { batchId: string; manifestKey: string };
+      const manifest = JSON.parse((await harness.object(manifestKey)).bytes.toString('utf8')) as Manifest & {
+        items: { key?: string; ok: boolean }[];
+      };
+      const forge = (change: (copy: typeof manifest) => void) => {
+        const copy = structuredClone(manifest);
+        change(copy);
+        return harness.s3.send(
+          new PutObjectCommand({ Bucket: harness.config.bucket, Key: manifestKey, Body: JSON.stringify(copy) }),
+        );
+      };
+
+      await forge((copy) => {
+        copy.batchId = `../../../..${elsewhere}/pwned`;
+        // Every item unfinished, so a retry would run and copy.
+        copy.items = copy.items.map((item) => ({ ...item, ok: false, reason: 'source_status' as const, message: 'x' }));
+      });
+      const otherBatch = await start(['--retry', batchId, '--source', 'offline', '--out', out]);
+      await forge((copy) => {
+        const first = copy.items[0];
+        if (first) first.key = 'images/idempotency/../../dot.bashrc';
+      });
+      const outsideKey = await start(['--retry', batchId, '--source', 'offline', '--out', out]);
+
+      expect(otherBatch.code).toBe(1);
+      expect(otherBatch.stderr).toMatch(/manifest\.json does not check out: `batchId`/);
+      expect(outsideKey.code).toBe(1);
+      expect(outsideKey.stderr).toMatch(
+        /`items\.0\.key` "images\/idempotency\/\.\.\/\.\.\/dot\.bashrc" is not an image of batch/,
+      );
+      expect(await readdir(elsewhere)).toEqual([]);
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('checks --out before anything runs: a file, an empty name, /proc or the data folder is exit 2, nothing fetched', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'cli-out-'));
+    const file = join(scratch, 'a-file');
+    await writeFile(file, 'x');
+    const counted = await startOfflinePicsum();
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: counted.baseUrl, PICSUM_REDIRECT_HOSTS: counted.imageHost });
+      const attempts = [];
+      for (const out of [file, '', '/proc/self', join('.data', 's3', 'picsum-batch')]) {
+        attempts.push(
+          await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8', '--out', out], { env }).then(
+            () => ({ code: 0, stderr: '' }),
+            (error: { code: number; stderr: string }) => error,
+          ),
+        );
+      }
+
+      expect(attempts.map((attempt) => attempt.code)).toEqual([2, 2, 2, 2]);
+      for (const attempt of attempts)
+        expect(attempt.stderr).toMatch(/Expected `--out` to be a folder this process can write/);
+      expect(counted.requests.length).toBe(0);
+      expect(await readdir(scratch)).toEqual(['a-file']);
+    } finally {
+      await counted.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('lists an unreadable record as one unreadable row, the other batches as ever', async () => {
+    const good = JSON.parse((await start(['--count', '1', '--width', '8', '--source', 'offline', '--json'])).stdout);
+    const badId = '20261206T000000Z-badbad00';
+    await harness.s3.send(
+      new PutObjectCommand({
+        Bucket: harness.config.bucket,
+        Key: `images/${badId}/manifest.json`,
+        Body: '{"batchId":',
+      }),
+    );
+
+    const table = await start(['--list']);
+    const page = JSON.parse((await start(['--list', '--json'])).stdout) as {
+      batches: { batchId: string; status: string }[];
+    };
+
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`${badId}\\s+unreadable record\\s+\\?\\s+\\?\\s+\\?`));
+    expect(table.stdout).toMatch(/manifest\.json is not valid JSON/);
+    expect(page.batches.find((batch) => batch.batchId === badId)?.status).toBe('unreadable');
+    expect(page.batches.find((batch) => batch.batchId === good.batchId)?.status).toBe('done');
+    await harness.s3.send(
+      new DeleteObjectCommand({ Bucket: harness.config.bucket, Key: `images/${badId}/manifest.json` }),
+    );
+  });
+
+  it.runIf(namespaces)(
+    'on a full disk: fails the items that did not fit as store_failed naming the disk, records them, leaves no partial file, and --retry finishes once there is room',
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'cli-full-'));
+      try {
+        // A 3 MB disk of the command's own for `.data` (a tmpfs in a mount namespace); then 12 MB.
+        const cli = `"$1" ${join(process.cwd(), '.build', 'cli.mjs')}`;
+        const script = [
+          'set -u',
+          'mkdir -p .data && mount -t tmpfs -o size=3m tmpfs .data',
+          `${cli} --count 40 --width 2500 --source offline > first.txt 2>&1; echo "$?" > first.code`,
+          `${cli} --list --json > list.json`,
+          'find .data -name "*.partial" | wc -l > partials.txt',
+          'rm -rf .data/batches && mount -o remount,size=16m .data',
+          `${cli} --retry "$(sed -n 's/.*--retry \\([^ ]*\\).*/\\1/p' first.txt | head -1)" --source offline > retry.txt 2>&1; echo "$?" > retry.code`,
+        ].join('\n');
+        await exec('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', script, 'sh', process.execPath], {
+          cwd: folder,
+          env: { ...process.env, PICSUM_BASE_URL: '', BUCKET_NAME: '', S3_ENDPOINT: '' },
+        });
+        const read = (name: string) => readFile(join(folder, name), 'utf8');
+
+        const first = await read('first.txt');
+        const listed = JSON.parse(await read('list.json')) as { batches: { status: string; succeeded: number }[] };
+        expect((await read('first.code')).trim()).toBe('3');
+        expect(first).toMatch(
+          /store_failed after 1 attempt\(s\): S3 (PutObject|CopyObject) failed: StorageFull \(HTTP 507\): The embedded S3's disk is full/,
+        );
+        expect(first).toMatch(/The disk is full: free space/);
+        expect(first).toMatch(/Manifest: s3:\/\/picsum-batch\//);
+        expect(listed.batches[0]).toMatchObject({ status: 'done' });
+        expect(listed.batches[0]?.succeeded).toBeGreaterThan(0);
+        expect((await read('partials.txt')).trim()).toBe('0');
+        expect((await read('retry.code')).trim()).toBe('0');
+        expect(await read('retry.txt')).toMatch(/Stored 40 of 40 images/);
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses an unknown flag with exit code 2', async () => {
     const { code, stderr } = await start(['--colour', 'red']);

@@ -1,4 +1,4 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayAnswer } from '../../lambda/function/adapters/http-api/gateway-answers.js';
@@ -91,6 +91,35 @@ describe('the dev server, as API Gateway would call the handler', () => {
         }),
       ],
     ]);
+  });
+
+  it('answers its home page and the listing when one record is unreadable, listing that batch as such', async () => {
+    const badId = '20261206T000001Z-badbad01';
+    const bad = { Bucket: harness.config.bucket, Key: `images/${badId}/manifest.json` };
+    await request(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 1, width: 8 }),
+    }).then((response) => response.body.dump());
+    await harness.s3.send(new PutObjectCommand({ ...bad, Body: '{"batchId":' }));
+    try {
+      const home = await request(`${server.url}/`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const homeHtml = await home.body.text();
+      const list = await request(`${server.url}/batches`);
+      const page = (await list.body.json()) as { batches: { batchId: string; status: string; error?: string }[] };
+
+      expect(home.statusCode).toBe(200);
+      expect(homeHtml).toContain(badId);
+      expect(homeHtml).toContain('unreadable record');
+      expect(list.statusCode).toBe(200);
+      expect(page.batches.find((batch) => batch.batchId === badId)).toMatchObject({
+        status: 'unreadable',
+        error: expect.stringMatching(/is not valid JSON/),
+      });
+      expect(page.batches.some((batch) => batch.status === 'done')).toBe(true);
+    } finally {
+      await harness.s3.send(new DeleteObjectCommand(bad));
+    }
   });
 
   it('refuses a body over 10 MB as API Gateway would, from the same gateway answer the stack deploys', async () => {
@@ -299,6 +328,11 @@ describe('the dev server against web pages and bursts', () => {
       expect(answers.slice(0, 10).map((answer) => answer.status)).toEqual(Array(10).fill(202));
       expect(answers[10]?.status).toBe(503);
       expect(answers[10]?.headers['retry-after']).toMatch(/^\d+$/);
+      // The queue refused it, said as such; with no Idempotency-Key sent, none is what to repeat.
+      const refusal = (answers[10]?.body as unknown as { error: { code: string; message: string } }).error;
+      expect(refusal.code).toBe('QUEUE_FULL');
+      expect(refusal.message).toMatch(/repeat the request to run it as a new batch/);
+      expect(refusal.message).not.toMatch(/Idempotency-Key/);
 
       await own.close();
 
