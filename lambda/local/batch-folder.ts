@@ -45,7 +45,7 @@ async function copyObject(
   const partial = `${path}.partial`;
   try {
     const digest = await digestObject(options.deps.s3, options.config, key, {
-      copy: createWriteStream(partial),
+      copy: () => createWriteStream(partial),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (digest === undefined || (sha256 !== undefined && digest.sha256 !== sha256)) return false;

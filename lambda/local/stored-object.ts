@@ -10,15 +10,16 @@ import { StoreError, storeCall } from '../function/storage/store-error.js';
 export type ObjectDigest = { bytes: number; sha256: string };
 
 /**
- * Reads an object through, hashing it and handing each chunk on to `copy` when one is given (ended
- * once the last byte is written); undefined when there is no such key. The body is never held whole.
+ * Reads an object through, hashing it and handing each chunk on to the stream `copy` makes when
+ * one is given (ended once the last byte is written); undefined when there is no such key. The body is never held whole.
  * A failed write (a full disk) or `signal` ends the read and rejects; the caller removes what `copy` wrote.
  */
 export async function digestObject(
   s3: S3Sender,
   config: Pick<Config, 'bucket'>,
   key: string,
-  options: { copy?: Writable; signal?: AbortSignal } = {},
+  /** `copy` makes the stream the bytes go to, once there are bytes (so no file is opened for a missing key). */
+  options: { copy?: () => Writable; signal?: AbortSignal } = {},
 ): Promise<ObjectDigest | undefined> {
   let body: Readable;
   try {
@@ -43,7 +44,7 @@ export async function digestObject(
     },
   });
   const signal = options.signal ? { signal: options.signal } : {};
-  if (options.copy) await pipeline(body, measure, options.copy, signal);
+  if (options.copy) await pipeline(body, measure, options.copy(), signal);
   else await pipeline(body, measure, new Writable({ write: (_chunk, _encoding, done) => done() }), signal);
   return { bytes, sha256: hash.digest('hex') };
 }

@@ -451,6 +451,46 @@ describe('BatchService: listing', () => {
     const page = await service.list();
     expect(page.batches).toMatchObject([{ batchId: '20261125T000000Z-aaaaaaaa', status: 'done' }]);
   });
+
+  it('lists a batch whose record is not JSON or names another batch as unreadable, and the rest as ever', async () => {
+    const { service, objects } = serviceWith();
+    const good = '20261125T000000Z-aaaaaaaa';
+    objects.set(manifestKey(config, good), JSON.stringify(manifestOf(good)));
+    objects.set(manifestKey(config, '20261125T000001Z-bbbbbbbb'), '{"batchId":');
+    objects.set(manifestKey(config, '20261125T000002Z-cccccccc'), JSON.stringify(manifestOf(good)));
+
+    const page = await service.list();
+
+    expect(page.batches).toEqual([
+      {
+        batchId: '20261125T000002Z-cccccccc',
+        status: 'unreadable',
+        createdAt: '2026-11-25T00:00:02.000Z',
+        error: expect.stringMatching(/does not check out: `batchId`/),
+      },
+      {
+        batchId: '20261125T000001Z-bbbbbbbb',
+        status: 'unreadable',
+        createdAt: '2026-11-25T00:00:01.000Z',
+        error: 's3://b/p/20261125T000001Z-bbbbbbbb/manifest.json is not valid JSON',
+      },
+      expect.objectContaining({ batchId: good, status: 'done' }),
+    ]);
+  });
+
+  it('lists the images a failed batch left without a manifest as unrecorded, never as none', async () => {
+    const { service, objects } = serviceWith();
+    const batchId = '20261125T000000Z-dddddddd';
+    const failed = { batchId, status: 'failed', requested: 3, error: 'interrupted', cause: 'x', failedAt: 'z' };
+    objects.set(statusKey(config, batchId), JSON.stringify(failed));
+    objects.set(`p/${batchId}/0-10.jpg`, 'x');
+    objects.set(`p/${batchId}/1-11.jpg`, 'x');
+    objects.set(`p/${batchId}/progress/0.json`, '{}');
+
+    const page = await service.list();
+
+    expect(page.batches).toMatchObject([{ batchId, status: 'failed', succeeded: 0, unrecorded: 2 }]);
+  });
 });
 
 describe('BatchRecords', () => {
