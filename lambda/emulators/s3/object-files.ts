@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DiskRoom, diskError } from './disk-room.js';
+import { type ListPage, type ListQuery, listPage } from './list-page.js';
 import { S3Error } from './s3-error.js';
 
 /** What S3 keeps beside an object's bytes. */
@@ -23,19 +25,6 @@ export type Precondition = { ifNoneMatch?: '*'; ifMatch?: string };
 
 /** The longest key whose file name (base64url, 4 characters for 3 bytes) fits a 255-byte name. */
 export const MAX_KEY_BYTES = 189;
-
-/** Errors of a disk that cannot take more: no space, or the user's quota reached. */
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
-
-/**
- * The part of the disk kept for documents (JSON, HTML: manifests, reports, records), as ext4 keeps
- * blocks for root: when images fill the disk, the batch can still write its manifest, so that
- * what it stored is recorded and a retry can finish it once space is freed. 10% of the disk, at
- * most 64 MiB.
- */
-const RESERVE_SHARE = 0.1;
-const MAX_RESERVE_BYTES = 64 * 1024 * 1024;
-const DOCUMENT_TYPES = /^(application\/json|text\/html)\b/;
 
 /** Temporary files live in the bucket's own folder (one file system, so a rename is atomic). */
 const INCOMING = '.incoming';
@@ -69,12 +58,12 @@ export class ObjectFiles {
   readonly #incoming: string;
   /** Per-key queues: a conditional write's check and its rename happen with no other write between. */
   readonly #locks = new Map<string, Promise<void>>();
-  /** Bytes of writes under way, not yet on the disk's free-space count. */
-  #pending = 0;
+  readonly #room: DiskRoom;
 
   constructor(directory: string, bucket: string) {
     this.folder = join(directory, bucket);
     this.#incoming = join(this.folder, INCOMING);
+    this.#room = new DiskRoom(this.folder);
   }
 
   /** Creates the bucket's folder, and empties what writes cut off by a crash left. */
@@ -147,8 +136,7 @@ export class ObjectFiles {
   ): Promise<ObjectInfo> {
     const target = this.#path(key);
     const incoming = join(this.#incoming, randomUUID());
-    await this.#makeRoom(options.length, DOCUMENT_TYPES.test(options.contentType));
-    this.#pending += options.length;
+    const release = await this.#room.take(options.length, options.contentType);
     try {
       const { size, md5, sha256 } = await this.#receive(body, incoming);
       if (size !== options.length) {
@@ -182,16 +170,9 @@ export class ObjectFiles {
       });
       return info;
     } finally {
-      this.#pending -= options.length;
+      release();
       await rm(incoming, { force: true });
     }
-  }
-
-  /** Refuses a write the disk has no room for, before a byte of it is written (see RESERVE_SHARE). */
-  async #makeRoom(length: number, document: boolean): Promise<void> {
-    const disk = await statfs(this.folder);
-    const reserve = document ? 0 : Math.min(MAX_RESERVE_BYTES, disk.blocks * disk.bsize * RESERVE_SHARE);
-    if (length + this.#pending > disk.bavail * disk.bsize - reserve) throw diskError({ code: 'ENOSPC' });
   }
 
   /** Copies the object at `from` to `to` with new info, as CopyObject with MetadataDirective REPLACE. */
@@ -214,57 +195,20 @@ export class ObjectFiles {
     await this.#exclusive(key, () => rm(this.#path(key), { force: true }));
   }
 
-  /**
-   * Keys under `prefix`, in S3's order (UTF-8 bytes), after `after`, as S3's listings page them:
-   * with `delimiter`, keys that share the part of their name up to it after the prefix are rolled
-   * into one common prefix. At most `maxKeys` entries (keys and common prefixes together).
-   */
-  async list(options: { prefix: string; delimiter?: string; after?: string; maxKeys: number }): Promise<{
-    objects: ObjectInfo[];
-    commonPrefixes: string[];
-    truncated: boolean;
-    /** The last key or common prefix given, where the next page starts. */
-    last: string | undefined;
-  }> {
-    const names = await readdir(this.folder);
-    const keys = names
-      .filter((name) => name !== INCOMING)
-      .map(keyOf)
-      .filter((key) => key.startsWith(options.prefix))
-      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const after = options.after ?? '';
-    const entries: ({ key: string } | { common: string })[] = [];
-    let truncated = false;
-    for (const key of keys) {
-      if (after && Buffer.compare(Buffer.from(key), Buffer.from(after)) <= 0) continue;
-      const cut = options.delimiter ? key.indexOf(options.delimiter, options.prefix.length) : -1;
-      const common = cut >= 0 ? key.slice(0, cut + (options.delimiter?.length ?? 0)) : undefined;
-      const previous = entries.at(-1);
-      if (common !== undefined && previous && 'common' in previous && previous.common === common) continue;
-      if (common !== undefined && common === after) continue;
-      if (entries.length === options.maxKeys) {
-        truncated = true;
-        break;
-      }
-      entries.push(common === undefined ? { key } : { common });
-    }
+  /** A page of the bucket's keys (see listPage), with each key's info. */
+  async list(query: ListQuery): Promise<Omit<ListPage, 'keys'> & { objects: ObjectInfo[] }> {
+    const names = (await readdir(this.folder)).filter((name) => name !== INCOMING);
+    const { keys, ...page } = listPage(names.map(keyOf), query);
     const objects: ObjectInfo[] = [];
-    for (const entry of entries) {
-      if (!('key' in entry)) continue;
+    for (const key of keys) {
       // An object deleted since the folder was read is left out, as S3 would.
-      const info = await this.head(entry.key).catch((error: unknown) => {
+      const info = await this.head(key).catch((error: unknown) => {
         if (error instanceof S3Error && error.code === 'NoSuchKey') return undefined;
         throw error;
       });
       if (info) objects.push(info);
     }
-    const lastEntry = entries.at(-1);
-    return {
-      objects,
-      commonPrefixes: entries.flatMap((entry) => ('common' in entry ? [entry.common] : [])),
-      truncated,
-      last: lastEntry && ('key' in lastEntry ? lastEntry.key : lastEntry.common),
-    };
+    return { ...page, objects };
   }
 
   async #receive(body: AsyncIterable<Buffer>, incoming: string) {
@@ -345,16 +289,4 @@ export class ObjectFiles {
       if (this.#locks.get(key) === mine) this.#locks.delete(key);
     }
   }
-}
-
-/** A write that failed on the disk: a full one is said plainly; anything else stays as it was. */
-function diskError(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code && DISK_FULL.has(code)) {
-    return new S3Error(
-      'StorageFull',
-      `The embedded S3's disk is full (${code}): free space under its folder and try again`,
-    );
-  }
-  return error;
 }
