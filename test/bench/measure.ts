@@ -1,4 +1,5 @@
 import type { ContenderReport, ContenderSpec } from './contender.js';
+import { BENCH_S3_CREDENTIALS } from './credentials.js';
 import { runJson, startServer } from './processes.js';
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -60,8 +61,8 @@ type Servers = {
 };
 
 /**
- * Fresh servers for one scenario (picsum with the latency and image size, s3rver), each its own
- * process. `s3: 'null-s3'` puts a server that stores nothing in s3rver's place (a diagnostic).
+ * Fresh servers for one scenario (picsum with the latency and image size, the embedded S3), each its own
+ * process. `s3: 'null-s3'` puts a server that stores nothing in the embedded S3's place (a diagnostic).
  */
 export async function withServers<T>(
   setup: Setup,
@@ -232,8 +233,8 @@ export async function measureAt(
 }
 
 /**
- * This project against the fetch floor with a null S3 in s3rver's place: how close the pipeline
- * comes to the network's floor when storing takes no CPU from this machine (s3rver spends about
+ * This project against the fetch floor with a null S3 in the embedded S3's place: how close the pipeline
+ * comes to the network's floor when storing takes no CPU from this machine (the S3 server spends about
  * 1.4 ms of CPU per PUT, on the same two cores as the contender and the picsum server).
  */
 export async function measureWithNullS3(setup: Setup, concurrency: number): Promise<Measured> {
@@ -283,7 +284,14 @@ async function tutorial(
     const store =
       kind === 'tutorial'
         ? { putBase: `${servers.s3.endpoint}/${servers.s3.bucket}/tutorial/` }
-        : { s3: { endpoint: servers.s3.endpoint, bucket: servers.s3.bucket, prefix: 'tutorial-boto3/' } };
+        : {
+            s3: {
+              endpoint: servers.s3.endpoint,
+              bucket: servers.s3.bucket,
+              prefix: 'tutorial-boto3/',
+              credentials: BENCH_S3_CREDENTIALS,
+            },
+          };
     const report = await runJson<ContenderReport>(kind === 'tutorial' ? 'python3' : '/usr/bin/python3', [
       'test/bench/tutorial.py',
       JSON.stringify({ urls, concurrency, runs: mode === 'cold' ? 1 : setup.runs, cold: mode === 'cold', ...store }),

@@ -5,7 +5,7 @@
  *                                 catalog, tutorial, memory, unsized, coldstart, cpu
  * picsum-batch asks for N different photos (`distinct`) wherever it is compared with contenders that
  * download N images; the catalog scenario alone runs plain random batches, where photos repeat.
- * Servers (offline picsum with latency per hop, s3rver) and every contender run in processes of
+ * Servers (offline picsum with latency per hop, the embedded S3) and every contender run in processes of
  * their own. Warm: the median of 3 batches after a warm-up batch, in one process. Cold: the median
  * of 3 fresh processes, each timing its first batch. Ratios compare numbers from the same run: the
  * machine is noisy, compare within a run, not across runs.
@@ -150,7 +150,7 @@ async function main() {
       chartPath,
       lineChart({
         title: '100 images of 200 KB from picsum to S3, 50 ms per hop',
-        subtitle: `loopback, offline picsum server and s3rver; ${machine}`,
+        subtitle: `loopback, offline picsum server and the embedded S3; ${machine}`,
         xLabel: 'concurrency',
         yLabel: 'elapsed (median of 3; cold: 3 fresh processes)',
         series: [

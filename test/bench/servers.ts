@@ -3,7 +3,7 @@
  * being measured nor with the other server, as picsum and S3 share nothing in the real world.
  *   tsx test/bench/servers.ts picsum LATENCY_MS [IMAGE_BYTES [unsized]]   the offline picsum server
  *     (unsized: images without Content-Length, chunked)
- *   tsx test/bench/servers.ts s3                                s3rver in a temporary folder
+ *   tsx test/bench/servers.ts s3                                the embedded S3 in a temporary folder
  *     (in memory, /dev/shm, where there is one: BENCH_S3_DIR overrides)
  *   tsx test/bench/servers.ts null-s3                           answers every request 200 at once and
  *     keeps nothing: what the pipeline does when storing costs this machine no CPU (a diagnostic)
