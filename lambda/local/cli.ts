@@ -5,6 +5,7 @@ import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../function/orchestration/batch.js';
+import { checkRequestPhotos } from '../function/orchestration/photos.js';
 import { batchPrefix } from '../function/storage/keys.js';
 import { type BatchFolder, checkOutFolder, writeBatchFolder } from './batch-folder.js';
 import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
@@ -84,6 +85,9 @@ async function main(argv: string[]): Promise<number> {
       // server), and once this process is killed as interrupted within a minute.
       return runtime.batches.run(job, { ...batchOptions, lease: true });
     };
+    // A request the catalog cannot satisfy is refused here, as the API refuses it: before a word of
+    // work is printed or a record written (exit 2, nothing started).
+    if (request) await checkRequestPhotos(request, runtime);
     const work = request ? { job: { batchId: newBatchId(), request } } : await claimRetryHere(retryOf ?? '', runtime);
     if (typeof work === 'string') {
       process.stderr.write(`picsum-batch: ${work}\n`);

@@ -409,6 +409,23 @@ describe('npm start', () => {
     },
   );
 
+  it('refuses a request the catalog cannot satisfy with exit 2, before announcing or recording anything', async () => {
+    const before = await harness.keys();
+
+    const unknownId = await start(['--ids', '10,99999', '--width', '8', '--source', 'offline']);
+    const tooMany = await start(['--distinct', '--count', '5000', '--width', '8', '--source', 'offline']);
+
+    for (const refused of [unknownId, tooMany]) {
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).not.toMatch(/Fetching/);
+    }
+    expect(unknownId.stderr).toMatch(/`ids`/);
+    expect(tooMany.stderr).toMatch(/`count`|`distinct`/);
+    expect((await harness.keys()).filter((key) => !key.endsWith('catalog.json'))).toEqual(
+      before.filter((key) => !key.endsWith('catalog.json')),
+    );
+  });
+
   it('refuses an unknown flag with exit code 2', async () => {
     const { code, stderr } = await start(['--colour', 'red']);
 

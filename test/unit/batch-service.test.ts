@@ -220,7 +220,7 @@ describe('BatchService: deliveries that may repeat', () => {
     expect(recorded.ranNow).toBe(false);
     const next = service.startOnce(jobOf('r', 2, { retry: { run: 2, items: 1 } }), cancelledHere(4));
     // Retry 2 has no claim to run from: it tries, which is what this asserts.
-    await expect(next).rejects.toThrow(/Retry 2 of batch r has no claim/);
+    await expect(next).rejects.toThrow(/Retry 2 of batch r was never claimed/);
   });
 
   it('runs a first delivery here', async () => {

@@ -39,7 +39,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'an environment variable is unusable; `message` names it',
   UNRECOGNIZED_EVENT: 'an invocation event of no kind the function answers; nothing starts',
   INVALID_EVENT: 'an event of a known kind whose contents do not check out; nothing starts',
-  NOT_PLANNED: 'a chunk or aggregate step for a run its batch is not running; nothing is written',
+  NOT_PLANNED:
+    'a step or job for a run its batch is not running (the batch ended, the retry was never claimed, another plan); nothing is written',
   RECORD_INVALID:
     "a batch's record in the bucket is not JSON, or does not check out (another batch's id, a key outside its folder); `field` names what",
   INTERNAL: 'anything else: a bug, logged with its stack',

@@ -1,6 +1,7 @@
 import type { BatchResult } from '../contracts/result.js';
 import { type BatchJob, type BatchOptions, runBatch } from './batch.js';
 import { BatchRecords } from './batch-records.js';
+import { refuseEndedRun } from './ended-runs.js';
 import { RUNNING_GRACE_MS, runningRecord, throttled } from './lifecycle.js';
 import { runRetry } from './retry.js';
 
@@ -19,6 +20,8 @@ export async function runJob(
   const records = new BatchRecords(options);
   const expiresAt = () =>
     new Date(leaseMs === undefined ? options.deadlineAt + RUNNING_GRACE_MS : Date.now() + leaseMs);
+  // A job delivered late or forged (a finished batch, an unclaimed retry) writes nothing.
+  await refuseEndedRun(job, records);
   let counts = { done: 0, succeeded: 0, failed: 0 };
   const running = () => records.putStatus(runningRecord(job, counts, expiresAt()));
   await running();

@@ -14,6 +14,18 @@ export async function recordFailure(
   const records = new BatchRecords(options);
   const recorded = await records.status(event.batchId);
   if (recorded?.status === 'done' || recorded?.status === 'cancelled') return { status: recorded, again: true };
+  // Nor does a failure naming a batch whose manifest stands, unless a retry of it was running: that
+  // retry failed, and its record says so (the manifest still answers GET).
+  const manifest = await records.manifest(event.batchId);
+  const retrying =
+    (recorded?.status === 'running' || recorded?.status === 'accepted') &&
+    (recorded.retry?.run ?? 0) > (manifest?.result.retries ?? 0);
+  if (manifest && !retrying) {
+    return {
+      status: { batchId: event.batchId, status: manifest.result.status ?? 'done', result: manifest.result },
+      again: true,
+    };
+  }
   const status = failedRecord(event, event.failure.Error ?? 'Unknown', event.failure.Cause ?? '');
   await records.putStatus(status);
   return recorded?.status === 'failed' ? { status, again: true } : { status };

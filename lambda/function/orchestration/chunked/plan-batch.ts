@@ -1,12 +1,15 @@
 import { type BatchJob, jobSize } from '../batch.js';
 import { BatchRecords } from '../batch-records.js';
+import { refuseEndedRun } from '../ended-runs.js';
 import { plannedRecord } from '../lifecycle.js';
 import { chunkConcurrency, planChunks } from '../plan.js';
 import type { BatchPlan, Options } from './steps.js';
 
-/** Splits the batch into chunks and records it as running. */
+/** Splits the batch into chunks and records it as running; a run the batch cannot take writes nothing (refuseEndedRun). */
 export async function planBatch(job: BatchJob, parallelChunks: number, options: Options): Promise<BatchPlan> {
   const { config } = options;
+  const records = new BatchRecords(options);
+  await refuseEndedRun(job, records);
   const { retry } = job;
   const chunks = planChunks(jobSize(job), config.chunkSize).map((chunk) =>
     retry ? { ...chunk, retry: retry.run } : chunk,
@@ -21,6 +24,6 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
     startedAt: new Date().toISOString(),
     chunks,
   };
-  await new BatchRecords(options).putStatus(plannedRecord(job, chunks.length, plan.startedAt));
+  await records.putStatus(plannedRecord(job, chunks.length, plan.startedAt));
   return plan;
 }
