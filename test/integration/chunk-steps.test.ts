@@ -561,7 +561,11 @@ describe('the run a chunk or aggregate step is for', () => {
   });
 
   it("records a retry run's plan with its retry, for GET", async () => {
-    const { config, json, options } = await setUp();
+    const { config, json, options, s3 } = await setUp();
+    // Retry 2 claimed, of a batch whose manifest holds one retry so far.
+    const result = { batchId: 'cb', status: 'done', retries: 1 };
+    s3.objects.set('images/cb/manifest.json', JSON.stringify({ version: 1, batchId: 'cb', result, items: [] }));
+    s3.objects.set('images/cb/retries/2.json', JSON.stringify({ run: 2, indexes: [0, 1, 2, 3] }));
     const plan = await planBatch({ ...job(config), retry: { run: 2, items: 4 } }, 1, options);
 
     expect(json('images/cb/status.json')).toMatchObject({ retry: { run: 2, items: 4 }, plannedAt: plan.startedAt });
