@@ -491,6 +491,87 @@ describe('BatchService: listing', () => {
 
     expect(page.batches).toMatchObject([{ batchId, status: 'failed', succeeded: 0, unrecorded: 2 }]);
   });
+
+  it('counts unrecorded images only for a failed batch that left some, and leaves out a folder with no record', async () => {
+    const { service, objects } = serviceWith();
+    const failedId = '20261125T000000Z-eeeeeeee';
+    const doneId = '20261125T000001Z-ffffffff';
+    objects.set(
+      statusKey(config, failedId),
+      JSON.stringify({
+        batchId: failedId,
+        status: 'failed',
+        requested: 3,
+        error: 'interrupted',
+        cause: 'x',
+        failedAt: 'z',
+      }),
+    );
+    objects.set(`p/${failedId}/progress/0.json`, '{}');
+    objects.set(manifestKey(config, doneId), JSON.stringify(manifestOf(doneId)));
+    objects.set(`p/${doneId}/0-10.jpg`, 'x');
+    objects.set('p/20261125T000002Z-00000000/0-10.jpg', 'x');
+
+    const page = await service.list();
+
+    expect(page.batches.map((batch) => batch.batchId)).toEqual([doneId, failedId]);
+    for (const batch of page.batches) expect(batch).not.toHaveProperty('unrecorded');
+  });
+
+  it('fails the listing when the bucket fails, rather than calling every batch unreadable', async () => {
+    const memory = memoryS3();
+    const id = '20261125T000000Z-aaaaaaaa';
+    memory.objects.set(manifestKey(config, id), JSON.stringify(manifestOf(id)));
+    // The folders list; reading a record fails as a bug would (not a RecordError).
+    const s3 = {
+      send: async (command: unknown) => {
+        if ((command as { input: { Delimiter?: string } }).input.Delimiter) return memory.send(command);
+        throw new TypeError('down');
+      },
+    };
+    const failing = new BatchService(config, { s3: s3 as never, source });
+
+    await expect(failing.list()).rejects.toThrow('down');
+  });
+});
+
+describe("BatchRecords: a manifest's checks", () => {
+  const id = '20261125T000000Z-aaaaaaaa';
+  const stored = (index: number, key: string) => ({ index, ok: true, key, sha256: 'h', bytes: 1 });
+  const read = (manifest: object) => {
+    const { service, objects } = serviceWith();
+    objects.set(manifestKey(config, id), JSON.stringify(manifest));
+    return service.records.manifest(id).then(
+      (value) => value,
+      (error: { code: string; field?: string; message: string }) => error,
+    );
+  };
+
+  it("takes a manifest of this batch whose stored items' keys are its images", async () => {
+    const manifest = { ...manifestOf(id), items: [stored(0, `p/${id}/0-10.jpg`), { index: 1, ok: false }] };
+    expect(await read(manifest)).toEqual(manifest);
+  });
+
+  it('refuses one naming another batch, at its top or in its result, naming the field', async () => {
+    const other = manifestOf('20261125T000000Z-bbbbbbbb');
+    expect(await read(other)).toMatchObject({
+      code: 'RECORD_INVALID',
+      field: 'batchId',
+      message: expect.stringMatching(new RegExp(`^s3://b/p/${id}/manifest.json does not check out: \`batchId\` .+`)),
+    });
+    expect(await read({ ...manifestOf(id), result: other.result })).toMatchObject({ field: 'result.batchId' });
+  });
+
+  it("refuses a stored item's key outside the batch's folder, or not an image name directly in it", async () => {
+    const keys = [`p/${id}/sub/0-10.jpg`, `p/${id}/0-10.jpg.sh`, `x/p/${id}/0-10.jpg`, `p/${id}/../other/0-1.jpg`];
+    for (const key of keys) {
+      expect(await read({ ...manifestOf(id), items: [stored(0, `p/${id}/0-10.jpg`), stored(1, key)] })).toMatchObject({
+        code: 'RECORD_INVALID',
+        field: 'items.1.key',
+        message: `s3://b/p/${id}/manifest.json does not check out: \`items.1.key\` ${JSON.stringify(key)} is not an image of batch ${id}`,
+      });
+    }
+  });
 });
 
 describe('BatchRecords', () => {

@@ -67,8 +67,58 @@ describe('nothing but a claimed retry changes a finished batch', () => {
 
     const answer = await recordFailure(failure, options);
 
-    expect(answer).toMatchObject({ again: true, status: { status: 'done' } });
+    expect(answer).toEqual({ again: true, status: { batchId: 'done4', status: 'done', result: expect.anything() } });
     expect(s3.objects.has(statusKey(config, 'done4'))).toBe(false);
     unchanged();
+  });
+
+  it("answers a cancelled batch's failure as cancelled, and one without a status in its result as done", async () => {
+    const { s3, options } = finished('done5');
+    const manifest = JSON.parse(s3.objects.get(manifestKey(config, 'done5')) ?? '');
+    const failure = { kind: 'picsum-batch.failed' as const, batchId: 'done5', requested: 8, failure: {} };
+
+    s3.objects.set(
+      manifestKey(config, 'done5'),
+      JSON.stringify({ ...manifest, result: { ...manifest.result, status: 'cancelled' } }),
+    );
+    expect((await recordFailure(failure, options)).status).toMatchObject({ status: 'cancelled' });
+    const { status: _status, ...unstated } = manifest.result;
+    s3.objects.set(manifestKey(config, 'done5'), JSON.stringify({ ...manifest, result: unstated }));
+    expect((await recordFailure(failure, options)).status).toMatchObject({ status: 'done' });
+  });
+
+  it('records the failure of a retry run that was underway, accepted or running, beside the manifest it leaves standing', async () => {
+    for (const state of ['accepted', 'running'] as const) {
+      const { s3, options } = finished('retried', 1);
+      const record = { batchId: 'retried', status: state, requested: 8, retry: { run: 2, items: 3 } };
+      s3.objects.set(statusKey(config, 'retried'), JSON.stringify(record));
+      const failure = {
+        kind: 'picsum-batch.failed' as const,
+        batchId: 'retried',
+        requested: 8,
+        failure: { Error: 'X' },
+      };
+
+      const answer = await recordFailure(failure, options);
+
+      expect(answer).toEqual({ status: expect.objectContaining({ status: 'failed', error: 'X' }) });
+      expect(JSON.parse(s3.objects.get(statusKey(config, 'retried')) ?? '')).toMatchObject({ status: 'failed' });
+    }
+  });
+
+  it('names its error for the logs', async () => {
+    const { options } = finished('done6');
+    await expect(planBatch({ batchId: 'done6', request }, 2, options)).rejects.toMatchObject({ name: 'EndedRunError' });
+  });
+
+  it('takes a running record of an older retry, or of the first run, as no retry underway', async () => {
+    for (const retry of [undefined, { run: 1, items: 3 }]) {
+      const { s3, options } = finished('old', 1);
+      const record = { batchId: 'old', status: 'running', requested: 8, ...(retry ? { retry } : {}) };
+      s3.objects.set(statusKey(config, 'old'), JSON.stringify(record));
+      const failure = { kind: 'picsum-batch.failed' as const, batchId: 'old', requested: 8, failure: { Error: 'X' } };
+
+      expect(await recordFailure(failure, options)).toMatchObject({ again: true, status: { status: 'done' } });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   API_ANSWERS,
   parseApiEvent,
@@ -202,6 +202,21 @@ describe('each entry recognises its own events, and only those', () => {
       expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
     }
     expect(parseRunEvent(run('2000-01-01T00:00:00Z'), config)).toMatchObject({ schedule: { name: 'nightly' } });
+    for (const time of ['x2026-11-25T00:00:00Z', '2026-11-25T00:00:00Zx']) {
+      expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
+    }
+  });
+
+  it('takes a schedule time up to a day ahead, to the millisecond', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-12-06T00:00:00.000Z') });
+    try {
+      const run = (scheduledTime: string) => ({ kind: 'picsum-batch.run', scheduleName: 'n', scheduledTime });
+      expect(parseRunEvent(run('2026-12-06T01:00:00Z'), config)).toMatchObject({ schedule: { name: 'n' } });
+      expect(parseRunEvent(run('2026-12-07T00:00:00.000Z'), config)).toMatchObject({ schedule: { name: 'n' } });
+      expect(() => parseRunEvent(run('2026-12-07T00:00:00.001Z'), config)).toThrow(/a UTC time/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses a job whose batch id is the records' own folder", () => {

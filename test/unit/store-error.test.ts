@@ -29,12 +29,17 @@ describe('toStoreError', () => {
     expect((toStoreError(serviceError('Whatever', status), 'x') as StoreError).retryable).toBe(retryable);
   });
 
-  it.each(['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'StorageFull'])(
-    'never retries %s, whatever its status',
-    (code) => {
-      expect((toStoreError(serviceError(code, 500), 'x') as StoreError).retryable).toBe(false);
-    },
-  );
+  it.each([
+    'NoSuchKey',
+    'NoSuchBucket',
+    'AccessDenied',
+    'InvalidAccessKeyId',
+    'SignatureDoesNotMatch',
+    'StorageFull',
+    'XMinioStorageFull',
+  ])('never retries %s, whatever its status', (code) => {
+    expect((toStoreError(serviceError(code, 500), 'x') as StoreError).retryable).toBe(false);
+  });
 
   it("takes the SDK's own 'S3 aborted request' (a CopyObject answered 200 with no body) as S3's 503, retryable", () => {
     // As @aws-sdk/middleware-sdk-s3 throws it: a name and an HTTP status, no $fault.

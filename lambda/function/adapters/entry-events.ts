@@ -166,6 +166,7 @@ const DAY_MS = 86_400_000;
  * id can carry (`+275760-09-13T00:00:00Z`).
  */
 function scheduleTime(value: unknown): number | undefined {
+  // Stryker disable next-line ConditionalExpression: a non-string never matches the pattern; the check narrows the type
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/.test(value))
     return undefined;
   const time = Date.parse(value);
