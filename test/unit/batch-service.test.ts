@@ -556,7 +556,7 @@ describe("BatchRecords: a manifest's checks", () => {
     const other = manifestOf('20261125T000000Z-bbbbbbbb');
     expect(await read(other)).toMatchObject({
       code: 'RECORD_INVALID',
-      field: 'batchId',
+      field: 'batchId, result.batchId',
       message: expect.stringMatching(new RegExp(`^s3://b/p/${id}/manifest.json does not check out: \`batchId\` .+`)),
     });
     expect(await read({ ...manifestOf(id), result: other.result })).toMatchObject({ field: 'result.batchId' });
@@ -564,6 +564,10 @@ describe("BatchRecords: a manifest's checks", () => {
 
   it("refuses a stored item's key outside the batch's folder, or not an image name directly in it", async () => {
     const keys = [`p/${id}/sub/0-10.jpg`, `p/${id}/0-10.jpg.sh`, `x/p/${id}/0-10.jpg`, `p/${id}/../other/0-1.jpg`];
+    const long = `p/${id}/${'x'.repeat(300)}`;
+    expect(await read({ ...manifestOf(id), items: [stored(0, long)] })).toMatchObject({
+      message: expect.stringContaining(`${JSON.stringify(long.slice(0, 200))} is not an image`),
+    });
     for (const key of keys) {
       expect(await read({ ...manifestOf(id), items: [stored(0, `p/${id}/0-10.jpg`), stored(1, key)] })).toMatchObject({
         code: 'RECORD_INVALID',

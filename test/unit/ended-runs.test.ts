@@ -36,11 +36,10 @@ describe('nothing but a claimed retry changes a finished batch', () => {
     unchanged();
   });
 
-  it('refuses a job for a finished batch, or a retry with no claim behind it, writing no status', async () => {
+  it('refuses a retry job with no claim behind it, writing no status', async () => {
     const { options, unchanged } = finished('done2');
     const run = { ...options, deadlineAt: Date.now() + 60_000 };
 
-    await expect(runJob({ batchId: 'done2', request }, run)).rejects.toThrow(/has ended/);
     await expect(runJob({ batchId: 'done2', request, retry: { run: 1, items: 2 } }, run)).rejects.toThrow(
       /never claimed/,
     );
@@ -104,6 +103,16 @@ describe('nothing but a claimed retry changes a finished batch', () => {
       expect(answer).toEqual({ status: expect.objectContaining({ status: 'failed', error: 'X' }) });
       expect(JSON.parse(s3.objects.get(statusKey(config, 'retried')) ?? '')).toMatchObject({ status: 'failed' });
     }
+  });
+
+  it('records the failure of a retry whose manifest has gone, rather than failing itself', async () => {
+    const { s3, options } = finished('gone', 1);
+    s3.objects.delete(manifestKey(config, 'gone'));
+    const record = { batchId: 'gone', status: 'running', requested: 8, retry: { run: 2, items: 3 } };
+    s3.objects.set(statusKey(config, 'gone'), JSON.stringify(record));
+    const failure = { kind: 'picsum-batch.failed' as const, batchId: 'gone', requested: 8, failure: { Error: 'X' } };
+
+    expect(await recordFailure(failure, options)).toEqual({ status: expect.objectContaining({ status: 'failed' }) });
   });
 
   it('names its error for the logs', async () => {

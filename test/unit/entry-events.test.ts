@@ -202,7 +202,7 @@ describe('each entry recognises its own events, and only those', () => {
       expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
     }
     expect(parseRunEvent(run('2000-01-01T00:00:00Z'), config)).toMatchObject({ schedule: { name: 'nightly' } });
-    for (const time of ['x2026-11-25T00:00:00Z', '2026-11-25T00:00:00Zx']) {
+    for (const time of ['x2026-11-25T00:00:00Z', '+002026-11-25T00:00:00Z', '2026-11-25T00:00:00Zx']) {
       expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
     }
   });

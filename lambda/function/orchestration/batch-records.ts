@@ -47,9 +47,10 @@ function checkedManifest(value: unknown, batchId: string, config: Config, key: s
   const where = `s3://${config.bucket}/${key}`;
   const parsed = manifestShape(batchId).safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
-    throw new RecordError(`${where} does not check out: \`${field}\` ${issue?.message ?? 'is invalid'}`, { field });
+    const { issues } = parsed.error;
+    const problems = issues.map((issue) => `\`${issue.path.join('.')}\` ${issue.message}`);
+    const field = issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new RecordError(`${where} does not check out: ${problems.join('; ')}`, { field });
   }
   parsed.data.items.forEach((item, i) => {
     if (item.ok && !isImageKeyOf(config, batchId, item.key)) {

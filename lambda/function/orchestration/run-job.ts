@@ -20,8 +20,9 @@ export async function runJob(
   const records = new BatchRecords(options);
   const expiresAt = () =>
     new Date(leaseMs === undefined ? options.deadlineAt + RUNNING_GRACE_MS : Date.now() + leaseMs);
-  // A job delivered late or forged (a finished batch, an unclaimed retry) writes nothing.
-  await refuseEndedRun(job, records);
+  // A retry delivered late or forged (never claimed, or merged already) writes nothing. A first run
+  // needs no read here: its callers hold a fresh id, or found no manifest (BatchService.startOnce).
+  if (job.retry) await refuseEndedRun(job, records);
   let counts = { done: 0, succeeded: 0, failed: 0 };
   const running = () => records.putStatus(runningRecord(job, counts, expiresAt()));
   await running();
