@@ -80,7 +80,8 @@ export class BatchWorkflow extends Construct {
     });
     chunks.itemProcessor(runChunk);
     const aggregate = step('Aggregate', STEP_PAYLOADS.aggregate, STATE_PATHS.summary);
-    // Aggregating only reads chunk records and writes the manifest: safe to try again on any error.
+    // Aggregating reads chunk records, stores the items chunks deferred and writes the manifest; a
+    // repeat stores the same bytes again, or finds the batch aggregated: safe to try again on any error.
     aggregate.addRetry({
       errors: ['States.TaskFailed'],
       interval: Duration.seconds(5),

@@ -560,6 +560,7 @@ describe("BatchRecords: a manifest's checks", () => {
       message: expect.stringMatching(new RegExp(`^s3://b/p/${id}/manifest.json does not check out: \`batchId\` .+`)),
     });
     expect(await read({ ...manifestOf(id), result: other.result })).toMatchObject({ field: 'result.batchId' });
+    expect(((await read(other)) as { message: string }).message).toMatch(/: `batchId` .+; `result\.batchId` .+/);
   });
 
   it("refuses a stored item's key outside the batch's folder, or not an image name directly in it", async () => {

@@ -32,7 +32,10 @@ describe('nothing but a claimed retry changes a finished batch', () => {
   it("refuses a plan for a finished batch's first run, writing nothing", async () => {
     const { options, unchanged } = finished('done1');
 
-    await expect(planBatch({ batchId: 'done1', request }, 2, options)).rejects.toMatchObject({ code: 'NOT_PLANNED' });
+    await expect(planBatch({ batchId: 'done1', request }, 2, options)).rejects.toMatchObject({
+      code: 'NOT_PLANNED',
+      message: 'Batch done1 has ended (its manifest is written): only a retry adds to it',
+    });
     unchanged();
   });
 
