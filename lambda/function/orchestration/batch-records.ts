@@ -1,5 +1,5 @@
 import pMap from 'p-map';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from '../contracts/config.js';
 import { RecordError } from '../contracts/errors.js';
 import type { BatchStatus, Manifest } from '../contracts/result.js';
@@ -37,8 +37,13 @@ const manifestShape = (batchId: string) =>
     result: z.looseObject({ batchId: z.literal(batchId) }),
     items: z.array(
       z.discriminatedUnion('ok', [
-        z.looseObject({ ok: z.literal(true), index: z.int().nonnegative(), key: z.string(), sha256: z.string() }),
-        z.looseObject({ ok: z.literal(false), index: z.int().nonnegative() }),
+        z.looseObject({
+          ok: z.literal(true),
+          index: z.int().check(z.nonnegative()),
+          key: z.string(),
+          sha256: z.string(),
+        }),
+        z.looseObject({ ok: z.literal(false), index: z.int().check(z.nonnegative()) }),
       ]),
     ),
   });
