@@ -336,6 +336,18 @@ describe('the embedded S3 answers only the project', () => {
     expect(wrong).toContain('SignatureDoesNotMatch');
   });
 
+  it("lists only its own objects, whatever else its folder holds (an older version's folders, a stray file)", async () => {
+    await mkdir(join(root, 's3', 'door', 'images', 'old-batch'), { recursive: true });
+    await writeFile(join(root, 's3', 'door', 'images', 'old-batch', '0-1.jpg._S3rver_object'), 'x');
+    await writeFile(join(root, 's3', 'door', 'stray.txt'), 'x');
+
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: 'door', Prefix: 'ok/' }));
+    const all = await client.send(new ListObjectsV2Command({ Bucket: 'door' }));
+
+    expect(listed.Contents?.map((object) => object.Key)).toEqual(['ok/a b+c.json']);
+    expect(all.Contents?.every((object) => object.Key !== undefined && !object.Key.includes('_S3rver'))).toBe(true);
+  });
+
   it('deletes an object, and answers 204 for one that is gone', async () => {
     await client.send(new PutObjectCommand({ Bucket: 'door', Key: 'gone/soon', Body: 'x' }));
     await client.send(new DeleteObjectCommand({ Bucket: 'door', Key: 'gone/soon' }));

@@ -197,7 +197,11 @@ export class ObjectFiles {
 
   /** A page of the bucket's keys (see listPage), with each key's info. */
   async list(query: ListQuery): Promise<Omit<ListPage, 'keys'> & { objects: ObjectInfo[] }> {
-    const names = (await readdir(this.folder)).filter((name) => name !== INCOMING);
+    // Only the files this store wrote: not its incoming folder, nor what else the folder holds (an
+    // older version's layout of folders, say), which would otherwise read as keys it cannot open.
+    const names = (await readdir(this.folder, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && fileName(keyOf(entry.name)) === entry.name)
+      .map((entry) => entry.name);
     const { keys, ...page } = listPage(names.map(keyOf), query);
     const objects: ObjectInfo[] = [];
     for (const key of keys) {
