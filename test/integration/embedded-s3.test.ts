@@ -337,9 +337,10 @@ describe('the embedded S3 answers only the project', () => {
   });
 
   it("lists only its own objects, whatever else its folder holds (an older version's folders, a stray file)", async () => {
-    await mkdir(join(root, 's3', 'door', 'images', 'old-batch'), { recursive: true });
-    await writeFile(join(root, 's3', 'door', 'images', 'old-batch', '0-1.jpg._S3rver_object'), 'x');
-    await writeFile(join(root, 's3', 'door', 'stray.txt'), 'x');
+    // Named as the store names keys (base64url of `old` and `stray`): a careless store takes them for objects.
+    await mkdir(join(root, 's3', 'door', 'b2xk', 'old-batch'), { recursive: true });
+    await writeFile(join(root, 's3', 'door', 'b2xk', 'old-batch', '0-1.jpg._S3rver_object'), 'x');
+    await writeFile(join(root, 's3', 'door', 'c3RyYXk'), 'x');
 
     const listed = await client.send(new ListObjectsV2Command({ Bucket: 'door', Prefix: 'ok/' }));
     const all = await client.send(new ListObjectsV2Command({ Bucket: 'door' }));

@@ -36,14 +36,24 @@ const keyOf = (name: string) => Buffer.from(name, 'base64url').toString('utf8');
  * One file per object: its bytes, then its ObjectInfo as JSON, then that JSON's length as 4 bytes.
  * One file means one rename commits an object whole, bytes and metadata together.
  */
-async function readInfo(file: FileHandle): Promise<ObjectInfo> {
-  const { size } = await file.stat();
+async function readInfo(file: FileHandle, key: string): Promise<ObjectInfo> {
+  // A file this store did not write (a folder, a stray file) is no object: NoSuchKey, as for none.
+  const absent = new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+  const stat = await file.stat();
+  if (!stat.isFile() || stat.size < 4) throw absent;
   const tail = Buffer.alloc(4);
-  await file.read(tail, 0, 4, size - 4);
+  await file.read(tail, 0, 4, stat.size - 4);
   const length = tail.readUInt32BE(0);
+  if (length > stat.size - 4) throw absent;
   const json = Buffer.alloc(length);
-  await file.read(json, 0, length, size - 4 - length);
-  return JSON.parse(json.toString('utf8')) as ObjectInfo;
+  await file.read(json, 0, length, stat.size - 4 - length);
+  try {
+    const info = JSON.parse(json.toString('utf8')) as ObjectInfo;
+    if (info.key === key && info.size === stat.size - 4 - length) return info;
+  } catch {
+    // Not JSON: not a file of ours.
+  }
+  throw absent;
 }
 
 /**
@@ -83,7 +93,7 @@ export class ObjectFiles {
   async get(key: string): Promise<{ info: ObjectInfo; body: Readable }> {
     const file = await this.#open(key);
     try {
-      const info = await readInfo(file);
+      const info = await readInfo(file, key);
       if (info.size === 0) {
         await file.close();
         return { info, body: Readable.from([]) };
@@ -99,7 +109,7 @@ export class ObjectFiles {
   async head(key: string): Promise<ObjectInfo> {
     const file = await this.#open(key);
     try {
-      return await readInfo(file);
+      return await readInfo(file, key);
     } finally {
       await file.close();
     }
@@ -197,8 +207,8 @@ export class ObjectFiles {
 
   /** A page of the bucket's keys (see listPage), with each key's info. */
   async list(query: ListQuery): Promise<Omit<ListPage, 'keys'> & { objects: ObjectInfo[] }> {
-    // Only the files this store wrote: not its incoming folder, nor what else the folder holds (an
-    // older version's layout of folders, say), which would otherwise read as keys it cannot open.
+    // Only files named as this store names keys: not its incoming folder, nor what else the folder
+    // holds (an older version's layout of folders, say); head() passes over any other file.
     const names = (await readdir(this.folder, { withFileTypes: true }))
       .filter((entry) => entry.isFile() && fileName(keyOf(entry.name)) === entry.name)
       .map((entry) => entry.name);
