@@ -25,9 +25,9 @@ export async function runJob(
   if (job.retry) await refuseEndedRun(job, records);
   let counts = { done: 0, succeeded: 0, failed: 0 };
   const running = () => records.putStatus(runningRecord(job, counts, expiresAt()));
-  // The first record goes out beside the first images, not before them: awaited, its round trip
-  // was a quarter of a cold 24-image batch's time over its floor (bench: cold 3, 1.26x to 1.15x).
-  // Like every progress write, a failed one does not fail the batch; its items say what S3 did.
+  // The first record goes out beside the first images, not before them: awaited, it held every
+  // first image back by one PutObject. Like every progress write, a failed one does not fail the
+  // batch; its items say what S3 did.
   const writer = throttled(running);
   writer.offer(undefined);
   const renewal = leaseMs === undefined ? undefined : setInterval(() => writer.offer(undefined), leaseMs / 3);
