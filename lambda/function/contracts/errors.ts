@@ -48,25 +48,24 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The base of every error with a code. */
+/** The base of every error with a code; `field` names what it is about, where one thing is. */
 export class AppError extends Error {
   readonly code: ErrorCode;
+  readonly field: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { field?: string | undefined }) {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
+    this.field = options?.field;
   }
 }
 
 /** Bad input from a caller (a body, a header, a path, a flag): names the field when there is one. */
 export class RequestError extends AppError {
-  readonly field: string | undefined;
-
   constructor(message: string, options: { code?: ErrorCode; field?: string } = {}) {
-    super(options.code ?? 'INVALID_REQUEST', message);
+    super(options.code ?? 'INVALID_REQUEST', message, { field: options.field });
     this.name = 'RequestError';
-    this.field = options.field;
   }
 }
 
@@ -76,12 +75,9 @@ export class RequestError extends AppError {
  * a record, what a reader does (where it writes files, which batch it changes).
  */
 export class RecordError extends AppError {
-  readonly field: string | undefined;
-
   constructor(message: string, options: { field?: string } = {}) {
-    super('RECORD_INVALID', message);
+    super('RECORD_INVALID', message, { field: options.field });
     this.name = 'RecordError';
-    this.field = options.field;
   }
 }
 

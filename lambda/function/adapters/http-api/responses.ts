@@ -69,8 +69,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 /** `{error: {code, message, field?}}` for an error with a code; a generic 500 for anything else, never a stack. */
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (error instanceof AppError) {
-    const named = (error as { field?: unknown }).field;
-    const field = typeof named === 'string' ? { field: named } : {};
+    const field = error.field === undefined ? {} : { field: error.field };
     return json(
       HTTP_STATUS[error.code],
       { error: { code: error.code, message: error.message, ...field } },
