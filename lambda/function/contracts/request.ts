@@ -28,14 +28,17 @@ export const SEED_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * dot or a slash, and never the records' own folder under KEY_PREFIX (`idempotency`), so that no
  * batch lands among the Idempotency-Key records or they among its objects.
  */
-export const BATCH_ID_PATTERN = /^(?!idempotency$)[A-Za-z0-9_-]{1,128}$/;
+export const RECORDS_FOLDER = 'idempotency';
+const BATCH_ID_CHARS = '[A-Za-z0-9_-]{1,128}';
+export const BATCH_ID_PATTERN = new RegExp(`^(?!${RECORDS_FOLDER}$)${BATCH_ID_CHARS}$`);
 
 /** A batch id from outside (a path, a flag): returned as is, or a 400 naming `field`. */
 export function parseBatchId(value: string, field = 'batchId'): string {
   if (!BATCH_ID_PATTERN.test(value)) {
-    const why = /^[A-Za-z0-9_-]{1,128}$/.test(value)
-      ? ": that name is the Idempotency-Key records' folder"
-      : ' (1 to 128 of A-Z, a-z, 0-9, _ and -)';
+    const why =
+      value === RECORDS_FOLDER
+        ? ": that name is the Idempotency-Key records' folder"
+        : ' (1 to 128 of A-Z, a-z, 0-9, _ and -)';
     throw new RequestError(`Expected \`${field}\` to be a batch id, got ${JSON.stringify(value.slice(0, 140))}${why}`, {
       field,
     });

@@ -13,6 +13,8 @@
  *   idempotency/{sha256 of the key}.json        which batch an Idempotency-Key started
  *   catalog.json                                picsum's catalog as last read (kept a day)
  */
+import { RECORDS_FOLDER } from '../contracts/request.js';
+
 type Prefixed = { keyPrefix: string };
 
 /** `{prefix}{batchId}/` — where a batch's objects and documents live. */
@@ -30,13 +32,14 @@ export function imageKey(
 /** The name of an object within its batch's folder: what a page beside them (report.html) links to. */
 export const nameInBatch = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
 
-/** Whether `key` is one of batch `batchId`'s images as imageKey names them: directly in its folder. */
-export const isImageKeyOf = (config: Prefixed, batchId: string, key: string): boolean =>
-  key.startsWith(batchPrefix(config, batchId)) &&
-  /^\d+-[A-Za-z0-9_-]+\.(?:jpg|webp)$/.test(key.slice(batchPrefix(config, batchId).length));
-
 /** The picsum id an image key names (`.../{index}-{picsumId}.{ext}`), or undefined for any other key. */
 export const photoOfKey = (key: string): string | undefined => /\/\d+-([A-Za-z0-9_-]+)\.(?:jpg|webp)$/.exec(key)?.[1];
+
+/** Whether `key` is one of batch `batchId`'s images as imageKey names them: an image name directly in its folder. */
+export function isImageKeyOf(config: Prefixed, batchId: string, key: string): boolean {
+  const prefix = batchPrefix(config, batchId);
+  return key.startsWith(prefix) && !key.includes('/', prefix.length) && photoOfKey(key) !== undefined;
+}
 
 export const manifestKey = (config: Prefixed, batchId: string): string =>
   `${batchPrefix(config, batchId)}manifest.json`;
@@ -66,4 +69,4 @@ export const catalogKey = (config: Prefixed): string => `${config.keyPrefix}cata
 
 /** The key of an Idempotency-Key's record, by the key's SHA-256 (hex): any header value makes a safe key. */
 export const idempotencyKey = (config: Prefixed, keySha256: string): string =>
-  `${config.keyPrefix}idempotency/${keySha256}.json`;
+  `${config.keyPrefix}${RECORDS_FOLDER}/${keySha256}.json`;
