@@ -36,9 +36,16 @@ const keyOf = (name: string) => Buffer.from(name, 'base64url').toString('utf8');
  * One file per object: its bytes, then its ObjectInfo as JSON, then that JSON's length as 4 bytes.
  * One file means one rename commits an object whole, bytes and metadata together.
  */
+const noSuchKey = (key: string) => new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+
+const preconditionFailed = (condition: 'If-Match' | 'If-None-Match') =>
+  new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+    Condition: condition,
+  });
+
 async function readInfo(file: FileHandle, key: string): Promise<ObjectInfo> {
   // A file this store did not write (a folder, a stray file) is no object: NoSuchKey, as for none.
-  const absent = new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+  const absent = noSuchKey(key);
   const stat = await file.stat();
   if (!stat.isFile() || stat.size < 4) throw absent;
   const tail = Buffer.alloc(4);
@@ -120,7 +127,7 @@ export class ObjectFiles {
       return await open(this.#path(key), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+        throw noSuchKey(key);
       }
       throw error;
     }
@@ -185,15 +192,19 @@ export class ObjectFiles {
     }
   }
 
-  /** Copies the object at `from` to `to` with new info, as CopyObject with MetadataDirective REPLACE. */
+  /**
+   * Copies the object at `from` to `to`: with `replacement`'s type and metadata (CopyObject's
+   * MetadataDirective REPLACE), else with the source's own.
+   */
   async copy(
     from: string,
     to: string,
-    options: { contentType: string; metadata: Record<string, string> },
+    replacement?: { contentType: string; metadata: Record<string, string> },
   ): Promise<ObjectInfo> {
     const { info, body } = await this.get(from);
+    const { contentType, metadata } = replacement ?? info;
     try {
-      return await this.put(to, body, { length: info.size, ...options });
+      return await this.put(to, body, { length: info.size, contentType, metadata });
     } finally {
       // A copy refused before it read the source (no room) still lets go of the source's file.
       body.destroy();
@@ -216,10 +227,7 @@ export class ObjectFiles {
     const objects: ObjectInfo[] = [];
     for (const key of keys) {
       // An object deleted since the folder was read is left out, as S3 would.
-      const info = await this.head(key).catch((error: unknown) => {
-        if (error instanceof S3Error && error.code === 'NoSuchKey') return undefined;
-        throw error;
-      });
+      const info = await this.#headIfAny(key);
       if (info) objects.push(info);
     }
     return { ...page, objects };
@@ -268,25 +276,23 @@ export class ObjectFiles {
 
   async #check(key: string, precondition: Precondition | undefined): Promise<void> {
     if (!precondition?.ifMatch && !precondition?.ifNoneMatch) return;
-    const stored = await this.head(key).then(
-      (info) => info.etag,
-      (error: unknown) => {
-        if (error instanceof S3Error && error.code === 'NoSuchKey') return undefined;
-        throw error;
-      },
-    );
-    if (precondition.ifNoneMatch === '*' && stored !== undefined) {
-      throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
-        Condition: 'If-None-Match',
-      });
-    }
+    const stored = (await this.#headIfAny(key))?.etag;
+    if (precondition.ifNoneMatch === '*' && stored !== undefined) throw preconditionFailed('If-None-Match');
     if (precondition.ifMatch !== undefined) {
-      if (stored === undefined) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+      if (stored === undefined) throw noSuchKey(key);
       if (stored.replaceAll('"', '') !== precondition.ifMatch.replaceAll('"', '').trim()) {
-        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
-          Condition: 'If-Match',
-        });
+        throw preconditionFailed('If-Match');
       }
+    }
+  }
+
+  /** The object's info, or undefined when there is none. */
+  async #headIfAny(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      return await this.head(key);
+    } catch (error) {
+      if (error instanceof S3Error && error.code === 'NoSuchKey') return undefined;
+      throw error;
     }
   }
 

@@ -77,8 +77,7 @@ async function putObject(files: ObjectFiles, request: BucketRequest, key: string
       throw new S3Error('AccessDenied', `The embedded S3 copies only within ${bucket}`);
     const from = source.slice(bucket.length + 1);
     const replace = header(req, 'x-amz-metadata-directive') === 'REPLACE';
-    const stored = replace ? undefined : await files.head(from);
-    const info = await files.copy(from, key, stored ?? { contentType, metadata });
+    const info = await files.copy(from, key, replace ? { contentType, metadata } : undefined);
     sendXml(res, 200, { CopyObjectResult: { ETag: info.etag, LastModified: info.lastModified } });
     return;
   }
