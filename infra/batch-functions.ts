@@ -2,10 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type FunctionProps, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { functionCode } from './function-bundle.js';
 import { functionLimits, type StackSettings } from './settings.js';
@@ -13,9 +11,9 @@ import { functionLimits, type StackSettings } from './settings.js';
 export type BatchFunctionsProps = {
   settings: StackSettings;
   bucket: IBucket;
-  failedRuns: Queue;
-  /** The state machine that runs batches over the chunk size; built from its name (no cycle). */
+  /** The batch state machine, and the ARN of its executions (`…:execution:{name}:*`); built from its name (no cycle). */
   stateMachineArn: string;
+  executionsArn: string;
   /** Its functions' log service name and their batch metrics' `service` dimension. */
   serviceName: string;
   /** Where each batch's event goes when it ends, and the event's `source`. */
@@ -28,18 +26,16 @@ const API_TIMEOUT_SECONDS = 30;
 
 /**
  * The batch functions, one per trigger, from one bundle (function-bundle.ts): Node.js 24 on ARM64.
- * - `api`: API Gateway's requests; runs batches up to SYNC_MAX_COUNT, launches the others.
- * - `runs`: the API's background batches and the schedule's runs, asynchronous invocations whose
- *   failures are kept in the failed-runs queue instead of being retried into a duplicate batch.
+ * - `api`: API Gateway's requests; runs batches up to SYNC_MAX_COUNT, starts the others as
+ *   executions of the batch state machine.
  * - `workflow`: the batch state machine's steps.
  * Each role may read and write objects under the key prefix (and list that prefix, so a missing
- * manifest reads as 404, not 403), write its own log group and send traces; beyond that, the API
- * may invoke the runs function, and each may start the batch state machine and put batch events on
- * the bus — nothing else.
+ * manifest reads as 404, not 403), write its own log group and send traces; beyond that, each may
+ * start the batch state machine and describe its executions (a running batch's status comes from
+ * its execution), and put batch events on the bus — nothing else.
  */
 export class BatchFunctions extends Construct {
   readonly api: LambdaFunction;
-  readonly runs: LambdaFunction;
   readonly workflow: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: BatchFunctionsProps) {
@@ -78,8 +74,9 @@ export class BatchFunctions extends Construct {
           conditions: { StringLike: { 's3:prefix': [`${settings.keyPrefix}*`] } },
         }),
       );
-      // Every entry may hand a batch over CHUNK_SIZE (or a scheduled batch's heal) to the state machine.
+      // Every entry may start a batch on the state machine, and read a running batch's status from its execution.
       role.addToPolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [props.stateMachineArn] }));
+      role.addToPolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [props.executionsArn] }));
       const { env, ...rest } = options;
       return new LambdaFunction(this, name, {
         ...rest,
@@ -105,31 +102,22 @@ export class BatchFunctions extends Construct {
       });
     };
 
-    this.runs = make('Runs', 'runs', {
-      timeout: Duration.seconds(settings.timeoutSeconds),
-      description: "picsum-batch: runs background (202) batches and the schedule's batches",
-      retryAttempts: 0,
-      maxEventAge: Duration.hours(1),
-      onFailure: new SqsDestination(props.failedRuns),
-    });
     this.api = make('Api', 'api', {
       timeout: Duration.seconds(API_TIMEOUT_SECONDS),
       description: "picsum-batch: answers the HTTPS API's requests",
-      env: { RUNS_FUNCTION_NAME: this.runs.functionName },
     });
     this.workflow = make('Workflow', 'workflow', {
       timeout: Duration.seconds(settings.timeoutSeconds),
-      description: "picsum-batch: runs the batch state machine's steps (plan, chunks, aggregate, heal)",
+      description: "picsum-batch: runs the batch state machine's steps (admit, plan, chunks, aggregate, heal)",
       // Chunks fan out here: the cap keeps a large batch from taking the account's concurrency.
       reservedConcurrentExecutions: settings.reservedConcurrency,
     });
-    this.runs.grantInvoke(this.api);
     // Whichever function sees a batch end puts its event: events:PutEvents on that bus only.
     for (const fn of this.all) props.eventBus.grantPutEventsTo(fn);
   }
 
-  /** The three functions, for alarms and grants that concern them all. */
+  /** Both functions, for alarms and grants that concern them all. */
   get all(): LambdaFunction[] {
-    return [this.api, this.runs, this.workflow];
+    return [this.api, this.workflow];
   }
 }

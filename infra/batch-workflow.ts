@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -13,10 +13,11 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
+  type TaskStateBase,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CHUNK_TASK_SELECTOR, STATE_PATHS, STEP_PAYLOADS } from '../lambda/function/orchestration/chunked/steps.js';
 import type { StackSettings } from './settings.js';
@@ -33,14 +34,17 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 ];
 
 /**
- * The state machine for batches over the chunk size (Standard, so it may run for hours):
- * Plan (split into chunks) -> Chunks (Distributed Map over the chunk list, each child a Standard
- * execution running one chunk) -> Aggregate (the batch's manifest and result) -> done, or failed
- * when more chunks failed than tolerated (their items are in the manifest as `chunk_failed`).
- * A plan or aggregate that fails for good is recorded as the batch's status before the execution fails.
- * An execution started with `heal` instead waits, then retries a scheduled batch's failed items.
- * Every step is the workflow function (the same bundle as the others), so a chunk runs exactly the
- * code a small batch runs.
+ * The batch state machine (Standard, so it may run for hours): every batch that does not finish
+ * inside its request runs here, as an execution named after the batch.
+ * - A job (`{batchId, request, retry?, scheduled?}`): Plan (split into chunks) -> Chunks (Distributed
+ *   Map, each child a Standard execution running one chunk) -> Aggregate (the manifest) -> a
+ *   scheduled batch left with failed items waits `healDelaySeconds`, claims a retry of them and
+ *   plans again -> done, or failed when more chunks failed than tolerated.
+ * - A run envelope from the schedule (`{"kind": "picsum-batch.run", ...}`): Admit (the envelope
+ *   checked, its batch id derived from the schedule's name and time) -> StartBatch (an execution of
+ *   this machine named after that batch; a redelivered envelope finds it started, and starts nothing).
+ * A step that fails for good is recorded as the batch's status before the execution fails. Every
+ * step is the workflow function, so a chunk runs exactly the code a small batch runs.
  */
 export class BatchWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -48,10 +52,10 @@ export class BatchWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: BatchWorkflowProps) {
     super(scope, id);
     const { settings, handler } = props;
-    const step = (name: string, payload: { [field: string]: unknown }, resultPath?: string) => {
+    const step = (name: string, payload: { [field: string]: unknown } | '$', resultPath?: string) => {
       const task = new LambdaInvoke(this, name, {
         lambdaFunction: handler,
-        payload: TaskInput.fromObject(payload),
+        payload: payload === '$' ? TaskInput.fromJsonPathAt('$') : TaskInput.fromObject(payload),
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
         ...(resultPath !== undefined ? { resultPath } : {}),
@@ -65,8 +69,19 @@ export class BatchWorkflow extends Construct {
       });
     };
 
+    // A plan, aggregate or heal claim that fails for good is recorded, so GET answers "failed" with
+    // Step Functions' error, and the execution fails with it.
+    const recordFailure = step('RecordFailure', STEP_PAYLOADS.failed, JsonPath.DISCARD).next(
+      new Fail(this, 'BatchFailed', {
+        errorPath: `${STATE_PATHS.failure}.Error`,
+        causePath: `${STATE_PATHS.failure}.Cause`,
+      }),
+    );
+    const failsInto = (task: TaskStateBase) =>
+      task.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: STATE_PATHS.failure });
+
     // Every payload and path is the function's own (orchestration/chunked/steps.ts): the events it parses.
-    const plan = step('Plan', STEP_PAYLOADS.plan);
+    const plan = failsInto(step('Plan', STEP_PAYLOADS.plan));
     const runChunk = step('RunChunk', STEP_PAYLOADS.chunk);
     const chunks = new DistributedMap(this, 'Chunks', {
       itemsPath: STATE_PATHS.chunks,
@@ -82,22 +97,8 @@ export class BatchWorkflow extends Construct {
     const aggregate = step('Aggregate', STEP_PAYLOADS.aggregate, STATE_PATHS.summary);
     // Aggregating reads chunk records, stores the items chunks deferred and writes the manifest; a
     // repeat stores the same bytes again, or finds the batch aggregated: safe to try again on any error.
-    aggregate.addRetry({
-      errors: ['States.TaskFailed'],
-      interval: Duration.seconds(5),
-      maxAttempts: 2,
-      backoffRate: 2,
-    });
-    // A plan or aggregate that fails for good is recorded, so GET answers "failed" rather than
-    // "running" forever, and the execution fails with the step's own error.
-    const recordFailure = step('RecordFailure', STEP_PAYLOADS.failed, JsonPath.DISCARD).next(
-      new Fail(this, 'BatchFailed', {
-        errorPath: `${STATE_PATHS.failure}.Error`,
-        causePath: `${STATE_PATHS.failure}.Cause`,
-      }),
-    );
-    plan.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: STATE_PATHS.failure });
-    aggregate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: STATE_PATHS.failure });
+    aggregate.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
+    failsInto(aggregate);
     // The map failing (too many failed chunks) still ends in a manifest that accounts for every item.
     chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: STATE_PATHS.mapError });
     const outcome = new Choice(this, 'AllChunksRan')
@@ -111,11 +112,53 @@ export class BatchWorkflow extends Construct {
       )
       .otherwise(new Succeed(this, 'Done', { outputPath: STATE_PATHS.summary }));
 
-    // A scheduled batch left with failed items heals once: an execution named `{batchId}-heal`,
-    // started with `{"heal": {"batchId", "delaySeconds"}}`, waits, then has the function retry them.
-    const healAfterDelay = new Wait(this, 'HealDelay', { time: WaitTime.secondsPath(STATE_PATHS.healDelaySeconds) })
-      .next(step('Heal', STEP_PAYLOADS.heal, JsonPath.DISCARD))
-      .next(new Succeed(this, 'Healed'));
+    // A scheduled batch's first run that left items failed heals once: it waits, claims a retry run
+    // of the unfinished items (the output is that run's job), and plans it like any other. A retry
+    // never heals again; a claim that finds nothing to do (a user's retry came first) ends here.
+    const ran = plan.next(chunks).next(aggregate);
+    if (settings.healDelaySeconds > 0) {
+      const claimHeal = failsInto(step('ClaimHeal', STEP_PAYLOADS.heal));
+      ran.next(
+        new Choice(this, 'HealOrEnd')
+          .when(
+            Condition.and(
+              Condition.isPresent(STATE_PATHS.scheduled),
+              Condition.isNotPresent(STATE_PATHS.retry),
+              Condition.numberGreaterThan(STATE_PATHS.summaryFailed, 0),
+            ),
+            new Wait(this, 'HealDelay', { time: WaitTime.duration(Duration.seconds(settings.healDelaySeconds)) })
+              .next(claimHeal)
+              .next(
+                new Choice(this, 'HealClaimed')
+                  .when(Condition.isPresent(STATE_PATHS.retry), plan)
+                  .otherwise(new Succeed(this, 'NothingToHeal')),
+              ),
+          )
+          .otherwise(outcome),
+      );
+    } else {
+      ran.next(outcome);
+    }
+
+    // The schedule starts this machine directly; Scheduler cannot name an execution, so the
+    // envelope's execution starts the batch's own, named after it: at most one per scheduled time.
+    const stateMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: props.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const startBatch = new StepFunctionsStartExecution(this, 'StartBatch', {
+      stateMachine: StateMachine.fromStateMachineArn(this, 'Self', stateMachineArn),
+      name: JsonPath.stringAt('$.batchId'),
+      input: TaskInput.fromJsonPathAt('$'),
+      associateWithParent: false,
+      resultPath: JsonPath.DISCARD,
+    });
+    startBatch.addCatch(new Succeed(this, 'AlreadyStarted'), {
+      errors: ['StepFunctions.ExecutionAlreadyExistsException'],
+    });
+    const admit = step('Admit', STEP_PAYLOADS.admit).next(startBatch).next(new Succeed(this, 'Started'));
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: settings.logRetentionDays as RetentionDays,
@@ -125,9 +168,7 @@ export class BatchWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(
-        new Choice(this, 'HealOrRun')
-          .when(Condition.isPresent(STATE_PATHS.heal), healAfterDelay)
-          .otherwise(plan.next(chunks).next(aggregate).next(outcome)),
+        new Choice(this, 'RunOrJob').when(Condition.isPresent(STATE_PATHS.kind), admit).otherwise(plan),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

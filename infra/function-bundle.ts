@@ -20,7 +20,6 @@ export const BUNDLE_OPTIONS = {
   // One bundle, three entries sharing chunks: each function's handler is `{entry}.handler`.
   entryPoints: {
     api: root('lambda/function/handlers/api.ts'),
-    runs: root('lambda/function/handlers/runs.ts'),
     workflow: root('lambda/function/handlers/workflow.ts'),
   },
   bundle: true,
@@ -38,7 +37,7 @@ export const BUNDLE_OPTIONS = {
 } satisfies BuildOptions;
 
 /**
- * The functions' code asset, bundled with the local esbuild (no Docker); `api.mjs`, `runs.mjs` and
+ * The functions' code asset, bundled with the local esbuild (no Docker); `api.mjs` and
  * `workflow.mjs` each export a handler. Hashed by its output, so an unchanged bundle is not uploaded again.
  */
 export function functionCode(): Code {

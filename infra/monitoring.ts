@@ -29,7 +29,7 @@ export type BatchMonitoringProps = {
   /** Each function with the name its widgets and alarms carry. */
   functions: Record<string, IFunction>;
   stateMachine: IStateMachine;
-  failedRuns: IQueue;
+  failedDeliveries: IQueue;
   failedRatioThreshold: number;
   /** Where every alarm (and its return to OK) goes. */
   alarmTopic: ITopic;
@@ -41,7 +41,7 @@ const ANY = { Critical: { maxErrorCount: 0 } };
 /**
  * The instance's CloudWatch dashboard and alarms, with cdklabs' cdk-monitoring-constructs: its
  * batches (images stored and failed, failures by reason, batch duration, item latency), the API,
- * each function, the state machine and the failed-runs queue. Every alarm notifies `alarmTopic`.
+ * each function, the state machine and the schedule's failed deliveries. Every alarm notifies `alarmTopic`.
  */
 export class BatchMonitoring extends Construct {
   readonly dashboard: Dashboard;
@@ -145,9 +145,9 @@ export class BatchMonitoring extends Construct {
         addTimedOutExecutionCountAlarm: ANY,
       })
       .monitorSqsQueue({
-        queue: props.failedRuns,
-        alarmFriendlyName: 'FailedRuns',
-        humanReadableName: 'Failed runs (scheduled deliveries and background runs that failed)',
+        queue: props.failedDeliveries,
+        alarmFriendlyName: 'FailedDeliveries',
+        humanReadableName: 'Scheduled runs that never started the state machine',
         addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
       });
 

@@ -26,7 +26,7 @@ function nagName(scope: IConstruct, value: string): string {
 /** The parts of a PicsumBatch its acknowledgements name (a type of its own: picsum-batch.ts imports this file). */
 type NaggedBatch = IConstruct & {
   bucket: IBucket;
-  functions: { runs: IFunction; workflow: IFunction };
+  functions: { workflow: IFunction };
   stateMachine: IStateMachine;
 };
 
@@ -41,7 +41,6 @@ export function acknowledgeFindings(scope: NaggedBatch, settings: StackSettings)
   const batch = find('Batch');
   const http = find('Http');
   const bucketArn = nagName(scope, scope.bucket.bucketArn);
-  const runsArn = nagName(scope, scope.functions.runs.functionArn);
   const workflowArn = nagName(scope, scope.functions.workflow.functionArn);
 
   acknowledge(
@@ -54,11 +53,7 @@ export function acknowledgeFindings(scope: NaggedBatch, settings: StackSettings)
     'AwsSolutions-IAM5[Resource::*]',
     'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS X-Ray IAM docs).',
   );
-  acknowledge(
-    stack,
-    `AwsSolutions-IAM5[Resource::${runsArn}:*]`,
-    "EventBridge Scheduler's role (made by the LambdaInvoke target) and the API function's grant: lambda:InvokeFunction on the runs function and its versions/aliases only.",
-  );
+
   acknowledge(
     http,
     'AwsSolutions-APIG2',
@@ -118,8 +113,8 @@ export function acknowledgeFindings(scope: NaggedBatch, settings: StackSettings)
     'LambdaInvoke tasks: lambda:InvokeFunction on the workflow function and its versions/aliases only.',
   );
   acknowledge(
-    find('FailedRuns'),
+    find('FailedDeliveries'),
     'AwsSolutions-SQS3',
-    'This queue is itself the dead-letter queue (failed scheduled deliveries and failed asynchronous runs).',
+    "This queue is itself the dead-letter queue (the schedule's failed deliveries).",
   );
 }

@@ -32,11 +32,10 @@ export type PicsumBatchProps = Partial<StackSettings> & {
 };
 
 /**
- * A batch fetcher in one construct: three functions (the API's, background and scheduled runs,
- * the state machine's steps), a REST API, an EventBridge Scheduler schedule, a Step Functions
- * state machine for batches over `chunkSize`, a failed-runs queue, a dashboard and alarms on an SNS
- * topic, and a bucket unless one
- * is given. Every physical name and metric dimension derives from the construct's path, so any
+ * A batch fetcher in one construct: two functions (the API's, the state machine's steps), a REST
+ * API, a Step Functions state machine that runs every batch that does not finish inside its request,
+ * an EventBridge Scheduler schedule that starts it, a queue for the schedule's failed deliveries, a
+ * dashboard and alarms on an SNS topic, and a bucket unless one is given. Every physical name and metric dimension derives from the construct's path, so any
  * number of them live in one stack; it creates no account-wide resource.
  */
 export class PicsumBatch extends Construct {
@@ -46,8 +45,8 @@ export class PicsumBatch extends Construct {
   readonly functions: BatchFunctions;
   readonly stateMachine: StateMachine;
   readonly schedule: Schedule;
-  /** Scheduled deliveries that never reached the runs function, and asynchronous runs that failed. */
-  readonly failedRuns: Queue;
+  /** Scheduled deliveries that never started the state machine. */
+  readonly failedDeliveries: Queue;
   /** Its dashboard and alarms. */
   readonly monitoring: BatchMonitoring;
   /** Where its alarms go: the topic given, or its own. */
@@ -70,7 +69,7 @@ export class PicsumBatch extends Construct {
     Tags.of(this).add('picsum-batch:instance', name);
 
     this.bucket = bucket ?? new ImageStorage(this, 'Storage', settings).bucket;
-    this.failedRuns = new Queue(this, 'FailedRuns', {
+    this.failedDeliveries = new Queue(this, 'FailedDeliveries', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -84,16 +83,22 @@ export class PicsumBatch extends Construct {
       resourceName: stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    const executionsArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.functions = new BatchFunctions(this, 'Batch', {
       settings,
       bucket: this.bucket,
-      failedRuns: this.failedRuns,
       stateMachineArn,
+      executionsArn,
       serviceName: name,
       eventBus: eventBus ?? EventBus.fromEventBusName(this, 'DefaultBus', 'default'),
       eventSource: this.eventSource,
     });
-    const { api, runs, workflow } = this.functions;
+    const { api, workflow } = this.functions;
     this.stateMachine = new BatchWorkflow(this, 'Workflow', {
       settings,
       handler: workflow,
@@ -108,8 +113,8 @@ export class PicsumBatch extends Construct {
     }).api;
     this.schedule = new BatchSchedule(this, 'Scheduled', {
       settings,
-      handler: runs,
-      deadLetterQueue: this.failedRuns,
+      stateMachine: this.stateMachine,
+      deadLetterQueue: this.failedDeliveries,
       scheduleName: `${name}-batch`,
     }).schedule;
     this.alarmTopic = alarmTopic ?? new Topic(this, 'AlarmTopic', { enforceSSL: true, displayName: `${name} alarms` });
@@ -118,9 +123,9 @@ export class PicsumBatch extends Construct {
       name,
       batchMetric: (metricName, options) => this.batchMetric(metricName, options),
       api: this.api,
-      functions: { Api: api, Runs: runs, Workflow: workflow },
+      functions: { Api: api, Workflow: workflow },
       stateMachine: this.stateMachine,
-      failedRuns: this.failedRuns,
+      failedDeliveries: this.failedDeliveries,
       failedRatioThreshold: settings.failedRatioThreshold,
       alarmTopic: this.alarmTopic,
     });

@@ -104,7 +104,6 @@ export function functionLimits(settings: StackSettings): Record<string, string> 
     CHUNK_SIZE: String(settings.chunkSize),
     MAP_MAX_CONCURRENCY: String(settings.mapConcurrency),
     SOURCE_MAX_CONCURRENCY: String(settings.sourceMaxConcurrency),
-    HEAL_DELAY_S: String(settings.healDelaySeconds),
   };
 }
 

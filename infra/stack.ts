@@ -12,13 +12,9 @@ export class PicsumBatchStack extends Stack {
   constructor(scope: Construct, id: string, props: PicsumBatchStackProps) {
     super(scope, id, props);
     this.batches = new PicsumBatch(this, 'Batches', props.settings);
-    const { api, bucket, functions, schedule, stateMachine } = this.batches;
+    const { api, bucket, schedule, stateMachine } = this.batches;
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'POST {ApiUrl}batches' });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
-    new CfnOutput(this, 'RunsFunctionName', {
-      value: functions.runs.functionName,
-      description: 'Runs one batch when invoked with {"kind":"picsum-batch.run","request":{...}}',
-    });
     new CfnOutput(this, 'ScheduleName', { value: schedule.scheduleName });
     new CfnOutput(this, 'EventSource', {
       value: this.batches.eventSource,
@@ -26,7 +22,8 @@ export class PicsumBatchStack extends Stack {
     });
     new CfnOutput(this, 'StateMachineArn', {
       value: stateMachine.stateMachineArn,
-      description: 'Batches over chunkSize run here (Step Functions console: executions, map runs)',
+      description:
+        'Every batch over syncMaxCount runs here, an execution named after it; start one with {"kind":"picsum-batch.run","request":{...}}',
     });
   }
 }

@@ -5,13 +5,14 @@ import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { parseBatchId, parseRequest } from '../function/contracts/request.js';
 import type { BatchResult } from '../function/contracts/result.js';
 import { type BatchJob, jobSize, newBatchId } from '../function/orchestration/batch.js';
+import { executionOf } from '../function/orchestration/engine.js';
 import { checkRequestPhotos } from '../function/orchestration/photos.js';
 import { batchPrefix } from '../function/storage/keys.js';
 import { type BatchFolder, checkOutFolder, writeBatchFolder } from './batch-folder.js';
 import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
-import { DATA_DIRECTORY, type LocalRuntime, startLocalRuntime } from './setup.js';
+import { DATA_DIRECTORY, type LocalRuntime, runOnEngine, startLocalRuntime } from './setup.js';
 import { batchTable, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
@@ -62,28 +63,26 @@ async function main(argv: string[]): Promise<number> {
     options.out === undefined ? undefined : await checkOutFolder(options.out, join(process.cwd(), DATA_DIRECTORY));
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
   // Warnings (a fallback to placeholders) reach stderr with --json too: they change what is stored.
-  const runtime = await startLocalRuntime({ source: options.source });
+  const runtime = await startLocalRuntime({ source: options.source, cancel });
   try {
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
-    const batchOptions = {
-      deadlineAt: Date.now() + budgetMs,
-      cancel,
-      onProgress: progress.update,
-    };
-    const { chunkSize } = runtime.config;
+    const { chunkSize, syncMaxCount } = runtime.config;
     const run = async (job: BatchJob): Promise<BatchResult> => {
       const size = jobSize(job);
       const what = job.retry
         ? `Retry ${job.retry.run} of batch ${job.batchId}: fetching its ${size} unfinished`
         : `Fetching ${size}`;
       say(`${what} images from ${runtime.sourceNote}, ${job.request.concurrency} at a time.`);
-      if (size > chunkSize) {
-        say(`Over CHUNK_SIZE (${chunkSize}): running it in chunks of at most ${chunkSize}, one after another.`);
+      // As the API would: what fits one request runs here, the rest on the batch state machine.
+      if (runtime.batches.runsHere(job, syncMaxCount)) {
+        return runtime.batches.run(job, { deadlineAt: Date.now() + budgetMs, cancel, onProgress: progress.update });
       }
-      // On a lease: the batch reads as running to a retry or a listing meanwhile (here or in the dev
-      // server), and once this process is killed as interrupted within a minute.
-      return runtime.batches.run(job, { ...batchOptions, lease: true });
+      say(
+        `Over SYNC_MAX_COUNT (${syncMaxCount}): running it on the batch state machine, here, as execution ${executionOf(job)}` +
+          (size > chunkSize ? `, in chunks of at most ${chunkSize}.` : '.'),
+      );
+      return runOnEngine(runtime, job, (counts) => progress.update({ ...counts, total: size }));
     };
     // A request the catalog cannot satisfy is refused here, as the API refuses it: before a word of
     // work is printed or a record written (exit 2, nothing started).
@@ -149,6 +148,7 @@ async function claimRetryHere(
   const retry = await runtime.batches.claimRetry(batchId);
   switch (retry.kind) {
     case 'claimed':
+    case 'resume':
       return { job: retry.job };
     case 'nothing':
       return { result: retry.result };

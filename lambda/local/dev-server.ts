@@ -1,13 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { BatchEvent } from '../function/adapters/batch-events.js';
 import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../function/adapters/http-api/gateway-answers.js';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
 import { integerVar } from '../function/contracts/config.js';
-import { BackgroundJobs } from './background-jobs.js';
-import { localBatches } from './local-launcher.js';
 import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';
 import type { LocalRuntime } from './setup.js';
@@ -16,7 +13,8 @@ import type { LocalRuntime } from './setup.js';
 export const devPort = (env: NodeJS.ProcessEnv): number => integerVar(env, 'PORT', 3000, 0, 65_535);
 
 /** Background batches run two at a time here; eight more may wait, the rest are answered 503. */
-const BACKGROUND_LIMITS = { running: 2, waiting: 8 };
+/** Batches the dev server runs on its engine at once; more are refused (503), so a burst cannot queue hours of work. */
+export const ENGINE_LIMIT = 4;
 
 /** Reads the body up to `limit` bytes; undefined when it is larger (the rest is not kept). */
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -69,13 +67,10 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
     info: (message, extra) => console.error(`${message} ${JSON.stringify(extra)}`),
     error: (message, ...extra) => console.error(message, ...extra),
   };
-  const background = new BackgroundJobs(BACKGROUND_LIMITS);
   // Stopping the server cancels every batch it runs: each ends with its manifest, unfinished items `cancelled`.
   const stopping = new AbortController();
   const cancel = stopping.signal;
-  // Deployed, each batch puts an event on EventBridge as it ends; here the log shows what it would put.
-  const showEvent = (event: BatchEvent) => log.info(`event ${event.detailType}`, event.detail);
-  const batches = localBatches(runtime, { background, cancel, log, showEvent });
+  const { batches } = runtime;
   const server: Server = createServer(async (req, res) => {
     try {
       const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });
@@ -117,7 +112,7 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
       stopping.abort();
-      await background.drain();
+      await runtime.stopBatches();
       await closed;
     },
   };

@@ -4,7 +4,6 @@ import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { answerRunEvent } from '../function/adapters/answer-run.js';
 import { answerStepEvent } from '../function/adapters/answer-step.js';
 import type { BatchEvent } from '../function/adapters/batch-events.js';
 import { parseApiEvent } from '../function/adapters/entry-events.js';
@@ -13,16 +12,15 @@ import { begin, type Invocation } from '../function/adapters/invocation.js';
 import { recordBatch } from '../function/adapters/metrics.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { STEP_KINDS } from '../function/orchestration/chunked/index.js';
-import { BackgroundJobs } from './background-jobs.js';
 import { EXIT_CODES } from './exit-codes.js';
-import { localBatches } from './local-launcher.js';
+import type { LocalEngine } from './local-engine.js';
 import { startLocalRuntime } from './setup.js';
 
 export const INVOKE_LOCAL_USAGE = `Usage: npm run invoke:local -- --event FILE [options]
 
   --event FILE         the event, as JSON: a file, or - for standard input
                        (samples: lambda/local/sample-events/)
-  --function F         the function it is sent to: api, runs or workflow
+  --function F         the function it is sent to: api or workflow
                        (default: the one whose events it looks like)
   --source S           picsum, offline, or the URL of a picsum-compatible server (as npm start)
   --timeout-s N        the invocation's time limit, as the function's timeout (default 900)
@@ -30,8 +28,9 @@ export const INVOKE_LOCAL_USAGE = `Usage: npm run invoke:local -- --event FILE [
 
 That function's handler runs here on the event, against the embedded S3 (or BUCKET_NAME and
 S3_ENDPOINT when set), and its answer is printed on stdout; logs at WARN and above go to stderr
-(POWERTOOLS_LOG_LEVEL=INFO for all of them, on stdout as in Lambda). A batch the answer accepts
-runs here before the command exits.`;
+(POWERTOOLS_LOG_LEVEL=INFO for all of them, on stdout as in Lambda). A batch the answer starts
+runs here, on the batch state machine's own definition, before the command exits; so does the
+schedule's payload ({"kind":"picsum-batch.run",...}), which starts the state machine as Scheduler does.`;
 
 /** A Lambda context for one local invocation: its name, its request id, and its clock. */
 function localContext(timeoutMs: number): Context {
@@ -67,18 +66,28 @@ async function readEvent(path: string): Promise<unknown> {
   }
 }
 
-const FUNCTIONS = ['api', 'runs', 'workflow'] as const;
+const FUNCTIONS = ['api', 'workflow', 'machine'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
-/** The function an event looks meant for: a proxy event's the API's, a step's the workflow's, anything else the runs function's. */
+/**
+ * Where an event looks meant to go: a proxy event to the API function, a step to the workflow
+ * function, the schedule's run envelope (and anything else) to the state machine, as Scheduler
+ * starts it.
+ */
 function functionFor(event: unknown): FunctionName {
   const loose = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
   if ('httpMethod' in loose) return 'api';
-  return (STEP_KINDS as readonly unknown[]).includes(loose.kind) ? 'workflow' : 'runs';
+  if (loose.kind === 'picsum-batch.run') return 'machine';
+  return (STEP_KINDS as readonly unknown[]).includes(loose.kind) ? 'workflow' : 'machine';
 }
 
 /** Answers `event` as the deployed function `name` would (handlers/), with this process's batch service. */
-async function answerAs(name: FunctionName, event: unknown, context: Context, app: Invocation): Promise<unknown> {
+async function answerAs(
+  name: FunctionName,
+  event: unknown,
+  context: Context,
+  app: Invocation & { engine?: LocalEngine },
+): Promise<unknown> {
   switch (name) {
     case 'api':
       return handleApiEvent(
@@ -90,11 +99,28 @@ async function answerAs(name: FunctionName, event: unknown, context: Context, ap
           onResult: (result) => recordBatch(app.metrics, result),
         },
       );
-    case 'runs':
-      return answerRunEvent(event, context, app);
     case 'workflow':
       return answerStepEvent(event, context, app);
+    case 'machine':
+      return { startedExecution: await startMachine(event, app) };
   }
+}
+
+/**
+ * Starts the batch state machine with `event` as its input, as Scheduler does: an execution of a
+ * name of its own, which checks the envelope (Admit) and starts the batch's execution. Resolves
+ * once that ran: the batch's execution, and what the engine says of it.
+ */
+async function startMachine(event: unknown, app: Invocation & { engine?: LocalEngine }) {
+  const { engine } = app;
+  if (!engine) throw new Error('No local engine to start');
+  const name = `run-${randomUUID()}`;
+  await engine.startWith(name, event);
+  const envelope = await engine.finished(name);
+  if (envelope.status !== 'SUCCEEDED') {
+    throw new RequestError(`The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`);
+  }
+  return { name, status: envelope.status };
 }
 
 /**
@@ -135,14 +161,11 @@ export async function invokeLocal(
   const chosen = values.function;
   if (chosen !== undefined && !(FUNCTIONS as readonly string[]).includes(chosen)) {
     throw new RequestError(
-      `Expected --function to be api, runs or workflow, got ${JSON.stringify(chosen.slice(0, 40))}`,
+      `Expected --function to be api, workflow or machine, got ${JSON.stringify(chosen.slice(0, 40))}`,
     );
   }
   const event = await readEvent(values.event);
   const name = (chosen as FunctionName | undefined) ?? functionFor(event);
-  const runtime = await startLocalRuntime(values.source === undefined ? { env } : { env, source: values.source });
-  const background = new BackgroundJobs({ running: 1, waiting: 100 });
-  const stop = new AbortController();
   // Powertools reads POWERTOOLS_LOG_LEVEL itself; without it, only warnings and errors (on stderr).
   const log = new Logger({ serviceName: 'picsum-batch', ...(env.POWERTOOLS_LOG_LEVEL ? {} : { logLevel: 'WARN' }) });
   // Metrics go to CloudWatch as log lines in Lambda; here they are a line each on stderr.
@@ -161,14 +184,20 @@ export async function invokeLocal(
       };
     },
   };
+  // The batch event it would put on EventBridge, as a line on stderr like the metrics.
+  const showEvent = (event: BatchEvent) =>
+    process.stderr.write(`event ${event.detailType} ${JSON.stringify(event.detail)}\n`);
+  const runtime = await startLocalRuntime({
+    env,
+    ...(values.source === undefined ? {} : { source: values.source }),
+    log,
+    metrics,
+    showEvent,
+  });
   try {
     let answer: unknown;
     try {
-      // The batch event it would put on EventBridge, as a line on stderr like the metrics.
-      const showEvent = (event: BatchEvent) =>
-        process.stderr.write(`event ${event.detailType} ${JSON.stringify(event.detail)}\n`);
-      const batches = localBatches(runtime, { background, cancel: stop.signal, log, showEvent });
-      answer = await answerAs(name, event, localContext(timeoutS * 1000), { batches, log, metrics });
+      answer = await answerAs(name, event, localContext(timeoutS * 1000), { ...runtime.invocation, engine: runtime.engine });
     } catch (error) {
       // What Lambda answers for a handler that throws (an event it does not recognise, or whose
       // contents do not check out): the error's type and message.
@@ -178,12 +207,10 @@ export async function invokeLocal(
       return EXIT_CODES.error;
     }
     print(JSON.stringify(answer));
-    // What the answer accepted runs before the process ends, as it would in its own invocation.
-    await background.drain();
+    // What the answer started runs before the process ends, as it would on the state machine.
+    await runtime.engine.drain();
     return EXIT_CODES.stored;
   } finally {
-    stop.abort();
-    await background.drain();
     await runtime.close();
   }
 }

@@ -1,10 +1,18 @@
 import { join, relative } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { request } from 'undici';
+import { type BatchEvent, batchEvent } from '../function/adapters/batch-events.js';
+import type { Invocation } from '../function/adapters/invocation.js';
+import type { MetricsSink } from '../function/adapters/metrics.js';
 import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
-import { BatchService } from '../function/orchestration/batch-service.js';
+import type { BatchResult } from '../function/contracts/result.js';
+import type { BatchJob } from '../function/orchestration/batch.js';
+import { BatchService, type Ended } from '../function/orchestration/batch-service.js';
+import { executionOf } from '../function/orchestration/engine.js';
 import type { Deps } from '../function/pipeline/item-context.js';
 import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
+import { type LocalEngine, localEngine, type RunCounts } from './local-engine.js';
 
 export const EMBEDDED_BUCKET = 'picsum-batch';
 export const DATA_DIRECTORY = '.data/s3';
@@ -15,8 +23,14 @@ export type SourceChoice = 'picsum' | 'offline' | string | undefined;
 export type LocalRuntime = {
   config: Config;
   deps: Deps;
-  /** Batches as this process runs them: every one here, chunk after chunk over CHUNK_SIZE. */
+  /** Batches as this process runs them: here up to what fits one request, beyond on the local engine. */
   batches: BatchService;
+  /** The batch state machine, in this process. */
+  engine: LocalEngine;
+  /** What a workflow step is invoked with here: the batch service, a log and metrics. */
+  invocation: Invocation;
+  /** Cancels every batch this process runs (each still writes its manifest) and waits for their ends. */
+  stopBatches(): Promise<void>;
   /** Where the images end up, in words for a person. */
   storageNote: string;
   /** The embedded server's folder, when one runs. */
@@ -99,6 +113,15 @@ export async function startLocalRuntime(
     picsumUrl?: string;
     /** Only the bucket: no image source is chosen or started (listing batches, verifying one). */
     storageOnly?: boolean;
+    /** Cancels the batches this process runs (Ctrl-C); stopBatches does too. */
+    cancel?: AbortSignal;
+    /** Shown each batch's event as it ends: locally nothing goes to EventBridge. */
+    showEvent?: (event: BatchEvent) => void;
+    /** The log and metrics of the workflow steps run here (default: warnings on stderr, no metrics). */
+    log?: Logger;
+    metrics?: MetricsSink;
+    /** The most batches running on the engine at once (the dev server's bound); more are refused. */
+    maxRunning?: number;
   } = {},
 ): Promise<LocalRuntime> {
   const env = { ...(options.env ?? process.env) };
@@ -147,12 +170,70 @@ export async function startLocalRuntime(
       s3.destroy();
       await source.close();
     });
-    const log = { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) };
-    const deps = { s3, source, log };
-    const batches = new BatchService(config, deps);
-    return { config, deps, batches, storageNote, dataDirectory, sourceNote, close: closeAll };
+    const deps = { s3, source, log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) } };
+    const stopping = new AbortController();
+    const cancel = options.cancel ? AbortSignal.any([options.cancel, stopping.signal]) : stopping.signal;
+    const engine = localEngine({
+      app: () => invocation,
+      cancel,
+      healDelaySeconds: config.healDelaySeconds,
+      ...(options.maxRunning !== undefined ? { maxRunning: options.maxRunning } : {}),
+    });
+    const { showEvent } = options;
+    const announce = showEvent ? async (ended: Ended) => showEvent(batchEvent(ended, config)) : undefined;
+    const batches = new BatchService(config, deps, engine, announce);
+    const invocation: Invocation = {
+      batches,
+      // Powertools writes warnings and errors to stderr: stdout stays the command's own.
+      log: options.log ?? new Logger({ serviceName: 'picsum-batch', logLevel: 'WARN' }),
+      metrics: options.metrics ?? QUIET_METRICS,
+    };
+    const stopBatches = async () => {
+      stopping.abort();
+      await engine.drain();
+    };
+    closers.push(stopBatches);
+    return {
+      config,
+      deps,
+      batches,
+      engine,
+      invocation,
+      stopBatches,
+      storageNote,
+      dataDirectory,
+      sourceNote,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;
   }
+}
+
+/** Metrics go nowhere locally unless a command asks for them (invoke:local prints them). */
+const QUIET_METRICS: MetricsSink = {
+  addMetric: () => {},
+  publishStoredMetrics: () => {},
+  singleMetric: () => ({ addDimension: () => {}, addMetric: () => {} }),
+};
+
+/**
+ * Runs `job` on the local engine to its end, as its execution, telling `onProgress` its counts:
+ * the batch's result from its manifest, or an Error with the execution's own error when it failed.
+ */
+export async function runOnEngine(
+  runtime: Pick<LocalRuntime, 'engine' | 'batches'>,
+  job: BatchJob,
+  onProgress?: (counts: RunCounts) => void,
+): Promise<BatchResult> {
+  const name = executionOf(job);
+  await runtime.engine.start(name, job);
+  if (onProgress) runtime.engine.watch(name, onProgress);
+  const end = await runtime.engine.finished(name);
+  const status = await runtime.batches.status(job.batchId);
+  if (status?.status === 'done' || status?.status === 'cancelled') return status.result;
+  throw new Error(
+    `Batch ${job.batchId} ended ${end.status}${end.error ? ` (${end.error}${end.cause ? `: ${end.cause.slice(0, 300)}` : ''})` : ''} without a manifest`,
+  );
 }

@@ -4,7 +4,7 @@ import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.j
 import { AppError, ConfigError, ERROR_CODES, RequestError } from '../../lambda/function/contracts/errors.js';
 import { LaunchError } from '../../lambda/function/orchestration/batch-service.js';
 import { NotPlannedError } from '../../lambda/function/orchestration/chunked/index.js';
-import { QueueFullError } from '../../lambda/local/background-jobs.js';
+import { QueueFullError } from '../../lambda/local/local-engine.js';
 
 describe('the error contract', () => {
   it('documents every code once, and the API adapter gives each its status', () => {

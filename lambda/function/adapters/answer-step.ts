@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
-import type { BatchResult } from '../contracts/result.js';
+import type { Progress } from '../contracts/result.js';
+import type { BatchJob } from '../orchestration/batch.js';
 import {
   type AggregateSummary,
   aggregateBatch,
@@ -10,28 +11,50 @@ import {
   runChunk,
 } from '../orchestration/chunked/index.js';
 import type { BatchStatus } from '../orchestration/lifecycle.js';
+import { scheduledJob } from '../orchestration/schedule.js';
 import { parseStepEvent } from './entry-events.js';
-import { afterRun, begin, deadlineFor, type Invocation } from './invocation.js';
+import { begin, deadlineFor, type Invocation } from './invocation.js';
 import { recordBatch } from './metrics.js';
 
-export type StepAnswer = BatchPlan | ChunkSummary | AggregateSummary | BatchStatus | BatchResult;
+export type StepAnswer = BatchJob | { batchId: string } | BatchPlan | ChunkSummary | AggregateSummary | BatchStatus;
+
+/** What a local engine adds to a step's run: the process's cancellation, and each chunk's progress. */
+export type LocalStep = { cancel?: AbortSignal; onChunkProgress?: (chunk: number, progress: Progress) => void };
 
 /**
- * The workflow function's answer to one step of the batch state machine: plan, one chunk,
- * aggregate, record a failure, or heal a scheduled batch after its delay. Each returns a few bytes
- * of state: Step Functions keeps at most 256 KB.
+ * The workflow function's answer to one step of the batch state machine: admit the schedule's run
+ * envelope, plan, one chunk, aggregate, record a failure, or claim a scheduled batch's heal. Each
+ * returns a few bytes of state: Step Functions keeps at most 256 KB.
  */
-export async function answerStepEvent(event: unknown, context: Context, app: Invocation): Promise<StepAnswer> {
+export async function answerStepEvent(
+  event: unknown,
+  context: Context,
+  app: Invocation,
+  local: LocalStep = {},
+): Promise<StepAnswer> {
   const { batches, log } = app;
   const step = begin(app, context, () => parseStepEvent(event, batches.config));
   const options = { config: batches.config, deps: batches.deps };
   switch (step.kind) {
+    case 'picsum-batch.run': {
+      const job = scheduledJob(step);
+      log.appendKeys({ batchId: job.batchId });
+      log.info('Run admitted', { requested: job.request.count });
+      return job;
+    }
     case 'picsum-batch.plan':
       log.appendKeys({ batchId: step.job.batchId });
-      return planBatch(step.job, batches.config.mapMaxConcurrency, options);
+      return planBatch(step.job, batches.config.mapMaxConcurrency, { ...options, execution: step.execution });
     case 'picsum-batch.chunk': {
-      log.appendKeys({ batchId: step.task.batchId, chunk: step.task.chunk.chunk });
-      const summary = await runChunk(step.task, { ...options, deadlineAt: deadlineFor(context) });
+      const { chunk } = step.task.chunk;
+      log.appendKeys({ batchId: step.task.batchId, chunk });
+      const { cancel, onChunkProgress } = local;
+      const summary = await runChunk(step.task, {
+        ...options,
+        deadlineAt: deadlineFor(context),
+        ...(cancel ? { cancel } : {}),
+        ...(onChunkProgress ? { onProgress: (progress: Progress) => onChunkProgress(chunk, progress) } : {}),
+      });
       log.info('Chunk finished', { succeeded: summary.succeeded, failed: summary.failed });
       return summary;
     }
@@ -43,7 +66,7 @@ export async function answerStepEvent(event: unknown, context: Context, app: Inv
       });
       // A step delivered again finds the batch aggregated: it ended once, and is announced once.
       if (!again) await batches.ended(result);
-      await afterRun(step.plan, result, app);
+      recordBatch(app.metrics, result);
       const { batchId, requested, succeeded, failed, elapsedMs, manifestKey } = result;
       log.info('Batch finished', { succeeded, failed, elapsedMs, missingChunks });
       return { batchId, requested, succeeded, failed, elapsedMs, manifestKey, missingChunks };
@@ -57,19 +80,10 @@ export async function answerStepEvent(event: unknown, context: Context, app: Inv
     }
     case 'picsum-batch.heal': {
       log.appendKeys({ batchId: step.batchId });
-      const healed = await batches.heal(step.batchId, {
-        hereUpTo: batches.config.chunkSize,
-        deadlineAt: deadlineFor(context),
-      });
-      if (!healed.ranNow) {
-        log.info('Batch heal started nothing here', { status: healed.answer.status });
-        return healed.answer;
-      }
-      // A heal is a retry run: it never heals again.
-      recordBatch(app.metrics, healed.result);
-      const { succeeded, failed, retries } = healed.result;
-      log.info('Batch healed', { succeeded, failed, retries });
-      return healed.result;
+      const healing = await batches.claimHeal(step.batchId);
+      if ('request' in healing) log.info('Batch left items failed; retrying them once', { retry: healing.retry });
+      else log.info('Batch has nothing to heal, or a retry of it runs already');
+      return healing;
     }
   }
 }

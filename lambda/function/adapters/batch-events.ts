@@ -3,7 +3,7 @@ import type { FailureReason } from '../contracts/errors.js';
 import type { BatchResult, BatchStatus } from '../contracts/result.js';
 import type { Ended } from '../orchestration/batch-service.js';
 import { reportKey } from '../storage/keys.js';
-import { type AwsClientOptions, clientConfig, once } from './launchers.js';
+import { type AwsClientOptions, clientConfig, once } from './step-functions-engine.js';
 
 /** The `detail-type` of the one event a batch puts on EventBridge when it ends. */
 export type BatchEventType = 'Batch Done' | 'Batch Failed' | 'Batch Cancelled';

@@ -10,9 +10,6 @@ import { MAX_CHUNKS } from '../orchestration/plan.js';
 import type { RunEvent } from '../orchestration/schedule.js';
 import { describeEvent, InvalidEventError, isObject, UnrecognizedEventError } from './event-refusal.js';
 
-/** The event a background job arrives as: the runs function's own asynchronous invocation. */
-export type JobEvent = { kind: 'picsum-batch.job'; job: BatchJob };
-
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
 const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value))));
@@ -27,14 +24,17 @@ const shapes = {
     path: z.string(),
     headers: z.nullable(z.record(z.string(), z.unknown())),
   }),
-  job: z.object({ kind: z.literal('picsum-batch.job'), job: z.object(jobShape) }),
   run: z.object({
     kind: z.literal('picsum-batch.run'),
     request: z.optional(z.unknown()),
     scheduleName: z.optional(z.unknown()),
     scheduledTime: z.optional(z.unknown()),
   }),
-  plan: z.object({ kind: z.literal('picsum-batch.plan'), job: z.object(jobShape) }),
+  plan: z.object({
+    kind: z.literal('picsum-batch.plan'),
+    job: z.object(jobShape),
+    execution: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
+  }),
   chunk: z.object({
     kind: z.literal('picsum-batch.chunk'),
     task: z.object({ batchId, request: z.unknown(), concurrency: int(1), startedAt: isoTime, chunk }),
@@ -121,8 +121,6 @@ function kindOf<K extends string>(event: unknown, kinds: readonly K[], answers: 
 }
 
 export const API_ANSWERS = 'API Gateway REST proxy events only';
-export const RUNS_ANSWERS =
-  'only its own background jobs ({"kind":"picsum-batch.job"}) and run envelopes ({"kind":"picsum-batch.run","request":{...}}: the schedule\'s payload, or a direct invocation)';
 export const WORKFLOW_ANSWERS = `only the batch state machine's steps (${STEP_KINDS.map((kind) => JSON.stringify(kind)).join(', ')})`;
 
 /** The API entry's event: a REST API (v1) proxy event, with a method, a path and headers (an object, or null). */
@@ -132,16 +130,12 @@ export function parseApiEvent(event: unknown): APIGatewayProxyEvent {
 }
 
 /**
- * The runs entry's events: a background job, or a run envelope, each request checked by the API's
- * rules; a run envelope's schedule name and time come together (its batch id derives from them) or
- * not at all.
+ * A run envelope (the schedule's, or one a user starts the machine with): its request checked by
+ * the API's rules; its schedule name and time come together (its batch id derives from them) or not
+ * at all.
  */
-export function parseRunEvent(event: unknown, config: Config): JobEvent | RunEvent {
-  const kind = kindOf(event, ['picsum-batch.job', 'picsum-batch.run'] as const, RUNS_ANSWERS);
-  if (kind === 'picsum-batch.job') {
-    const { job } = parsed(kind, shapes.job, event);
-    return { kind, job: checkedJob(kind, job, config, 'event.job') };
-  }
+function parseRunEnvelope(event: unknown, config: Config): RunEvent {
+  const kind = 'picsum-batch.run';
   const run = parsed(kind, shapes.run, event);
   const { request } = checkedJob(kind, { request: run.request ?? {} }, config, 'event');
   const { scheduleName, scheduledTime } = run;
@@ -181,9 +175,11 @@ function scheduleTime(value: unknown): number | undefined {
 export function parseStepEvent(event: unknown, config: Config): StepEvent {
   const kind = kindOf(event, STEP_KINDS, WORKFLOW_ANSWERS);
   switch (kind) {
+    case 'picsum-batch.run':
+      return parseRunEnvelope(event, config);
     case 'picsum-batch.plan': {
-      const { job } = parsed(kind, shapes.plan, event);
-      return { kind, job: checkedJob(kind, job, config, 'event.job') };
+      const { job, execution } = parsed(kind, shapes.plan, event);
+      return { kind, job: checkedJob(kind, job, config, 'event.job'), execution };
     }
     case 'picsum-batch.chunk': {
       const task = checkedJob(kind, parsed(kind, shapes.chunk, event).task, config, 'event.task');

@@ -27,15 +27,17 @@ export type Config = Readonly<{
   mapMaxConcurrency: number;
   /** Requests in flight on the source across all chunks of one batch. */
   sourceMaxConcurrency: number;
-  /** The Step Functions state machine that runs batches over `chunkSize` (deployed only). */
+  /** The batch state machine, which runs every batch that does not finish inside its request (deployed only). */
   stateMachineArn: string | undefined;
-  /** The function that runs background (202) batches, which the API function invokes; unset: none can start. */
-  runsFunctionName: string | undefined;
   /** The `source` of the event each batch puts on EventBridge when it ends; unset: no events. */
   eventSource: string | undefined;
   /** The bus those events go to: `default`, or a name or ARN. */
   eventBusName: string;
-  /** A scheduled batch left with failed items retries them once, this long after it ended; 0: never. */
+  /**
+   * A scheduled batch left with failed items retries them once, this long after it ended; 0: at
+   * once. Deployed, the state machine's Wait holds it (the stack's `healDelaySeconds`); locally, the
+   * engine waits this long instead.
+   */
   healDelaySeconds: number;
   /** Whether batches read the source's catalog (`/v2/list`) to choose their photos; off: picsum's own routes. */
   catalog: boolean;
@@ -169,7 +171,6 @@ export function loadConfig(
     mapMaxConcurrency,
     sourceMaxConcurrency,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
-    runsFunctionName: env.RUNS_FUNCTION_NAME?.trim() || undefined,
     eventSource: env.EVENT_SOURCE?.trim() || undefined,
     eventBusName: env.EVENT_BUS_NAME?.trim() || 'default',
     healDelaySeconds: integerVar(env, 'HEAL_DELAY_S', 0, 0, 86_400),

@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   BATCH_FAILED: 'the batch an Idempotency-Key names failed; a new key runs the request again',
   NOTHING_TO_RETRY: 'the batch ended without a manifest, so no item of it is recorded to retry',
   OTHER_SOURCE: 'the batch was fetched from another source than this one; a batch keeps to one',
-  LAUNCH_FAILED: 'a background batch could not be started; it is recorded as failed (`launch_failed`)',
+  LAUNCH_FAILED: 'a background batch could not be started; nothing is recorded, and repeating the request starts it',
   UNAUTHENTICATED: 'API Gateway: the request is not signed (SigV4), or its signature or token is invalid or expired',
   FORBIDDEN: 'the caller may not call this API (API Gateway: no execute-api:Invoke; the dev server: another origin)',
   THROTTLED: "API Gateway: over the stage's rate or burst limit; `Retry-After` says when to try again",

@@ -116,26 +116,22 @@ export type Manifest = {
 export type Progress = { done: number; succeeded: number; failed: number; cancelled?: number; total: number };
 
 /**
- * Why a batch failed as a whole (GET's `error`):
- * - `launch_failed`: the background run could not be started (Lambda Invoke or Step Functions'
- *   StartExecution refused after retries); the same request with the same Idempotency-Key starts it.
- * - `interrupted`: the invocation running it died (or never started) before it wrote a manifest.
- * - anything else: the state machine's error name, for a chunked batch whose plan or aggregate failed.
+ * Why a batch failed as a whole (GET's `error`): the state machine's error name (a step that failed
+ * for good, `States.Timeout`, `ExecutionAborted`).
  */
-export type BatchFailure = 'launch_failed' | 'interrupted' | (string & {});
+export type BatchFailure = string;
 
 /**
- * What `GET /batches/{batchId}` answers. `accepted` and `running` carry `expiresAt` where a
- * single invocation owns the batch: past it with no manifest, the batch reads as failed
- * (`interrupted`), never as running.
+ * What `GET /batches/{batchId}` answers. `accepted`, `running` and `failed` on the state machine
+ * come from its execution, so a batch reads as running only while its execution runs.
  */
 export type BatchStatus =
   | {
       batchId: string;
       status: 'accepted';
       requested: number;
+      /** When its execution started: it has not planned its run yet. */
       acceptedAt: string;
-      expiresAt: string;
       retry?: RetryRun;
     }
   | {
@@ -145,13 +141,26 @@ export type BatchStatus =
       done: number;
       succeeded: number;
       failed: number;
-      /** Batches run by one invocation: when that invocation is surely over. */
-      expiresAt?: string;
+      /** The state machine's execution running it (absent: it runs inside a request or a local process). */
+      execution?: string;
       /** Batches split into chunks: how many there are and how many have finished. */
       chunks?: { total: number; done: number };
-      /** Batches split into chunks: when this run was planned. Only its own chunks and aggregate (carrying this time) act on it. */
+      /** When this run was planned. Only its own chunks and aggregate (carrying this time) act on it. */
       plannedAt?: string;
       /** A retry run in progress: its number, and how many unfinished items it runs again (the counts above are its own). */
+      retry?: RetryRun;
+    }
+  | {
+      /**
+       * Started and not finished, with nothing known to run it: its execution is not one the engine
+       * knows (a local process that ran it stopped), or it runs inside a request or process other
+       * than this one. `--retry` (or POST .../retry) finishes it.
+       */
+      batchId: string;
+      status: 'unfinished';
+      requested: number;
+      startedAt: string;
+      cause: string;
       retry?: RetryRun;
     }
   | { batchId: string; status: 'done' | 'cancelled'; result: BatchResult }

@@ -3,18 +3,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { announcer, eventBridgePutter } from '../adapters/batch-events.js';
 import type { Invocation } from '../adapters/invocation.js';
-import { jobLauncher, stepFunctionsLaunchers } from '../adapters/launchers.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../adapters/metrics.js';
+import { stepFunctionsEngine } from '../adapters/step-functions-engine.js';
 import { loadConfig } from '../contracts/config.js';
-import { BatchService, type Launchers } from '../orchestration/batch-service.js';
+import { BatchService } from '../orchestration/batch-service.js';
 import { createSourcePool } from '../source/picsum.js';
 import { createS3Client } from '../storage/s3-client.js';
 
 /**
- * The entry's batch service, log and metrics. Batches it does not run itself go elsewhere: a
- * background batch to the runs function (RUNS_FUNCTION_NAME), one over CHUNK_SIZE and a scheduled
- * batch's heal to the batch state machine (STATE_MACHINE_ARN). An entry without one of them
- * records such a batch as failed to launch, saying which variable is missing.
+ * The entry's batch service, log and metrics. Batches it does not run itself go to the batch state
+ * machine (STATE_MACHINE_ARN); without it, starting one fails saying so, and writes nothing.
  */
 export function coldStart(): Invocation {
   const config = loadConfig(process.env, { requireBucket: true });
@@ -23,12 +21,8 @@ export function coldStart(): Invocation {
   const log = new Logger({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
   const deps = { s3: createS3Client(config), source: createSourcePool(config), log };
-  const { region, stateMachineArn, runsFunctionName } = config;
-  const states = stateMachineArn ? stepFunctionsLaunchers({ region, stateMachineArn }) : undefined;
-  const launchers: Launchers = {
-    ...(runsFunctionName ? { job: jobLauncher({ region, functionName: runsFunctionName }) } : {}),
-    ...(states ? { chunked: states.chunked, heal: states.heal } : {}),
-  };
+  const { region, stateMachineArn } = config;
+  const engine = stateMachineArn ? stepFunctionsEngine({ region, stateMachineArn }) : undefined;
   const announce = config.eventSource
     ? announcer(eventBridgePutter({ region, busName: config.eventBusName, source: config.eventSource }), config, {
         failed(error, event) {
@@ -38,5 +32,5 @@ export function coldStart(): Invocation {
         },
       })
     : undefined;
-  return { batches: new BatchService(config, deps, launchers, announce), log, metrics };
+  return { batches: new BatchService(config, deps, engine, announce), log, metrics };
 }

@@ -76,6 +76,7 @@ function summaryOf(status: BatchStatus, created: string): ReadableBatch {
     case 'running':
       return { ...base, requested: status.requested, succeeded: status.succeeded, failed: status.failed };
     case 'accepted':
+    case 'unfinished':
       return { ...base, requested: status.requested, succeeded: 0, failed: 0 };
     case 'failed':
       return {
@@ -103,7 +104,7 @@ async function listed(
   }
   if (!status) return undefined;
   const summary = summaryOf(status, folder.createdAt);
-  if (status.status !== 'failed') return summary;
+  if (status.status !== 'failed' && status.status !== 'unfinished') return summary;
   const unrecorded = await service.records.imageCount(folder.batchId);
   return unrecorded > 0 ? { ...summary, unrecorded } : summary;
 }

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import * as z from 'zod/mini';
 import type { Config } from '../contracts/config.js';
 import { RecordError } from '../contracts/errors.js';
-import type { BatchStatus, Manifest } from '../contracts/result.js';
+import type { Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import {
   batchPrefix,
@@ -18,15 +18,13 @@ import {
 } from '../storage/keys.js';
 import {
   getJson,
-  getJsonVersioned,
   listFolders,
   listKeys,
   putJson,
   putJsonIfAbsent,
-  putJsonIfUnchanged,
   putText,
-  type Versioned,
 } from '../storage/objects.js';
+import type { StatusRecord } from './lifecycle.js';
 import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
 
 /** What a manifest must hold for its readers to trust its paths: its batch's id, and each stored item's key in that batch. */
@@ -82,22 +80,13 @@ export class BatchRecords {
     this.s3 = options.deps.s3;
   }
 
-  /** The batch's own status record, as last written (not merged with its manifest: see BatchService.status). */
-  status(batchId: string): Promise<BatchStatus | undefined> {
-    return getJson<BatchStatus>(this.s3, this.config, statusKey(this.config, batchId));
+  /** The batch's own status record, as last written (not merged with its manifest or execution: see BatchService.status). */
+  status(batchId: string): Promise<StatusRecord | undefined> {
+    return getJson<StatusRecord>(this.s3, this.config, statusKey(this.config, batchId));
   }
 
-  statusVersioned(batchId: string): Promise<Versioned<BatchStatus> | undefined> {
-    return getJsonVersioned<BatchStatus>(this.s3, this.config, statusKey(this.config, batchId));
-  }
-
-  putStatus(status: BatchStatus): Promise<void> {
+  putStatus(status: StatusRecord): Promise<void> {
     return putJson(this.s3, this.config, statusKey(this.config, status.batchId), status);
-  }
-
-  /** Replaces the status record only if it is still the version read (`etag`), or still absent (no etag). */
-  putStatusIfUnchanged(status: BatchStatus, etag: string | undefined): Promise<boolean> {
-    return putJsonIfUnchanged(this.s3, this.config, statusKey(this.config, status.batchId), status, etag);
   }
 
   /**

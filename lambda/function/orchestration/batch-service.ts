@@ -6,31 +6,16 @@ import type { RunOptions } from '../pipeline/run-items.js';
 import { type BatchJob, jobSize } from './batch.js';
 import { type BatchPage, listBatches } from './batch-list.js';
 import { BatchRecords } from './batch-records.js';
-import { chunkedProgress, runChunkedHere } from './chunked/index.js';
-import { acceptedRecord, type BatchStatus, failedRecord, LOCAL_LEASE_MS, relaunchable, settled } from './lifecycle.js';
+import { chunkedProgress } from './chunked/progress.js';
+import { type BatchEngine, type Execution, executionOf } from './engine.js';
+import { type BatchStatus, failedRecord, type RunRecord, statusOf, unfinishedStatus } from './lifecycle.js';
 import { claimRetry, type RetryStart } from './retry-claim.js';
 import { runJob } from './run-job.js';
 
-/** Starts a job elsewhere: an asynchronous Lambda invocation or a state machine execution when deployed, in-process locally. */
-export type Launcher = (job: BatchJob) => Promise<void>;
+/** How a job runs in this invocation or process: its deadline, its cancellation, its progress. */
+export type RunHere = Pick<RunOptions, 'deadlineAt' | 'cancel' | 'onProgress'>;
 
-/**
- * Where batches that do not run here go: `job` for one up to CHUNK_SIZE (deployed, the runs
- * function's own invocation), `chunked` for larger ones (the batch state machine). An entry
- * without one of them cannot launch that kind; accepting such a batch records it as failed.
- */
-export type Launchers = { job?: Launcher; chunked?: Launcher; heal?: HealLauncher };
-
-/**
- * Starts a batch's healing `delaySeconds` from now, at most once per batch: deployed, an execution
- * of the batch state machine that waits, then sends the workflow function a heal event.
- */
-export type HealLauncher = (heal: { batchId: string; delaySeconds: number }) => Promise<void>;
-
-/** How a job runs in this invocation or process: its deadline, its cancellation, its progress; `lease` for a local process. */
-export type RunHere = Pick<RunOptions, 'deadlineAt' | 'cancel' | 'onProgress'> & { lease?: boolean };
-
-/** What starting a job came to: it ran here, or it is accepted (or was already known) and runs elsewhere. */
+/** What starting a job came to: it ran here, or it is started on the engine (or was already known). */
 export type Started = { ranNow: true; result: BatchResult } | { ranNow: false; answer: BatchResult | BatchStatus };
 
 /** A batch that ended: its result (done or cancelled), or its record when it failed as a whole. */
@@ -39,7 +24,7 @@ export type Ended = BatchResult | Extract<BatchStatus, { status: 'failed' }>;
 /** Told of every batch that ends, once (deployed: its EventBridge event). Never throws. */
 export type Announce = (ended: Ended) => Promise<void>;
 
-/** A background batch could not be started (after the launcher's own retries); it is recorded as failed. */
+/** A batch the engine would not start (after the SDK's own retries). Nothing is recorded: repeating the request starts it. */
 export class LaunchError extends AppError {
   constructor(batchId: string, cause: unknown) {
     super('LAUNCH_FAILED', `Batch ${batchId} could not be started: ${messageOf(cause)}`, { cause });
@@ -48,20 +33,20 @@ export class LaunchError extends AppError {
 }
 
 /**
- * The one place that decides how a batch runs, and that keeps its record. A job runs here when
- * its caller can wait for it (`hereUpTo` items: SYNC_MAX_COUNT for the API, CHUNK_SIZE for an
- * invocation of its own) and it fits one invocation; otherwise it is accepted and launched, as a
- * job of its own up to CHUNK_SIZE, on the chunked path beyond. A local process runs any job here,
- * chunk after chunk when it is over CHUNK_SIZE. The lifecycle and its timings are in lifecycle.ts;
- * every record goes through `records`.
+ * The one place that decides how a batch runs, and reads its status. A job runs here when its
+ * caller can wait for it (`hereUpTo` items: SYNC_MAX_COUNT for the API) and it fits one invocation;
+ * otherwise it is started on the engine (the batch state machine), as an execution named after it.
+ * Every record goes through `records`; the engine keeps the state of what runs on it.
  */
 export class BatchService {
   readonly records: BatchRecords;
+  /** Batches running here, in this invocation or process: their run records are live. */
+  private readonly runningHere = new Set<string>();
 
   constructor(
     readonly config: Config,
     readonly deps: Deps,
-    private readonly launchers: Launchers = {},
+    private readonly engine?: BatchEngine,
     private readonly announce?: Announce,
   ) {
     this.records = new BatchRecords({ config, deps });
@@ -72,42 +57,22 @@ export class BatchService {
     return jobSize(job) <= Math.min(hereUpTo, this.config.chunkSize);
   }
 
-  /** Runs `job` here when it may (see runsHere), else accepts and launches it. */
+  /** Runs `job` here when it may (see runsHere), else starts it on the engine. */
   async start(job: BatchJob, here: RunHere & { hereUpTo: number }): Promise<Started> {
     if (this.runsHere(job, here.hereUpTo)) return { ranNow: true, result: await this.run(job, here) };
     return { ranNow: false, answer: await this.accept(job) };
   }
 
-  /**
-   * Starts a job that may be delivered more than once (a background job, a schedule's run): one
-   * whose manifest says it ran answers that result instead of fetching a second set of images (a
-   * redelivered retry job finds its run in the manifest's `retries`); one to launch that is
-   * recorded already is launched again only if its launch failed.
-   */
-  async startOnce(job: BatchJob, here: RunHere & { hereUpTo: number }): Promise<Started> {
-    if (!this.runsHere(job, here.hereUpTo)) {
-      const known = await this.status(job.batchId);
-      if (known && !relaunchable(known)) return { ranNow: false, answer: known };
-      return { ranNow: false, answer: await this.accept(job) };
-    }
-    const done = await this.records.manifest(job.batchId);
-    if (done && (done.result.retries ?? 0) >= (job.retry?.run ?? 0)) return { ranNow: false, answer: done.result };
-    return { ranNow: true, result: await this.run(job, here) };
-  }
-
-  /**
-   * Runs `job` in this invocation or process, keeping its record (see runJob); over CHUNK_SIZE, the
-   * chunked path's steps one after another (what `npm start` and the dev server do for such a batch).
-   */
+  /** Runs `job` in this invocation or process, keeping its run record (see runJob), and announces its end. */
   async run(job: BatchJob, here: RunHere): Promise<BatchResult> {
-    const { lease, ...run } = here;
-    const options = { config: this.config, deps: this.deps, ...run };
-    const result =
-      jobSize(job) > this.config.chunkSize
-        ? await runChunkedHere(job, options)
-        : await runJob(job, lease ? { ...options, leaseMs: LOCAL_LEASE_MS } : options);
-    await this.ended(result);
-    return result;
+    this.runningHere.add(job.batchId);
+    try {
+      const result = await runJob(job, { config: this.config, deps: this.deps, ...here });
+      await this.ended(result);
+      return result;
+    } finally {
+      this.runningHere.delete(job.batchId);
+    }
   }
 
   /** Announces a batch that ended (see Announce): every run here does; the workflow's aggregate and failure steps call it. */
@@ -116,71 +81,74 @@ export class BatchService {
   }
 
   /**
-   * Records the job as accepted, then launches it. When the launch fails the batch is recorded as
-   * failed (`launch_failed`, GET says so) and a LaunchError is thrown: accepting it again (the same
-   * request with the same Idempotency-Key, or a redelivered schedule) launches it again.
+   * Starts the job on the engine, as the execution named after it: nothing is written first. A
+   * repeat (the same Idempotency-Key, a redelivery) starts nothing twice; a start that failed
+   * throws LaunchError and can be repeated.
    */
   async accept(job: BatchJob): Promise<BatchStatus> {
-    const status = acceptedRecord(job);
-    await this.records.putStatus(status);
+    const { engine } = this;
     try {
-      await this.launcherFor(job)(job);
+      if (!engine) throw new ConfigError('STATE_MACHINE_ARN is not set: batches beyond one request need the batch state machine');
+      await engine.start(executionOf(job), job);
     } catch (error) {
-      const failure = new LaunchError(job.batchId, error);
-      await this.records
-        .putStatus(
-          failedRecord({ batchId: job.batchId, requested: job.request.count }, 'launch_failed', failure.message),
-        )
-        .catch(() => {});
-      throw failure;
+      throw new LaunchError(job.batchId, error);
     }
-    return status;
-  }
-
-  private launcherFor(job: BatchJob): Launcher {
-    const chunked = jobSize(job) > this.config.chunkSize;
-    const launcher = chunked ? this.launchers.chunked : this.launchers.job;
-    if (launcher) return launcher;
-    return async () => {
-      throw new ConfigError(
-        chunked
-          ? 'STATE_MACHINE_ARN is not set: batches over CHUNK_SIZE need the batch state machine'
-          : 'RUNS_FUNCTION_NAME is not set: background batches need the function that runs them',
-      );
+    return {
+      batchId: job.batchId,
+      status: 'accepted',
+      requested: job.request.count,
+      acceptedAt: new Date().toISOString(),
+      ...(job.retry ? { retry: job.retry } : {}),
     };
   }
 
-  /**
-   * Claims the one relaunch of a batch that never started (its launch failed, or nothing was
-   * recorded for it): its status record is replaced by an accepted one only if it is still the
-   * version read (If-Match), or still absent (If-None-Match). Of any number of repeats racing, one
-   * wins and starts the batch; the others find it accepted. False when another repeat won, or the
-   * batch has moved on.
-   */
-  async claimRelaunch(job: BatchJob): Promise<boolean> {
-    const record = await this.records.statusVersioned(job.batchId);
-    if (record && !relaunchable(record.value)) return false;
-    return this.records.putStatusIfUnchanged(acceptedRecord(job), record?.etag);
+  /** What the engine knows of an execution; undefined without an engine, or for a name it never started. */
+  describe(name: string): Promise<Execution | undefined> {
+    return this.engine?.describe(name) ?? Promise.resolve(undefined);
   }
 
   /**
-   * The batch's status: from its status record when that says done (a chunked batch, whose manifest
-   * may be large), else from the manifest, else the record's state (summed over chunks for a chunked
-   * batch; failed as `interrupted` once an accepted or running record has expired); undefined when
-   * there is no such batch. `manifestOf`: how to read the manifest, when the caller reads it anyway.
+   * The batch's status: done from its status record or its manifest; while a run goes, from its run
+   * record checked against what runs it (its execution, or this process); before its execution
+   * planned anything, from the execution itself. Undefined when there is no such batch.
+   * `manifestOf`: how to read the manifest, when the caller reads it anyway.
    */
   async status(
     batchId: string,
     manifestOf: () => Promise<Manifest | undefined> = () => this.records.manifest(batchId),
   ): Promise<BatchStatus | undefined> {
-    const status = await this.records.status(batchId);
-    if (status?.status === 'done' || status?.status === 'cancelled') return status;
+    const record = await this.records.status(batchId);
+    if (record?.status === 'done' || record?.status === 'cancelled') return record;
     const manifest = await manifestOf();
-    if (manifest && !retryUnderway(status, manifest)) {
+    const running = record?.status === 'running' ? record : undefined;
+    const retryUnderway = running !== undefined && (running.retry?.run ?? 0) > (manifest?.result.retries ?? 0);
+    if (manifest && !retryUnderway) {
       return { batchId, status: manifest.result.status ?? 'done', result: manifest.result };
     }
-    if (status?.status === 'running' && status.chunks) return chunkedProgress(status, this);
-    return status && settled(status);
+    if (running) return this.runStatus(running);
+    if (record) return record;
+    const execution = await this.describe(executionOf({ batchId }));
+    return execution && executionStatus(batchId, execution);
+  }
+
+  /** A run record's status: running while what runs it lives, else failed (its execution failed) or unfinished. */
+  private async runStatus(record: RunRecord): Promise<BatchStatus> {
+    if (record.execution === undefined) {
+      if (this.runningHere.has(record.batchId)) return statusOf(record);
+      return unfinishedStatus(record, 'It ran inside a request or a process that is not running it here, and wrote no manifest');
+    }
+    const execution = await this.describe(record.execution);
+    if (execution === undefined) {
+      return unfinishedStatus(record, `Its execution ${record.execution} is not one the engine knows (the process that ran it stopped)`);
+    }
+    if (execution.status === 'RUNNING') {
+      const status = statusOf(record);
+      return status.status === 'running' && status.chunks ? chunkedProgress(status, this) : status;
+    }
+    if (execution.status === 'SUCCEEDED') {
+      return unfinishedStatus(record, `Its execution ${record.execution} succeeded, and no manifest stands`);
+    }
+    return failedRecord(record, execution.error ?? execution.status, execution.cause ?? '', execution.stoppedAt);
   }
 
   /** Claims the batch's next retry run (see claimRetry). */
@@ -189,46 +157,21 @@ export class BatchService {
   }
 
   /**
-   * Heals a scheduled batch: its unfinished items retried by the same code as `POST
-   * /batches/{batchId}/retry`, here up to `hereUpTo` of them, else launched. A batch with nothing left
-   * to retry answers its result; one being retried already, its status.
+   * The heal of a scheduled batch (its state machine's ClaimHeal step): a retry run of its unfinished
+   * items, claimed as `POST /batches/{batchId}/retry` claims one, for the machine to plan; or no job
+   * (just the batch id) when there is nothing left to heal, or a retry of it runs already.
    */
-  async heal(batchId: string, here: RunHere & { hereUpTo: number }): Promise<Started> {
+  async claimHeal(batchId: string): Promise<BatchJob | { batchId: string }> {
     const retry = await this.claimRetry(batchId);
     switch (retry.kind) {
       case 'claimed':
-        return this.start(retry.job, here);
+        return { ...retry.job, scheduled: true };
       case 'nothing':
-        return { ranNow: false, answer: retry.result };
       case 'busy':
-        return { ranNow: false, answer: retry.status };
-      case 'unknown':
-        throw new Error(`Cannot heal batch ${batchId}: there is no such batch`);
-      case 'no-manifest':
-        throw new Error(`Cannot heal batch ${batchId}: it ended without a manifest`);
-      case 'other-source':
-        throw new Error(`Cannot heal batch ${batchId}: it was fetched from ${retry.source}, not ${this.config.source}`);
+        return { batchId };
+      default:
+        throw new AppError('NOTHING_TO_RETRY', `Cannot heal batch ${batchId}: ${retry.kind}`);
     }
-  }
-
-  /**
-   * Whether a run that just ended here heals itself: the first run of a scheduled batch that left
-   * items failed, with HEAL_DELAY_S above 0 and a way to start it. A retry never heals again, so a
-   * batch heals once.
-   */
-  needsHealing(job: Pick<BatchJob, 'scheduled' | 'retry'>, result: Pick<BatchResult, 'failed'>): boolean {
-    return (
-      job.scheduled === true &&
-      job.retry === undefined &&
-      result.failed > 0 &&
-      this.config.healDelaySeconds > 0 &&
-      this.launchers.heal !== undefined
-    );
-  }
-
-  /** Starts the batch's healing after HEAL_DELAY_S (see needsHealing); throws when it cannot be started. */
-  async healLater(batchId: string): Promise<void> {
-    await this.launchers.heal?.({ batchId, delaySeconds: this.config.healDelaySeconds });
   }
 
   /** A page of the bucket's batches, newest first (see listBatches). */
@@ -237,9 +180,15 @@ export class BatchService {
   }
 }
 
-/** Whether the status record is of a retry run that has not yet replaced the manifest, and may still be running. */
-const retryUnderway = (status: BatchStatus | undefined, manifest: Manifest): boolean =>
-  (status?.status === 'accepted' || status?.status === 'running') &&
-  status.retry !== undefined &&
-  status.retry.run > (manifest.result.retries ?? 0) &&
-  settled(status) === status;
+/** A batch with nothing recorded yet, as its execution tells it: started (not yet planned), or failed. */
+function executionStatus(batchId: string, execution: Execution): BatchStatus | undefined {
+  const requested = execution.requested ?? 0;
+  if (execution.status === 'RUNNING') return { batchId, status: 'accepted', requested, acceptedAt: execution.startedAt };
+  if (execution.status === 'SUCCEEDED') return undefined;
+  return failedRecord(
+    { batchId, requested },
+    execution.error ?? execution.status,
+    execution.cause ?? `Its execution ended ${execution.status} before it planned the batch`,
+    execution.stoppedAt,
+  );
+}

@@ -1,78 +1,61 @@
-// A batch's lifecycle, the one place its states and their timings are defined:
+// A batch's lifecycle, the one place its states are defined:
 //
-//   accepted ──> running ──> done | cancelled      (the manifest is written)
-//      │            │
-//      └────────────┴──> failed                     (launch_failed, interrupted, or a step given up on)
+//   (started) ──> running ──> done | cancelled      (the manifest is written)
+//                    │
+//                    └──> failed                     (its execution failed: a step given up on, a timeout, an abort)
 //
-// An accepted or running record carries an expiry; read past it with no manifest, it is failed
-// (`interrupted`): whatever owned the batch died, and nothing claims it still runs.
+// A batch on the state machine reads as `accepted` from its execution's start to its plan, and
+// as running only while its execution runs (see BatchService.status). A run record with no live
+// run behind it reads `unfinished`: nothing claims it runs, and a retry finishes it.
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchFailure, BatchStatus, RetryRun } from '../contracts/result.js';
 
 export type { BatchStatus } from '../contracts/result.js';
 
-/**
- * How long an accepted background batch may wait to start: Lambda keeps an asynchronous event for
- * an hour at most (the function's maxEventAge), then drops it to the failed-runs queue.
- */
-export const ACCEPTED_WINDOW_MS = 65 * 60_000;
-
-/** Past its deadline, how long a batch has to write its manifest before it counts as interrupted. */
-export const RUNNING_GRACE_MS = 60_000;
-
-/**
- * A local run's lease: its running record expires this long after it was last renewed (every third
- * of it), so a batch whose process was killed reads as interrupted within a minute.
- */
-export const LOCAL_LEASE_MS = 60_000;
-
-/**
- * How long a claim counts as a run getting started: an Idempotency-Key's batch with no status
- * record, or a retry claim with no run underway, this long after its claim never started.
- */
-export const CLAIM_GRACE_MS = 60_000;
-
 /** How often a running batch rewrites its progress: often enough to watch, rarely enough to cost nothing. */
 export const PROGRESS_INTERVAL_MS = 2_000;
 
-/** What a job is, for its records: its batch, its size and which retry run it is. */
-type JobOf = { batchId: string; request: Pick<BatchRequest, 'count'>; retry?: RetryRun };
+/** What a job is, for its records: its batch, its request and which retry run it is. */
+type JobOf = { batchId: string; request: BatchRequest; retry?: RetryRun };
 
-/** The record of a job accepted at `now`: it must start within ACCEPTED_WINDOW_MS, or reads as interrupted. */
-export const acceptedRecord = (job: JobOf, now = Date.now()): BatchStatus => ({
-  batchId: job.batchId,
-  status: 'accepted',
-  requested: job.request.count,
-  acceptedAt: new Date(now).toISOString(),
-  expiresAt: new Date(now + ACCEPTED_WINDOW_MS).toISOString(),
-  ...(job.retry ? { retry: job.retry } : {}),
-});
+/**
+ * `status.json` while a run goes: its status, and the request it runs, so a run whose process died
+ * can be finished by a retry (the request is not part of the status a reader is answered).
+ */
+export type RunRecord = Extract<BatchStatus, { status: 'running' }> & { request?: BatchRequest; startedAt?: string };
 
-/** The record of a job running in one invocation (or process) until `expiresAt`, with its counts so far. */
+/** What `status.json` holds: a run record, or how the batch ended. */
+export type StatusRecord = RunRecord | Exclude<BatchStatus, { status: 'running' }>;
+
+/** The record of a job running in one invocation (or process), with its counts so far. */
 export const runningRecord = (
   job: JobOf,
   counts: { done: number; succeeded: number; failed: number },
-  expiresAt: Date,
-): BatchStatus => ({
+  startedAt: string,
+): RunRecord => ({
   batchId: job.batchId,
   status: 'running',
   requested: job.request.count,
   ...counts,
-  expiresAt: expiresAt.toISOString(),
   ...(job.retry ? { retry: job.retry } : {}),
+  request: job.request,
+  startedAt,
 });
 
-/** The record of a chunked run planned at `plannedAt`: it runs until its aggregate step, or its failure step, writes. */
-export const plannedRecord = (job: JobOf, chunks: number, plannedAt: string): BatchStatus => ({
+/** The record of a run planned at `plannedAt` by `execution`: it runs until its aggregate step, or its failure step, writes. */
+export const plannedRecord = (job: JobOf, chunks: number, plannedAt: string, execution: string): RunRecord => ({
   batchId: job.batchId,
   status: 'running',
   requested: job.request.count,
   done: 0,
   succeeded: 0,
   failed: 0,
+  execution,
   chunks: { total: chunks, done: 0 },
   plannedAt,
   ...(job.retry ? { retry: job.retry } : {}),
+  request: job.request,
+  startedAt: plannedAt,
 });
 
 /** The record of a batch that ended without a manifest. */
@@ -90,27 +73,21 @@ export const failedRecord = (
   failedAt,
 });
 
-/**
- * The status as it stands at `now`: an accepted or running record past its expiry, with no
- * manifest to say the batch finished, means the invocation that owned it died (or never started).
- */
-export function settled(status: BatchStatus, now = Date.now()): BatchStatus {
-  // Only accepted and running records carry an expiry (a chunked run's does not: its steps end it).
-  // Stryker disable next-line LogicalOperator,ConditionalExpression: equivalent — the `in` check is for the types; no other record has `expiresAt`
-  if (!('expiresAt' in status) || status.expiresAt === undefined || Date.parse(status.expiresAt) > now) return status;
-  return failedRecord(
-    status,
-    'interrupted',
-    status.status === 'accepted'
-      ? `The batch was accepted but never started before ${status.expiresAt}`
-      : `The invocation running the batch stopped before it wrote a manifest (expected by ${status.expiresAt})`,
-    status.expiresAt,
-  );
+/** A run record as its readers are answered: without the request it keeps for a retry. */
+export function statusOf(record: RunRecord): BatchStatus {
+  const { request: _request, startedAt: _startedAt, ...status } = record;
+  return status;
 }
 
-/** Whether a recorded batch may be launched again: only one whose launch failed. */
-export const relaunchable = (status: BatchStatus | undefined): boolean =>
-  status?.status === 'failed' && status.error === 'launch_failed';
+/** A run record with nothing running it: `why` says what was found. */
+export const unfinishedStatus = (record: RunRecord, why: string): BatchStatus => ({
+  batchId: record.batchId,
+  status: 'unfinished',
+  requested: record.requested,
+  startedAt: record.startedAt ?? record.plannedAt ?? '',
+  cause: `${why}; a retry finishes it`,
+  ...(record.retry ? { retry: record.retry } : {}),
+});
 
 /**
  * A best-effort writer for progress records: at most one write per interval, in order, and a failed

@@ -2,7 +2,8 @@ import type { Config } from '../contracts/config.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
 import type { BatchJob } from './batch.js';
 import type { BatchRecords } from './batch-records.js';
-import { type BatchStatus, CLAIM_GRACE_MS } from './lifecycle.js';
+import { type Execution, executionOf } from './engine.js';
+import type { BatchStatus } from './lifecycle.js';
 import type { RetryClaim } from './records.js';
 
 /** What asking for a retry came to. */
@@ -11,6 +12,8 @@ export type RetryStart =
   | { kind: 'unknown' }
   /** The batch (or a retry of it) is still accepted or running. */
   | { kind: 'busy'; status: BatchStatus }
+  /** The batch's run (or retry run) never finished, and nothing runs it: run `job` again to finish it. */
+  | { kind: 'resume'; job: BatchJob }
   /** The batch ended without a manifest (its launch failed, or its invocation died first): nothing records its items. */
   | { kind: 'no-manifest'; status: BatchStatus }
   /** The batch was fetched from another source than this run's (`source`): a batch keeps to one. */
@@ -25,7 +28,14 @@ type Batches = {
   config: Config;
   records: BatchRecords;
   status(batchId: string, manifestOf: () => Promise<Manifest | undefined>): Promise<BatchStatus | undefined>;
+  describe(name: string): Promise<Execution | undefined>;
 };
+
+/**
+ * How long a retry claim with no execution behind it counts as a run getting started: a retry run
+ * here writes its run record beside its first images, within moments of its claim.
+ */
+const CLAIM_GRACE_MS = 60_000;
 
 /** Claims of runs that never got going that a retry skips before giving up. */
 const MAX_DEAD_CLAIMS = 20;
@@ -39,7 +49,6 @@ const busyStatus = (batchId: string, manifest: Manifest, claim: RetryClaim): Bat
   status: 'accepted',
   requested: manifest.request.count,
   acceptedAt: claim.claimedAt,
-  expiresAt: new Date(Date.parse(claim.claimedAt) + CLAIM_GRACE_MS).toISOString(),
   retry: { run: claim.run, items: claim.indexes.length },
 });
 
@@ -60,6 +69,12 @@ export async function claimRetry(batchId: string, batches: Batches): Promise<Ret
   if (!status) return { kind: 'unknown' };
   if (status.status === 'accepted' || status.status === 'running') return { kind: 'busy', status };
   const manifest = await reading;
+  if (status.status === 'unfinished') {
+    // Its run record holds what it ran: the batch's request, and which retry run it was.
+    const record = await records.status(batchId);
+    const request = manifest?.request ?? (record?.status === 'running' ? record.request : undefined);
+    if (request) return { kind: 'resume', job: { batchId, request, ...(status.retry ? { retry: status.retry } : {}) } };
+  }
   if (!manifest) return { kind: 'no-manifest', status };
   const indexes = unfinishedIndexes(manifest.items);
   if (indexes.length === 0) return { kind: 'nothing', result: manifest.result };
@@ -75,7 +90,11 @@ export async function claimRetry(batchId: string, batches: Batches): Promise<Ret
       return { kind: 'claimed', job: { batchId, request: manifest.request, retry: { run, items: indexes.length } } };
     }
     const held = await records.retryClaim(batchId, run);
-    if (held && now - Date.parse(held.claimedAt) < CLAIM_GRACE_MS)
+    if (!held) continue;
+    // Its execution (a retry too large for one request) says whether it runs; one run here has none,
+    // and counts as getting started for a moment after its claim.
+    const execution = await batches.describe(executionOf({ batchId, retry: { run, items: held.indexes.length } }));
+    if (execution?.status === 'RUNNING' || (!execution && now - Date.parse(held.claimedAt) < CLAIM_GRACE_MS))
       return { kind: 'busy', status: busyStatus(batchId, manifest, held) };
   }
   throw new Error(`Batch ${batchId} has ${MAX_DEAD_CLAIMS} retry runs that never finished; not starting another`);

@@ -36,14 +36,16 @@ export const acceptedAnswer = (
 
 /**
  * Starts a job as the batch service places it: run in this invocation up to SYNC_MAX_COUNT items
- * (200 with its result), else launched (202 with where to watch it, or 503 with Retry-After when
- * the launch failed for good).
+ * (200 with its result), else started on the engine (202 with where to watch it, or 503 with
+ * Retry-After when the start failed for good: nothing is recorded, and `repeat` starts it).
+ * `onTheEngine`: start it there whatever its size (the repeat of a batch whose request died).
  */
 export async function start(
   job: BatchJob,
   context: ApiContext,
-  /** What a client repeats to start the batch after a failed launch (the same Idempotency-Key, or the retry). */
+  /** What a client repeats to start the batch after a failed start (the same Idempotency-Key, or the retry). */
   repeat = 'repeat the request to run it as a new batch',
+  { onTheEngine = false } = {},
 ): Promise<APIGatewayProxyResult> {
   const { batchId } = job;
   // Keep 2 s after the deadline to write the manifest and answer.
@@ -51,21 +53,16 @@ export async function start(
   let started: Started;
   try {
     started = await context.batches.start(job, {
-      hereUpTo: context.batches.config.syncMaxCount,
+      hereUpTo: onTheEngine ? 0 : context.batches.config.syncMaxCount,
       deadlineAt: Date.now() + Math.max(0, budget),
       ...(context.cancel ? { cancel: context.cancel } : {}),
     });
   } catch (error) {
     if (!(error instanceof LaunchError)) throw error;
-    context.log.error('Batch could not be launched', { batchId, error });
-    // A full queue of the dev server refused it: said as such (try later), not as a launch that broke.
+    context.log.error('Batch could not be started', { batchId, error });
+    // A full queue of the dev server refused it: said as such (try later), not as a start that broke.
     const refusal = error.cause instanceof AppError && error.cause.code === 'QUEUE_FULL' ? error.cause : error;
-    return batchError(
-      refusal.code,
-      `${refusal.message}. Batch ${batchId} is recorded as failed; ${repeat}.`,
-      batchId,
-      {},
-    );
+    return batchError(refusal.code, `${refusal.message}. Nothing of batch ${batchId} is recorded; ${repeat}.`, batchId, {});
   }
   if (!started.ranNow) {
     context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });

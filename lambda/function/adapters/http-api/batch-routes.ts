@@ -63,6 +63,9 @@ export async function retryBatch(
     case 'claimed':
       context.log.info('Retrying batch', { batchId, retry: retry.job.retry });
       return start(retry.job, context, 'repeat the retry to start it');
+    case 'resume':
+      context.log.info('Finishing a batch that never finished', { batchId, retry: retry.job.retry });
+      return start(retry.job, context, 'repeat the retry to start it');
   }
 }
 

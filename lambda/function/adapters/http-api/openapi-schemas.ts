@@ -66,7 +66,8 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     ['manifestError', 'reportError', 'runs', 'catalog'],
   ),
   BatchStatus: {
-    description: "A batch's state: accepted, running, done or cancelled (with its result), or failed as a whole",
+    description:
+      "A batch's state: accepted (its execution started), running, unfinished (nothing runs it; a retry finishes it), done or cancelled (with its result), or failed as a whole",
     oneOf: [
       object(
         {
@@ -74,7 +75,6 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           status: { const: 'accepted' },
           requested: integer(1),
           acceptedAt: time,
-          expiresAt: time,
           retry: retryRun,
         },
         ['retry'],
@@ -87,19 +87,30 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           done: integer(),
           succeeded: integer(),
           failed: integer(),
-          expiresAt: time,
+          execution: { ...string, description: "the state machine's execution running it" },
           chunks: object({ total: integer(1), done: integer() }),
           plannedAt: time,
           retry: retryRun,
         },
-        ['expiresAt', 'chunks', 'plannedAt', 'retry'],
+        ['execution', 'chunks', 'plannedAt', 'retry'],
+      ),
+      object(
+        {
+          batchId,
+          status: { const: 'unfinished' },
+          requested: integer(1),
+          startedAt: time,
+          cause: string,
+          retry: retryRun,
+        },
+        ['retry'],
       ),
       object({ batchId, status: { enum: ['done', 'cancelled'] }, result: ref('BatchResult') }),
       object({
         batchId,
         status: { const: 'failed' },
         requested: integer(1),
-        error: { ...string, description: '`launch_failed`, `interrupted`, or the state machine error that ended it' },
+        error: { ...string, description: 'the state machine error that ended it (a step given up on, States.Timeout, an abort)' },
         cause: string,
         failedAt: time,
       }),
@@ -119,7 +130,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
             object(
               {
                 batchId,
-                status: { enum: ['accepted', 'running', 'done', 'cancelled', 'failed'] },
+                status: { enum: ['accepted', 'running', 'unfinished', 'done', 'cancelled', 'failed'] },
                 requested: integer(),
                 succeeded: integer(),
                 failed: integer(),

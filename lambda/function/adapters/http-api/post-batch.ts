@@ -4,10 +4,9 @@ import { RequestError } from '../../contracts/errors.js';
 import { type BatchRequest, parseRequest } from '../../contracts/request.js';
 import { newBatchId } from '../../orchestration/batch.js';
 import { claimIdempotencyKey, readIdempotencyKey } from '../../orchestration/idempotency.js';
-import { CLAIM_GRACE_MS, relaunchable } from '../../orchestration/lifecycle.js';
 import { checkRequestPhotos } from '../../orchestration/photos.js';
-import type { ApiContext } from './api-context.js';
-import { acceptedAnswer, batchError, failedAnswer, start } from './batch-answers.js';
+import { type ApiContext, IN_REQUEST_MS } from './api-context.js';
+import { acceptedAnswer, failedAnswer, start } from './batch-answers.js';
 import { header, readJsonBody } from './http-request.js';
 import { json } from './responses.js';
 
@@ -15,36 +14,31 @@ const SAME_KEY = 'repeat the request with the same Idempotency-Key to start it';
 
 /**
  * The answer to a request repeated with its Idempotency-Key: the batch's result when a synchronous
- * batch is done, where to watch it while it runs, and a second start when the first never
- * happened (its launch failed, or nothing was recorded long after the key was claimed). Of repeats
- * racing to start it, the one that claims the relaunch starts it; the others answer what it recorded.
+ * batch is done, where to watch it while it runs, and a start when nothing started: its start
+ * failed, or the request that ran it died. That start goes to the engine by the batch's name, so of
+ * any number of repeats racing, one execution runs. A repeat of a batch that may still be running
+ * inside its first request is told to come back.
  */
 export async function replay(
   claim: { batchId: string; claimedAt: string },
   request: BatchRequest,
   context: ApiContext,
-  mayRelaunch = true,
 ): Promise<APIGatewayProxyResult> {
   const { batchId } = claim;
   const { batches } = context;
   const status = await batches.status(batchId);
   const headers = { 'idempotent-replayed': 'true' };
-  const neverStarted = relaunchable(status) || (!status && Date.now() - Date.parse(claim.claimedAt) > CLAIM_GRACE_MS);
-  if (neverStarted && mayRelaunch) {
+  if (!status || status.status === 'unfinished') {
     const job = { batchId, request };
-    if (!(await batches.claimRelaunch(job))) return replay(claim, request, context, false);
-    context.log.info('Repeated request for a batch that never started; starting it', { batchId });
-    return start(job, context, SAME_KEY);
-  }
-  if (!status) {
-    throw new RequestError('This Idempotency-Key is being settled; retry the request', {
-      code: 'IDEMPOTENCY_KEY_IN_USE',
-      field: 'Idempotency-Key',
-    });
-  }
-  if (relaunchable(status)) {
-    const message = `Batch ${batchId} could not be started again; repeat the request with the same Idempotency-Key`;
-    return batchError('LAUNCH_FAILED', message, batchId, headers);
+    const inItsRequest = batches.runsHere(job, batches.config.syncMaxCount);
+    if (inItsRequest && Date.now() - Date.parse(claim.claimedAt) < IN_REQUEST_MS) {
+      throw new RequestError('This Idempotency-Key is being settled; retry the request', {
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+        field: 'Idempotency-Key',
+      });
+    }
+    context.log.info('Repeated request for a batch that never finished starting; starting it', { batchId });
+    return start(job, context, SAME_KEY, { onTheEngine: true });
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
   if ((status.status === 'done' || status.status === 'cancelled') && request.count <= batches.config.syncMaxCount) {

@@ -18,7 +18,7 @@ export async function recordFailure(
   // retry failed, and its record says so (the manifest still answers GET).
   const manifest = await records.manifest(event.batchId);
   const retrying =
-    (recorded?.status === 'running' || recorded?.status === 'accepted') &&
+    recorded?.status === 'running' &&
     (recorded.retry?.run ?? 0) > (manifest?.result.retries ?? 0);
   if (manifest && !retrying) {
     return {

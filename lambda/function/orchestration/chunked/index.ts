@@ -6,5 +6,4 @@ export * from './plan-batch.js';
 export * from './progress.js';
 export * from './run-basis.js';
 export * from './run-chunk.js';
-export * from './run-here.js';
 export * from './steps.js';

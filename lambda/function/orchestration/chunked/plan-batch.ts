@@ -1,12 +1,20 @@
 import { type BatchJob, jobSize } from '../batch.js';
 import { BatchRecords } from '../batch-records.js';
 import { refuseEndedRun } from '../ended-runs.js';
+import { executionOf } from '../engine.js';
 import { plannedRecord } from '../lifecycle.js';
 import { chunkConcurrency, planChunks } from '../plan.js';
 import type { BatchPlan, Options } from './steps.js';
 
-/** Splits the batch into chunks and records it as running; a run the batch cannot take writes nothing (refuseEndedRun). */
-export async function planBatch(job: BatchJob, parallelChunks: number, options: Options): Promise<BatchPlan> {
+/**
+ * Splits the batch into chunks and records it as running in `execution` (by default the one named
+ * after the job), whose state its status reads; a run the batch cannot take writes nothing (refuseEndedRun).
+ */
+export async function planBatch(
+  job: BatchJob,
+  parallelChunks: number,
+  options: Options & { execution?: string },
+): Promise<BatchPlan> {
   const { config } = options;
   const records = new BatchRecords(options);
   await refuseEndedRun(job, records);
@@ -24,6 +32,6 @@ export async function planBatch(job: BatchJob, parallelChunks: number, options: 
     startedAt: new Date().toISOString(),
     chunks,
   };
-  await records.putStatus(plannedRecord(job, chunks.length, plan.startedAt));
+  await records.putStatus(plannedRecord(job, chunks.length, plan.startedAt, options.execution ?? executionOf(job)));
   return plan;
 }

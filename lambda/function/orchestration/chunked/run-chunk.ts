@@ -19,7 +19,9 @@ export async function runChunk(
   const { batchId, chunk } = task;
   const records = new BatchRecords(options);
   const recorded = await records.chunk(batchId, chunk.chunk, chunk.retry);
-  if (recorded) return recorded.summary;
+  // A chunk of a run planned again (its process died, a retry finishes it) is reused only when it
+  // covers the same items: CHUNK_SIZE may have changed in between.
+  if (recorded && recorded.summary.start === chunk.start && recorded.summary.end === chunk.end) return recorded.summary;
   const status = await records.status(batchId);
   if (!runningPlan(status, task.startedAt)) throw new NotPlannedError(batchId, task.startedAt, status);
 

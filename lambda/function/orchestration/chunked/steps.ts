@@ -4,6 +4,7 @@ import type { BatchResult, RetryRun } from '../../contracts/result.js';
 import type { Deps } from '../../pipeline/item-context.js';
 import type { BatchJob } from '../batch.js';
 import type { Chunk } from '../plan.js';
+import type { RunEvent } from '../schedule.js';
 
 /**
  * A batch too large for one invocation, split into chunks: what the plan step hands to the map
@@ -49,7 +50,8 @@ export type Options = { config: Config; deps: Deps };
  * the templates below (infra/batch-workflow.ts uses them as they are), so the events the function
  * parses and the ones the state machine sends are defined here once.
  */
-export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob };
+/** `execution`: the name of the execution that plans the run, so its status can ask the engine about it. */
+export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob; execution: string };
 export type ChunkEvent = { kind: 'picsum-batch.chunk'; task: ChunkTask };
 export type AggregateEvent = { kind: 'picsum-batch.aggregate'; plan: BatchPlan };
 /** Sent by the state machine's catch when plan or aggregate failed for good: Step Functions' error. */
@@ -59,12 +61,15 @@ export type FailedEvent = {
   requested: number;
   failure: { Error?: string; Cause?: string };
 };
-/** A scheduled batch's heal, once its delay has passed (see HealStart). */
+/** A scheduled batch's heal, once its delay has passed: claim a retry run of its unfinished items. */
 export type HealEvent = { kind: 'picsum-batch.heal'; batchId: string };
 export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEvent;
-export type StepEvent = WorkflowEvent | HealEvent;
+/** The schedule's run envelope, as Scheduler starts the machine with it: admitted, it becomes a job. */
+export type AdmitEvent = RunEvent;
+export type StepEvent = WorkflowEvent | HealEvent | AdmitEvent;
 
 export const STEP_KINDS = [
+  'picsum-batch.run',
   'picsum-batch.plan',
   'picsum-batch.chunk',
   'picsum-batch.aggregate',
@@ -72,27 +77,24 @@ export const STEP_KINDS = [
   'picsum-batch.heal',
 ] as const satisfies readonly StepEvent['kind'][];
 
-/** What a heal execution is started with: the batch, and how long to wait before healing it. */
-export type HealStart = { heal: { batchId: string; delaySeconds: number } };
+/** An execution's input: a job (its plan's), or the schedule's run envelope (see AdmitEvent). */
+export type ExecutionInput = BatchJob | AdmitEvent;
 
-/** An execution's input: a job to run in chunks (a plan's), or a heal to wait for. */
-export type ExecutionInput = BatchJob | HealStart;
-
-/** A JSONPath into an execution's state: a field of its input (a plan's, or a heal's), or one the states add. */
+/** A JSONPath into an execution's state: a field of its input, or one the states add. */
 type StatePath =
-  `$.${(keyof BatchPlan | keyof HealStart | 'failure' | 'summary' | 'mapError') & string}${'' | `.${string}`}`;
+  `$.${(keyof BatchPlan | 'kind' | 'failure' | 'summary' | 'mapError') & string}${'' | `.${string}`}`;
 
 /**
  * A Step Functions payload template for event `E`: `kind` as it is, every other field taken from
  * the state by a JSONPath (`field.$`). The compiler holds each template to its event's fields.
  */
-type Template<E extends { kind: string }> = { kind: E['kind'] } & {
-  [K in Exclude<keyof E, 'kind'> & string as `${K}.$`]-?: '$' | StatePath;
+type Template<E extends { kind: string }, Context extends string = never> = { kind: E['kind'] } & {
+  [K in Exclude<keyof E, 'kind'> & string as `${K}.$`]-?: '$' | StatePath | Context;
 };
 
 /** The payload each task state sends the workflow function. */
 export const STEP_PAYLOADS = {
-  plan: { kind: 'picsum-batch.plan', 'job.$': '$' },
+  plan: { kind: 'picsum-batch.plan', 'job.$': '$', 'execution.$': '$$.Execution.Name' },
   chunk: { kind: 'picsum-batch.chunk', 'task.$': '$' },
   aggregate: { kind: 'picsum-batch.aggregate', 'plan.$': '$' },
   failed: {
@@ -101,13 +103,16 @@ export const STEP_PAYLOADS = {
     'requested.$': '$.request.count',
     'failure.$': '$.failure',
   },
-  heal: { kind: 'picsum-batch.heal', 'batchId.$': '$.heal.batchId' },
+  heal: { kind: 'picsum-batch.heal', 'batchId.$': '$.batchId' },
+  /** The envelope as Scheduler started the machine with it: the function checks it as a run event. */
+  admit: '$',
 } as const satisfies {
-  plan: Template<PlanEvent>;
+  plan: Template<PlanEvent, '$$.Execution.Name'>;
   chunk: Template<ChunkEvent>;
   aggregate: Template<AggregateEvent>;
   failed: Template<FailedEvent>;
-  heal: Template<{ kind: 'picsum-batch.heal'; batchId: string }>;
+  heal: Template<HealEvent>;
+  admit: '$';
 };
 
 /** The map's item selector: each chunk's task, from the plan and the chunk the map hands out. */
@@ -125,6 +130,9 @@ export const STATE_PATHS = {
   failure: '$.failure',
   summary: '$.summary',
   mapError: '$.mapError',
-  heal: '$.heal',
-  healDelaySeconds: '$.heal.delaySeconds',
+  /** Present on a run envelope only: a job has no `kind`. */
+  kind: '$.kind',
+  scheduled: '$.scheduled',
+  retry: '$.retry',
+  summaryFailed: '$.summary.failed',
 } as const satisfies Record<string, StatePath>;

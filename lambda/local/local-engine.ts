@@ -1,0 +1,184 @@
+// The batch state machine in this process: the definition a deployment runs
+// (batch-definition.json, written by `npm run definition` from the CDK construct), walked by
+// aws-local-stepfunctions, its tasks calling the workflow function's own handler.
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { answerStepEvent, type LocalStep } from '../function/adapters/answer-step.js';
+import type { Invocation } from '../function/adapters/invocation.js';
+import { AppError } from '../function/contracts/errors.js';
+import type { Progress } from '../function/contracts/result.js';
+import type { BatchJob } from '../function/orchestration/batch.js';
+import { type BatchEngine, type Execution, ExecutionExistsError } from '../function/orchestration/engine.js';
+import definition from './batch-definition.json' with { type: 'json' };
+
+/** Locally there is no Lambda clock: each step gets Lambda's own maximum. */
+const STEP_BUDGET_MS = 15 * 60_000;
+
+/** The Lambda tasks of the definition, by state name: each sends its payload to the workflow handler. */
+const STEP_STATES = ['Admit', 'Plan', 'RunChunk', 'Aggregate', 'RecordFailure', 'ClaimHeal'] as const;
+
+/** A Lambda context for one local step: its clock, and names for its logs. */
+function stepContext(): Context {
+  const deadline = Date.now() + STEP_BUDGET_MS;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'picsum-batch-workflow-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:picsum-batch-workflow-local',
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/picsum-batch-workflow-local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+/** Refused when too many executions run here: the API answers 503 with Retry-After, and nothing is recorded. */
+export class QueueFullError extends AppError {
+  constructor(limit: number) {
+    super('QUEUE_FULL', `This process already runs ${limit} batches on its engine; try again later`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** A run's counts so far, summed over its chunks. */
+export type RunCounts = Omit<Progress, 'total'>;
+
+export type LocalEngine = BatchEngine & {
+  /** The execution's end: resolves with what the engine says of it once it stops. */
+  finished(name: string): Promise<Execution>;
+  /** Tells `listener` the execution's counts as its chunks go (chunks run side by side). */
+  watch(name: string, listener: (counts: RunCounts) => void): void;
+  /** Starts an execution with any input, as Scheduler starts the machine with its run envelope. */
+  startWith(name: string, input: unknown): Promise<void>;
+  /** Resolves once every execution started here has stopped. */
+  drain(): Promise<void>;
+};
+
+/**
+ * The batch state machine, run in this process. Names behave as Step Functions' do while the
+ * process lives: a name running with the same input answers as started, one that ended refuses.
+ * A process that stops takes its executions with it: their run records then read `unfinished`,
+ * and a retry finishes them.
+ */
+export function localEngine(options: {
+  /** The workflow function's invocation: this process's batch service, log and metrics. */
+  app: () => Invocation;
+  /** Ends every chunk with its items cancelled (their manifest still written). */
+  cancel?: AbortSignal;
+  /** How long a scheduled batch waits before healing (the definition's HealDelay). */
+  healDelaySeconds: number;
+  /** The most executions running at once (the dev server's bound on a burst); more are refused. */
+  maxRunning?: number;
+}): LocalEngine {
+  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
+    // Task resources are the deployed function's ARN, a CloudFormation token in the file.
+    validationOptions: { checkArn: false, checkPaths: false },
+  });
+  const executions = new Map<string, { state: Execution; input: string; ended: Promise<Execution> }>();
+  const watchers = new Map<string, (counts: RunCounts) => void>();
+  const running = () => [...executions.values()].filter((execution) => execution.state.status === 'RUNNING').length;
+
+  const start = async (name: string, job: unknown): Promise<void> => {
+    const input = JSON.stringify(job);
+    const known = executions.get(name);
+    if (known) {
+      if (known.state.status === 'RUNNING' && known.input === input) return;
+      throw new ExecutionExistsError(name);
+    }
+    if (options.maxRunning !== undefined && running() >= options.maxRunning) throw new QueueFullError(options.maxRunning);
+    const state: Execution = { status: 'RUNNING', startedAt: new Date().toISOString() };
+    const requested = (job as Partial<BatchJob>).request?.count;
+    if (typeof requested === 'number') state.requested = requested;
+    const counts = new Map<number, Progress>();
+    const step: LocalStep = {
+      ...(options.cancel ? { cancel: options.cancel } : {}),
+      onChunkProgress: (chunk, progress) => {
+        counts.set(chunk, progress);
+        const sum = { done: 0, succeeded: 0, failed: 0, cancelled: 0 };
+        for (const each of counts.values()) {
+          sum.done += each.done;
+          sum.succeeded += each.succeeded;
+          sum.failed += each.failed;
+          sum.cancelled += each.cancelled ?? 0;
+        }
+        watchers.get(name)?.(sum);
+      },
+    };
+    const handlers = Object.fromEntries(
+      STEP_STATES.map((stateName) => [
+        stateName,
+        async (payload: unknown) => answerStepEvent(payload, stepContext(), options.app(), step) as never,
+      ]),
+    );
+    const run = machine.run(JSON.parse(input), {
+      context: { Execution: { Id: `local:${name}`, Name: name, StartTime: state.startedAt } },
+      overrides: {
+        taskResourceLocalHandlers: {
+          ...handlers,
+          // The schedule's envelope starts the batch's own execution, as the deployed machine does.
+          StartBatch: async (parameters: unknown) => {
+            const { Name, Input } = parameters as { Name: string; Input: unknown };
+            try {
+              await start(Name, Input);
+            } catch (error) {
+              if (error instanceof ExecutionExistsError) error.name = 'StepFunctions.ExecutionAlreadyExistsException';
+              throw error;
+            }
+            return {} as never;
+          },
+        },
+        waitTimeOverrides: { HealDelay: options.healDelaySeconds * 1000 },
+      },
+    });
+    let failure: { error?: string; cause?: string } = {};
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: String(event.Cause ?? '') };
+      }
+    })();
+    const ended = run.result.then(
+      async () => {
+        await logs;
+        return { ...state, status: 'SUCCEEDED' as const, stoppedAt: new Date().toISOString() };
+      },
+      async (error: unknown) => {
+        await logs.catch(() => {});
+        const failed: Execution = { ...state, status: 'FAILED', stoppedAt: new Date().toISOString() };
+        const why = error instanceof ExecutionError ? failure : { error: (error as Error).name, cause: String(error) };
+        if (why.error) failed.error = why.error;
+        if (why.cause) failed.cause = why.cause;
+        return failed;
+      },
+    );
+    const entry = { state, input, ended };
+    executions.set(name, entry);
+    void ended.then((end) => {
+      entry.state = end;
+      watchers.delete(name);
+    });
+  };
+
+  return {
+    start,
+    startWith: start,
+    async describe(name) {
+      return executions.get(name)?.state;
+    },
+    watch(name, listener) {
+      watchers.set(name, listener);
+    },
+    async finished(name) {
+      const known = executions.get(name);
+      if (!known) throw new Error(`No execution ${name} was started here`);
+      return known.ended;
+    },
+    async drain() {
+      await Promise.allSettled([...executions.values()].map((execution) => execution.ended));
+    },
+  };
+}
