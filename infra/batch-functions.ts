@@ -76,7 +76,9 @@ export class BatchFunctions extends Construct {
       );
       // Every entry may start a batch on the state machine, and read a running batch's status from its execution.
       role.addToPolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [props.stateMachineArn] }));
-      role.addToPolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [props.executionsArn] }));
+      role.addToPolicy(
+        new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [props.executionsArn] }),
+      );
       const { env, ...rest } = options;
       return new LambdaFunction(this, name, {
         ...rest,

@@ -55,7 +55,8 @@ export class BatchWorkflow extends Construct {
     const step = (name: string, payload: { [field: string]: unknown } | '$', resultPath?: string) => {
       const task = new LambdaInvoke(this, name, {
         lambdaFunction: handler,
-        payload: payload === '$' ? TaskInput.fromJsonPathAt('$') : TaskInput.fromObject(payload),
+        // Without a payload the task sends its whole state, as the run envelope arrived.
+        ...(payload === '$' ? {} : { payload: TaskInput.fromObject(payload) }),
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
         ...(resultPath !== undefined ? { resultPath } : {}),
@@ -97,7 +98,12 @@ export class BatchWorkflow extends Construct {
     const aggregate = step('Aggregate', STEP_PAYLOADS.aggregate, STATE_PATHS.summary);
     // Aggregating reads chunk records, stores the items chunks deferred and writes the manifest; a
     // repeat stores the same bytes again, or finds the batch aggregated: safe to try again on any error.
-    aggregate.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), maxAttempts: 2, backoffRate: 2 });
+    aggregate.addRetry({
+      errors: ['States.TaskFailed'],
+      interval: Duration.seconds(5),
+      maxAttempts: 2,
+      backoffRate: 2,
+    });
     failsInto(aggregate);
     // The map failing (too many failed chunks) still ends in a manifest that accounts for every item.
     chunks.addCatch(aggregate, { errors: ['States.ALL'], resultPath: STATE_PATHS.mapError });
@@ -123,7 +129,10 @@ export class BatchWorkflow extends Construct {
           .when(
             Condition.and(
               Condition.isPresent(STATE_PATHS.scheduled),
-              Condition.isNotPresent(STATE_PATHS.retry),
+              // Not IsPresent, the same rule to Step Functions: aws-local-stepfunctions 3.0.0, which
+              // runs this definition locally, reads `IsPresent: false` as false on a missing field
+              // (test/integration/local-engine.test.ts holds it).
+              Condition.not(Condition.isPresent(STATE_PATHS.retry)),
               Condition.numberGreaterThan(STATE_PATHS.summaryFailed, 0),
             ),
             new Wait(this, 'HealDelay', { time: WaitTime.duration(Duration.seconds(settings.healDelaySeconds)) })

@@ -25,9 +25,11 @@ export function batchDefinition(settings: StackSettings = readSettings(() => und
   });
   new BatchWorkflow(stack, 'Workflow', { settings, handler, stateMachineName: 'picsum-batch-batches' });
   const resources = stack.resolve(
-    (stack.node.findChild('Workflow').node.findChild('StateMachine').node.defaultChild as unknown as {
-      definitionString: unknown;
-    }).definitionString,
+    (
+      stack.node.findChild('Workflow').node.findChild('StateMachine').node.defaultChild as unknown as {
+        definitionString: unknown;
+      }
+    ).definitionString,
   );
   return JSON.parse(withoutTokens(resources));
 }

@@ -118,7 +118,9 @@ async function startMachine(event: unknown, app: Invocation & { engine?: LocalEn
   await engine.startWith(name, event);
   const envelope = await engine.finished(name);
   if (envelope.status !== 'SUCCEEDED') {
-    throw new RequestError(`The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`);
+    throw new RequestError(
+      `The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`,
+    );
   }
   return { name, status: envelope.status };
 }
@@ -197,7 +199,10 @@ export async function invokeLocal(
   try {
     let answer: unknown;
     try {
-      answer = await answerAs(name, event, localContext(timeoutS * 1000), { ...runtime.invocation, engine: runtime.engine });
+      answer = await answerAs(name, event, localContext(timeoutS * 1000), {
+        ...runtime.invocation,
+        engine: runtime.engine,
+      });
     } catch (error) {
       // What Lambda answers for a handler that throws (an event it does not recognise, or whose
       // contents do not check out): the error's type and message.

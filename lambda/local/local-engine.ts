@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { answerStepEvent, type LocalStep } from '../function/adapters/answer-step.js';
-import type { Invocation } from '../function/adapters/invocation.js';
+import type { LocalStep } from '../function/adapters/answer-step.js';
 import { AppError } from '../function/contracts/errors.js';
 import type { Progress } from '../function/contracts/result.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
@@ -19,7 +18,7 @@ const STEP_BUDGET_MS = 15 * 60_000;
 const STEP_STATES = ['Admit', 'Plan', 'RunChunk', 'Aggregate', 'RecordFailure', 'ClaimHeal'] as const;
 
 /** A Lambda context for one local step: its clock, and names for its logs. */
-function stepContext(): Context {
+export function stepContext(): Context {
   const deadline = Date.now() + STEP_BUDGET_MS;
   return {
     callbackWaitsForEmptyEventLoop: true,
@@ -53,6 +52,8 @@ export type LocalEngine = BatchEngine & {
   finished(name: string): Promise<Execution>;
   /** Tells `listener` the execution's counts as its chunks go (chunks run side by side). */
   watch(name: string, listener: (counts: RunCounts) => void): void;
+  /** The names of the executions started here, in order. */
+  names(): string[];
   /** Starts an execution with any input, as Scheduler starts the machine with its run envelope. */
   startWith(name: string, input: unknown): Promise<void>;
   /** Resolves once every execution started here has stopped. */
@@ -66,14 +67,16 @@ export type LocalEngine = BatchEngine & {
  * and a retry finishes them.
  */
 export function localEngine(options: {
-  /** The workflow function's invocation: this process's batch service, log and metrics. */
-  app: () => Invocation;
+  /** Invokes the workflow function with a step's payload (locally, its handler on this process's batch service). */
+  invokeStep: (payload: unknown, step: LocalStep) => Promise<unknown>;
   /** Ends every chunk with its items cancelled (their manifest still written). */
   cancel?: AbortSignal;
   /** How long a scheduled batch waits before healing (the definition's HealDelay). */
   healDelaySeconds: number;
   /** The most executions running at once (the dev server's bound on a burst); more are refused. */
   maxRunning?: number;
+  /** Retries come at once instead of after the definition's intervals (tests). */
+  retryAtOnce?: boolean;
 }): LocalEngine {
   const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
     // Task resources are the deployed function's ARN, a CloudFormation token in the file.
@@ -90,7 +93,8 @@ export function localEngine(options: {
       if (known.state.status === 'RUNNING' && known.input === input) return;
       throw new ExecutionExistsError(name);
     }
-    if (options.maxRunning !== undefined && running() >= options.maxRunning) throw new QueueFullError(options.maxRunning);
+    if (options.maxRunning !== undefined && running() >= options.maxRunning)
+      throw new QueueFullError(options.maxRunning);
     const state: Execution = { status: 'RUNNING', startedAt: new Date().toISOString() };
     const requested = (job as Partial<BatchJob>).request?.count;
     if (typeof requested === 'number') state.requested = requested;
@@ -112,7 +116,7 @@ export function localEngine(options: {
     const handlers = Object.fromEntries(
       STEP_STATES.map((stateName) => [
         stateName,
-        async (payload: unknown) => answerStepEvent(payload, stepContext(), options.app(), step) as never,
+        async (payload: unknown) => options.invokeStep(payload, step) as never,
       ]),
     );
     const run = machine.run(JSON.parse(input), {
@@ -133,6 +137,9 @@ export function localEngine(options: {
           },
         },
         waitTimeOverrides: { HealDelay: options.healDelaySeconds * 1000 },
+        ...(options.retryAtOnce
+          ? { retryIntervalOverrides: Object.fromEntries([...STEP_STATES, 'StartBatch'].map((state) => [state, 0])) }
+          : {}),
       },
     });
     let failure: { error?: string; cause?: string } = {};
@@ -166,6 +173,7 @@ export function localEngine(options: {
   return {
     start,
     startWith: start,
+    names: () => [...executions.keys()],
     async describe(name) {
       return executions.get(name)?.state;
     },

@@ -1,6 +1,7 @@
 import { join, relative } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { request } from 'undici';
+import { answerStepEvent } from '../function/adapters/answer-step.js';
 import { type BatchEvent, batchEvent } from '../function/adapters/batch-events.js';
 import type { Invocation } from '../function/adapters/invocation.js';
 import type { MetricsSink } from '../function/adapters/metrics.js';
@@ -12,7 +13,7 @@ import { executionOf } from '../function/orchestration/engine.js';
 import type { Deps } from '../function/pipeline/item-context.js';
 import { createSourcePool } from '../function/source/picsum.js';
 import { createS3Client } from '../function/storage/s3-client.js';
-import { type LocalEngine, localEngine, type RunCounts } from './local-engine.js';
+import { type LocalEngine, localEngine, type RunCounts, stepContext } from './local-engine.js';
 
 export const EMBEDDED_BUCKET = 'picsum-batch';
 export const DATA_DIRECTORY = '.data/s3';
@@ -170,28 +171,12 @@ export async function startLocalRuntime(
       s3.destroy();
       await source.close();
     });
-    const deps = { s3, source, log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) } };
-    const stopping = new AbortController();
-    const cancel = options.cancel ? AbortSignal.any([options.cancel, stopping.signal]) : stopping.signal;
-    const engine = localEngine({
-      app: () => invocation,
-      cancel,
-      healDelaySeconds: config.healDelaySeconds,
-      ...(options.maxRunning !== undefined ? { maxRunning: options.maxRunning } : {}),
-    });
-    const { showEvent } = options;
-    const announce = showEvent ? async (ended: Ended) => showEvent(batchEvent(ended, config)) : undefined;
-    const batches = new BatchService(config, deps, engine, announce);
-    const invocation: Invocation = {
-      batches,
-      // Powertools writes warnings and errors to stderr: stdout stays the command's own.
-      log: options.log ?? new Logger({ serviceName: 'picsum-batch', logLevel: 'WARN' }),
-      metrics: options.metrics ?? QUIET_METRICS,
+    const deps = {
+      s3,
+      source,
+      log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) },
     };
-    const stopBatches = async () => {
-      stopping.abort();
-      await engine.drain();
-    };
+    const { batches, engine, invocation, stopBatches } = composeLocal(config, deps, options);
     closers.push(stopBatches);
     return {
       config,
@@ -209,6 +194,48 @@ export async function startLocalRuntime(
     await closeAll();
     throw error;
   }
+}
+
+/** What the local app is made of, besides its storage and source: see composeLocal. */
+export type LocalApp = Pick<LocalRuntime, 'batches' | 'engine' | 'invocation' | 'stopBatches'>;
+
+/**
+ * The local app on `config` and `deps`: the batch service, with the batch state machine in this
+ * process as its engine, whose steps are invoked with this service, a log and metrics.
+ */
+export function composeLocal(
+  config: Config,
+  deps: Deps,
+  options: {
+    cancel?: AbortSignal;
+    showEvent?: (event: BatchEvent) => void;
+    log?: Logger;
+    metrics?: MetricsSink;
+    maxRunning?: number;
+  } = {},
+): LocalApp {
+  const stopping = new AbortController();
+  const cancel = options.cancel ? AbortSignal.any([options.cancel, stopping.signal]) : stopping.signal;
+  const engine = localEngine({
+    invokeStep: (payload, step) => answerStepEvent(payload, stepContext(), invocation, step),
+    cancel,
+    healDelaySeconds: config.healDelaySeconds,
+    ...(options.maxRunning !== undefined ? { maxRunning: options.maxRunning } : {}),
+  });
+  const { showEvent } = options;
+  const announce = showEvent ? async (ended: Ended) => showEvent(batchEvent(ended, config)) : undefined;
+  const batches = new BatchService(config, deps, engine, announce);
+  const invocation: Invocation = {
+    batches,
+    // Powertools writes warnings and errors to stderr: stdout stays the command's own.
+    log: options.log ?? new Logger({ serviceName: 'picsum-batch', logLevel: 'WARN' }),
+    metrics: options.metrics ?? QUIET_METRICS,
+  };
+  const stopBatches = async () => {
+    stopping.abort();
+    await engine.drain();
+  };
+  return { batches, engine, invocation, stopBatches };
 }
 
 /** Metrics go nowhere locally unless a command asks for them (invoke:local prints them). */

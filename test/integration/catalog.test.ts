@@ -9,7 +9,6 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
-import { runChunkedHere } from '../../lambda/function/orchestration/chunked/index.js';
 import { catalogFor, forgetCatalog, MAX_KEPT_CATALOG_BYTES } from '../../lambda/function/orchestration/photos.js';
 import { MAX_CATALOG_PHOTOS, readCatalog } from '../../lambda/function/source/catalog.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
@@ -18,6 +17,7 @@ import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { putJson } from '../../lambda/function/storage/objects.js';
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { runOnLocalEngine } from '../support/local-engine.js';
 import { warningsDuring } from '../support/warnings.js';
 
 let harness: Harness;
@@ -100,7 +100,7 @@ describe('a batch that knows the catalog', () => {
     harness = await startHarness({ env: { CHUNK_SIZE: '100' } });
     const request = parseRequest({ count: 400, width: 8, seed: 'across', concurrency: 16 }, harness.config);
 
-    const result = await runChunkedHere(
+    const result = await runOnLocalEngine(
       { batchId: 'across', request },
       {
         config: harness.config,

@@ -10,12 +10,12 @@ import {
   planBatch,
   recordFailure,
   runChunk,
-  runChunkedHere,
 } from '../../lambda/function/orchestration/chunked/index.js';
 import { forgetCatalog } from '../../lambda/function/orchestration/photos.js';
 import { chunkConcurrency } from '../../lambda/function/orchestration/plan.js';
 import { createSourcePool } from '../../lambda/function/source/picsum.js';
 import { jpegOf, startHostileSource } from '../support/hostile-source.js';
+import { runOnLocalEngine } from '../support/local-engine.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 /** The chunked path on an in-memory S3 stand-in and a loopback source that fails item 4. */
@@ -199,7 +199,7 @@ describe('the chunked path', () => {
     const { config, options } = await setUp();
     const seen: { done: number; total: number }[] = [];
 
-    const result = await runChunkedHere(job(config), {
+    const result = await runOnLocalEngine(job(config), {
       ...options,
       deadlineAt: Date.now() + 10_000,
       onProgress: (progress) => seen.push(progress),
@@ -364,7 +364,7 @@ describe('the chunked path, counted exactly', () => {
   it('times every item from the batch’s start, across chunks', async () => {
     const { config, json, options } = await setUp();
 
-    const result = await runChunkedHere(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
+    const result = await runOnLocalEngine(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
 
     const { items } = json(result.manifestKey) as Manifest;
     const first = items.filter((item) => item.index < 3);
@@ -403,8 +403,8 @@ describe('the chunked path, counted exactly', () => {
     const { config, options } = await setUp();
     const seen: { done: number; succeeded: number; failed: number; total: number }[] = [];
 
-    const quiet = await runChunkedHere(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
-    const counted = await runChunkedHere(
+    const quiet = await runOnLocalEngine(job(config), { ...options, deadlineAt: Date.now() + 10_000 });
+    const counted = await runOnLocalEngine(
       { ...job(config), batchId: 'cc' },
       { ...options, deadlineAt: Date.now() + 10_000, onProgress: (progress) => seen.push(progress) },
     );
@@ -472,12 +472,12 @@ describe('the chunked path with the catalog', () => {
     let failing = true;
     const { config, json, options } = await setUp({ failing: () => failing });
     const request = parseRequest({ count: 7, width: 8, seed: 'c', concurrency: 4 }, config);
-    const first = await runChunkedHere({ batchId: 'cb', request }, { ...options, deadlineAt: Date.now() + 10_000 });
+    const first = await runOnLocalEngine({ batchId: 'cb', request }, { ...options, deadlineAt: Date.now() + 10_000 });
     failing = false;
     const claimed = await new BatchService(options.config, options.deps).claimRetry('cb');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
 
-    const retried = await runChunkedHere(claimed.job, { ...options, deadlineAt: Date.now() + 10_000 });
+    const retried = await runOnLocalEngine(claimed.job, { ...options, deadlineAt: Date.now() + 10_000 });
 
     expect(first).toMatchObject({ succeeded: 6, failed: 1 });
     expect(claimed.job.retry).toEqual({ run: 1, items: 1 });
@@ -605,7 +605,7 @@ describe('the chunked path, at its edges', () => {
     const { config, options } = await setUp();
     const updates: { cancelled?: number; done: number }[] = [];
 
-    await runChunkedHere(job(config), {
+    await runOnLocalEngine(job(config), {
       ...options,
       deadlineAt: later(),
       cancel: AbortSignal.abort(),
@@ -658,14 +658,14 @@ describe('the chunked path, at its edges', () => {
     };
     const here = { config, deps: { ...options.deps, s3: { send: refusing as typeof send } } };
     const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2', '3'], width: 8, concurrency: 4 }, config);
-    const first = await runChunkedHere({ batchId: 'cr', request }, { ...here, deadlineAt: later() });
+    const first = await runOnLocalEngine({ batchId: 'cr', request }, { ...here, deadlineAt: later() });
     expect(first).toMatchObject({ succeeded: 1, failed: 7 });
     firstRun = false;
     forgetCatalog();
 
     const claimed = await new BatchService(here.config, here.deps).claimRetry('cr');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);
-    const retried = await runChunkedHere(claimed.job, { ...here, deadlineAt: later() });
+    const retried = await runOnLocalEngine(claimed.job, { ...here, deadlineAt: later() });
 
     // Unfinished: 1 2 3 4 5 6 7, in retry chunks [1 2 3] [4 5] [6 7].
     expect(retried).toMatchObject({ requested: 8, succeeded: 8, failed: 0, retries: 1 });
@@ -703,7 +703,7 @@ describe('the chunked path, at its edges', () => {
         res.end(body);
       },
     });
-    await runChunkedHere(job(config), { ...options, deadlineAt: later() });
+    await runOnLocalEngine(job(config), { ...options, deadlineAt: later() });
     firstRun = false;
     const claimed = await new BatchService(options.config, options.deps).claimRetry('cb');
     if (claimed.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${claimed.kind}`);

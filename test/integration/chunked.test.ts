@@ -4,14 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
-import {
-  aggregateBatch,
-  planBatch,
-  runChunk,
-  runChunkedHere,
-} from '../../lambda/function/orchestration/chunked/index.js';
+import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunked/index.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { runOnLocalEngine } from '../support/local-engine.js';
 
 let harness: Harness;
 afterEach(async () => {
@@ -28,7 +24,7 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
     harness = await startHarness({ env: { CHUNK_SIZE: '250' } });
     const batch = parseRequest({ count: 1200, width: 8, height: 8, concurrency: 64, seed: 'big' }, harness.config);
 
-    const result = await runChunkedHere(
+    const result = await runOnLocalEngine(
       { batchId: 'big-batch', request: batch },
       { config: harness.config, deps: harness.deps, deadlineAt: later() },
     );

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CATALOG } from '../../lambda/emulators/picsum/catalog.js';
@@ -7,48 +7,51 @@ import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-p
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import type { BatchPlan } from '../../lambda/function/orchestration/chunked/index.js';
-import { claimIdempotencyKey, requestHash } from '../../lambda/function/orchestration/idempotency.js';
+import { requestHash } from '../../lambda/function/orchestration/idempotency.js';
 import { idempotencyKey } from '../../lambda/function/storage/keys.js';
 import { putJson } from '../../lambda/function/storage/objects.js';
 import { type Harness, startHarness, TEST_S3_CREDENTIALS } from '../support/harness.js';
-import { type SignedRequest, startSigV4Server } from '../support/sigv4-server.js';
+import { startSigV4Server } from '../support/sigv4-server.js';
+import { startStepFunctions } from '../support/step-functions.js';
 
 // Each handler reads its environment once at import, as in Lambda: set it first, then import.
 let harness: Harness;
-let lambda: Awaited<ReturnType<typeof startSigV4Server>>;
-let states: Awaited<ReturnType<typeof startSigV4Server>>;
+let states: Awaited<ReturnType<typeof startStepFunctions>>;
 let events: Awaited<ReturnType<typeof startSigV4Server>>;
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-let handlers: Record<'api' | 'runs' | 'workflow', Handler>;
-/** Sends an event to the function that receives it when deployed: the API's, the workflow's (steps), or the runs function (the rest). */
+let handlers: Record<'api' | 'workflow', Handler>;
+/** Sends an event to the function that receives it when deployed: the API's, or the workflow's (the state machine's steps). */
 const handler = (event: unknown, context: Context) => {
-  const loose = event as { httpMethod?: unknown; kind?: unknown };
-  if (loose?.httpMethod !== undefined) return handlers.api(event, context);
-  const steps = ['plan', 'chunk', 'aggregate', 'failed', 'heal'].map((step) => `picsum-batch.${step}`);
-  return (steps.includes(String(loose?.kind)) ? handlers.workflow : handlers.runs)(event, context);
+  const loose = event as { httpMethod?: unknown };
+  return (loose?.httpMethod !== undefined ? handlers.api : handlers.workflow)(event, context);
 };
 
 const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches';
 
-// How the Lambda and Step Functions stand-ins answer; a test may make them refuse for a while.
-const launched = (res: ServerResponse) => res.writeHead(202).end();
-const started = (res: ServerResponse) => res.writeHead(200).end('{}');
-const throttled = (res: ServerResponse) =>
-  res
-    .writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' })
-    .end('{"message":"Rate exceeded","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}');
-const put = (res: ServerResponse) =>
+// How the EventBridge stand-in answers; a test may make it refuse.
+const put = (res: import('node:http').ServerResponse) =>
   res
     .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
     .end('{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}');
-let lambdaAnswers = launched;
-let statesAnswers = started;
 let eventsAnswers = put;
 afterEach(() => {
-  lambdaAnswers = launched;
-  statesAnswers = started;
   eventsAnswers = put;
+  states.refuseWith(undefined);
 });
+
+/** Step Functions refusing every StartExecution with `errorType` (429 for throttling, 400 otherwise). */
+const refusingStarts =
+  (errorType: string) => (request: { headers: Record<string, unknown> }, res: import('node:http').ServerResponse) => {
+    if (request.headers['x-amz-target'] !== 'AWSStepFunctions.StartExecution') return false;
+    res
+      .writeHead(errorType === 'ThrottlingException' ? 429 : 400, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-errortype': errorType,
+      })
+      .end(JSON.stringify({ __type: errorType, message: `refused: ${errorType}` }));
+    return true;
+  };
 
 // Source faults a test turns on for a while (the harness's picsum server asks for each request).
 let faults: ((request: RequestInfo) => Fault | undefined) | undefined;
@@ -58,22 +61,23 @@ afterEach(() => {
 
 beforeAll(async () => {
   harness = await startHarness({ picsum: { faults: (request) => faults?.(request) } });
-  // Stand-ins for the Lambda and Step Functions APIs that check every request's SigV4 signature.
-  // The function signs with its role's credentials, here the same ones s3rver accepts.
+  // Stand-ins for the Step Functions and EventBridge APIs that check every request's SigV4
+  // signature. The function signs with its role's credentials, here the same ones the embedded S3 accepts.
   const credentials = TEST_S3_CREDENTIALS;
-  lambda = await startSigV4Server('lambda', 'us-east-1', (_request, res) => lambdaAnswers(res), credentials);
-  states = await startSigV4Server('states', 'us-east-1', (_request, res) => statesAnswers(res), credentials);
-  vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
+  // The state machine runs its own definition, each task invoking the workflow function's handler.
+  states = await startStepFunctions({
+    region: 'us-east-1',
+    credentials,
+    invokeStep: (payload) => handlers.workflow(payload, context),
+  });
   vi.stubEnv('AWS_ENDPOINT_URL_SFN', states.url);
-  // And for EventBridge, where each batch puts one event when it ends.
   events = await startSigV4Server('events', 'us-east-1', (_request, res) => eventsAnswers(res), credentials);
   vi.stubEnv('AWS_ENDPOINT_URL_EVENTBRIDGE', events.url);
   vi.stubEnv('EVENT_SOURCE', 'picsum-batch.test');
   vi.stubEnv('EVENT_BUS_NAME', 'batches-bus');
-  vi.stubEnv('STATE_MACHINE_ARN', 'arn:aws:states:us-east-1:123456789012:stateMachine:picsum-batch-batches');
+  vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
   vi.stubEnv('SYNC_MAX_COUNT', '5');
   vi.stubEnv('CHUNK_SIZE', '10');
-  vi.stubEnv('HEAL_DELAY_S', '600');
   vi.stubEnv('MAX_COUNT', '5000');
   vi.stubEnv('BUCKET_NAME', harness.config.bucket);
   vi.stubEnv('S3_ENDPOINT', harness.s3server.endpoint);
@@ -84,20 +88,44 @@ beforeAll(async () => {
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  vi.stubEnv('RUNS_FUNCTION_NAME', 'picsum-batch-runs');
   handlers = {
     api: (await import('../../lambda/function/handlers/api.js')).handler,
-    runs: (await import('../../lambda/function/handlers/runs.js')).handler,
     workflow: (await import('../../lambda/function/handlers/workflow.js')).handler,
   };
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await harness?.close();
-  await lambda?.close();
   await states?.close();
+  await harness?.close();
   await events?.close();
 });
+
+/**
+ * What EventBridge Scheduler does with its payload: StartExecution of the batch state machine, with
+ * a name of its own (Scheduler cannot name one). Resolves once that execution and the batch's own
+ * (named after the batch) have ended.
+ */
+async function scheduleDelivers(envelope: object, batchId: string) {
+  const client = new SFNClient({ region: 'us-east-1', endpoint: states.url, credentials: TEST_S3_CREDENTIALS });
+  const name = `scheduler-${randomUUID()}`;
+  await client.send(
+    new StartExecutionCommand({ stateMachineArn: STATE_MACHINE_ARN, name, input: JSON.stringify(envelope) }),
+  );
+  client.destroy();
+  const delivered = await states.engine.finished(name);
+  const batch = await states.engine.finished(batchId);
+  return { delivered, batch };
+}
+
+/** The batch's status as GET answers it. */
+async function statusOf(batchId: string) {
+  const response = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+  return { statusCode: response.statusCode, body: JSON.parse(response.body) };
+}
+
+/** Image downloads of the offline picsum server since `from`. */
+const imagesFetchedSince = (from: number) =>
+  harness.picsum.requests.slice(from).filter((request) => request.hop === 'image').length;
 
 /** The batch events put since `from`, as EventBridge received them: one entry each, signed. */
 function eventsPut(from: number) {
@@ -140,20 +168,18 @@ describe('batch events on EventBridge', () => {
     ]);
   });
 
-  it('puts one for a background job, and none for its delivery again', async () => {
-    const job = { batchId: 'evented-job', request: parseRequest({ count: 2, width: 8 }, harness.config) };
+  it('puts one for a batch run on the state machine, at its aggregate', async () => {
     const from = events.seen.length;
-    await handler({ kind: 'picsum-batch.job', job }, context);
-    await handler({ kind: 'picsum-batch.job', job }, context);
-    expect(eventsPut(from).map((event) => [event.DetailType, event.Detail.batchId])).toEqual([
-      ['Batch Done', 'evented-job'],
-    ]);
+    const accepted = (await handler(post({ count: 8, width: 8 }), context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(accepted.body);
+    await states.engine.finished(batchId);
+    expect(eventsPut(from).map((event) => [event.DetailType, event.Detail.batchId])).toEqual([['Batch Done', batchId]]);
   });
 
   it('puts one for a chunked batch, at its aggregate, and none for a step delivered again', async () => {
     const job = { batchId: 'evented-chunks', request: parseRequest({ count: 12, width: 8 }, harness.config) };
     const from = events.seen.length;
-    const plan = (await handler({ kind: 'picsum-batch.plan', job }, context)) as BatchPlan;
+    const plan = (await handler({ kind: 'picsum-batch.plan', job, execution: 'evented-chunks' }, context)) as BatchPlan;
     for (const chunk of plan.chunks) {
       await handler(
         {
@@ -254,23 +280,20 @@ async function bindKeyLongAgo(key: string, batchId: string, body: object) {
 }
 
 const get = (path: string) => ({ httpMethod: 'GET', path, headers: {} }) as unknown as APIGatewayProxyEvent;
-const inputOf = (call: SignedRequest | undefined) => JSON.parse(JSON.parse(call?.body ?? '{}').input ?? '{}');
 
 describe('the functions, one per trigger', () => {
-  it('each refuses the events of the others, naming what arrived, and starts nothing', async () => {
+  it('each refuses the events of the other, naming what arrived, and starts nothing', async () => {
     const before = await harness.keys();
     const run = { kind: 'picsum-batch.run', request: { count: 1, width: 8 } };
     const job = { kind: 'picsum-batch.job', job: { batchId: 'not-here', request: { count: 1 } } };
     const heal = { kind: 'picsum-batch.heal', batchId: 'not-here' };
+    const startsBefore = states.seen.length;
     await expect(handlers.api(run, context)).rejects.toThrow(/^Refused an event of kind "picsum-batch.run" with keys/);
     await expect(handlers.api(heal, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
-    await expect(handlers.runs(heal, context)).rejects.toThrow(/answers only its own background jobs/);
-    await expect(handlers.runs(get('/batches'), context)).rejects.toThrow(/an API Gateway request \(GET \/batches\)/);
-    await expect(handlers.workflow(run, context)).rejects.toThrow(/answers only the batch state machine's steps/);
-    await expect(handlers.workflow(job, context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
+    await expect(handlers.workflow(job, context)).rejects.toThrow(/answers only the batch state machine's steps/);
     await expect(handlers.workflow(get('/batches'), context)).rejects.toMatchObject({ code: 'UNRECOGNIZED_EVENT' });
     expect(await harness.keys()).toEqual(before);
-    expect(lambda.seen.length + states.seen.length).toBe(0);
+    expect(states.seen.length).toBe(startsBefore);
   });
 });
 
@@ -290,74 +313,113 @@ describe('the Lambda handlers', () => {
     expect(JSON.parse(response.body)).toMatchObject({ requested: 2, succeeded: 2 });
   });
 
-  it('runs a scheduler payload and returns the result, keyed by schedule name and time', async () => {
-    const event = {
+  it("runs the schedule's payload on the state machine, as an execution named after its schedule name and time", async () => {
+    const envelope = {
       kind: 'picsum-batch.run',
       request: { count: 2, width: 16 },
       scheduleName: 'nightly',
       scheduledTime: '2026-11-25T03:00:00Z',
     };
 
-    const result = await handler(event, context);
+    const { delivered, batch } = await scheduleDelivers(envelope, 'nightly-20261125T030000Z');
 
-    expect(result).toMatchObject({ batchId: 'nightly-20261125T030000Z', requested: 2, succeeded: 2 });
+    expect([delivered.status, batch.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect((await statusOf('nightly-20261125T030000Z')).body).toMatchObject({
+      status: 'done',
+      result: { requested: 2, succeeded: 2 },
+    });
     expect(await harness.keys()).toContain('images/nightly-20261125T030000Z/manifest.json');
   });
 
-  it('does not run a retried scheduler delivery again: same batch, same objects', async () => {
-    const event = {
-      kind: 'picsum-batch.run',
-      request: { count: 2, width: 16 },
-      scheduleName: 'retry',
-      scheduledTime: '2026-11-25T04:00:00Z',
-    };
-    const first = await handler(event, context);
-    const keysAfterFirst = await harness.keys();
-    const requestsAfterFirst = harness.picsum.requests.length;
+  it('does not run a redelivered schedule payload again, small or over CHUNK_SIZE: same batch, same objects', async () => {
+    for (const [count, time] of [
+      [2, '2026-11-25T04:00:00Z'],
+      [30, '2026-11-25T05:00:00Z'],
+    ] as const) {
+      const envelope = {
+        kind: 'picsum-batch.run',
+        request: { count, width: 8 },
+        scheduleName: 'again',
+        scheduledTime: time,
+      };
+      const batchId = `again-${time.replace(/[-:]/g, '')}`;
+      await scheduleDelivers(envelope, batchId);
+      const keysAfterFirst = await harness.keys();
+      const requestsAfterFirst = harness.picsum.requests.length;
 
-    const second = await handler(event, context);
+      const second = await scheduleDelivers(envelope, batchId);
 
-    expect(second).toEqual(first);
-    expect(await harness.keys()).toEqual(keysAfterFirst);
-    expect(harness.picsum.requests).toHaveLength(requestsAfterFirst);
+      // The second delivery's execution finds the batch's own started already, and starts nothing.
+      expect(second.delivered.status).toBe('SUCCEEDED');
+      expect(await harness.keys()).toEqual(keysAfterFirst);
+      expect(harness.picsum.requests).toHaveLength(requestsAfterFirst);
+      expect((await statusOf(batchId)).body).toMatchObject({ status: 'done', result: { succeeded: count } });
+    }
   });
 
-  it('heals a scheduled batch left with failed items once: the state machine waits, then its heal event retries them', async () => {
+  it('heals a scheduled batch left with failed items once, in its own execution: it waits, claims a retry and runs it', async () => {
     const batchId = 'heal-20261125T060000Z';
     const ids = CATALOG.slice(0, 6).map((entry) => entry.id);
-    const run = { kind: 'picsum-batch.run', request: { ids, width: 16 } };
-    // The first two photos are refused (404: not retried).
+    const request = { ids, width: 16 };
+    // The first two photos are refused once each (404: not retried within a run).
     faults = (r) =>
-      r.hop === 'base' && ids.slice(0, 2).includes(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined;
-    const before = states.seen.length;
+      r.hop === 'base' && ids.slice(0, 2).includes(r.photo ?? '') && r.attempt === 1
+        ? { kind: 'status', status: 404 }
+        : undefined;
 
-    const first = await handler({ ...run, scheduleName: 'heal', scheduledTime: '2026-11-25T06:00:00Z' }, context);
-    // A run that is not the schedule's (a direct invocation) does not heal.
-    const direct = await handler(run, context);
+    const { batch } = await scheduleDelivers(
+      { kind: 'picsum-batch.run', request, scheduleName: 'heal', scheduledTime: '2026-11-25T06:00:00Z' },
+      batchId,
+    );
 
-    expect(first).toMatchObject({ batchId, succeeded: 4, failed: 2, retries: 0 });
-    expect(direct).toMatchObject({ failed: 2 });
-    const started = states.seen.slice(before);
-    expect(started.map((call) => JSON.parse(call.body).name)).toEqual([`${batchId}-heal`]);
-    expect(inputOf(started[0])).toEqual({ heal: { batchId, delaySeconds: 600 } });
-
-    // The state machine's Heal step, once the delay has passed and picsum is well again.
-    faults = undefined;
-    const healed = await handler({ kind: 'picsum-batch.heal', batchId }, context);
-
-    expect(healed).toMatchObject({ batchId, requested: 6, succeeded: 6, failed: 0, retries: 1 });
-    expect(states.seen.length - before).toBe(1);
-    const requests = harness.picsum.requests.length;
-    expect(await handler({ kind: 'picsum-batch.heal', batchId }, context)).toEqual(healed);
-    expect(harness.picsum.requests).toHaveLength(requests);
+    expect(batch.status).toBe('SUCCEEDED');
+    const healed = (await statusOf(batchId)).body;
+    expect(healed).toMatchObject({ status: 'done', result: { requested: 6, succeeded: 6, failed: 0, retries: 1 } });
+    // One execution did it all: no other was started for the batch.
+    expect(states.engine.names().filter((name) => name.startsWith(batchId))).toEqual([batchId]);
   });
 
-  it('sends a batch over SYNC_MAX_COUNT to itself, and one over CHUNK_SIZE to the state machine', async () => {
+  it('does not heal a run the schedule did not start (no schedule name and time)', async () => {
+    const ids = CATALOG.slice(6, 9).map((entry) => entry.id);
+    faults = (r) => (r.hop === 'base' && r.photo === ids[0] ? { kind: 'status', status: 404 } : undefined);
+    const client = new SFNClient({ region: 'us-east-1', endpoint: states.url, credentials: TEST_S3_CREDENTIALS });
+    const name = `direct-${randomUUID()}`;
+    await client.send(
+      new StartExecutionCommand({
+        stateMachineArn: STATE_MACHINE_ARN,
+        name,
+        input: JSON.stringify({ kind: 'picsum-batch.run', request: { ids, width: 16 } }),
+      }),
+    );
+    client.destroy();
+    await states.engine.finished(name);
+    const batchId = states.engine.names().at(-1) ?? '';
+    expect(batchId).not.toBe(name);
+    await states.engine.finished(batchId);
+
+    expect((await statusOf(batchId)).body).toMatchObject({ status: 'done', result: { failed: 1, retries: 0 } });
+  });
+
+  it('starts a batch over SYNC_MAX_COUNT on the state machine, named after it, and one over CHUNK_SIZE in chunks', async () => {
     const small = (await handler(post({ count: 8, width: 8 }), context)) as { statusCode: number; body: string };
     const large = (await handler(post({ count: 40, width: 8 }), context)) as { statusCode: number; body: string };
 
     expect([small.statusCode, large.statusCode]).toEqual([202, 202]);
-    expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(JSON.parse(small.body).batchId);
+    const [smallId, largeId] = [JSON.parse(small.body).batchId, JSON.parse(large.body).batchId];
+    const started = states.seen.filter((call) => call.headers['x-amz-target'] === 'AWSStepFunctions.StartExecution');
+    const names = started.map((call) => JSON.parse(call.body).name);
+    expect(names).toEqual(expect.arrayContaining([smallId, largeId]));
+    const call = started.find((each) => JSON.parse(each.body).name === largeId);
+    expect(call?.signatureValid).toBe(true);
+    expect(JSON.parse(JSON.parse(call?.body ?? '{}').input)).toMatchObject({
+      batchId: largeId,
+      request: { count: 40 },
+    });
+    expect(JSON.parse(call?.body ?? '{}').stateMachineArn).toBe(STATE_MACHINE_ARN);
+    await states.engine.finished(smallId);
+    await states.engine.finished(largeId);
+    expect((await statusOf(smallId)).body).toMatchObject({ status: 'done', result: { succeeded: 8 } });
+    expect((await statusOf(largeId)).body).toMatchObject({ status: 'done', result: { succeeded: 40 } });
     // Where to watch it, as the caller addresses the API: with its stage.
     const staged = (await handler(
       { ...post({ count: 8, width: 8 }), requestContext: { path: '/v1/batches' } } as APIGatewayProxyEvent,
@@ -366,35 +428,67 @@ describe('the Lambda handlers', () => {
     const { batchId } = JSON.parse(staged.body);
     expect(staged.headers).toMatchObject({ location: `/v1/batches/${batchId}` });
     expect(JSON.parse(staged.body).statusUrl).toBe(`/batches/${batchId}`);
-    const started = states.seen.at(-1);
-    expect(started?.signatureValid).toBe(true);
-    expect(started?.headers['x-amz-target']).toBe('AWSStepFunctions.StartExecution');
-    expect(inputOf(started)).toMatchObject({ batchId: JSON.parse(large.body).batchId, request: { count: 40 } });
-    expect(JSON.parse(started?.body ?? '{}').stateMachineArn).toMatch(/:stateMachine:picsum-batch-batches$/);
+    await states.engine.finished(batchId);
   });
 
-  it('starts a scheduled batch over CHUNK_SIZE once on the state machine; a retried delivery starts nothing', async () => {
-    const event = {
-      kind: 'picsum-batch.run',
-      request: { count: 30, width: 8 },
-      scheduleName: 'big',
-      scheduledTime: '2026-11-25T05:00:00Z',
-    };
-    const before = states.seen.length;
+  it('answers a batch from its execution: accepted, running with its chunks, then done', async () => {
+    const planned = states.hold('picsum-batch.plan');
+    const aggregated = states.hold('picsum-batch.aggregate');
+    const accepted = (await handler(post({ count: 20, width: 8 }), context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(accepted.body);
 
-    const first = await handler(event, context);
-    const second = await handler(event, context);
+    await planned.reached;
+    const beforePlan = await statusOf(batchId);
+    planned.release();
+    await aggregated.reached;
+    const beforeAggregate = await statusOf(batchId);
+    aggregated.release();
+    await states.engine.finished(batchId);
+    const after = await statusOf(batchId);
 
-    expect(first).toMatchObject({ batchId: 'big-20261125T050000Z', status: 'accepted', requested: 30 });
-    expect(second).toMatchObject({ batchId: 'big-20261125T050000Z', status: 'accepted' });
-    expect(states.seen.length - before).toBe(1);
-    expect(JSON.parse(states.seen.at(-1)?.body ?? '{}').name).toBe('big-20261125T050000Z');
+    expect(JSON.parse(accepted.body)).toMatchObject({ status: 'accepted' });
+    expect(beforePlan.body).toMatchObject({ batchId, status: 'accepted', requested: 20 });
+    expect(beforeAggregate.body).toMatchObject({
+      batchId,
+      status: 'running',
+      execution: batchId,
+      done: 20,
+      succeeded: 20,
+      chunks: { total: 2, done: 2 },
+    });
+    expect(after.body).toMatchObject({ status: 'done', result: { succeeded: 20 } });
+  });
+
+  it('answers a batch whose execution failed as failed, with its error, even when nothing recorded it', async () => {
+    // The plan fails, and so does the step that records the failure: only the engine knows.
+    states.failSteps('picsum-batch.plan', 'picsum-batch.failed');
+    const accepted = (await handler(post({ count: 8, width: 8 }), context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(accepted.body);
+    const end = await states.engine.finished(batchId);
+    states.failSteps();
+
+    expect(end.status).toBe('FAILED');
+    expect((await statusOf(batchId)).body).toMatchObject({ batchId, status: 'failed', error: 'Lambda.Unknown' });
+    expect(await harness.keys(`images/${batchId}/`)).toEqual([]);
+  });
+
+  it('answers a planned batch whose execution stopped as failed, not running', async () => {
+    // The aggregate fails for good, and the step that records it too: the plan's record says running.
+    states.failSteps('picsum-batch.aggregate', 'picsum-batch.failed');
+    const accepted = (await handler(post({ count: 8, width: 8 }), context)) as APIGatewayProxyResult;
+    const { batchId } = JSON.parse(accepted.body);
+    await states.engine.finished(batchId);
+    states.failSteps();
+
+    const record = JSON.parse((await harness.object(`images/${batchId}/status.json`)).bytes.toString());
+    expect(record).toMatchObject({ status: 'running', execution: batchId });
+    expect((await statusOf(batchId)).body).toMatchObject({ batchId, status: 'failed', error: 'Lambda.Unknown' });
   });
 
   it('runs the state machine steps it is sent: plan, a chunk, aggregate', async () => {
     const job = { batchId: 'steps', request: parseRequest({ count: 25, width: 8, concurrency: 4 }, harness.config) };
 
-    const plan = (await handler({ kind: 'picsum-batch.plan', job }, context)) as BatchPlan;
+    const plan = (await handler({ kind: 'picsum-batch.plan', job, execution: 'steps' }, context)) as BatchPlan;
     for (const chunk of plan.chunks) {
       const task = { ...job, concurrency: plan.concurrency, startedAt: plan.startedAt, chunk };
       await handler({ kind: 'picsum-batch.chunk', task }, context);
@@ -413,10 +507,6 @@ describe('the Lambda handlers', () => {
     });
   });
 
-  it('fails a scheduler payload with a bad request, naming the field', async () => {
-    await expect(handler({ kind: 'picsum-batch.run', request: { count: -1 } }, context)).rejects.toThrow(/`count`/);
-  });
-
   it.each([
     ['an empty event', {}],
     ['an S3 notification', { Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'images/x.jpg' } } }] }],
@@ -427,7 +517,7 @@ describe('the Lambda handlers', () => {
   ])('refuses %s, naming what arrived, and starts nothing', async (_name, event) => {
     const keysBefore = await harness.keys();
     const fetchedBefore = harness.picsum.requests.length;
-    const launchesBefore = lambda.seen.length + states.seen.length;
+    const launchesBefore = states.seen.length;
 
     await expect(handler(event, context)).rejects.toMatchObject({
       name: 'UnrecognizedEventError',
@@ -436,7 +526,7 @@ describe('the Lambda handlers', () => {
 
     expect(await harness.keys()).toEqual(keysBefore);
     expect(harness.picsum.requests).toHaveLength(fetchedBefore);
-    expect(lambda.seen.length + states.seen.length).toBe(launchesBefore);
+    expect(states.seen.length).toBe(launchesBefore);
   });
 
   const validRequest = {
@@ -450,36 +540,41 @@ describe('the Lambda handlers', () => {
   };
   it.each([
     [
-      'a job whose batch id climbs out of its folder',
-      { kind: 'picsum-batch.job', job: { batchId: 'zz/../../../escape-job', request: validRequest } },
+      'a plan whose batch id climbs out of its folder',
+      { kind: 'picsum-batch.plan', job: { batchId: 'zz/../../../escape-job', request: validRequest }, execution: 'e' },
       /`event.job.batchId`/,
     ],
     [
       'a plan whose batch id escapes the key prefix',
-      { kind: 'picsum-batch.plan', job: { batchId: '../plan-escape', request: validRequest } },
+      { kind: 'picsum-batch.plan', job: { batchId: '../plan-escape', request: validRequest }, execution: 'e' },
       /`event.job.batchId`/,
     ],
     [
-      'a job of -5 images',
-      { kind: 'picsum-batch.job', job: { batchId: 'neg', request: { ...validRequest, count: -5 } } },
+      'a plan of -5 images',
+      { kind: 'picsum-batch.plan', job: { batchId: 'neg', request: { ...validRequest, count: -5 } }, execution: 'neg' },
       /`count`/,
     ],
     [
-      'a job whose width is a path',
+      'a plan whose width is a path',
       {
-        kind: 'picsum-batch.job',
+        kind: 'picsum-batch.plan',
         job: { batchId: 'path', request: { ...validRequest, width: '../../v2/list?page=1#' } },
+        execution: 'path',
       },
       /`width`/,
     ],
     [
-      'a job with an unknown request field',
-      { kind: 'picsum-batch.job', job: { batchId: 'extra', request: { ...validRequest, url: 'x' } } },
+      'a plan with an unknown request field',
+      { kind: 'picsum-batch.plan', job: { batchId: 'extra', request: { ...validRequest, url: 'x' } }, execution: 'x' },
       /`url`/,
     ],
     [
       'a retry of more items than its batch',
-      { kind: 'picsum-batch.job', job: { batchId: 'r', request: validRequest, retry: { run: 1, items: 3 } } },
+      {
+        kind: 'picsum-batch.plan',
+        job: { batchId: 'r', request: validRequest, retry: { run: 1, items: 3 } },
+        execution: 'r-retry-1',
+      },
       /retry.items/,
     ],
     [
@@ -517,6 +612,12 @@ describe('the Lambda handlers', () => {
       /`event.batchId`/,
     ],
     ['a heal of a forged batch id', { kind: 'picsum-batch.heal', batchId: '..' }, /`event.batchId`/],
+    [
+      'a plan naming an execution that is not a name',
+      { kind: 'picsum-batch.plan', job: { batchId: 'x', request: validRequest }, execution: '../x' },
+      /`event.execution`/,
+    ],
+    ['a schedule payload with a bad request', { kind: 'picsum-batch.run', request: { count: -1 } }, /`count`/],
   ])('refuses %s, naming what failed, and reads, writes and fetches nothing', async (_name, event, why) => {
     const keysBefore = await harness.keys();
     const fetchedBefore = harness.picsum.requests.length;
@@ -557,13 +658,13 @@ describe('the Lambda handlers', () => {
     await expect(handler(s3Event, context)).rejects.toThrow(/1 record\(s\) from aws:s3/);
   });
 
-  it('answers 503 with Retry-After when launching stays throttled, records the batch failed, and launches it on the repeat', async () => {
-    lambdaAnswers = throttled;
+  it('answers 503 with Retry-After when starting stays throttled, records nothing, and starts it on the repeat', async () => {
+    states.refuseWith(refusingStarts('ThrottlingException'));
     const request = {
       ...post({ count: 8, width: 8 }),
       headers: { 'content-type': 'application/json', 'idempotency-key': 'throttled-1' },
     };
-    const triesBefore = lambda.seen.length;
+    const triesBefore = states.seen.length;
 
     const refused = (await handler(request, context)) as APIGatewayProxyResult;
 
@@ -571,141 +672,129 @@ describe('the Lambda handlers', () => {
     expect(refused.headers?.['retry-after']).toMatch(/^\d+$/);
     const { batchId, error } = JSON.parse(refused.body);
     expect(error.code).toBe('LAUNCH_FAILED');
-    expect(lambda.seen.length - triesBefore).toBeGreaterThan(1);
-    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
-    expect(JSON.parse(status.body)).toMatchObject({ batchId, status: 'failed', error: 'launch_failed' });
+    expect(states.seen.length - triesBefore).toBeGreaterThan(1);
+    expect((await statusOf(batchId)).statusCode).toBe(404);
+    expect(await harness.keys(`images/${batchId}/`)).toEqual([]);
 
-    lambdaAnswers = launched;
+    states.refuseWith(undefined);
     const repeated = (await handler(request, context)) as APIGatewayProxyResult;
 
     expect(repeated.statusCode).toBe(202);
     expect(JSON.parse(repeated.body)).toMatchObject({ batchId, status: 'accepted' });
-    expect(JSON.parse(lambda.seen.at(-1)?.body ?? '{}').job.batchId).toBe(batchId);
-    const after = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
-    expect(JSON.parse(after.body)).toMatchObject({ batchId, status: 'accepted' });
+    await states.engine.finished(batchId);
+    expect((await statusOf(batchId)).body).toMatchObject({ batchId, status: 'done', result: { succeeded: 8 } });
   });
 
-  it('relaunches a batch whose launch failed once, however many repeats race, and answers every one', async () => {
-    lambdaAnswers = throttled;
+  it('starts a batch whose start failed once, however many repeats race, and answers every one', async () => {
+    states.refuseWith(refusingStarts('ThrottlingException'));
     const request = {
       ...post({ count: 8, width: 8 }),
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-relaunch' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-restart' },
     };
     const refused = (await handler(request, context)) as APIGatewayProxyResult;
     const { batchId } = JSON.parse(refused.body);
-    lambdaAnswers = launched;
-    const launchesOf = () => lambda.seen.filter((seen) => JSON.parse(seen.body).job?.batchId === batchId).length;
-    const launchesBefore = launchesOf();
+    states.refuseWith(undefined);
+    const fetched = harness.picsum.requests.length;
 
     const repeats = (await Promise.all(
       Array.from({ length: 20 }, () => handler(request, context)),
     )) as APIGatewayProxyResult[];
+    await states.engine.finished(batchId);
 
-    expect(launchesOf() - launchesBefore).toBe(1);
     expect(repeats.map((answer) => answer.statusCode)).toEqual(Array(20).fill(202));
-    for (const answer of repeats) expect(JSON.parse(answer.body)).toMatchObject({ batchId, status: 'accepted' });
+    for (const answer of repeats) expect(JSON.parse(answer.body)).toMatchObject({ batchId });
+    // One execution ran it: each image fetched once.
+    expect(imagesFetchedSince(fetched)).toBe(8);
   });
 
-  it('starts a batch that recorded nothing once, however many repeats race after the grace', async () => {
+  it('starts a batch whose request died before recording anything once, however many repeats race after it', async () => {
     await bindKeyLongAgo('racing-unrecorded', 'unrecorded-race', { count: 8, width: 8 });
     const repeat = {
       ...post({ count: 8, width: 8 }),
       headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-unrecorded' },
     };
-    const launchesOf = () => lambda.seen.filter((seen) => JSON.parse(seen.body).job?.batchId === 'unrecorded-race');
+    const fetched = harness.picsum.requests.length;
 
     const repeats = (await Promise.all(
       Array.from({ length: 20 }, () => handler(repeat, context)),
     )) as APIGatewayProxyResult[];
+    await states.engine.finished('unrecorded-race');
 
-    expect(launchesOf()).toHaveLength(1);
     expect(repeats.map((answer) => answer.statusCode)).toEqual(Array(20).fill(202));
+    expect(imagesFetchedSince(fetched)).toBe(8);
   });
 
-  it('never answers 2xx for a launch that failed, without an Idempotency-Key either', async () => {
-    statesAnswers = (res) =>
-      res
-        .writeHead(400, { 'content-type': 'application/x-amz-json-1.0' })
-        .end('{"__type":"StateMachineDoesNotExist","message":"State Machine Does Not Exist"}');
+  it('never answers 2xx for a start that failed, without an Idempotency-Key either, and records nothing', async () => {
+    states.refuseWith(refusingStarts('StateMachineDoesNotExist'));
 
     const refused = (await handler(post({ count: 40, width: 8 }), context)) as APIGatewayProxyResult;
 
     expect(refused.statusCode).toBe(503);
     const { batchId } = JSON.parse(refused.body);
-    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
-    expect(JSON.parse(status.body)).toMatchObject({ status: 'failed', error: 'launch_failed' });
+    expect((await statusOf(batchId)).statusCode).toBe(404);
   });
 
-  it('launches a scheduled batch over CHUNK_SIZE again on the next delivery when the first launch failed', async () => {
-    const event = {
-      kind: 'picsum-batch.run',
-      request: { count: 30, width: 8 },
-      scheduleName: 'flaky',
-      scheduledTime: '2026-11-25T06:00:00Z',
-    };
-    statesAnswers = (res) =>
-      res
-        .writeHead(400, { 'content-type': 'application/x-amz-json-1.0' })
-        .end('{"__type":"ExecutionLimitExceeded","message":"Too many executions"}');
-
-    await expect(handler(event, context)).rejects.toThrow(/could not be started/);
-    statesAnswers = started;
-    const redelivered = await handler(event, context);
-
-    expect(redelivered).toMatchObject({ batchId: 'flaky-20261125T060000Z', status: 'accepted' });
-    expect(JSON.parse(states.seen.at(-1)?.body ?? '{}').name).toBe('flaky-20261125T060000Z');
-  });
-
-  it('reports a synchronous batch whose invocation died as failed (interrupted), to GET and to a repeat', async () => {
+  it('answers a synchronous batch whose request died as unfinished, and a repeat finishes it on the state machine', async () => {
+    await bindKeyLongAgo('died-1', 'died-batch', { count: 2, width: 8 });
+    // What a synchronous run leaves when its invocation dies: a run record with its request, no manifest.
     const request = parseRequest({ count: 2, width: 8 }, harness.config);
-    const { batchId } = await claimIdempotencyKey('died-1', request, 'died-batch', new BatchRecords(harness));
-    // What a synchronous run leaves when its invocation dies: a running record, no manifest.
     await new BatchRecords(harness).putStatus({
-      batchId,
+      batchId: 'died-batch',
       status: 'running',
       requested: 2,
       done: 1,
       succeeded: 1,
       failed: 0,
-      expiresAt: new Date(Date.now() - 1_000).toISOString(),
+      request,
+      startedAt: new Date(Date.now() - 120_000).toISOString(),
     });
 
-    const status = (await handler(get(`/batches/${batchId}`), context)) as APIGatewayProxyResult;
+    const status = await statusOf('died-batch');
     const repeated = (await handler(
       { ...post({ count: 2, width: 8 }), headers: { 'content-type': 'application/json', 'idempotency-key': 'died-1' } },
       context,
     )) as APIGatewayProxyResult;
+    await states.engine.finished('died-batch');
 
-    expect(JSON.parse(status.body)).toMatchObject({ batchId, status: 'failed', error: 'interrupted' });
-    expect(repeated.statusCode).toBe(409);
-    expect(JSON.parse(repeated.body)).toMatchObject({ batchId, error: { code: 'BATCH_FAILED' } });
+    expect(status.body).toMatchObject({ batchId: 'died-batch', status: 'unfinished', requested: 2 });
+    expect(repeated.statusCode).toBe(202);
+    expect((await statusOf('died-batch')).body).toMatchObject({ status: 'done', result: { succeeded: 2 } });
   });
 
-  it('starts the batch of a repeated request whose first invocation died before recording anything', async () => {
-    await bindKeyLongAgo('died-early', 'never-started', { count: 2, width: 8 });
+  it('asks a repeat to come back while the first request may still be running its batch', async () => {
+    const request = parseRequest({ count: 2, width: 8 }, harness.config);
+    const keyHash = createHash('sha256').update('in-flight').digest('hex');
+    await putJson(harness.s3, harness.config, idempotencyKey(harness.config, keyHash), {
+      version: 1,
+      batchId: 'in-flight-batch',
+      requestHash: requestHash(request),
+      createdAt: new Date().toISOString(),
+    });
 
     const repeated = (await handler(
       {
         ...post({ count: 2, width: 8 }),
-        headers: { 'content-type': 'application/json', 'idempotency-key': 'died-early' },
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'in-flight' },
       },
       context,
     )) as APIGatewayProxyResult;
 
-    expect(repeated.statusCode).toBe(200);
-    expect(JSON.parse(repeated.body)).toMatchObject({ batchId: 'never-started', succeeded: 2 });
+    expect(repeated.statusCode).toBe(409);
+    expect(JSON.parse(repeated.body).error.code).toBe('IDEMPOTENCY_KEY_IN_USE');
+    expect(await harness.keys('images/in-flight-batch/')).toEqual([]);
   });
 
-  it('records a synchronous batch as running, with an expiry, before its first image', async () => {
-    const putsBefore = harness.picsum.requests.length;
+  it('records a synchronous batch as running with its request, and no expiry, beside its first images', async () => {
     const response = (await handler(post({ count: 2, width: 8 }), context)) as APIGatewayProxyResult;
     const { batchId } = JSON.parse(response.body);
 
+    // The manifest marks it done; the run record it wrote while running stays beside it.
     const record = JSON.parse((await harness.object(`images/${batchId}/status.json`)).bytes.toString());
 
-    expect(harness.picsum.requests.length).toBeGreaterThan(putsBefore);
-    expect(record).toMatchObject({ batchId, status: 'running', requested: 2 });
-    expect(Date.parse(record.expiresAt)).toBeGreaterThan(Date.now());
+    expect(record).toMatchObject({ batchId, status: 'running', requested: 2, request: { count: 2, width: 8 } });
+    expect(record).not.toHaveProperty('expiresAt');
+    expect(record).not.toHaveProperty('execution');
+    expect((await statusOf(batchId)).body).toMatchObject({ status: 'done' });
   });
 
   it('refuses a batch id with dots, as API Gateway would pass it, before reading anything', async () => {

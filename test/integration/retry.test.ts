@@ -6,14 +6,10 @@ import type { Fault, RequestInfo } from '../../lambda/emulators/picsum/offline-p
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
-import {
-  aggregateBatch,
-  planBatch,
-  runChunk,
-  runChunkedHere,
-} from '../../lambda/function/orchestration/chunked/index.js';
+import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orchestration/chunked/index.js';
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
+import { runOnLocalEngine } from '../support/local-engine.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -205,7 +201,7 @@ describe('retrying a chunked batch', () => {
     const retry = await new BatchService(options.config, options.deps).claimRetry('chunked');
     if (retry.kind !== 'claimed') throw new Error(`expected a claimed retry, got ${retry.kind}`);
     expect(retry.job.retry).toEqual({ run: 1, items: 167 });
-    const result = await runChunkedHere(retry.job, options);
+    const result = await runOnLocalEngine(retry.job, options);
 
     expect(result).toMatchObject({ requested: 250, succeeded: 250, failed: 0, retries: 1 });
     const manifest = await manifestOf(result);

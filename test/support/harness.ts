@@ -12,12 +12,12 @@ import {
 import { type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { type Config, loadConfig } from '../../lambda/function/contracts/config.js';
 import type { BatchRequest } from '../../lambda/function/contracts/request.js';
-import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import type { Deps } from '../../lambda/function/pipeline/item-context.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
 import { createS3Client } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
+import { composeLocal } from '../../lambda/local/setup.js';
 import { TEST_S3_CREDENTIALS } from './s3-credentials.js';
 
 export { TEST_S3_CREDENTIALS };
@@ -106,7 +106,7 @@ export async function startHarness(
     runtime: () => ({
       config,
       deps: { s3, source },
-      batches: new BatchService(config, { s3, source }),
+      ...composeLocal(config, { s3, source }),
       storageNote: 'test',
       sourceNote: 'test',
       dataDirectory: undefined,

@@ -3,13 +3,9 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, BatchStatus, Manifest } from '../../lambda/function/contracts/result.js';
 import type { BatchJob } from '../../lambda/function/orchestration/batch.js';
-import {
-  BatchService,
-  type Ended,
-  LaunchError,
-  type Launchers,
-} from '../../lambda/function/orchestration/batch-service.js';
-import { ACCEPTED_WINDOW_MS } from '../../lambda/function/orchestration/lifecycle.js';
+import { BatchService, type Ended, LaunchError } from '../../lambda/function/orchestration/batch-service.js';
+import { type BatchEngine, type Execution, ExecutionExistsError } from '../../lambda/function/orchestration/engine.js';
+import type { RunRecord } from '../../lambda/function/orchestration/lifecycle.js';
 import { manifestKey, progressKey, retryClaimKey, statusKey } from '../../lambda/function/storage/keys.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
@@ -21,37 +17,67 @@ const config = loadConfig({
   MAX_COUNT: '50',
   SYNC_MAX_COUNT: '2',
   CHUNK_SIZE: '4',
-  HEAL_DELAY_S: '60',
   PICSUM_CATALOG: 'off',
 });
 const source = { dispatcher: () => ({}) as never, close: async () => {} };
 
-/** A batch service over an in-memory bucket, with launchers that record what they are given, and the batches it announced. */
-function serviceWith(launchers: Launchers = {}) {
+/**
+ * The engine port in memory, with Step Functions' rules for names: a name running with the same
+ * input answers as started, one that ran refuses. A test sets what it says of an execution.
+ */
+function memoryEngine() {
+  const executions = new Map<string, { execution: Execution; input: string }>();
+  const starts: string[] = [];
+  let refusal: Error | undefined;
+  const engine: BatchEngine = {
+    async start(name, job) {
+      starts.push(name);
+      if (refusal) throw refusal;
+      const input = JSON.stringify(job);
+      const known = executions.get(name);
+      if (known && (known.execution.status !== 'RUNNING' || known.input !== input))
+        throw new ExecutionExistsError(name);
+      if (!known) {
+        executions.set(name, {
+          execution: { status: 'RUNNING', startedAt: '2026-12-06T00:00:00.000Z', requested: job.request.count },
+          input,
+        });
+      }
+    },
+    async describe(name) {
+      return executions.get(name)?.execution;
+    },
+  };
+  return {
+    engine,
+    starts,
+    refuse(error: Error | undefined) {
+      refusal = error;
+    },
+    set(name: string, execution: Execution) {
+      executions.set(name, { execution, input: '' });
+    },
+  };
+}
+
+/** A batch service over an in-memory bucket and engine, and the batches it announced. */
+function serviceWith(options: { engine?: false } = {}) {
   const s3 = memoryS3();
   const announced: Ended[] = [];
-  const service = new BatchService(config, { s3, source }, launchers, async (ended) => void announced.push(ended));
+  const engine = memoryEngine();
+  const service = new BatchService(
+    config,
+    { s3, source },
+    options.engine === false ? undefined : engine.engine,
+    async (ended) => void announced.push(ended),
+  );
   return {
     service,
+    engine,
     announced,
     objects: s3.objects,
     record: (key: string) => JSON.parse(s3.objects.get(key) ?? 'null'),
   };
-}
-
-/** Launchers that remember each job they launch. */
-function recording() {
-  const launched: { job: string[]; chunked: string[]; heal: { batchId: string; delaySeconds: number }[] } = {
-    job: [],
-    chunked: [],
-    heal: [],
-  };
-  const launchers: Launchers = {
-    job: async (job) => void launched.job.push(job.batchId),
-    chunked: async (job) => void launched.chunked.push(job.batchId),
-    heal: async (heal) => void launched.heal.push(heal),
-  };
-  return { launched, launchers };
 }
 
 const jobOf = (batchId: string, count: number, extra: Partial<BatchJob> = {}): BatchJob => ({
@@ -85,6 +111,19 @@ const manifestOf = (batchId: string, result: Partial<BatchResult> = {}): Manifes
   items: [],
 });
 
+/** A run record as a run writes it: running, with its request; `execution` when the engine runs it. */
+const runRecord = (batchId: string, extra: Partial<RunRecord> = {}): RunRecord => ({
+  batchId,
+  status: 'running',
+  requested: 2,
+  done: 0,
+  succeeded: 0,
+  failed: 0,
+  request: parseRequest({ count: 2, width: 8 }, config),
+  startedAt: '2026-12-06T00:00:00.000Z',
+  ...extra,
+});
+
 describe('BatchService: where a batch runs', () => {
   it("runs a job here up to the caller's limit, and never past CHUNK_SIZE", () => {
     const { service } = serviceWith();
@@ -96,68 +135,51 @@ describe('BatchService: where a batch runs', () => {
     expect(service.runsHere(jobOf('a', 9, { retry: { run: 1, items: 2 } }), 2)).toBe(true);
   });
 
-  it('starts a job it may run here in this process, its manifest written, and launches nothing', async () => {
-    const { launched, launchers } = recording();
-    const { service, record } = serviceWith(launchers);
+  it('starts a job it may run here in this process, its manifest written, and starts nothing on the engine', async () => {
+    const { service, record, engine } = serviceWith();
     const started = await service.start(jobOf('here', 2), cancelledHere(2));
     expect(started).toMatchObject({ ranNow: true, result: { batchId: 'here', status: 'cancelled', requested: 2 } });
     expect(record(manifestKey(config, 'here'))).toMatchObject({ batchId: 'here' });
-    expect(launched).toEqual({ job: [], chunked: [], heal: [] });
+    expect(engine.starts).toEqual([]);
   });
 
-  it('accepts a larger one and launches it as a job, or over CHUNK_SIZE on the chunked path', async () => {
-    const { launched, launchers } = recording();
-    const { service, record } = serviceWith(launchers);
-    const job = await service.start(jobOf('job', 3), cancelledHere(2));
-    const chunked = await service.start(jobOf('chunked', 5), cancelledHere(100));
-    expect(job).toMatchObject({ ranNow: false, answer: { batchId: 'job', status: 'accepted', requested: 3 } });
-    expect(chunked).toMatchObject({ ranNow: false, answer: { batchId: 'chunked', status: 'accepted' } });
-    expect(launched.job).toEqual(['job']);
-    expect(launched.chunked).toEqual(['chunked']);
-    const accepted = record(statusKey(config, 'job')) as Extract<BatchStatus, { status: 'accepted' }>;
-    expect(accepted.status).toBe('accepted');
-    expect(Date.parse(accepted.expiresAt) - Date.parse(accepted.acceptedAt)).toBe(ACCEPTED_WINDOW_MS);
+  it('starts a larger one on the engine, as the execution named after it (and its retry run), writing nothing', async () => {
+    const { service, engine, objects } = serviceWith();
+    const big = await service.start(jobOf('big', 3), cancelledHere(2));
+    const retry = await service.start(jobOf('r', 9, { retry: { run: 2, items: 5 } }), cancelledHere(100));
+    expect(big).toMatchObject({ ranNow: false, answer: { batchId: 'big', status: 'accepted', requested: 3 } });
+    expect(retry).toMatchObject({ ranNow: false, answer: { batchId: 'r', status: 'accepted', retry: { run: 2 } } });
+    expect(engine.starts).toEqual(['big', 'r-retry-2']);
+    expect([...objects.keys()]).toEqual([]);
   });
 
-  it('records a batch whose launch failed as failed, and throws a LaunchError naming why', async () => {
-    const { service, record } = serviceWith({
-      job: async () => {
-        throw new Error('Rate exceeded');
-      },
-    });
+  it('starts a repeat of a running batch as the same execution, and refuses one of a batch that ran', async () => {
+    const { service, engine } = serviceWith();
+    await service.accept(jobOf('again', 3));
+    await expect(service.accept(jobOf('again', 3))).resolves.toMatchObject({ status: 'accepted' });
+    engine.set('again', { status: 'SUCCEEDED', startedAt: 'x' });
+    await expect(service.accept(jobOf('again', 3))).rejects.toThrow(LaunchError);
+  });
+
+  it('throws a LaunchError naming why when the engine refuses, and writes nothing', async () => {
+    const { service, engine, objects } = serviceWith();
+    engine.refuse(new Error('Rate exceeded'));
     const failing = service.accept(jobOf('f', 3));
     await expect(failing).rejects.toThrow(LaunchError);
     await expect(failing).rejects.toThrow('Batch f could not be started: Rate exceeded');
-    expect(record(statusKey(config, 'f'))).toMatchObject({
-      status: 'failed',
-      error: 'launch_failed',
-      requested: 3,
-      cause: 'Batch f could not be started: Rate exceeded',
-    });
+    expect([...objects.keys()]).toEqual([]);
   });
 
-  it('launches a job of exactly CHUNK_SIZE items as a job, and runs one here in one piece', async () => {
-    const { launched, launchers } = recording();
-    const { service, record } = serviceWith(launchers);
-    await service.accept(jobOf('edge', 4));
-    expect(launched).toMatchObject({ job: ['edge'], chunked: [] });
-    await service.run(jobOf('whole', 4), cancelledHere(4));
-    // One piece: a running record (the manifest says it is done), and no chunk's progress.
-    expect(record(statusKey(config, 'whole'))).toMatchObject({ status: 'running' });
-    expect(record(progressKey(config, 'whole', 0))).toBeNull();
+  it('names the missing setting when there is no engine, and writes nothing', async () => {
+    const { service, objects } = serviceWith({ engine: false });
+    await expect(service.accept(jobOf('j', 3))).rejects.toThrow(/STATE_MACHINE_ARN is not set/);
+    expect([...objects.keys()]).toEqual([]);
   });
 
-  it('names the missing setting when an entry cannot launch a kind of batch', async () => {
-    const { service } = serviceWith();
-    await expect(service.accept(jobOf('j', 3))).rejects.toThrow(/RUNS_FUNCTION_NAME is not set/);
-    await expect(service.accept(jobOf('c', 5))).rejects.toThrow(/STATE_MACHINE_ARN is not set/);
-  });
-
-  it('announces each batch it runs here once, as it ends (whole or in chunks), and one ended elsewhere when told', async () => {
+  it('announces each batch it runs here once, as it ends, and one ended elsewhere when told', async () => {
     const { service, announced } = serviceWith();
     const whole = await service.run(jobOf('whole', 2), cancelledHere(100));
-    const chunked = await service.run(jobOf('chunked', 6), cancelledHere(100));
-    expect(announced).toEqual([whole, chunked]);
+    expect(announced).toEqual([whole]);
     const failed: Ended = {
       batchId: 'elsewhere',
       status: 'failed',
@@ -167,118 +189,36 @@ describe('BatchService: where a batch runs', () => {
       failedAt: '2026-12-04T00:00:00.000Z',
     };
     await service.ended(failed);
-    expect(announced).toEqual([whole, chunked, failed]);
-    // Without an announcer (locally, or no EVENT_SOURCE) batches end as ever.
+    expect(announced).toEqual([whole, failed]);
+    // Without an announcer (no EVENT_SOURCE) batches end as ever.
     const unannounced = new BatchService(config, { s3: memoryS3(), source });
     await expect(unannounced.run(jobOf('quiet', 2), cancelledHere(100))).resolves.toMatchObject({ batchId: 'quiet' });
     await expect(unannounced.ended(failed)).resolves.toBeUndefined();
   });
 
-  it('runs a job over CHUNK_SIZE here chunk after chunk, when asked to run it here', async () => {
-    const { service, record } = serviceWith();
-    const result = await service.run(jobOf('big', 6), cancelledHere(100));
-    expect(result).toMatchObject({ batchId: 'big', requested: 6, status: 'cancelled' });
-    // The chunked path's records: a plan, then the chunks' progress.
-    expect(record(progressKey(config, 'big', 0))).toMatchObject({ chunk: 0, finished: true });
-    expect(record(statusKey(config, 'big'))).toMatchObject({ status: 'done' });
-  });
-
-  it('keeps a local run on a lease: its running record expires a minute after it was written', async () => {
+  it('keeps a run record with its request while a batch runs here, with no expiry, and reads it as running meanwhile', async () => {
     const { service, objects } = serviceWith();
-    const seen: BatchStatus[] = [];
+    const seen: Promise<BatchStatus | undefined>[] = [];
     const set = objects.set.bind(objects);
     objects.set = (key, value) => {
-      if (key === statusKey(config, 'leased')) seen.push(JSON.parse(value));
-      return set(key, value);
+      const result = set(key, value);
+      if (key === statusKey(config, 'live')) seen.push(service.status('live'));
+      return result;
     };
-    const before = Date.now();
-    await service.run(jobOf('leased', 2), {
-      deadlineAt: Date.now() + 3_600_000,
-      cancel: AbortSignal.abort(),
-      lease: true,
-    });
-    const running = seen[0] as Extract<BatchStatus, { status: 'running' }>;
-    expect(running.status).toBe('running');
-    // Leased: about a minute from now, not the deadline's hour and its grace.
-    expect(Date.parse(running.expiresAt ?? '') - before).toBeLessThan(5 * 60_000);
-    expect(Date.parse(running.expiresAt ?? '') - before).toBeGreaterThanOrEqual(60_000);
-  });
-});
-
-describe('BatchService: deliveries that may repeat', () => {
-  it('answers the result of a job whose manifest says it ran, and runs nothing', async () => {
-    const { service, objects } = serviceWith();
-    objects.set(manifestKey(config, 'ran'), JSON.stringify(manifestOf('ran')));
-    const again = await service.startOnce(jobOf('ran', 2), cancelledHere(4));
-    expect(again).toEqual({ ranNow: false, answer: manifestOf('ran').result });
-  });
-
-  it('runs a retry whose run the manifest has not recorded yet, and not one it has', async () => {
-    const { service, objects } = serviceWith();
-    objects.set(manifestKey(config, 'r'), JSON.stringify(manifestOf('r', { retries: 1 })));
-    const recorded = await service.startOnce(jobOf('r', 2, { retry: { run: 1, items: 1 } }), cancelledHere(4));
-    expect(recorded.ranNow).toBe(false);
-    const next = service.startOnce(jobOf('r', 2, { retry: { run: 2, items: 1 } }), cancelledHere(4));
-    // Retry 2 has no claim to run from: it tries, which is what this asserts.
-    await expect(next).rejects.toThrow(/Retry 2 of batch r was never claimed/);
-  });
-
-  it('runs a first delivery here', async () => {
-    const { service } = serviceWith();
-    expect(await service.startOnce(jobOf('first', 2), cancelledHere(4))).toMatchObject({ ranNow: true });
-  });
-
-  it('launches a job too large to run here once: a delivery again finds it, unless its launch failed', async () => {
-    const { launched, launchers } = recording();
-    const { service, objects } = serviceWith(launchers);
-    const first = await service.startOnce(jobOf('big', 5), cancelledHere(4));
-    const again = await service.startOnce(jobOf('big', 5), cancelledHere(4));
-    expect(first).toMatchObject({ ranNow: false, answer: { status: 'accepted' } });
-    expect(again).toMatchObject({ ranNow: false, answer: { status: 'accepted' } });
-    expect(launched.chunked).toEqual(['big']);
-
-    objects.set(
-      statusKey(config, 'big'),
-      JSON.stringify({
-        batchId: 'big',
-        status: 'failed',
-        requested: 5,
-        error: 'launch_failed',
-        cause: 'x',
-        failedAt: 'y',
-      }),
-    );
-    await service.startOnce(jobOf('big', 5), cancelledHere(4));
-    expect(launched.chunked).toEqual(['big', 'big']);
-  });
-
-  it('claims the relaunch of a batch that never started once, however many claim it', async () => {
-    const { service, record } = serviceWith();
-    const job = jobOf('never', 3);
-    const claims = await Promise.all([service.claimRelaunch(job), service.claimRelaunch(job)]);
-    expect(claims.sort()).toEqual([false, true]);
-    expect(record(statusKey(config, 'never'))).toMatchObject({ status: 'accepted' });
-    // Accepted now: nothing left to claim.
-    expect(await service.claimRelaunch(job)).toBe(false);
-  });
-
-  it('claims the relaunch of a batch whose launch failed, and no other failed batch', async () => {
-    const { service, objects } = serviceWith();
-    const failed = (error: string) =>
-      JSON.stringify({ batchId: 'x', status: 'failed', requested: 3, error, cause: 'c', failedAt: 'f' });
-    await service.records.putStatus(JSON.parse(failed('launch_failed')));
-    expect(await service.claimRelaunch(jobOf('x', 3))).toBe(true);
-    await service.records.putStatus(JSON.parse(failed('interrupted')));
-    expect(await service.claimRelaunch(jobOf('x', 3))).toBe(false);
-    expect(JSON.parse(objects.get(statusKey(config, 'x')) ?? '')).toMatchObject({ error: 'interrupted' });
+    await service.run(jobOf('live', 2), cancelledHere(2));
+    objects.set = set;
+    const record = JSON.parse(objects.get(statusKey(config, 'live')) ?? '');
+    expect(record).toMatchObject({ status: 'running', request: { count: 2 } });
+    expect(record).not.toHaveProperty('expiresAt');
+    const statuses = await Promise.all(seen);
+    expect(statuses[0]).toMatchObject({ batchId: 'live', status: 'running' });
+    expect(statuses[0]).not.toHaveProperty('request');
+    // Ended here: the manifest answers.
+    expect(await service.status('live')).toMatchObject({ status: 'cancelled' });
   });
 });
 
 describe("BatchService: a batch's status", () => {
-  const now = Date.now();
-  const later = new Date(now + 600_000).toISOString();
-  const earlier = new Date(now - 1_000).toISOString();
-
   it('is its record when that says done or cancelled, without reading the manifest', async () => {
     const { service } = serviceWith();
     for (const status of ['done', 'cancelled'] as const) {
@@ -302,68 +242,79 @@ describe("BatchService: a batch's status", () => {
     expect(await service.status('m')).toMatchObject({ status: 'cancelled' });
   });
 
-  it("is a retry's record while the retry is under way, and the manifest once its record expired", async () => {
-    const { service, objects } = serviceWith();
+  it("is a retry's while its execution runs, failed when that failed, and the manifest's for an earlier run", async () => {
+    const { service, objects, engine } = serviceWith();
     objects.set(manifestKey(config, 'r'), JSON.stringify(manifestOf('r', { retries: 1 })));
-    const retrying = {
-      batchId: 'r',
-      status: 'running' as const,
-      requested: 2,
-      done: 0,
-      succeeded: 0,
-      failed: 0,
-      expiresAt: later,
-      retry: { run: 2, items: 1 },
-    };
+    const retrying = runRecord('r', { retry: { run: 2, items: 1 }, execution: 'r-retry-2' });
     await service.records.putStatus(retrying);
-    expect(await service.status('r')).toEqual(retrying);
-    // A record of an earlier run than the manifest's: the manifest answers.
+    engine.set('r-retry-2', { status: 'RUNNING', startedAt: 'x' });
+    expect(await service.status('r')).toMatchObject({ status: 'running', retry: { run: 2 }, execution: 'r-retry-2' });
+    engine.set('r-retry-2', { status: 'FAILED', startedAt: 'x', stoppedAt: 'y', error: 'States.Timeout', cause: 'c' });
+    expect(await service.status('r')).toMatchObject({ status: 'failed', error: 'States.Timeout', failedAt: 'y' });
+    // A record of an earlier run than the manifest's, or of no retry: the manifest answers.
     await service.records.putStatus({ ...retrying, retry: { run: 1, items: 1 } });
     expect(await service.status('r')).toMatchObject({ status: 'done' });
-    // A run without a retry: the manifest answers.
     const { retry: _none, ...plain } = retrying;
     await service.records.putStatus(plain);
-    expect(await service.status('r')).toMatchObject({ status: 'done' });
-    await service.records.putStatus({ ...retrying, expiresAt: earlier });
     expect(await service.status('r')).toMatchObject({ status: 'done', result: { retries: 1 } });
-    await service.records.putStatus({ ...retrying, status: 'accepted', acceptedAt: earlier } as BatchStatus);
-    expect(await service.status('r')).toMatchObject({ status: 'accepted' });
   });
 
-  it("sums a chunked run's progress records; reads an expired record as interrupted; knows no unknown batch", async () => {
-    const { service, objects } = serviceWith();
-    const planned = {
-      batchId: 'c',
-      status: 'running' as const,
-      requested: 8,
-      done: 0,
-      succeeded: 0,
-      failed: 0,
-      chunks: { total: 2, done: 0 },
-      plannedAt: earlier,
-    };
+  it("sums a running chunked run's progress records; reads a run whose execution is unknown, or stopped, as such", async () => {
+    const { service, objects, engine } = serviceWith();
+    const planned = runRecord('c', { requested: 8, chunks: { total: 2, done: 0 }, plannedAt: 'p', execution: 'c' });
     await service.records.putStatus(planned);
     objects.set(
       progressKey(config, 'c', 0),
       JSON.stringify({ chunk: 0, done: 4, succeeded: 3, failed: 1, finished: true }),
     );
     objects.set(progressKey(config, 'c', 1), JSON.stringify({ chunk: 1, done: 1, succeeded: 1, failed: 0 }));
+    engine.set('c', { status: 'RUNNING', startedAt: 'x' });
     expect(await service.status('c')).toMatchObject({
+      status: 'running',
       done: 5,
       succeeded: 4,
       failed: 1,
       chunks: { total: 2, done: 1 },
     });
-
-    await service.records.putStatus({
-      batchId: 'e',
-      status: 'accepted',
-      requested: 1,
-      acceptedAt: earlier,
-      expiresAt: earlier,
+    engine.set('c', { status: 'ABORTED', startedAt: 'x', stoppedAt: 'y' });
+    expect(await service.status('c')).toMatchObject({ status: 'failed', error: 'ABORTED', requested: 8 });
+    engine.set('c', { status: 'SUCCEEDED', startedAt: 'x' });
+    expect(await service.status('c')).toMatchObject({ status: 'unfinished', cause: /succeeded, and no manifest/ });
+    const unknown = serviceWith();
+    await unknown.service.records.putStatus(planned);
+    expect(await unknown.service.status('c')).toMatchObject({
+      status: 'unfinished',
+      requested: 8,
+      startedAt: planned.startedAt,
+      cause: /not one the engine knows/,
     });
-    expect(await service.status('e')).toMatchObject({ status: 'failed', error: 'interrupted' });
+  });
+
+  it('reads a run record of a run here that is not running here as unfinished', async () => {
+    const { service } = serviceWith();
+    await service.records.putStatus(runRecord('elsewhere'));
+    expect(await service.status('elsewhere')).toMatchObject({
+      status: 'unfinished',
+      cause: /inside a request or a process/,
+    });
+    expect(await service.status('elsewhere')).not.toHaveProperty('request');
+  });
+
+  it('is what the engine says of a batch that recorded nothing yet: accepted, failed, or none', async () => {
+    const { service, engine } = serviceWith();
+    engine.set('started', { status: 'RUNNING', startedAt: '2026-12-06T01:00:00.000Z', requested: 7 });
+    engine.set('died', { status: 'TIMED_OUT', startedAt: 'x', stoppedAt: 'y' });
+    engine.set('odd', { status: 'SUCCEEDED', startedAt: 'x' });
+    expect(await service.status('started')).toEqual({
+      batchId: 'started',
+      status: 'accepted',
+      requested: 7,
+      acceptedAt: '2026-12-06T01:00:00.000Z',
+    });
+    expect(await service.status('died')).toMatchObject({ status: 'failed', error: 'TIMED_OUT', failedAt: 'y' });
+    expect(await service.status('odd')).toBeUndefined();
     expect(await service.status('none')).toBeUndefined();
+    expect(await serviceWith({ engine: false }).service.status('none')).toBeUndefined();
   });
 });
 
@@ -376,68 +327,35 @@ describe('BatchService: healing', () => {
     ],
   });
 
-  it('starts a heal after HEAL_DELAY_S with the launcher it was given, and none without one', async () => {
-    const { launched, launchers } = recording();
-    const { service } = serviceWith(launchers);
-    await service.healLater('h');
-    expect(launched.heal).toEqual([{ batchId: 'h', delaySeconds: 60 }]);
-    await expect(serviceWith().service.healLater('h')).resolves.toBeUndefined();
-  });
-
-  it('retries the unfinished items here, answers the result when none is left, the status when busy', async () => {
-    const { service, objects } = serviceWith();
+  it('claims a retry of the unfinished items for the state machine to plan; none when nothing is left or it is busy', async () => {
+    const { service, objects, engine } = serviceWith();
     objects.set(manifestKey(config, 'h'), JSON.stringify(failedItems('h')));
-    const healed = await service.heal('h', cancelledHere(4));
-    expect(healed).toMatchObject({ ranNow: true, result: { batchId: 'h', retries: 1 } });
+    expect(await service.claimHeal('h')).toEqual({
+      batchId: 'h',
+      request: failedItems('h').request,
+      retry: { run: 1, items: 1 },
+      scheduled: true,
+    });
     expect(JSON.parse(objects.get(retryClaimKey(config, 'h', 1)) ?? '')).toMatchObject({ indexes: [1] });
 
     objects.set(manifestKey(config, 'whole'), JSON.stringify(manifestOf('whole')));
-    expect(await service.heal('whole', cancelledHere(4))).toEqual({
-      ranNow: false,
-      answer: manifestOf('whole').result,
-    });
+    expect(await service.claimHeal('whole')).toEqual({ batchId: 'whole' });
 
     objects.set(manifestKey(config, 'busy'), JSON.stringify(failedItems('busy')));
-    await service.records.putStatus({
-      batchId: 'busy',
-      status: 'running',
-      requested: 2,
-      done: 0,
-      succeeded: 0,
-      failed: 0,
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      retry: { run: 1, items: 1 },
-    });
-    expect(await service.heal('busy', cancelledHere(4))).toMatchObject({
-      ranNow: false,
-      answer: { status: 'running' },
-    });
+    await service.records.putStatus(runRecord('busy', { retry: { run: 1, items: 1 }, execution: 'busy-retry-1' }));
+    engine.set('busy-retry-1', { status: 'RUNNING', startedAt: 'x' });
+    expect(await service.claimHeal('busy')).toEqual({ batchId: 'busy' });
   });
 
-  it('refuses to heal a batch it cannot: unknown, without a manifest, of another source', async () => {
+  it('refuses to heal a batch it cannot: unknown, or of another source', async () => {
     const { service, objects } = serviceWith();
-    await expect(service.heal('nope', cancelledHere(4))).rejects.toThrow(
-      'Cannot heal batch nope: there is no such batch',
-    );
-    await service.records.putStatus({
-      batchId: 'lost',
-      status: 'failed',
-      requested: 2,
-      error: 'interrupted',
-      cause: 'c',
-      failedAt: 'f',
-    });
-    await expect(service.heal('lost', cancelledHere(4))).rejects.toThrow(
-      'Cannot heal batch lost: it ended without a manifest',
-    );
+    await expect(service.claimHeal('nope')).rejects.toThrow('Cannot heal batch nope: unknown');
     const offline = failedItems('o');
     objects.set(
       manifestKey(config, 'o'),
       JSON.stringify({ ...offline, result: { ...offline.result, source: 'offline' } }),
     );
-    await expect(service.heal('o', cancelledHere(4))).rejects.toThrow(
-      'Cannot heal batch o: it was fetched from offline, not picsum.photos',
-    );
+    await expect(service.claimHeal('o')).rejects.toThrow('Cannot heal batch o: other-source');
   });
 });
 

@@ -2,9 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   API_ANSWERS,
   parseApiEvent,
-  parseRunEvent,
   parseStepEvent,
-  RUNS_ANSWERS,
   WORKFLOW_ANSWERS,
 } from '../../lambda/function/adapters/entry-events.js';
 import { describeEvent, UnrecognizedEventError } from '../../lambda/function/adapters/event-refusal.js';
@@ -25,15 +23,14 @@ describe('each entry recognises its own events, and only those', () => {
   });
 
   it.each([
-    ['a background job', { kind: 'picsum-batch.job', job }, 'picsum-batch.job'],
     ['a run envelope', { kind: 'picsum-batch.run', request: { count: 2 } }, 'picsum-batch.run'],
     ['a run envelope without a request', { kind: 'picsum-batch.run' }, 'picsum-batch.run'],
-  ])('the runs function: %s', (_name, event, kind) => {
-    expect(parseRunEvent(event, config).kind).toBe(kind);
+  ])("the workflow function, admitting the schedule's payload: %s", (_name, event, kind) => {
+    expect(parseStepEvent(event, config).kind).toBe(kind);
   });
 
   it.each([
-    ['a plan step', { kind: 'picsum-batch.plan', job }],
+    ['a plan step', { kind: 'picsum-batch.plan', job, execution: 'b' }],
     ['a chunk step', { kind: 'picsum-batch.chunk', task: { ...job, concurrency: 1, startedAt, chunk } }],
     [
       'an aggregate step',
@@ -49,7 +46,7 @@ describe('each entry recognises its own events, and only those', () => {
   });
 
   it("parses a run envelope's request by the API's rules, and its schedule name and time together", () => {
-    const run = parseRunEvent(
+    const run = parseStepEvent(
       { kind: 'picsum-batch.run', request: { count: 2 }, scheduleName: 's', scheduledTime: '2026-11-25T00:00:00Z' },
       config,
     );
@@ -57,20 +54,20 @@ describe('each entry recognises its own events, and only those', () => {
       request: { count: 2, width: 600 },
       schedule: { name: 's', time: Date.parse(startedAt) },
     });
-    expect(() => parseRunEvent({ kind: 'picsum-batch.run', scheduleName: 's' }, config)).toThrow(
+    expect(() => parseStepEvent({ kind: 'picsum-batch.run', scheduleName: 's' }, config)).toThrow(
       /`event.scheduleName` \(a name\) and `event.scheduledTime` \(a UTC time as Scheduler sends it, 2000 to a day from now\) together/,
     );
     expect(() =>
-      parseRunEvent({ kind: 'picsum-batch.run', scheduleName: '--', scheduledTime: startedAt }, config),
+      parseStepEvent({ kind: 'picsum-batch.run', scheduleName: '--', scheduledTime: startedAt }, config),
     ).toThrow(/together/);
-    expect(() => parseRunEvent({ kind: 'picsum-batch.run', request: { count: 0 } }, config)).toThrow(/`count`/);
+    expect(() => parseStepEvent({ kind: 'picsum-batch.run', request: { count: 0 } }, config)).toThrow(/`count`/);
   });
 
   const everyKind = [
     { httpMethod: 'GET', path: '/', headers: {} },
     { kind: 'picsum-batch.job', job },
     { kind: 'picsum-batch.run', request },
-    { kind: 'picsum-batch.plan', job },
+    { kind: 'picsum-batch.plan', job, execution: 'b' },
     { kind: 'picsum-batch.heal', batchId: 'b' },
   ];
 
@@ -79,10 +76,8 @@ describe('each entry recognises its own events, and only those', () => {
     for (const event of [runJob, runEnvelope, plan, heal]) {
       expect(() => parseApiEvent(event)).toThrow(UnrecognizedEventError);
     }
-    for (const event of [api, plan, heal]) expect(() => parseRunEvent(event, config)).toThrow(UnrecognizedEventError);
-    for (const event of [api, runJob, runEnvelope]) {
-      expect(() => parseStepEvent(event, config)).toThrow(UnrecognizedEventError);
-    }
+    for (const event of [api, runJob]) expect(() => parseStepEvent(event, config)).toThrow(UnrecognizedEventError);
+    for (const event of [runEnvelope, plan, heal]) expect(() => parseStepEvent(event, config)).not.toThrow();
   });
 
   it.each([
@@ -98,25 +93,27 @@ describe('each entry recognises its own events, and only those', () => {
     ['a proxy event with no headers key', { httpMethod: 'GET', path: '/' }],
   ])('refuses %s everywhere, as unrecognised', (_name, event) => {
     expect(() => parseApiEvent(event)).toThrow(UnrecognizedEventError);
-    expect(() => parseRunEvent(event, config)).toThrow(UnrecognizedEventError);
     expect(() => parseStepEvent(event, config)).toThrow(UnrecognizedEventError);
   });
 
   it.each([
-    ['a job without a job', { kind: 'picsum-batch.job' }, /`event.job`/],
+    ['a plan without its job', { kind: 'picsum-batch.plan', task: job, execution: 'b' }, /`event.job`/],
     [
-      'a job whose request is not an object',
-      { kind: 'picsum-batch.job', job: { batchId: 'b', request: 3 } },
+      'a plan whose request is not an object',
+      { kind: 'picsum-batch.plan', job: { batchId: 'b', request: 3 }, execution: 'b' },
       /`event.job.request`/,
     ],
-    ['a job without a batch id', { kind: 'picsum-batch.job', job: { request: {} } }, /`event.job.batchId`/],
-  ])('refuses %s as invalid, naming the field', (_name, event, field) => {
-    expect(() => parseRunEvent(event, config)).toThrow(field);
-    expect(() => parseRunEvent(event, config)).not.toThrow(UnrecognizedEventError);
-  });
-
-  it.each([
-    ['a plan without its job', { kind: 'picsum-batch.plan', task: job }, /`event.job`/],
+    [
+      'a plan without a batch id',
+      { kind: 'picsum-batch.plan', job: { request: {} }, execution: 'b' },
+      /`event.job.batchId`/,
+    ],
+    ['a plan without its execution', { kind: 'picsum-batch.plan', job }, /`event.execution`/],
+    [
+      'a plan whose execution is not a name',
+      { kind: 'picsum-batch.plan', job, execution: 'a:b' },
+      /`event.execution` is not valid \(got "a:b"\)/,
+    ],
     [
       'a chunk without its chunk',
       { kind: 'picsum-batch.chunk', task: { ...job, concurrency: 1, startedAt } },
@@ -146,32 +143,28 @@ describe('each entry recognises its own events, and only those', () => {
   });
 
   it('names the field and, briefly, the value that failed', () => {
-    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { batchId: '../x', request } }, config)).toThrow(
-      'Refused a picsum-batch.job event: `event.job.batchId` is not valid (got "../x")',
-    );
+    expect(() =>
+      parseStepEvent({ kind: 'picsum-batch.plan', job: { batchId: '../x', request }, execution: 'x' }, config),
+    ).toThrow('Refused a picsum-batch.plan event: `event.job.batchId` is not valid (got "../x")');
     const long = 'a'.repeat(200);
     expect(() => parseStepEvent({ kind: 'picsum-batch.heal', batchId: [long] }, config)).toThrow(
       `(got ${JSON.stringify([long]).slice(0, 80)})`,
     );
   });
 
-  it("checks a job's request by the API's rules, and its retry within it", () => {
-    const withRetry = (items: number) => ({ kind: 'picsum-batch.job', job: { ...job, retry: { run: 1, items } } });
-    expect(parseRunEvent(withRetry(1), config)).toMatchObject({ job: { retry: { run: 1, items: 1 } } });
-    expect(() => parseRunEvent(withRetry(2), config)).toThrow("`event.job.retry.items` is 2, more than the batch's 1");
-    expect(() =>
-      parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, retry: { run: 0, items: 1 } } }, config),
-    ).toThrow(/`event.job.retry.run`/);
-    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, scheduled: false } }, config)).toThrow(
-      /`event.job.scheduled`/,
-    );
-    expect(parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, scheduled: true } }, config)).toMatchObject({
-      job: { scheduled: true },
+  it("checks a plan's job: its request by the API's rules, and its retry within it", () => {
+    const plan = (extra: object) => ({ kind: 'picsum-batch.plan', job: { ...job, ...extra }, execution: 'b' });
+    expect(parseStepEvent(plan({ retry: { run: 1, items: 1 } }), config)).toMatchObject({
+      job: { retry: { run: 1, items: 1 } },
     });
-    // What the state adds beside a job (a map's error, say) is dropped, never passed on.
-    expect(parseRunEvent({ kind: 'picsum-batch.job', job: { ...job, extra: 1 } }, config)).not.toHaveProperty(
-      'job.extra',
+    expect(() => parseStepEvent(plan({ retry: { run: 1, items: 2 } }), config)).toThrow(
+      "`event.job.retry.items` is 2, more than the batch's 1",
     );
+    expect(() => parseStepEvent(plan({ retry: { run: 0, items: 1 } }), config)).toThrow(/`event.job.retry.run`/);
+    expect(() => parseStepEvent(plan({ scheduled: false }), config)).toThrow(/`event.job.scheduled`/);
+    expect(parseStepEvent(plan({ scheduled: true }), config)).toMatchObject({ job: { scheduled: true } });
+    // What the state adds beside a job (a map's error, say) is dropped, never passed on.
+    expect(parseStepEvent(plan({ extra: 1 }), config)).not.toHaveProperty('job.extra');
   });
 
   it("checks a run envelope's schedule: a name with a letter or digit, and an ISO time", () => {
@@ -180,13 +173,13 @@ describe('each entry recognises its own events, and only those', () => {
       scheduleName,
       scheduledTime,
     });
-    expect(() => parseRunEvent(run('--', startedAt), config)).toThrow('got "--" and "2026-11-25T00:00:00.000Z"');
-    expect(() => parseRunEvent(run(7, startedAt), config)).toThrow('got "7" and');
-    expect(() => parseRunEvent(run('s', 'soon'), config)).toThrow('and "soon"');
-    expect(() => parseRunEvent(run('s', 12), config)).toThrow('and "12"');
-    expect(() => parseRunEvent({ kind: 'picsum-batch.run', scheduledTime: startedAt }, config)).toThrow(/together/);
-    expect(parseRunEvent(run('a', startedAt), config)).toMatchObject({ schedule: { name: 'a' } });
-    expect(parseRunEvent(run('9', startedAt), config)).toMatchObject({ schedule: { name: '9' } });
+    expect(() => parseStepEvent(run('--', startedAt), config)).toThrow('got "--" and "2026-11-25T00:00:00.000Z"');
+    expect(() => parseStepEvent(run(7, startedAt), config)).toThrow('got "7" and');
+    expect(() => parseStepEvent(run('s', 'soon'), config)).toThrow('and "soon"');
+    expect(() => parseStepEvent(run('s', 12), config)).toThrow('and "12"');
+    expect(() => parseStepEvent({ kind: 'picsum-batch.run', scheduledTime: startedAt }, config)).toThrow(/together/);
+    expect(parseStepEvent(run('a', startedAt), config)).toMatchObject({ schedule: { name: 'a' } });
+    expect(parseStepEvent(run('9', startedAt), config)).toMatchObject({ schedule: { name: '9' } });
   });
 
   it('refuses schedule times no schedule sends: past the years a batch id can carry, before 2000, over a day ahead, or not UTC', () => {
@@ -199,11 +192,11 @@ describe('each entry recognises its own events, and only those', () => {
       dayAndAHourAhead,
       '2026-11-25T01:00:00+01:00',
     ]) {
-      expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
+      expect(() => parseStepEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
     }
-    expect(parseRunEvent(run('2000-01-01T00:00:00Z'), config)).toMatchObject({ schedule: { name: 'nightly' } });
+    expect(parseStepEvent(run('2000-01-01T00:00:00Z'), config)).toMatchObject({ schedule: { name: 'nightly' } });
     for (const time of ['x2026-11-25T00:00:00Z', '+002026-11-25T00:00:00Z', '2026-11-25T00:00:00Zx']) {
-      expect(() => parseRunEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
+      expect(() => parseStepEvent(run(time), config), time).toThrow(/a UTC time as Scheduler sends it/);
     }
   });
 
@@ -211,9 +204,9 @@ describe('each entry recognises its own events, and only those', () => {
     vi.useFakeTimers({ now: Date.parse('2026-12-06T00:00:00.000Z') });
     try {
       const run = (scheduledTime: string) => ({ kind: 'picsum-batch.run', scheduleName: 'n', scheduledTime });
-      expect(parseRunEvent(run('2026-12-06T01:00:00Z'), config)).toMatchObject({ schedule: { name: 'n' } });
-      expect(parseRunEvent(run('2026-12-07T00:00:00.000Z'), config)).toMatchObject({ schedule: { name: 'n' } });
-      expect(() => parseRunEvent(run('2026-12-07T00:00:00.001Z'), config)).toThrow(/a UTC time/);
+      expect(parseStepEvent(run('2026-12-06T01:00:00Z'), config)).toMatchObject({ schedule: { name: 'n' } });
+      expect(parseStepEvent(run('2026-12-07T00:00:00.000Z'), config)).toMatchObject({ schedule: { name: 'n' } });
+      expect(() => parseStepEvent(run('2026-12-07T00:00:00.001Z'), config)).toThrow(/a UTC time/);
     } finally {
       vi.useRealTimers();
     }
@@ -221,7 +214,9 @@ describe('each entry recognises its own events, and only those', () => {
 
   it("refuses a job whose batch id is the records' own folder", () => {
     const job = { batchId: 'idempotency', request: { count: 1 } };
-    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job }, config)).toThrow(/`event.job.batchId`/);
+    expect(() => parseStepEvent({ kind: 'picsum-batch.plan', job, execution: 'x' }, config)).toThrow(
+      /`event.job.batchId`/,
+    );
   });
 
   it('checks a chunk task: its concurrency within MAX_CONCURRENCY, its chunk within its run', () => {
@@ -294,15 +289,12 @@ describe('each entry recognises its own events, and only those', () => {
 
   it('names where a request inside an event failed, and keeps what it quotes short', () => {
     const bad = { count: 0 };
-    expect(() => parseRunEvent({ kind: 'picsum-batch.run', request: bad }, config)).toThrow(
+    expect(() => parseStepEvent({ kind: 'picsum-batch.run', request: bad }, config)).toThrow(
       /`event.request`: Expected `count`/,
     );
-    expect(() => parseRunEvent({ kind: 'picsum-batch.job', job: { batchId: 'b', request: bad } }, config)).toThrow(
-      /`event.job.request`: /,
-    );
-    expect(() => parseStepEvent({ kind: 'picsum-batch.plan', job: { batchId: 'b', request: bad } }, config)).toThrow(
-      /`event.job.request`: /,
-    );
+    expect(() =>
+      parseStepEvent({ kind: 'picsum-batch.plan', job: { batchId: 'b', request: bad }, execution: 'b' }, config),
+    ).toThrow(/`event.job.request`: /);
     const task = { batchId: 'b', request: bad, concurrency: 1, startedAt, chunk };
     expect(() => parseStepEvent({ kind: 'picsum-batch.chunk', task }, config)).toThrow(/`event.task.request`: /);
     const plan = { batchId: 'b', request: bad, concurrency: 1, parallelChunks: 1, startedAt, chunks: [chunk] };
@@ -311,7 +303,7 @@ describe('each entry recognises its own events, and only those', () => {
     const time = `t${'9'.repeat(100)}`;
     const refusal = (() => {
       try {
-        parseRunEvent({ kind: 'picsum-batch.run', scheduleName: name, scheduledTime: time }, config);
+        parseStepEvent({ kind: 'picsum-batch.run', scheduleName: name, scheduledTime: time }, config);
       } catch (error) {
         return (error as Error).message;
       }
@@ -332,22 +324,19 @@ describe('each entry recognises its own events, and only those', () => {
 
   it('says which steps the workflow function answers', () => {
     expect(WORKFLOW_ANSWERS).toBe(
-      'only the batch state machine\'s steps ("picsum-batch.plan", "picsum-batch.chunk", "picsum-batch.aggregate", "picsum-batch.failed", "picsum-batch.heal")',
+      'only the batch state machine\'s steps ("picsum-batch.run", "picsum-batch.plan", "picsum-batch.chunk", "picsum-batch.aggregate", "picsum-batch.failed", "picsum-batch.heal")',
     );
     expect(API_ANSWERS).toBe('API Gateway REST proxy events only');
-    expect(RUNS_ANSWERS).toBe(
-      'only its own background jobs ({"kind":"picsum-batch.job"}) and run envelopes ({"kind":"picsum-batch.run","request":{...}}: the schedule\'s payload, or a direct invocation)',
-    );
   });
 
   it('names what arrived and what the entry answers, with a stable code', () => {
     try {
-      parseRunEvent({ count: 3 }, config);
+      parseStepEvent({ count: 3 }, config);
       expect.unreachable();
     } catch (error) {
       expect(error).toMatchObject({ name: 'UnrecognizedEventError', code: 'UNRECOGNIZED_EVENT' });
       expect((error as Error).message).toBe(
-        `Refused an event with keys "count": this function answers ${RUNS_ANSWERS}`,
+        `Refused an event with keys "count": this function answers ${WORKFLOW_ANSWERS}`,
       );
     }
     expect(() => parseApiEvent({})).toThrow(`Refused an empty event {}: this function answers ${API_ANSWERS}`);

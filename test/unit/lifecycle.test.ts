@@ -1,136 +1,89 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { parseRequest } from '../../lambda/function/contracts/request.js';
 import {
-  ACCEPTED_WINDOW_MS,
-  acceptedRecord,
   failedRecord,
   plannedRecord,
-  relaunchable,
   runningRecord,
-  settled,
+  statusOf,
   throttled,
+  unfinishedStatus,
 } from '../../lambda/function/orchestration/lifecycle.js';
-import { memoryS3 } from '../support/memory-s3.js';
 
-const _config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
-const _deps = () => ({ s3: memoryS3(), source: { dispatcher: () => ({}) as never, close: async () => {} } });
+const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
+const request = (count: number) => parseRequest({ count, width: 8 }, config);
 
-describe('settled', () => {
-  const running = {
-    batchId: 'b',
-    status: 'running' as const,
-    requested: 5,
-    done: 1,
-    succeeded: 1,
-    failed: 0,
-    expiresAt: '2026-11-25T00:01:00.000Z',
-  };
-
-  it('reports a record past its expiry as interrupted, and one before it as it is', () => {
-    expect(settled(running, Date.parse('2026-11-25T00:00:59Z'))).toBe(running);
-    expect(settled(running, Date.parse('2026-11-25T00:01:00Z'))).toMatchObject({
-      status: 'failed',
-      error: 'interrupted',
-      requested: 5,
-      failedAt: '2026-11-25T00:01:00.000Z',
-    });
-    const accepted = {
-      batchId: 'b',
-      status: 'accepted' as const,
-      requested: 5,
-      acceptedAt: 'x',
-      expiresAt: running.expiresAt,
-    };
-    expect(settled(accepted, Date.parse('2026-11-25T00:02:00Z'))).toMatchObject({
-      status: 'failed',
-      cause: expect.stringMatching(/accepted but never started/),
-    });
-  });
-
-  it('leaves records without an expiry, and finished ones, alone', () => {
-    const { expiresAt: _none, ...chunked } = running;
-    expect(settled(chunked, Date.parse('2030-01-01T00:00:00Z'))).toBe(chunked);
-    const failed = { batchId: 'b', status: 'failed' as const, requested: 1, error: 'x', cause: 'y', failedAt: 'z' };
-    expect(settled(failed, 0)).toBe(failed);
-  });
-});
-
-describe("the lifecycle's timings", () => {
-  it('gives an accepted batch 65 minutes to start: Lambda keeps an asynchronous event an hour at most', () => {
-    expect(ACCEPTED_WINDOW_MS).toBe(65 * 60_000);
-    const record = acceptedRecord({ batchId: 'a', request: { count: 3 } }, Date.parse('2026-11-25T00:00:00Z'));
-    expect(record).toEqual({
-      batchId: 'a',
-      status: 'accepted',
-      requested: 3,
-      acceptedAt: '2026-11-25T00:00:00.000Z',
-      expiresAt: '2026-11-25T01:05:00.000Z',
-    });
-    expect(acceptedRecord({ batchId: 'a', request: { count: 3 }, retry: { run: 2, items: 1 } })).toMatchObject({
-      retry: { run: 2, items: 1 },
-    });
-  });
-
-  it('writes a running record with its counts and expiry, and a planned one that runs until its steps end it', () => {
+describe("the lifecycle's records", () => {
+  it('writes a run record with its counts and request, and no expiry; a planned one names its execution', () => {
     const counts = { done: 1, succeeded: 1, failed: 0 };
-    expect(runningRecord({ batchId: 'r', request: { count: 2 } }, counts, new Date(0))).toEqual({
+    expect(runningRecord({ batchId: 'r', request: request(2) }, counts, 'then')).toEqual({
       batchId: 'r',
       status: 'running',
       requested: 2,
       ...counts,
-      expiresAt: '1970-01-01T00:00:00.000Z',
+      request: request(2),
+      startedAt: 'then',
     });
     expect(
-      runningRecord({ batchId: 'r', request: { count: 2 }, retry: { run: 1, items: 1 } }, counts, new Date(0)),
-    ).toMatchObject({
-      retry: { run: 1, items: 1 },
-    });
-    expect(plannedRecord({ batchId: 'p', request: { count: 9 } }, 3, 'then')).toEqual({
+      runningRecord({ batchId: 'r', request: request(2), retry: { run: 1, items: 1 } }, counts, 'then'),
+    ).toMatchObject({ retry: { run: 1, items: 1 } });
+    expect(plannedRecord({ batchId: 'p', request: request(9) }, 3, 'then', 'p')).toEqual({
       batchId: 'p',
       status: 'running',
       requested: 9,
       done: 0,
       succeeded: 0,
       failed: 0,
+      execution: 'p',
       chunks: { total: 3, done: 0 },
       plannedAt: 'then',
+      request: request(9),
+      startedAt: 'then',
+    });
+    expect(
+      plannedRecord({ batchId: 'p', request: request(9), retry: { run: 2, items: 4 } }, 1, 'then', 'p-retry-2'),
+    ).toMatchObject({ retry: { run: 2, items: 4 }, execution: 'p-retry-2' });
+  });
+
+  it('answers a run record without the request it keeps for a retry', () => {
+    const record = runningRecord({ batchId: 'r', request: request(2) }, { done: 0, succeeded: 0, failed: 0 }, 'then');
+    expect(statusOf(record)).toEqual({
+      batchId: 'r',
+      status: 'running',
+      requested: 2,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
     });
   });
 
+  it('says what an unfinished batch is, when it started and why, and which retry it was', () => {
+    const record = runningRecord(
+      { batchId: 'u', request: request(3), retry: { run: 1, items: 2 } },
+      { done: 1, succeeded: 1, failed: 0 },
+      'then',
+    );
+    expect(unfinishedStatus(record, 'Nothing runs it')).toEqual({
+      batchId: 'u',
+      status: 'unfinished',
+      requested: 3,
+      startedAt: 'then',
+      cause: 'Nothing runs it; a retry finishes it',
+      retry: { run: 1, items: 2 },
+    });
+    const { startedAt: _none, ...planned } = plannedRecord({ batchId: 'p', request: request(9) }, 3, 'planned', 'p');
+    expect(unfinishedStatus(planned, 'x')).toMatchObject({ startedAt: 'planned' });
+  });
+
   it("keeps a failed record's cause to 1,000 characters", () => {
-    const failed = failedRecord({ batchId: 'f', requested: 1 }, 'launch_failed', 'x'.repeat(2_000), 'now');
+    const failed = failedRecord({ batchId: 'f', requested: 1 }, 'States.Timeout', 'x'.repeat(2_000), 'now');
     expect(failed).toEqual({
       batchId: 'f',
       status: 'failed',
       requested: 1,
-      error: 'launch_failed',
+      error: 'States.Timeout',
       cause: 'x'.repeat(1_000),
       failedAt: 'now',
-    });
-  });
-
-  it('relaunches only a batch whose launch failed', () => {
-    const failed = (error: string) => failedRecord({ batchId: 'f', requested: 1 }, error, 'c');
-    expect(relaunchable(failed('launch_failed'))).toBe(true);
-    expect(relaunchable(failed('interrupted'))).toBe(false);
-    expect(relaunchable(undefined)).toBe(false);
-    expect(relaunchable(acceptedRecord({ batchId: 'a', request: { count: 1 } }))).toBe(false);
-  });
-
-  it('says why a running batch whose record expired is interrupted', () => {
-    const running = runningRecord(
-      { batchId: 'r', request: { count: 2 } },
-      { done: 0, succeeded: 0, failed: 0 },
-      new Date(0),
-    );
-    expect(settled(running, 1)).toEqual({
-      batchId: 'r',
-      status: 'failed',
-      requested: 2,
-      error: 'interrupted',
-      cause:
-        'The invocation running the batch stopped before it wrote a manifest (expected by 1970-01-01T00:00:00.000Z)',
-      failedAt: '1970-01-01T00:00:00.000Z',
     });
   });
 });

@@ -3,6 +3,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
+import type { Execution } from '../../lambda/function/orchestration/engine.js';
 import { mergeRetried } from '../../lambda/function/orchestration/retry.js';
 import { unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
 import { manifestKey, retryClaimKey } from '../../lambda/function/storage/keys.js';
@@ -79,22 +80,6 @@ describe('unfinishedIndexes', () => {
   });
 });
 
-describe('needsHealing', () => {
-  const deps = { s3: memoryS3(), source: { dispatcher: () => ({}) as never, close: async () => {} } };
-  const heal = async () => {};
-  const on = new BatchService({ ...config, healDelaySeconds: 60 }, deps, { heal });
-  it('heals only the first run of a scheduled batch with failed items, when a delay and a way to start it are set', () => {
-    expect(on.needsHealing({ scheduled: true }, { failed: 1 })).toBe(true);
-    expect(on.needsHealing({ scheduled: true }, { failed: 0 })).toBe(false);
-    expect(on.needsHealing({}, { failed: 1 })).toBe(false);
-    expect(on.needsHealing({ scheduled: true, retry: { run: 1, items: 1 } }, { failed: 1 })).toBe(false);
-    const noDelay = new BatchService({ ...config, healDelaySeconds: 0 }, deps, { heal });
-    expect(noDelay.needsHealing({ scheduled: true }, { failed: 1 })).toBe(false);
-    const noLauncher = new BatchService({ ...config, healDelaySeconds: 60 }, deps);
-    expect(noLauncher.needsHealing({ scheduled: true }, { failed: 1 })).toBe(false);
-  });
-});
-
 /** The in-memory S3 a batch service of `setup` writes to. */
 const s3Of = (service: BatchService) => service.deps.s3 as ReturnType<typeof memoryS3>;
 
@@ -146,7 +131,31 @@ describe('claimRetry and the status of a batch being retried', () => {
     expect(await options.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
   });
 
-  it('reads as running while a retry runs, and as the manifest once the retry has replaced it or died', async () => {
+  it('finds the batch busy while a claimed retry runs on the engine, and takes the next number once it stopped', async () => {
+    const s3 = memoryS3();
+    s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest()));
+    const old = { run: 1, claimedAt: new Date(Date.now() - 120_000).toISOString(), indexes: [1, 2] };
+    s3.objects.set(retryClaimKey(config, 'a', 1), JSON.stringify(old));
+    let execution: Execution = { status: 'RUNNING', startedAt: 'x' };
+    const engine = {
+      start: async () => {},
+      describe: async (name: string) => (name === 'a-retry-1' ? execution : undefined),
+    };
+    const service = new BatchService(
+      config,
+      { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } },
+      engine,
+    );
+
+    expect(await service.claimRetry('a')).toMatchObject({
+      kind: 'busy',
+      status: { status: 'accepted', retry: { run: 1 } },
+    });
+    execution = { status: 'FAILED', startedAt: 'x' };
+    expect(await service.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
+  });
+
+  it('finishes a retry run that never finished, and nothing runs, by running it again; the manifest answers once it did', async () => {
     const options = await setup();
     const running = {
       batchId: 'a',
@@ -155,19 +164,34 @@ describe('claimRetry and the status of a batch being retried', () => {
       done: 0,
       succeeded: 0,
       failed: 0,
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
       retry: { run: 1, items: 2 },
+      request,
+      startedAt: new Date().toISOString(),
     };
     await options.records.putStatus(running);
-    expect(await options.status('a')).toEqual(running);
-    expect(await options.claimRetry('a')).toEqual({ kind: 'busy', status: running });
-
-    await options.records.putStatus({ ...running, expiresAt: new Date(Date.now() - 1).toISOString() });
-    expect(await options.status('a')).toMatchObject({ status: 'done', result: { retries: 0 } });
+    expect(await options.status('a')).toMatchObject({ status: 'unfinished', retry: { run: 1, items: 2 } });
+    expect(await options.claimRetry('a')).toEqual({
+      kind: 'resume',
+      job: { batchId: 'a', request, retry: { run: 1, items: 2 } },
+    });
 
     s3Of(options).objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(1)));
-    await options.records.putStatus(running);
     expect(await options.status('a')).toMatchObject({ status: 'done', result: { retries: 1 } });
+  });
+
+  it('finishes a first run that never finished from its run record: the request it ran', async () => {
+    const options = await setup();
+    await options.records.putStatus({
+      batchId: 'first',
+      status: 'running',
+      requested: 3,
+      done: 1,
+      succeeded: 1,
+      failed: 0,
+      request,
+      startedAt: new Date().toISOString(),
+    });
+    expect(await options.claimRetry('first')).toEqual({ kind: 'resume', job: { batchId: 'first', request } });
   });
 
   it('answers unknown, no-manifest and nothing-to-retry as such', async () => {
@@ -178,8 +202,8 @@ describe('claimRetry and the status of a batch being retried', () => {
       batchId: 'f',
       status: 'failed' as const,
       requested: 3,
-      error: 'launch_failed',
-      cause: 'throttled',
+      error: 'States.Timeout',
+      cause: 'timed out',
       failedAt: new Date().toISOString(),
     };
     await options.records.putStatus(failedStatus);

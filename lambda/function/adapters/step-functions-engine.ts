@@ -55,8 +55,7 @@ export function stepFunctionsEngine(options: AwsClientOptions & { stateMachineAr
     return { states: new sfn.SFNClient(clientConfig(options)), sfn };
   });
   // arn:aws:states:region:account:stateMachine:name -> arn:aws:states:region:account:execution:name:
-  const executionArn = (name: string) =>
-    `${options.stateMachineArn.replace(/:stateMachine:/, ':execution:')}:${name}`;
+  const executionArn = (name: string) => `${options.stateMachineArn.replace(/:stateMachine:/, ':execution:')}:${name}`;
   return {
     async start(name, job) {
       const { states, sfn } = await client();

@@ -16,14 +16,7 @@ import {
   retryClaimKey,
   statusKey,
 } from '../storage/keys.js';
-import {
-  getJson,
-  listFolders,
-  listKeys,
-  putJson,
-  putJsonIfAbsent,
-  putText,
-} from '../storage/objects.js';
+import { getJson, listFolders, listKeys, putJson, putJsonIfAbsent, putText } from '../storage/objects.js';
 import type { StatusRecord } from './lifecycle.js';
 import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
 

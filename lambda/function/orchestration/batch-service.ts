@@ -88,7 +88,8 @@ export class BatchService {
   async accept(job: BatchJob): Promise<BatchStatus> {
     const { engine } = this;
     try {
-      if (!engine) throw new ConfigError('STATE_MACHINE_ARN is not set: batches beyond one request need the batch state machine');
+      if (!engine)
+        throw new ConfigError('STATE_MACHINE_ARN is not set: batches beyond one request need the batch state machine');
       await engine.start(executionOf(job), job);
     } catch (error) {
       throw new LaunchError(job.batchId, error);
@@ -135,11 +136,17 @@ export class BatchService {
   private async runStatus(record: RunRecord): Promise<BatchStatus> {
     if (record.execution === undefined) {
       if (this.runningHere.has(record.batchId)) return statusOf(record);
-      return unfinishedStatus(record, 'It ran inside a request or a process that is not running it here, and wrote no manifest');
+      return unfinishedStatus(
+        record,
+        'It ran inside a request or a process that is not running it here, and wrote no manifest',
+      );
     }
     const execution = await this.describe(record.execution);
     if (execution === undefined) {
-      return unfinishedStatus(record, `Its execution ${record.execution} is not one the engine knows (the process that ran it stopped)`);
+      return unfinishedStatus(
+        record,
+        `Its execution ${record.execution} is not one the engine knows (the process that ran it stopped)`,
+      );
     }
     if (execution.status === 'RUNNING') {
       const status = statusOf(record);
@@ -183,7 +190,8 @@ export class BatchService {
 /** A batch with nothing recorded yet, as its execution tells it: started (not yet planned), or failed. */
 function executionStatus(batchId: string, execution: Execution): BatchStatus | undefined {
   const requested = execution.requested ?? 0;
-  if (execution.status === 'RUNNING') return { batchId, status: 'accepted', requested, acceptedAt: execution.startedAt };
+  if (execution.status === 'RUNNING')
+    return { batchId, status: 'accepted', requested, acceptedAt: execution.startedAt };
   if (execution.status === 'SUCCEEDED') return undefined;
   return failedRecord(
     { batchId, requested },

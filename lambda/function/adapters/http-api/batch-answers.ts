@@ -62,7 +62,12 @@ export async function start(
     context.log.error('Batch could not be started', { batchId, error });
     // A full queue of the dev server refused it: said as such (try later), not as a start that broke.
     const refusal = error.cause instanceof AppError && error.cause.code === 'QUEUE_FULL' ? error.cause : error;
-    return batchError(refusal.code, `${refusal.message}. Nothing of batch ${batchId} is recorded; ${repeat}.`, batchId, {});
+    return batchError(
+      refusal.code,
+      `${refusal.message}. Nothing of batch ${batchId} is recorded; ${repeat}.`,
+      batchId,
+      {},
+    );
   }
   if (!started.ranNow) {
     context.log.info('Batch accepted', { batchId, requested: job.request.count, retry: job.retry });

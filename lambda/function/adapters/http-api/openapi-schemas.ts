@@ -110,7 +110,10 @@ export const SCHEMAS: Record<string, JsonSchema> = {
         batchId,
         status: { const: 'failed' },
         requested: integer(1),
-        error: { ...string, description: 'the state machine error that ended it (a step given up on, States.Timeout, an abort)' },
+        error: {
+          ...string,
+          description: 'the state machine error that ended it (a step given up on, States.Timeout, an abort)',
+        },
         cause: string,
         failedAt: time,
       }),

@@ -17,9 +17,7 @@ export async function recordFailure(
   // Nor does a failure naming a batch whose manifest stands, unless a retry of it was running: that
   // retry failed, and its record says so (the manifest still answers GET).
   const manifest = await records.manifest(event.batchId);
-  const retrying =
-    recorded?.status === 'running' &&
-    (recorded.retry?.run ?? 0) > (manifest?.result.retries ?? 0);
+  const retrying = recorded?.status === 'running' && (recorded.retry?.run ?? 0) > (manifest?.result.retries ?? 0);
   if (manifest && !retrying) {
     return {
       status: { batchId: event.batchId, status: manifest.result.status ?? 'done', result: manifest.result },

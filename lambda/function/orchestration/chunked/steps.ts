@@ -81,8 +81,7 @@ export const STEP_KINDS = [
 export type ExecutionInput = BatchJob | AdmitEvent;
 
 /** A JSONPath into an execution's state: a field of its input, or one the states add. */
-type StatePath =
-  `$.${(keyof BatchPlan | 'kind' | 'failure' | 'summary' | 'mapError') & string}${'' | `.${string}`}`;
+type StatePath = `$.${(keyof BatchPlan | 'kind' | 'failure' | 'summary' | 'mapError') & string}${'' | `.${string}`}`;
 
 /**
  * A Step Functions payload template for event `E`: `kind` as it is, every other field taken from
