@@ -37,10 +37,13 @@ const API_TIMEOUT_SECONDS = 30;
 export class BatchFunctions extends Construct {
   readonly api: LambdaFunction;
   readonly workflow: LambdaFunction;
+  /** The state machine's executions, which each function may describe. */
+  readonly executionsArn: string;
 
   constructor(scope: Construct, id: string, props: BatchFunctionsProps) {
     super(scope, id);
     const { settings, bucket } = props;
+    this.executionsArn = props.executionsArn;
     const code = functionCode();
     const make = (
       name: string,

@@ -59,7 +59,7 @@ describe('PicsumBatch, twice in one stack', () => {
   it('synthesizes with no cdk-nag finding left, and no account-wide resource', () => {
     expect(violations).toEqual([]);
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
   });
 
   it('names every physical resource after its own path: nothing collides', () => {
@@ -76,7 +76,7 @@ describe('PicsumBatch, twice in one stack', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: first.serviceName }) } },
-      3,
+      2,
     );
   });
 
@@ -124,15 +124,15 @@ describe('PicsumBatch, twice in one stack', () => {
           Variables: Match.objectLike({ EVENT_SOURCE: second.eventSource, EVENT_BUS_NAME: 'team-events' }),
         },
       },
-      3,
+      2,
     );
     const puts = Object.values(template.findResources('AWS::IAM::Policy'))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[])
       .filter((statement) => statement.Action === 'events:PutEvents')
       .map((statement) => JSON.stringify(statement.Resource));
-    expect(puts).toHaveLength(6);
-    expect(puts.filter((resource) => resource.includes(':event-bus/team-events'))).toHaveLength(3);
-    expect(puts.filter((resource) => resource.includes(':event-bus/default'))).toHaveLength(3);
+    expect(puts).toHaveLength(4);
+    expect(puts.filter((resource) => resource.includes(':event-bus/team-events'))).toHaveLength(2);
+    expect(puts.filter((resource) => resource.includes(':event-bus/default'))).toHaveLength(2);
   });
 
   it('draws a dashboard each and sends its alarms to its own topic, or the one it is given', () => {
@@ -144,11 +144,11 @@ describe('PicsumBatch, twice in one stack', () => {
     );
     const ofSecond = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${second.serviceName}-`));
     const ofFirst = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${first.serviceName}-`));
-    expect([ofFirst.length, ofSecond.length]).toEqual([11, 11]);
+    expect([ofFirst.length, ofSecond.length]).toEqual([9, 9]);
     for (const alarm of ofSecond)
       expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:team-alarms']);
     for (const alarm of ofFirst) expect(JSON.stringify(alarm.AlarmActions)).toMatch(/^\[\{"Ref":"NightlyAlarmTopic/);
-    expect(new Set(alarms.map((alarm) => alarm.AlarmName)).size).toBe(22);
+    expect(new Set(alarms.map((alarm) => alarm.AlarmName)).size).toBe(18);
   });
 
   it('tags what it makes with its instance', () => {

@@ -39,7 +39,10 @@ export async function runDefinition(
   });
   const waits = Object.entries(machine.States).filter(([, state]) => state.Type === 'Wait');
   const tasks = taskNames(machine);
+  // Named as the engine names a batch's execution: after its batch.
+  const name = (input as { batchId?: string }).batchId ?? 'local-run';
   const execution = stateMachine.run(input as never, {
+    context: { Execution: { Id: `local:${name}`, Name: name } },
     overrides: {
       taskResourceLocalHandlers: Object.fromEntries(
         tasks.map((name) => [name, (payload: unknown) => invoke(payload as Json) as never]),
