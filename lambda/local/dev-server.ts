@@ -13,7 +13,7 @@ import type { LocalRuntime } from './setup.js';
 export const devPort = (env: NodeJS.ProcessEnv): number => integerVar(env, 'PORT', 3000, 0, 65_535);
 
 /** Background batches run two at a time here; eight more may wait, the rest are answered 503. */
-/** Batches the dev server runs on its engine at once; more are refused (503), so a burst cannot queue hours of work. */
+/** Batches the dev server runs on its engine at once; more are refused (503), so a burst cannot pile up hours of work. */
 export const ENGINE_LIMIT = 4;
 
 /** Reads the body up to `limit` bytes; undefined when it is larger (the rest is not kept). */
@@ -71,6 +71,9 @@ export async function startDevServer(runtime: LocalRuntime, options: { port?: nu
   const stopping = new AbortController();
   const cancel = stopping.signal;
   const { batches } = runtime;
+  runtime.engine.limitRunning(ENGINE_LIMIT);
+  // Deployed, each batch puts an event on EventBridge as it ends; here the log shows what it would put.
+  runtime.showEvents((event) => log.info(`event ${event.detailType}`, event.detail));
   const server: Server = createServer(async (req, res) => {
     try {
       const refusal = foreignCaller(req.headers, (server.address() as AddressInfo).port, { sameOrigin: true });

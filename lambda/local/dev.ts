@@ -1,15 +1,12 @@
 import { messageOf } from '../function/contracts/errors.js';
-import { devPort, ENGINE_LIMIT, startDevServer } from './dev-server.js';
+import { devPort, startDevServer } from './dev-server.js';
 import { startLocalRuntime } from './setup.js';
 
 /** `npm run dev`: the HTTP API on 127.0.0.1:PORT until Ctrl-C. */
 async function main() {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const port = devPort(process.env);
-  // Deployed, each batch puts an event on EventBridge as it ends; here the log shows what it would put.
-  const showEvent = (event: { detailType: string; detail: unknown }) =>
-    say(`event ${event.detailType} ${JSON.stringify(event.detail)}`);
-  const runtime = await startLocalRuntime({ warn: say, showEvent, maxRunning: ENGINE_LIMIT });
+  const runtime = await startLocalRuntime({ warn: say });
   const server = await startDevServer(runtime, { port });
   say(`picsum-batch API on ${server.url} (images from ${runtime.sourceNote}; stored in ${runtime.storageNote})`);
   say(`Open ${server.url}/ for the page: a form for a batch, and each batch's images and waterfall.`);

@@ -11,7 +11,6 @@ import { handleApiEvent } from '../function/adapters/http-api/router.js';
 import { begin, type Invocation } from '../function/adapters/invocation.js';
 import { recordBatch } from '../function/adapters/metrics.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
-import { STEP_KINDS } from '../function/orchestration/chunked/index.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { LocalEngine } from './local-engine.js';
 import { startLocalRuntime } from './setup.js';
@@ -70,15 +69,14 @@ const FUNCTIONS = ['api', 'workflow', 'machine'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /**
- * Where an event looks meant to go: a proxy event to the API function, a step to the workflow
- * function, the schedule's run envelope (and anything else) to the state machine, as Scheduler
- * starts it.
+ * Where an event looks meant to go: a proxy event to the API function, the schedule's run envelope
+ * to the state machine (as Scheduler starts it), a step to the workflow function.
  */
 function functionFor(event: unknown): FunctionName {
   const loose = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
   if ('httpMethod' in loose) return 'api';
-  if (loose.kind === 'picsum-batch.run') return 'machine';
-  return (STEP_KINDS as readonly unknown[]).includes(loose.kind) ? 'workflow' : 'machine';
+  // Anything else goes to the workflow function, whose refusal names what arrived.
+  return loose.kind === 'picsum-batch.run' ? 'machine' : 'workflow';
 }
 
 /** Answers `event` as the deployed function `name` would (handlers/), with this process's batch service. */
@@ -102,27 +100,30 @@ async function answerAs(
     case 'workflow':
       return answerStepEvent(event, context, app);
     case 'machine':
-      return { startedExecution: await startMachine(event, app) };
+      return startMachine(event, app);
   }
 }
 
 /**
  * Starts the batch state machine with `event` as its input, as Scheduler does: an execution of a
- * name of its own, which checks the envelope (Admit) and starts the batch's execution. Resolves
- * once that ran: the batch's execution, and what the engine says of it.
+ * name of its own, which checks the envelope (Admit) and starts the batch's execution, named after
+ * the batch. Resolves once that ran, with the batch's status as GET would answer it.
  */
 async function startMachine(event: unknown, app: Invocation & { engine?: LocalEngine }) {
   const { engine } = app;
   if (!engine) throw new Error('No local engine to start');
   const name = `run-${randomUUID()}`;
+  const before = new Set(engine.names());
   await engine.startWith(name, event);
   const envelope = await engine.finished(name);
   if (envelope.status !== 'SUCCEEDED') {
-    throw new RequestError(
-      `The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`,
-    );
+    throw new RequestError(`The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`);
   }
-  return { name, status: envelope.status };
+  // The batch's own execution, which the envelope's started (none when a delivery found it started).
+  const batchId = engine.names().find((each) => !before.has(each) && each !== name);
+  if (batchId === undefined) return { execution: name, started: 'nothing: the batch had started already' };
+  await engine.finished(batchId);
+  return app.batches.status(batchId);
 }
 
 /**

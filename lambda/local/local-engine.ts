@@ -58,6 +58,8 @@ export type LocalEngine = BatchEngine & {
   startWith(name: string, input: unknown): Promise<void>;
   /** Resolves once every execution started here has stopped. */
   drain(): Promise<void>;
+  /** Refuses a start (QueueFullError) while `maxRunning` executions run: the dev server's bound on a burst. */
+  limitRunning(maxRunning: number): void;
 };
 
 /**
@@ -73,8 +75,6 @@ export function localEngine(options: {
   cancel?: AbortSignal;
   /** How long a scheduled batch waits before healing (the definition's HealDelay). */
   healDelaySeconds: number;
-  /** The most executions running at once (the dev server's bound on a burst); more are refused. */
-  maxRunning?: number;
   /** Retries come at once instead of after the definition's intervals (tests). */
   retryAtOnce?: boolean;
 }): LocalEngine {
@@ -85,6 +85,7 @@ export function localEngine(options: {
   const executions = new Map<string, { state: Execution; input: string; ended: Promise<Execution> }>();
   const watchers = new Map<string, (counts: RunCounts) => void>();
   const running = () => [...executions.values()].filter((execution) => execution.state.status === 'RUNNING').length;
+  let maxRunning = Number.POSITIVE_INFINITY;
 
   const start = async (name: string, job: unknown): Promise<void> => {
     const input = JSON.stringify(job);
@@ -93,8 +94,7 @@ export function localEngine(options: {
       if (known.state.status === 'RUNNING' && known.input === input) return;
       throw new ExecutionExistsError(name);
     }
-    if (options.maxRunning !== undefined && running() >= options.maxRunning)
-      throw new QueueFullError(options.maxRunning);
+    if (running() >= maxRunning) throw new QueueFullError(maxRunning);
     const state: Execution = { status: 'RUNNING', startedAt: new Date().toISOString() };
     const requested = (job as Partial<BatchJob>).request?.count;
     if (typeof requested === 'number') state.requested = requested;
@@ -184,6 +184,9 @@ export function localEngine(options: {
       const known = executions.get(name);
       if (!known) throw new Error(`No execution ${name} was started here`);
       return known.ended;
+    },
+    limitRunning(limit) {
+      maxRunning = limit;
     },
     async drain() {
       await Promise.allSettled([...executions.values()].map((execution) => execution.ended));

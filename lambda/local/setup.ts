@@ -32,6 +32,8 @@ export type LocalRuntime = {
   invocation: Invocation;
   /** Cancels every batch this process runs (each still writes its manifest) and waits for their ends. */
   stopBatches(): Promise<void>;
+  /** Shows each batch's event, as it ends, to `show` (locally nothing goes to EventBridge). */
+  showEvents(show: (event: BatchEvent) => void): void;
   /** Where the images end up, in words for a person. */
   storageNote: string;
   /** The embedded server's folder, when one runs. */
@@ -121,8 +123,6 @@ export async function startLocalRuntime(
     /** The log and metrics of the workflow steps run here (default: warnings on stderr, no metrics). */
     log?: Logger;
     metrics?: MetricsSink;
-    /** The most batches running on the engine at once (the dev server's bound); more are refused. */
-    maxRunning?: number;
   } = {},
 ): Promise<LocalRuntime> {
   const env = { ...(options.env ?? process.env) };
@@ -176,15 +176,12 @@ export async function startLocalRuntime(
       source,
       log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) },
     };
-    const { batches, engine, invocation, stopBatches } = composeLocal(config, deps, options);
-    closers.push(stopBatches);
+    const app = composeLocal(config, deps, options);
+    closers.push(app.stopBatches);
     return {
       config,
       deps,
-      batches,
-      engine,
-      invocation,
-      stopBatches,
+      ...app,
       storageNote,
       dataDirectory,
       sourceNote,
@@ -197,7 +194,7 @@ export async function startLocalRuntime(
 }
 
 /** What the local app is made of, besides its storage and source: see composeLocal. */
-export type LocalApp = Pick<LocalRuntime, 'batches' | 'engine' | 'invocation' | 'stopBatches'>;
+export type LocalApp = Pick<LocalRuntime, 'batches' | 'engine' | 'invocation' | 'stopBatches' | 'showEvents'>;
 
 /**
  * The local app on `config` and `deps`: the batch service, with the batch state machine in this
@@ -211,7 +208,6 @@ export function composeLocal(
     showEvent?: (event: BatchEvent) => void;
     log?: Logger;
     metrics?: MetricsSink;
-    maxRunning?: number;
   } = {},
 ): LocalApp {
   const stopping = new AbortController();
@@ -220,10 +216,10 @@ export function composeLocal(
     invokeStep: (payload, step) => answerStepEvent(payload, stepContext(), invocation, step),
     cancel,
     healDelaySeconds: config.healDelaySeconds,
-    ...(options.maxRunning !== undefined ? { maxRunning: options.maxRunning } : {}),
   });
-  const { showEvent } = options;
-  const announce = showEvent ? async (ended: Ended) => showEvent(batchEvent(ended, config)) : undefined;
+  // Deployed, each batch puts an event on EventBridge as it ends; here whoever asks is shown it.
+  let showEvent = options.showEvent;
+  const announce = async (ended: Ended) => showEvent?.(batchEvent(ended, config));
   const batches = new BatchService(config, deps, engine, announce);
   const invocation: Invocation = {
     batches,
@@ -235,7 +231,10 @@ export function composeLocal(
     stopping.abort();
     await engine.drain();
   };
-  return { batches, engine, invocation, stopBatches };
+  const showEvents = (show: (event: BatchEvent) => void) => {
+    showEvent = show;
+  };
+  return { batches, engine, invocation, stopBatches, showEvents };
 }
 
 /** Metrics go nowhere locally unless a command asks for them (invoke:local prints them). */

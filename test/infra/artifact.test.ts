@@ -229,7 +229,9 @@ describe('the deployed bundle under the synthesized state machine', () => {
     const job = { batchId: 'heal-batch', request, scheduled: true };
     // The first run's first two chunks die (their invocations fail for good): their items chunk_failed.
     const died = (payload: { kind?: string; task?: { chunk: { chunk: number; retry?: number } } }) =>
-      payload.kind === 'picsum-batch.chunk' && payload.task?.chunk.retry === undefined && (payload.task?.chunk.chunk ?? 9) < 2;
+      payload.kind === 'picsum-batch.chunk' &&
+      payload.task?.chunk.retry === undefined &&
+      (payload.task?.chunk.chunk ?? 9) < 2;
     let firstRun: { failed: number } | undefined;
 
     const run = await runDefinition(definition, job, async (payload) => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchDefinition } from '../../infra/definition-file.js';
+import { batchDefinition, DEFINITION_PATH, definitionFileText } from '../../infra/definition-file.js';
 import { readSettings } from '../../infra/settings.js';
 import { GATEWAY_ANSWERS } from '../../lambda/function/adapters/http-api/gateway-answers.js';
 import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
@@ -512,6 +512,15 @@ describe('the batch state machine (every batch beyond its request)', () => {
       Next: 'TooManyChunksFailed',
     });
     expect(definition.States.TooManyChunksFailed.Type).toBe('Fail');
+  });
+
+  it('is the definition the local engine runs: lambda/local/batch-definition.json, as `npm run definition` writes it', () => {
+    const synthesized = JSON.stringify(definitionOf(template)).replaceAll(
+      'PicsumBatch-Batches-9FF57558-batches',
+      'picsum-batch-batches',
+    );
+    expect(JSON.parse(synthesized)).toEqual(JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')));
+    expect(JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'))).toEqual(JSON.parse(definitionFileText()));
   });
 
   it('maps in DISTRIBUTED mode over chunk descriptors, with MaxConcurrency and a failure threshold from context', () => {

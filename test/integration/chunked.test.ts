@@ -90,10 +90,12 @@ describe('a batch over CHUNK_SIZE, run in chunks in this process', () => {
 
     expect(again).toEqual(first);
     expect(harness.picsum.requests.length - requestsAfterFirst).toBe(83 * 2); // chunk 2 only: redirect + image
-    // While running, GET sums the chunks' progress records.
-    expect(await new BatchService(harness.config, harness.deps).status('b')).toEqual({
+    // While its execution runs, GET sums the chunks' progress records.
+    const running = { start: async () => {}, describe: async () => ({ status: 'RUNNING' as const, startedAt: '' }) };
+    expect(await new BatchService(harness.config, harness.deps, running).status('b')).toEqual({
       batchId: 'b',
       status: 'running',
+      execution: 'b',
       requested: 250,
       done: 84 + 83,
       succeeded: 84 + 83,

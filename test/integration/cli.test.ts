@@ -502,7 +502,7 @@ describe('npm start', () => {
     }
   });
 
-  it('leaves a retry killed with SIGKILL holding its batch for about a minute, not its whole time budget', async () => {
+  it('leaves a retry killed with SIGKILL unfinished, not running, and --retry finishes it', async () => {
     // One source (a batch keeps to one): missing every image at first, then slow enough to be killed mid-run.
     let missing = true;
     const slow = await startOfflinePicsum({
@@ -517,20 +517,64 @@ describe('npm start', () => {
       }).catch((error: { stdout: string }) => error);
       missing = false;
       const { batchId } = JSON.parse(failed.stdout.trim().split('\n').at(-1) ?? '{}');
-      const child = spawn(process.execPath, ['.build/cli.mjs', '--retry', batchId], { env });
-      let stderr = '';
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-        if (/\d+\/40 done/.test(stderr) && child.signalCode === null && !child.killed) child.kill('SIGKILL');
+      await killMidRun(['--retry', batchId], env, /\d+\/40 done/);
+
+      const listed = await listedAs(batchId, env);
+      const finished = await exec(process.execPath, ['.build/cli.mjs', '--retry', batchId, '--json'], { env });
+
+      expect(listed).toMatchObject({ status: 'unfinished' });
+      expect(JSON.parse(finished.stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+        batchId,
+        succeeded: 40,
+        failed: 0,
+        retries: 1,
       });
-      await once(child, 'exit');
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
 
-      const record = JSON.parse((await harness.object(`images/${batchId}/status.json`)).bytes.toString());
+  it('runs a batch over CHUNK_SIZE on the state machine here; killed, it reads unfinished, and --retry finishes it', async () => {
+    const slow = await startOfflinePicsum({ latencyMs: 20 });
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: slow.baseUrl, PICSUM_REDIRECT_HOSTS: slow.imageHost, CHUNK_SIZE: '100' });
+      const stderr = await killMidRun(
+        ['--count', '400', '--concurrency', '2', '--seed', 'killed'],
+        env,
+        /\d+\/400 done/,
+      );
+      const batchId = /as execution (\S+), in chunks/.exec(stderr)?.[1] ?? '';
 
-      expect(record).toMatchObject({ status: 'running', retry: { run: 1 } });
-      expect(Date.parse(record.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+      const listed = await listedAs(batchId, env);
+      const finished = await exec(process.execPath, ['.build/cli.mjs', '--retry', batchId, '--json'], { env });
+
+      expect(stderr).toMatch(/running it on the batch state machine, here/);
+      expect(listed).toMatchObject({ batchId, status: 'unfinished', requested: 400 });
+      const result = JSON.parse(finished.stdout.trim().split('\n').at(-1) ?? '{}');
+      expect(result).toMatchObject({ batchId, requested: 400, succeeded: 400, failed: 0 });
+      const manifest = JSON.parse((await harness.object(result.manifestKey)).bytes.toString()) as Manifest;
+      expect(manifest.items).toHaveLength(400);
     } finally {
       await slow.close();
     }
   }, 60_000);
 });
+
+/** Runs the CLI with `args` and kills it with SIGKILL once its progress matches `progress`; its stderr. */
+async function killMidRun(args: string[], env: NodeJS.ProcessEnv, progress: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['.build/cli.mjs', ...args], { env });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+    if (progress.test(stderr) && child.signalCode === null && !child.killed) child.kill('SIGKILL');
+  });
+  await once(child, 'exit');
+  expect(child.signalCode).toBe('SIGKILL');
+  return stderr;
+}
+
+/** The batch's row in `--list --json`. */
+async function listedAs(batchId: string, env: NodeJS.ProcessEnv) {
+  const { stdout } = await exec(process.execPath, ['.build/cli.mjs', '--list', '--json'], { env });
+  return (JSON.parse(stdout) as { batches: { batchId: string }[] }).batches.find((row) => row.batchId === batchId);
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayAnswer } from '../../lambda/function/adapters/http-api/gateway-answers.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
-import { startDevServer } from '../../lambda/local/dev-server.js';
+import { ENGINE_LIMIT, startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 let harness: Harness;
@@ -307,12 +307,12 @@ describe('the dev server against web pages and bursts', () => {
     expect((await send({ host: `localhost:${port}` })).status).toBe(404);
   });
 
-  it('bounds its background batches: a full queue answers 503 with Retry-After; stopping ends every batch', async () => {
+  it('bounds the batches on its engine: one more answers 503 with Retry-After and records nothing; stopping ends every batch', async () => {
     const slow = await startHarness({ env: { SYNC_MAX_COUNT: '1' }, picsum: { latencyMs: 30 } });
     const own = await startDevServer(slow.runtime(), { port: 0, log: { info() {}, error() {} } });
     try {
       const answers = [];
-      for (let i = 0; i < 11; i++) {
+      for (let i = 0; i <= ENGINE_LIMIT; i++) {
         const response = await request(`${own.url}/batches`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -325,11 +325,12 @@ describe('the dev server against web pages and bursts', () => {
         });
       }
 
-      expect(answers.slice(0, 10).map((answer) => answer.status)).toEqual(Array(10).fill(202));
-      expect(answers[10]?.status).toBe(503);
-      expect(answers[10]?.headers['retry-after']).toMatch(/^\d+$/);
-      // The queue refused it, said as such; with no Idempotency-Key sent, none is what to repeat.
-      const refusal = answers[10]?.body as unknown as { error: { code: string; message: string } } | undefined;
+      expect(answers.slice(0, ENGINE_LIMIT).map((answer) => answer.status)).toEqual(Array(ENGINE_LIMIT).fill(202));
+      const refused = answers[ENGINE_LIMIT];
+      expect(refused?.status).toBe(503);
+      expect(refused?.headers['retry-after']).toMatch(/^\d+$/);
+      // The engine refused it, said as such; with no Idempotency-Key sent, none is what to repeat.
+      const refusal = refused?.body as unknown as { error: { code: string; message: string } } | undefined;
       expect(refusal?.error.code).toBe('QUEUE_FULL');
       expect(refusal?.error.message).toMatch(/repeat the request to run it as a new batch/);
       expect(refusal?.error.message).not.toMatch(/Idempotency-Key/);
@@ -339,7 +340,8 @@ describe('the dev server against web pages and bursts', () => {
       const states = await Promise.all(
         answers.map((answer) => new BatchService(slow.config, slow.deps).status(answer.body.batchId)),
       );
-      expect(states.map((state) => state?.status).sort()).toEqual([...Array(10).fill('cancelled'), 'failed']);
+      // Each batch it ran ends with its manifest, cancelled; the refused one left nothing at all.
+      expect(states.map((state) => state?.status)).toEqual([...Array(ENGINE_LIMIT).fill('cancelled'), undefined]);
     } finally {
       await own.close();
       await slow.close();

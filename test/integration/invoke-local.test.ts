@@ -56,10 +56,14 @@ describe('npm run invoke:local', () => {
     expect(await harness.keys()).toContain(result.manifestKey);
   });
 
-  it('runs a scheduled run envelope into the batch its name and time make', async () => {
+  it('runs a scheduled run envelope on the state machine, into the batch its name and time make, once', async () => {
     const { answer } = await invoke(['--event', join(SAMPLES, 'scheduled-run.json')]);
 
-    expect(answer).toMatchObject({ batchId: 'picsum-batch-nightly-20261202T020000Z', succeeded: 3 });
+    expect(answer).toMatchObject({
+      batchId: 'picsum-batch-nightly-20261202T020000Z',
+      status: 'done',
+      result: { succeeded: 3 },
+    });
   });
 
   it("takes a batch through the state machine's steps, saved one after another: plan, chunk, aggregate", async () => {
@@ -70,7 +74,7 @@ describe('npm run invoke:local', () => {
       return (await invoke(['--event', file])).answer;
     };
 
-    const plan = await step({ kind: 'picsum-batch.plan', job });
+    const plan = await step({ kind: 'picsum-batch.plan', job, execution: job.batchId });
     for (const chunk of plan.chunks) {
       const task = {
         batchId: plan.batchId,
@@ -114,7 +118,7 @@ describe('npm run invoke:local', () => {
 describe('npm run verify', () => {
   it('finds every object of a batch as its manifest records it, then names what is missing, different or extra', async () => {
     const { answer } = await invoke(['--event', join(SAMPLES, 'run.json')]);
-    const result = answer as BatchResult;
+    const { result } = answer as { result: BatchResult };
     const whole = await verifyBatch(result.batchId);
     expect(whole.code).toBe(0);
     expect(whole.verification).toMatchObject({ checked: 3, matching: 3, missing: [], different: [], extra: [] });

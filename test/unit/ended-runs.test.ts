@@ -89,8 +89,8 @@ describe('nothing but a claimed retry changes a finished batch', () => {
     expect((await recordFailure(failure, options)).status).toMatchObject({ status: 'done' });
   });
 
-  it('records the failure of a retry run that was underway, accepted or running, beside the manifest it leaves standing', async () => {
-    for (const state of ['accepted', 'running'] as const) {
+  it('records the failure of a retry run that was underway beside the manifest it leaves standing', async () => {
+    for (const state of ['running'] as const) {
       const { s3, options } = finished('retried', 1);
       const record = { batchId: 'retried', status: state, requested: 8, retry: { run: 2, items: 3 } };
       s3.objects.set(statusKey(config, 'retried'), JSON.stringify(record));

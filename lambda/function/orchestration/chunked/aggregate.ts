@@ -105,7 +105,7 @@ export async function aggregateBatch(
     await writeManifest(result, plan.request, items, options);
   }
   // The status record answers GET without reading a manifest that may hold 100,000 items.
-  await records.putStatus({ batchId: plan.batchId, status: 'done', result }).catch(() => {});
+  await records.putStatus({ batchId: plan.batchId, status: result.status ?? 'done', result }).catch(() => {});
   return { result, missingChunks };
 }
 
