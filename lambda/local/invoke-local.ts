@@ -117,7 +117,9 @@ async function startMachine(event: unknown, app: Invocation & { engine?: LocalEn
   await engine.startWith(name, event);
   const envelope = await engine.finished(name);
   if (envelope.status !== 'SUCCEEDED') {
-    throw new RequestError(`The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`);
+    throw new RequestError(
+      `The state machine refused the event: ${envelope.error ?? envelope.status}: ${envelope.cause ?? ''}`,
+    );
   }
   // The batch's own execution, which the envelope's started (none when a delivery found it started).
   const batchId = engine.names().find((each) => !before.has(each) && each !== name);
