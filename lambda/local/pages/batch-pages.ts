@@ -31,7 +31,12 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
   }
   const manifest = await options.batches.records.manifest(batchId);
   if (!manifest) {
-    const why = status.status === 'failed' ? `${status.error}: ${status.cause}` : status.status;
+    const why =
+      status.status === 'failed'
+        ? `${status.error}: ${status.cause}`
+        : status.status === 'unfinished'
+          ? `Unfinished: ${status.cause}. Finish it with: npm start -- --retry ${batchId}`
+          : status.status;
     return html(
       res,
       200,

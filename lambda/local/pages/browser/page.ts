@@ -60,8 +60,8 @@ async function follow(batchId: string) {
       await sleep(500);
       continue;
     }
-    if (status.status === 'failed') {
-      say(`Batch ${batchId} failed`);
+    if (status.status === 'failed' || status.status === 'unfinished') {
+      say(`Batch ${batchId} is ${status.status}`);
       return;
     }
     window.location.assign(`/batches/${batchId}/view`);
