@@ -16,6 +16,7 @@ export default defineConfig({
       'test/integration/batch-run.test.ts',
       'test/integration/chunk-steps.test.ts',
       'test/integration/s3-writes.test.ts',
+      'test/integration/step-functions-engine.test.ts',
     ],
     fileParallelism: false,
     maxWorkers: 1,

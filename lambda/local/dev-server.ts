@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../function/adapters/http-api/gateway-answers.js';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
-import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/router.js';
+import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/routes.js';
 import { integerVar } from '../function/contracts/config.js';
 import { foreignCaller } from './loopback-callers.js';
 import { servePage } from './pages/routes.js';

@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { answerStepEvent } from '../function/adapters/answer-step.js';
 import type { BatchEvent } from '../function/adapters/batch-events.js';
 import { parseApiEvent } from '../function/adapters/entry-events.js';
-import { handleApiEvent } from '../function/adapters/http-api/router.js';
+import { handleApiEvent } from '../function/adapters/http-api/routes.js';
 import { begin, type Invocation } from '../function/adapters/invocation.js';
 import { recordBatch } from '../function/adapters/metrics.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';

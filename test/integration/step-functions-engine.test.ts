@@ -51,7 +51,10 @@ describe('the Step Functions engine', () => {
       reply(res, 400, { message: 'Execution Already Exists' }, 'ExecutionAlreadyExists'),
     );
     try {
-      await expect(engine.start('b', job)).rejects.toMatchObject({ name: 'ExecutionExistsError' });
+      await expect(engine.start('b', job)).rejects.toMatchObject({
+        name: 'ExecutionExistsError',
+        message: 'An execution named b has run already',
+      });
       expect(states.seen).toHaveLength(1);
     } finally {
       await states.close();
@@ -80,23 +83,34 @@ describe('the Step Functions engine', () => {
     } finally {
       await states.close();
     }
-  });
+    // The SDK's own backoff between tries, longer on throttling: seconds, not a timing assertion.
+  }, 30_000);
 
   it('describes an execution by name: its status, times, requested count and error; none for a name never started', async () => {
     const { states, engine } = await statesAnswering((request, res) => {
       const { executionArn } = JSON.parse(request.body) as { executionArn: string };
-      if (executionArn.endsWith(':missing')) {
+      const name = executionArn.split(':').at(-1);
+      if (name === 'missing') {
         reply(res, 400, { message: 'Execution Does Not Exist' }, 'ExecutionDoesNotExist');
         return;
       }
+      if (name === 'denied') {
+        reply(res, 400, { message: 'not allowed' }, 'AccessDeniedException');
+        return;
+      }
+      const inputs: Record<string, string | undefined> = {
+        b: JSON.stringify(job),
+        envelope: JSON.stringify({ kind: 'picsum-batch.run' }),
+        text: JSON.stringify({ request: { count: '5' } }),
+        garbled: 'not json',
+        none: undefined,
+      };
       reply(res, 200, {
         executionArn,
-        status: 'FAILED',
+        status: name === 'b' ? 'FAILED' : 'RUNNING',
         startDate: 1_796_000_000,
-        stopDate: 1_796_000_060,
-        input: JSON.stringify(job),
-        error: 'States.Timeout',
-        cause: 'The execution timed out',
+        ...(name === 'b' ? { stopDate: 1_796_000_060, error: 'States.Timeout', cause: 'The execution timed out' } : {}),
+        ...(inputs[name ?? ''] === undefined ? {} : { input: inputs[name ?? ''] }),
       });
     });
     try {
@@ -116,6 +130,11 @@ describe('the Step Functions engine', () => {
         cause: 'The execution timed out',
       });
       expect(missing).toBeUndefined();
+      // An input that is not a job's says no count: an envelope, a count that is not a number, not JSON, none.
+      const running = { status: 'RUNNING', startedAt: new Date(1_796_000_000_000).toISOString() };
+      for (const name of ['envelope', 'text', 'garbled', 'none']) expect(await engine.describe(name)).toEqual(running);
+      // Any other refusal is not "no such execution": it is thrown.
+      await expect(engine.describe('denied')).rejects.toThrow(/not allowed/);
     } finally {
       await states.close();
     }

@@ -219,6 +219,18 @@ describe('BatchService: where a batch runs', () => {
 });
 
 describe("BatchService: a batch's status", () => {
+  it('reads a run here as unfinished once it ended without its manifest: nothing runs it any more', async () => {
+    const { service, objects } = serviceWith();
+    const set = objects.set.bind(objects);
+    objects.set = (key, value) => {
+      if (key === manifestKey(config, 'lost')) throw Object.assign(new Error('SlowDown'), { name: 'SlowDown' });
+      return set(key, value);
+    };
+    const result = await service.run(jobOf('lost', 2), cancelledHere(2));
+    expect(result.manifestError).toBeDefined();
+    expect(await service.status('lost')).toMatchObject({ status: 'unfinished' });
+  });
+
   it('is its record when that says done or cancelled, without reading the manifest', async () => {
     const { service } = serviceWith();
     for (const status of ['done', 'cancelled'] as const) {
@@ -248,7 +260,18 @@ describe("BatchService: a batch's status", () => {
     const retrying = runRecord('r', { retry: { run: 2, items: 1 }, execution: 'r-retry-2' });
     await service.records.putStatus(retrying);
     engine.set('r-retry-2', { status: 'RUNNING', startedAt: 'x' });
-    expect(await service.status('r')).toMatchObject({ status: 'running', retry: { run: 2 }, execution: 'r-retry-2' });
+    // A run without chunks on the state machine: its record's counts, no progress records read.
+    objects.set(progressKey(config, 'r', 0, 2), JSON.stringify({ chunk: 0, done: 9, succeeded: 9, failed: 0 }));
+    expect(await service.status('r')).toEqual({
+      batchId: 'r',
+      status: 'running',
+      requested: 2,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
+      retry: { run: 2, items: 1 },
+      execution: 'r-retry-2',
+    });
     engine.set('r-retry-2', { status: 'FAILED', startedAt: 'x', stoppedAt: 'y', error: 'States.Timeout', cause: 'c' });
     expect(await service.status('r')).toMatchObject({ status: 'failed', error: 'States.Timeout', failedAt: 'y' });
     // A record of an earlier run than the manifest's, or of no retry: the manifest answers.
@@ -277,16 +300,26 @@ describe("BatchService: a batch's status", () => {
       chunks: { total: 2, done: 1 },
     });
     engine.set('c', { status: 'ABORTED', startedAt: 'x', stoppedAt: 'y' });
-    expect(await service.status('c')).toMatchObject({ status: 'failed', error: 'ABORTED', requested: 8 });
+    expect(await service.status('c')).toEqual({
+      batchId: 'c',
+      status: 'failed',
+      error: 'ABORTED',
+      requested: 8,
+      cause: '',
+      failedAt: 'y',
+    });
     engine.set('c', { status: 'SUCCEEDED', startedAt: 'x' });
-    expect(await service.status('c')).toMatchObject({ status: 'unfinished', cause: /succeeded, and no manifest/ });
+    expect(await service.status('c')).toMatchObject({
+      status: 'unfinished',
+      cause: 'Its execution c succeeded, and no manifest stands; a retry finishes it',
+    });
     const unknown = serviceWith();
     await unknown.service.records.putStatus(planned);
     expect(await unknown.service.status('c')).toMatchObject({
       status: 'unfinished',
       requested: 8,
       startedAt: planned.startedAt,
-      cause: /not one the engine knows/,
+      cause: 'Its execution c is not one the engine knows (the process that ran it stopped); a retry finishes it',
     });
   });
 
@@ -295,7 +328,8 @@ describe("BatchService: a batch's status", () => {
     await service.records.putStatus(runRecord('elsewhere'));
     expect(await service.status('elsewhere')).toMatchObject({
       status: 'unfinished',
-      cause: /inside a request or a process/,
+      cause:
+        'It ran inside a request or a process that is not running it here, and wrote no manifest; a retry finishes it',
     });
     expect(await service.status('elsewhere')).not.toHaveProperty('request');
   });
@@ -311,7 +345,14 @@ describe("BatchService: a batch's status", () => {
       requested: 7,
       acceptedAt: '2026-12-06T01:00:00.000Z',
     });
-    expect(await service.status('died')).toMatchObject({ status: 'failed', error: 'TIMED_OUT', failedAt: 'y' });
+    expect(await service.status('died')).toEqual({
+      batchId: 'died',
+      status: 'failed',
+      requested: 0,
+      error: 'TIMED_OUT',
+      cause: 'Its execution ended TIMED_OUT before it planned the batch',
+      failedAt: 'y',
+    });
     expect(await service.status('odd')).toBeUndefined();
     expect(await service.status('none')).toBeUndefined();
     expect(await serviceWith({ engine: false }).service.status('none')).toBeUndefined();
@@ -349,7 +390,10 @@ describe('BatchService: healing', () => {
 
   it('refuses to heal a batch it cannot: unknown, or of another source', async () => {
     const { service, objects } = serviceWith();
-    await expect(service.claimHeal('nope')).rejects.toThrow('Cannot heal batch nope: unknown');
+    await expect(service.claimHeal('nope')).rejects.toMatchObject({
+      code: 'NOTHING_TO_RETRY',
+      message: 'Cannot heal batch nope: unknown',
+    });
     const offline = failedItems('o');
     objects.set(
       manifestKey(config, 'o'),

@@ -3,9 +3,9 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { planBatch, recordFailure } from '../../lambda/function/orchestration/chunked/index.js';
 import { refuseEndedRun } from '../../lambda/function/orchestration/ended-runs.js';
-import { runJob } from '../../lambda/function/orchestration/run-job.js';
 import { manifestKey, retryClaimKey, statusKey } from '../../lambda/function/storage/keys.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
@@ -43,9 +43,9 @@ describe('nothing but a claimed retry changes a finished batch', () => {
     const { options, unchanged } = finished('done2');
     const run = { ...options, deadlineAt: Date.now() + 60_000 };
 
-    await expect(runJob({ batchId: 'done2', request, retry: { run: 1, items: 2 } }, run)).rejects.toThrow(
-      /never claimed/,
-    );
+    await expect(
+      new BatchService(config, options.deps).run({ batchId: 'done2', request, retry: { run: 1, items: 2 } }, run),
+    ).rejects.toThrow(/never claimed/);
     unchanged();
   });
 

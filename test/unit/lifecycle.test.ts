@@ -73,6 +73,9 @@ describe("the lifecycle's records", () => {
     });
     const { startedAt: _none, ...planned } = plannedRecord({ batchId: 'p', request: request(9) }, 3, 'planned', 'p');
     expect(unfinishedStatus(planned, 'x')).toMatchObject({ startedAt: 'planned' });
+    // A record written before run records kept a time says none.
+    const { plannedAt: _no, ...timeless } = planned;
+    expect(unfinishedStatus(timeless, 'x')).toMatchObject({ startedAt: '' });
   });
 
   it("keeps a failed record's cause to 1,000 characters", () => {

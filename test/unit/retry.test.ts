@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
@@ -6,7 +6,7 @@ import { BatchService } from '../../lambda/function/orchestration/batch-service.
 import type { Execution } from '../../lambda/function/orchestration/engine.js';
 import { mergeRetried } from '../../lambda/function/orchestration/retry.js';
 import { unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
-import { manifestKey, retryClaimKey } from '../../lambda/function/storage/keys.js';
+import { manifestKey, retryClaimKey, statusKey } from '../../lambda/function/storage/keys.js';
 import { memoryS3 } from '../support/memory-s3.js';
 
 const config = loadConfig({ BUCKET_NAME: 'b', KEY_PREFIX: 'p/' });
@@ -192,6 +192,92 @@ describe('claimRetry and the status of a batch being retried', () => {
       startedAt: new Date().toISOString(),
     });
     expect(await options.claimRetry('first')).toEqual({ kind: 'resume', job: { batchId: 'first', request } });
+  });
+
+  it('finds a batch whose execution started and has not planned yet busy', async () => {
+    const s3 = memoryS3();
+    const engine = {
+      start: async () => {},
+      describe: async (name: string) =>
+        name === 'new' ? { status: 'RUNNING' as const, startedAt: 'x', requested: 3 } : undefined,
+    };
+    const service = new BatchService(
+      config,
+      { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } },
+      engine,
+    );
+    expect(await service.claimRetry('new')).toMatchObject({ kind: 'busy', status: { status: 'accepted' } });
+  });
+
+  it('cannot finish a run that never finished when its record keeps no request (a record older than requests in it)', async () => {
+    const options = await setup();
+    await options.records.putStatus({
+      batchId: 'old',
+      status: 'running',
+      requested: 3,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
+    });
+    expect(await options.claimRetry('old')).toMatchObject({ kind: 'no-manifest', status: { status: 'unfinished' } });
+  });
+
+  it('gives up after 20 claims whose runs never finished, starting none', async () => {
+    const options = await setup();
+    const old = new Date(Date.now() - 120_000).toISOString();
+    for (let run = 1; run <= 20; run++) {
+      s3Of(options).objects.set(retryClaimKey(config, 'a', run), JSON.stringify({ run, claimedAt: old, indexes: [1] }));
+    }
+    await expect(options.claimRetry('a')).rejects.toThrow(
+      'Batch a has 20 retry runs that never finished; not starting another',
+    );
+    expect(s3Of(options).objects.has(retryClaimKey(config, 'a', 21))).toBe(false);
+  });
+
+  it('counts a claim with no execution as getting started for exactly a minute', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-12-06T12:00:00Z') });
+    try {
+      const options = await setup();
+      const claim = (claimedAt: string) => JSON.stringify({ run: 1, claimedAt, indexes: [1, 2] });
+      s3Of(options).objects.set(retryClaimKey(config, 'a', 1), claim('2026-12-06T11:59:00.001Z'));
+      expect(await options.claimRetry('a')).toMatchObject({ kind: 'busy' });
+      s3Of(options).objects.set(retryClaimKey(config, 'a', 1), claim('2026-12-06T11:59:00.000Z'));
+      expect(await options.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('takes the next number when a claim was refused and then is not there to read', async () => {
+    const s3 = memoryS3();
+    s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest()));
+    const send = s3.send.bind(s3);
+    const refusing = {
+      ...s3,
+      send: async (command: unknown) => {
+        const input = (command as { input?: { Key?: string; IfNoneMatch?: string } }).input;
+        if (input?.IfNoneMatch === '*' && input.Key === retryClaimKey(config, 'a', 1)) {
+          throw Object.assign(new Error('PreconditionFailed'), {
+            name: 'PreconditionFailed',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 412 },
+          });
+        }
+        return send(command as never);
+      },
+    };
+    const service = new BatchService(config, {
+      s3: refusing as never,
+      source: { dispatcher: () => ({}) as never, close: async () => {} },
+    });
+    expect(await service.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
+  });
+
+  it('fails with the status that could not be read, leaving no read of the manifest unhandled', async () => {
+    const options = await setup();
+    s3Of(options).objects.set(statusKey(config, 'bad'), 'not json');
+    s3Of(options).objects.set(manifestKey(config, 'bad'), 'not json either');
+    await expect(options.claimRetry('bad')).rejects.toMatchObject({ code: 'RECORD_INVALID' });
   });
 
   it('answers unknown, no-manifest and nothing-to-retry as such', async () => {

@@ -25,10 +25,7 @@ export const clientConfig = ({ endpoint, maxAttempts, ...rest }: AwsClientOption
 export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;
   return () => {
-    made ??= make().catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    });
+    made ??= make();
     return made;
   };
 }
@@ -74,7 +71,8 @@ export function stepFunctionsEngine(options: AwsClientOptions & { stateMachineAr
         const described = await states.send(new sfn.DescribeExecutionCommand({ executionArn: executionArn(name) }));
         const requested = requestedOf(described.input);
         return {
-          status: described.status ?? 'RUNNING',
+          // Step Functions always says: the SDK's type leaves it optional.
+          status: described.status as Execution['status'],
           startedAt: (described.startDate ?? new Date()).toISOString(),
           ...(described.stopDate ? { stoppedAt: described.stopDate.toISOString() } : {}),
           ...(requested !== undefined ? { requested } : {}),

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseApiEvent } from '../adapters/entry-events.js';
-import { handleApiEvent } from '../adapters/http-api/router.js';
+import { handleApiEvent } from '../adapters/http-api/routes.js';
 import { begin } from '../adapters/invocation.js';
 import { recordBatch } from '../adapters/metrics.js';
 import { coldStart } from './cold-start.js';

@@ -3,14 +3,23 @@ import { AppError, ConfigError, messageOf } from '../contracts/errors.js';
 import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import type { RunOptions } from '../pipeline/run-items.js';
-import { type BatchJob, jobSize } from './batch.js';
+import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
 import { type BatchPage, listBatches } from './batch-list.js';
 import { BatchRecords } from './batch-records.js';
 import { chunkedProgress } from './chunked/progress.js';
+import { refuseEndedRun } from './ended-runs.js';
 import { type BatchEngine, type Execution, executionOf } from './engine.js';
-import { type BatchStatus, failedRecord, type RunRecord, statusOf, unfinishedStatus } from './lifecycle.js';
+import {
+  type BatchStatus,
+  failedRecord,
+  type RunRecord,
+  runningRecord,
+  statusOf,
+  throttled,
+  unfinishedStatus,
+} from './lifecycle.js';
+import { runRetry } from './retry.js';
 import { claimRetry, type RetryStart } from './retry-claim.js';
-import { runJob } from './run-job.js';
 
 /** How a job runs in this invocation or process: its deadline, its cancellation, its progress. */
 export type RunHere = Pick<RunOptions, 'deadlineAt' | 'cancel' | 'onProgress'>;
@@ -63,8 +72,12 @@ export class BatchService {
     return { ranNow: false, answer: await this.accept(job) };
   }
 
-  /** Runs `job` in this invocation or process, keeping its run record (see runJob), and announces its end. */
+  /**
+   * Runs `job` in this invocation or process, keeping its run record (see runJob), and announces
+   * its end. A retry delivered late or forged (never claimed, or merged already) writes nothing.
+   */
   async run(job: BatchJob, here: RunHere): Promise<BatchResult> {
+    if (job.retry) await refuseEndedRun(job, this.records);
     this.runningHere.add(job.batchId);
     try {
       const result = await runJob(job, { config: this.config, deps: this.deps, ...here });
@@ -185,6 +198,35 @@ export class BatchService {
   list(page: { limit?: number; cursor?: string } = {}): Promise<BatchPage> {
     return listBatches(this, page);
   }
+}
+
+/**
+ * Runs a job here, keeping its run record current: `running`, with its request (so a retry can
+ * finish it if the process dies first), until the manifest marks it done.
+ */
+async function runJob(job: BatchJob, options: Omit<BatchOptions, 'batchId'>): Promise<BatchResult> {
+  const records = new BatchRecords(options);
+  const startedAt = new Date().toISOString();
+  let counts = { done: 0, succeeded: 0, failed: 0 };
+  // The first record goes out beside the first images, not before them: awaited, it held every
+  // first image back by one PutObject. Like every progress write, a failed one does not fail the
+  // batch; its items say what S3 did.
+  const writer = throttled(() => records.putStatus(runningRecord(job, counts, startedAt)));
+  writer.offer(undefined);
+  const run: BatchOptions = {
+    ...options,
+    batchId: job.batchId,
+    onProgress: (progress) => {
+      options.onProgress?.(progress);
+      const { total: _total, cancelled: _cancelled, ...now } = progress;
+      counts = now;
+      writer.offer(undefined);
+    },
+  };
+  const { retry } = job;
+  const result = retry ? await runRetry({ ...job, retry }, run) : await runBatch(job.request, run);
+  await writer.flush();
+  return result;
 }
 
 /** A batch with nothing recorded yet, as its execution tells it: started (not yet planned), or failed. */

@@ -3,7 +3,7 @@ import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/
 import type { BatchJob } from './batch.js';
 import type { BatchRecords } from './batch-records.js';
 import { type Execution, executionOf } from './engine.js';
-import type { BatchStatus } from './lifecycle.js';
+import type { BatchStatus, RunRecord } from './lifecycle.js';
 import type { RetryClaim } from './records.js';
 
 /** What asking for a retry came to. */
@@ -71,8 +71,9 @@ export async function claimRetry(batchId: string, batches: Batches): Promise<Ret
   const manifest = await reading;
   if (status.status === 'unfinished') {
     // Its run record holds what it ran: the batch's request, and which retry run it was.
-    const record = await records.status(batchId);
-    const request = manifest?.request ?? (record?.status === 'running' ? record.request : undefined);
+    const record = (await records.status(batchId)) as RunRecord | undefined;
+    // Stryker disable next-line OptionalChaining: equivalent — an unfinished status comes from a run record
+    const request = manifest?.request ?? record?.request;
     if (request) return { kind: 'resume', job: { batchId, request, ...(status.retry ? { retry: status.retry } : {}) } };
   }
   if (!manifest) return { kind: 'no-manifest', status };

@@ -3,7 +3,7 @@ import type { Config } from '../contracts/config.js';
 import type { BatchRequest } from '../contracts/request.js';
 import { type BatchResult, type ItemOutcome, MAX_LISTED_FAILURES, type Progress } from '../contracts/result.js';
 import { BufferPool } from './buffer-pool.js';
-import { transferItem } from './item.js';
+import { runItem } from './item.js';
 import { type Deps, type ItemContext, RunStopped } from './item-context.js';
 import type { PhotoLedger } from './photo-ledger.js';
 import { uploadSlots } from './upload-slots.js';
@@ -103,7 +103,7 @@ export async function runItems(
     const started = await pMap(
       runHere,
       async (index) => {
-        const { outcome } = await transferItem(index, context);
+        const { outcome } = await runItem(index, context);
         return {
           outcome: outcome.then((done) => {
             progress.done++;
