@@ -6,7 +6,9 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { Manifest, Progress } from '../../lambda/function/contracts/result.js';
 import { newBatchId, runBatch } from '../../lambda/function/orchestration/batch.js';
+import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { indexRange, runItems } from '../../lambda/function/pipeline/run-items.js';
+import { manifestKey, statusKey } from '../../lambda/function/storage/keys.js';
 import { hostileSources, jpegOf } from '../support/hostile-source.js';
 import { memoryS3 } from '../support/memory-s3.js';
 import { warningsDuring } from '../support/warnings.js';
@@ -137,6 +139,36 @@ describe('runBatch', () => {
   it('names batches by the second they start, sortably', () => {
     expect(newBatchId(new Date('2026-11-25T09:42:07.123Z'))).toMatch(/^20261125T094207Z-[0-9a-f]{8}$/);
   });
+});
+
+describe('a run here, with its run record', () => {
+  it('writes its run record from zero counts, rewrites it as items end, and reads no manifest before its first images', async () => {
+    // Five items of 900 ms each, one at a time: the run outlasts the two seconds between progress writes.
+    const { config, s3, deps } = await setUp({ delayMs: 900 });
+    const records: { done: number; succeeded: number; failed: number }[] = [];
+    const manifestReads: string[] = [];
+    const { send } = s3;
+    s3.send = async (command: unknown) => {
+      const input = (command as { input?: { Key?: string; Body?: unknown } }).input;
+      if (command instanceof PutObjectCommand && input?.Key === statusKey(config, 'here')) {
+        records.push(JSON.parse(String(input.Body)));
+      } else if (!(command instanceof PutObjectCommand) && input?.Key === manifestKey(config, 'here')) {
+        manifestReads.push(input.Key);
+      }
+      return send(command);
+    };
+    const request = parseRequest({ count: 5, width: 8, concurrency: 1, seed: 's' }, config);
+
+    const result = await new BatchService(config, deps).run(
+      { batchId: 'here', request },
+      { deadlineAt: Date.now() + 60_000 },
+    );
+
+    expect(result).toMatchObject({ succeeded: 4, failed: 1 });
+    expect(manifestReads).toEqual([]);
+    expect(records[0]).toMatchObject({ status: 'running', done: 0, succeeded: 0, failed: 0, request: { count: 5 } });
+    expect(records.some((record) => record.done > 0)).toBe(true);
+  }, 30_000);
 });
 
 describe('runItems', () => {

@@ -132,7 +132,9 @@ describe('the Step Functions engine', () => {
       expect(missing).toBeUndefined();
       // An input that is not a job's says no count: an envelope, a count that is not a number, not JSON, none.
       const running = { status: 'RUNNING', startedAt: new Date(1_796_000_000_000).toISOString() };
-      for (const name of ['envelope', 'text', 'garbled', 'none']) expect(await engine.describe(name)).toEqual(running);
+      for (const name of ['envelope', 'text', 'garbled', 'none']) {
+        expect(await engine.describe(name)).toStrictEqual(running);
+      }
       // Any other refusal is not "no such execution": it is thrown.
       await expect(engine.describe('denied')).rejects.toThrow(/not allowed/);
     } finally {

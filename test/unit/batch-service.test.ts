@@ -388,6 +388,18 @@ describe('BatchService: healing', () => {
     expect(await service.claimHeal('busy')).toEqual({ batchId: 'busy' });
   });
 
+  it('runs a claimed retry here into the same batch: its manifest merges the run', async () => {
+    const { service, objects } = serviceWith();
+    objects.set(manifestKey(config, 'r'), JSON.stringify(failedItems('r')));
+    const claimed = await service.claimRetry('r');
+    if (claimed.kind !== 'claimed') throw new Error(`expected a claim, got ${claimed.kind}`);
+
+    const result = await service.run(claimed.job, cancelledHere(4));
+
+    expect(result).toMatchObject({ batchId: 'r', retries: 1, requested: 2, succeeded: 1, failed: 1 });
+    expect(JSON.parse(objects.get(manifestKey(config, 'r')) ?? '')).toMatchObject({ result: { retries: 1 } });
+  });
+
   it('refuses to heal a batch it cannot: unknown, or of another source', async () => {
     const { service, objects } = serviceWith();
     await expect(service.claimHeal('nope')).rejects.toMatchObject({

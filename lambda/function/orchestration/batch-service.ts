@@ -163,7 +163,7 @@ export class BatchService {
     }
     if (execution.status === 'RUNNING') {
       const status = statusOf(record);
-      return status.status === 'running' && status.chunks ? chunkedProgress(status, this) : status;
+      return status.chunks ? chunkedProgress(status, this) : status;
     }
     if (execution.status === 'SUCCEEDED') {
       return unfinishedStatus(record, `Its execution ${record.execution} succeeded, and no manifest stands`);

@@ -74,7 +74,7 @@ export const failedRecord = (
 });
 
 /** A run record as its readers are answered: without the request it keeps for a retry. */
-export function statusOf(record: RunRecord): BatchStatus {
+export function statusOf(record: RunRecord): Extract<BatchStatus, { status: 'running' }> {
   const { request: _request, startedAt: _startedAt, ...status } = record;
   return status;
 }
