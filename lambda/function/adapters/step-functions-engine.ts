@@ -32,13 +32,13 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
 
 /** How many items an execution's input asks for, when it is a job (`{request: {count}}`). */
 function requestedOf(input: string | undefined): number | undefined {
+  let count: unknown;
   try {
-    const { count } = (JSON.parse(input ?? '') as { request: { count: unknown } }).request;
-    return typeof count === 'number' ? count : undefined;
-    // Stryker disable next-line BlockStatement: equivalent — without the return, the function ends with undefined too
+    count = (JSON.parse(input ?? '') as { request: { count: unknown } }).request.count;
   } catch {
-    return undefined;
+    // Not a job's input: no JSON, or no request in it.
   }
+  return typeof count === 'number' ? count : undefined;
 }
 
 /**
