@@ -3,7 +3,7 @@
 // aws-local-stepfunctions, its tasks calling the workflow function's own handler.
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalStep } from '../function/adapters/answer-step.js';
 import { AppError } from '../function/contracts/errors.js';
 import type { Progress } from '../function/contracts/result.js';
@@ -78,10 +78,18 @@ export function localEngine(options: {
   /** Retries come at once instead of after the definition's intervals (tests). */
   retryAtOnce?: boolean;
 }): LocalEngine {
-  const machine = new StateMachine(definition as unknown as StateMachineDefinition, {
-    // Task resources are the deployed function's ARN, a CloudFormation token in the file.
-    validationOptions: { checkArn: false, checkPaths: false },
-  });
+  // Loaded on the first start: importing the library costs a fifth of a second, which a batch
+  // answered here (or `--list`) should not pay.
+  let library: Promise<typeof import('aws-local-stepfunctions')> | undefined;
+  const machine = async () => {
+    library ??= import('aws-local-stepfunctions');
+    const { StateMachine, ExecutionError } = await library;
+    const stateMachine = new StateMachine(definition as unknown as StateMachineDefinition, {
+      // Task resources are the deployed function's ARN, a CloudFormation token in the file.
+      validationOptions: { checkArn: false, checkPaths: false },
+    });
+    return { stateMachine, ExecutionError };
+  };
   const executions = new Map<string, { state: Execution; input: string; ended: Promise<Execution> }>();
   const watchers = new Map<string, (counts: RunCounts) => void>();
   const running = () => [...executions.values()].filter((execution) => execution.state.status === 'RUNNING').length;
@@ -119,48 +127,62 @@ export function localEngine(options: {
         async (payload: unknown) => options.invokeStep(payload, step) as never,
       ]),
     );
-    const run = machine.run(JSON.parse(input), {
-      context: { Execution: { Id: `local:${name}`, Name: name, StartTime: state.startedAt } },
-      overrides: {
-        taskResourceLocalHandlers: {
-          ...handlers,
-          // The schedule's envelope starts the batch's own execution, as the deployed machine does.
-          StartBatch: async (parameters: unknown) => {
-            const { Name, Input } = parameters as { Name: string; Input: unknown };
-            try {
-              await start(Name, Input);
-            } catch (error) {
-              if (error instanceof ExecutionExistsError) error.name = 'StepFunctions.ExecutionAlreadyExistsException';
-              throw error;
-            }
-            return {} as never;
+    // Registered before anything is awaited: a second start of the name finds this one.
+    const execute = async (): Promise<Execution> => {
+      const { stateMachine, ExecutionError } = await machine();
+      const run = stateMachine.run(JSON.parse(input), {
+        context: { Execution: { Id: `local:${name}`, Name: name, StartTime: state.startedAt } },
+        overrides: {
+          taskResourceLocalHandlers: {
+            ...handlers,
+            // The schedule's envelope starts the batch's own execution, as the deployed machine does.
+            StartBatch: async (parameters: unknown) => {
+              const { Name, Input } = parameters as { Name: string; Input: unknown };
+              try {
+                await start(Name, Input);
+              } catch (error) {
+                if (error instanceof ExecutionExistsError) error.name = 'StepFunctions.ExecutionAlreadyExistsException';
+                throw error;
+              }
+              return {} as never;
+            },
           },
+          waitTimeOverrides: { HealDelay: options.healDelaySeconds * 1000 },
+          ...(options.retryAtOnce
+            ? { retryIntervalOverrides: Object.fromEntries([...STEP_STATES, 'StartBatch'].map((state) => [state, 0])) }
+            : {}),
         },
-        waitTimeOverrides: { HealDelay: options.healDelaySeconds * 1000 },
-        ...(options.retryAtOnce
-          ? { retryIntervalOverrides: Object.fromEntries([...STEP_STATES, 'StartBatch'].map((state) => [state, 0])) }
-          : {}),
-      },
-    });
-    let failure: { error?: string; cause?: string } = {};
-    const logs = (async () => {
-      for await (const event of run.eventLogs) {
-        if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: String(event.Cause ?? '') };
-      }
-    })();
-    const ended = run.result.then(
-      async () => {
-        await logs;
-        return { ...state, status: 'SUCCEEDED' as const, stoppedAt: new Date().toISOString() };
-      },
-      async (error: unknown) => {
-        await logs.catch(() => {});
-        const failed: Execution = { ...state, status: 'FAILED', stoppedAt: new Date().toISOString() };
-        const why = error instanceof ExecutionError ? failure : { error: (error as Error).name, cause: String(error) };
-        if (why.error) failed.error = why.error;
-        if (why.cause) failed.cause = why.cause;
-        return failed;
-      },
+      });
+      let failure: { error?: string; cause?: string } = {};
+      const logs = (async () => {
+        for await (const event of run.eventLogs) {
+          if (event.type === 'ExecutionFailed') failure = { error: event.Error, cause: String(event.Cause ?? '') };
+        }
+      })();
+      return run.result.then(
+        async () => {
+          await logs;
+          return { ...state, status: 'SUCCEEDED' as const, stoppedAt: new Date().toISOString() };
+        },
+        async (error: unknown) => {
+          await logs.catch(() => {});
+          const failed: Execution = { ...state, status: 'FAILED', stoppedAt: new Date().toISOString() };
+          const why =
+            error instanceof ExecutionError ? failure : { error: (error as Error).name, cause: String(error) };
+          if (why.error) failed.error = why.error;
+          if (why.cause) failed.cause = why.cause;
+          return failed;
+        },
+      );
+    };
+    const ended = execute().catch(
+      (error: unknown): Execution => ({
+        ...state,
+        status: 'FAILED',
+        stoppedAt: new Date().toISOString(),
+        error: (error as Error).name,
+        cause: String(error),
+      }),
     );
     const entry = { state, input, ended };
     executions.set(name, entry);
