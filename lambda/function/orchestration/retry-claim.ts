@@ -14,7 +14,7 @@ export type RetryStart =
   | { kind: 'busy'; status: BatchStatus }
   /** The batch's run (or retry run) never finished, and nothing runs it: run `job` again to finish it. */
   | { kind: 'resume'; job: BatchJob }
-  /** The batch ended without a manifest (its launch failed, or its invocation died first): nothing records its items. */
+  /** The batch failed without a manifest: nothing records its items, and no run record keeps its request. */
   | { kind: 'no-manifest'; status: BatchStatus }
   /** The batch was fetched from another source than this run's (`source`): a batch keeps to one. */
   | { kind: 'other-source'; source: string }
