@@ -24,6 +24,8 @@ let pool: ReturnType<typeof createSourcePool> | undefined;
 afterEach(async () => {
   await pool?.close();
   await source?.close();
+  // The catalog is cached by the source's URL, and a later source may get an earlier one's port.
+  forgetCatalog();
 });
 
 /** Photos 1, 2 and 3, as a catalog lists them. */
