@@ -203,7 +203,7 @@ export async function invokeLocal(
     let answer: unknown;
     try {
       answer = await answerAs(name, event, localContext(timeoutS * 1000), {
-        ...runtime.invocation,
+        ...(await runtime.invocation()),
         engine: runtime.engine,
       });
     } catch (error) {

@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { request } from 'undici';
-import { answerStepEvent } from '../function/adapters/answer-step.js';
+import type { answerStepEvent } from '../function/adapters/answer-step.js';
 import { type BatchEvent, batchEvent } from '../function/adapters/batch-events.js';
 import type { Invocation } from '../function/adapters/invocation.js';
 import type { MetricsSink } from '../function/adapters/metrics.js';
@@ -28,8 +28,8 @@ export type LocalRuntime = {
   batches: BatchService;
   /** The batch state machine, in this process. */
   engine: LocalEngine;
-  /** What a workflow step is invoked with here: the batch service, a log and metrics. */
-  invocation: Invocation;
+  /** What a function's handler is invoked with here: the batch service, a log and metrics (made on first use). */
+  invocation(): Promise<Invocation>;
   /** Cancels every batch this process runs (each still writes its manifest) and waits for their ends. */
   stopBatches(): Promise<void>;
   /** Shows each batch's event, as it ends, to `show` (locally nothing goes to EventBridge). */
@@ -212,8 +212,30 @@ export function composeLocal(
 ): LocalApp {
   const stopping = new AbortController();
   const cancel = options.cancel ? AbortSignal.any([options.cancel, stopping.signal]) : stopping.signal;
+  // The workflow steps' handler and its Powertools log load with the first step: a batch answered
+  // here (and `--list`) never pays for them.
+  let workflow: Promise<{ invocation: Invocation; answer: typeof answerStepEvent }> | undefined;
+  const steps = () => {
+    workflow ??= (async () => {
+      const [{ Logger }, { answerStepEvent: answer }] = await Promise.all([
+        import('@aws-lambda-powertools/logger'),
+        import('../function/adapters/answer-step.js'),
+      ]);
+      const invocation: Invocation = {
+        batches,
+        // Powertools writes warnings and errors to stderr: stdout stays the command's own.
+        log: options.log ?? new Logger({ serviceName: 'picsum-batch', logLevel: 'WARN' }),
+        metrics: options.metrics ?? QUIET_METRICS,
+      };
+      return { invocation, answer };
+    })();
+    return workflow;
+  };
   const engine = localEngine({
-    invokeStep: (payload, step) => answerStepEvent(payload, stepContext(), invocation, step),
+    invokeStep: async (payload, step) => {
+      const { invocation, answer } = await steps();
+      return answer(payload, stepContext(), invocation, step);
+    },
     cancel,
     healDelaySeconds: config.healDelaySeconds,
   });
@@ -221,12 +243,6 @@ export function composeLocal(
   let showEvent = options.showEvent;
   const announce = async (ended: Ended) => showEvent?.(batchEvent(ended, config));
   const batches = new BatchService(config, deps, engine, announce);
-  const invocation: Invocation = {
-    batches,
-    // Powertools writes warnings and errors to stderr: stdout stays the command's own.
-    log: options.log ?? new Logger({ serviceName: 'picsum-batch', logLevel: 'WARN' }),
-    metrics: options.metrics ?? QUIET_METRICS,
-  };
   const stopBatches = async () => {
     stopping.abort();
     await engine.drain();
@@ -234,6 +250,7 @@ export function composeLocal(
   const showEvents = (show: (event: BatchEvent) => void) => {
     showEvent = show;
   };
+  const invocation = async () => (await steps()).invocation;
   return { batches, engine, invocation, stopBatches, showEvents };
 }
 
