@@ -683,7 +683,8 @@ describe('the Lambda handlers', () => {
     expect(JSON.parse(repeated.body)).toMatchObject({ batchId, status: 'accepted' });
     await states.engine.finished(batchId);
     expect((await statusOf(batchId)).body).toMatchObject({ batchId, status: 'done', result: { succeeded: 8 } });
-  });
+    // The SDK backs off between its tries of a throttled start: seconds of waiting, not a timing assertion.
+  }, 30_000);
 
   it('starts a batch whose start failed once, however many repeats race, and answers every one', async () => {
     states.refuseWith(refusingStarts('ThrottlingException'));
@@ -705,7 +706,8 @@ describe('the Lambda handlers', () => {
     for (const answer of repeats) expect(JSON.parse(answer.body)).toMatchObject({ batchId });
     // One execution ran it: each image fetched once.
     expect(imagesFetchedSince(fetched)).toBe(8);
-  });
+    // The SDK backs off between its tries of a throttled start: seconds of waiting, not a timing assertion.
+  }, 30_000);
 
   it('starts a batch whose request died before recording anything once, however many repeats race after it', async () => {
     await bindKeyLongAgo('racing-unrecorded', 'unrecorded-race', { count: 8, width: 8 });

@@ -153,12 +153,16 @@ describe('BatchService: where a batch runs', () => {
     expect([...objects.keys()]).toEqual([]);
   });
 
-  it('starts a repeat of a running batch as the same execution, and refuses one of a batch that ran', async () => {
-    const { service, engine } = serviceWith();
+  it('starts a repeat of a running batch as the same execution, and answers one of a batch that ran with its status', async () => {
+    const { service, engine, objects } = serviceWith();
     await service.accept(jobOf('again', 3));
     await expect(service.accept(jobOf('again', 3))).resolves.toMatchObject({ status: 'accepted' });
     engine.set('again', { status: 'SUCCEEDED', startedAt: 'x' });
+    // Nothing tells how it ended: a start refused is a start failed.
     await expect(service.accept(jobOf('again', 3))).rejects.toThrow(LaunchError);
+    // Its manifest does: a repeat that raced the whole run is answered the batch's status.
+    objects.set(manifestKey(config, 'again'), JSON.stringify(manifestOf('again')));
+    await expect(service.accept(jobOf('again', 3))).resolves.toMatchObject({ batchId: 'again', status: 'done' });
   });
 
   it('throws a LaunchError naming why when the engine refuses, and writes nothing', async () => {

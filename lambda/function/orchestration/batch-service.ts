@@ -8,7 +8,7 @@ import { type BatchPage, listBatches } from './batch-list.js';
 import { BatchRecords } from './batch-records.js';
 import { chunkedProgress } from './chunked/progress.js';
 import { refuseEndedRun } from './ended-runs.js';
-import { type BatchEngine, type Execution, executionOf } from './engine.js';
+import { type BatchEngine, type Execution, ExecutionExistsError, executionOf } from './engine.js';
 import {
   type BatchStatus,
   failedRecord,
@@ -95,8 +95,9 @@ export class BatchService {
 
   /**
    * Starts the job on the engine, as the execution named after it: nothing is written first. A
-   * repeat (the same Idempotency-Key, a redelivery) starts nothing twice; a start that failed
-   * throws LaunchError and can be repeated.
+   * repeat (the same Idempotency-Key, a redelivery) starts nothing twice, and one that comes after
+   * the batch's execution ended is answered its status; a start that failed throws LaunchError and
+   * can be repeated.
    */
   async accept(job: BatchJob): Promise<BatchStatus> {
     const { engine } = this;
@@ -105,6 +106,9 @@ export class BatchService {
         throw new ConfigError('STATE_MACHINE_ARN is not set: batches beyond one request need the batch state machine');
       await engine.start(executionOf(job), job);
     } catch (error) {
+      // A start that raced an earlier one of the same batch, which ran already: the batch's status answers it.
+      const known = error instanceof ExecutionExistsError ? await this.status(job.batchId) : undefined;
+      if (known) return known;
       throw new LaunchError(job.batchId, error);
     }
     return {
