@@ -40,34 +40,30 @@ export async function putText(
   );
 }
 
-/** A JSON document as stored, with the ETag that names this version of it. */
-export type Versioned<T> = { value: T; etag: string };
-
 /**
- * Reads a JSON document and its ETag, or undefined when there is no such key; one over `maxBytes`
- * is not read (a RangeError), one that is not JSON is a RecordError naming its key (S3, and the
- * embedded S3, replace an object whole: a reader never sees half a write).
+ * Reads a JSON document, or undefined when there is no such key; one over `maxBytes` is not read
+ * (a RangeError), one that is not JSON is a RecordError naming its key (S3, and the embedded S3,
+ * replace an object whole: a reader never sees half a write).
  */
-export async function getJsonVersioned<T>(
+export async function getJson<T>(
   s3: S3Sender,
   config: Config,
   key: string,
   options: { maxBytes?: number } = {},
-): Promise<Versioned<T> | undefined> {
+): Promise<T | undefined> {
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   try {
-    const read = await withRetries(config, 'S3 GetObject', async () => {
+    const text = await withRetries(config, 'S3 GetObject', async () => {
       const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
       if ((response.ContentLength ?? 0) > maxBytes) {
         (response.Body as { destroy?(): void } | undefined)?.destroy?.();
         throw new RangeError(`${key} is ${response.ContentLength} bytes, over the ${maxBytes} read`);
       }
-      const text = await response.Body?.transformToString();
-      return text === undefined ? undefined : { text, etag: response.ETag ?? '' };
+      return response.Body?.transformToString();
     });
-    if (read === undefined) return undefined;
+    if (text === undefined) return undefined;
     try {
-      return { value: JSON.parse(read.text) as T, etag: read.etag };
+      return JSON.parse(text) as T;
     } catch {
       throw new RecordError(`s3://${config.bucket}/${key} is not valid JSON`);
     }
@@ -77,35 +73,18 @@ export async function getJsonVersioned<T>(
   }
 }
 
-/** Reads a JSON document, or undefined when there is no such key (see getJsonVersioned). */
-export async function getJson<T>(
-  s3: S3Sender,
-  config: Config,
-  key: string,
-  options: { maxBytes?: number } = {},
-): Promise<T | undefined> {
-  return (await getJsonVersioned<T>(s3, config, key, options))?.value;
-}
-
 /**
- * Writes a JSON document only if what is stored under `key` is still the version read: the one
- * with ETag `etag` (`If-Match`), or nothing at all when `etag` is undefined (`If-None-Match: *`).
- * Both are atomic checks in S3. Returns false when another write came first (412), or is racing
- * this one (409).
+ * Writes a JSON document only if nothing is stored under `key` yet (`If-None-Match: *`, an atomic
+ * check in S3). Returns false when the key was taken first (412), or another write of it is
+ * racing this one (409).
  */
-export async function putJsonIfUnchanged(
-  s3: S3Sender,
-  config: Config,
-  key: string,
-  value: unknown,
-  etag: string | undefined,
-): Promise<boolean> {
+export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> {
   const put = new PutObjectCommand({
     Bucket: config.bucket,
     Key: key,
     Body: JSON.stringify(value),
     ContentType: 'application/json',
-    ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }),
+    IfNoneMatch: '*',
   });
   try {
     // 409 and 412 are 4xx: never retried, they are answers.
@@ -116,13 +95,6 @@ export async function putJsonIfUnchanged(
     throw error;
   }
 }
-
-/**
- * Writes a JSON document only if nothing is stored under `key` yet (`If-None-Match: *`). Returns
- * false when the key was taken first.
- */
-export const putJsonIfAbsent = (s3: S3Sender, config: Config, key: string, value: unknown): Promise<boolean> =>
-  putJsonIfUnchanged(s3, config, key, value, undefined);
 
 /** Every key under `prefix`, page by page. */
 export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
