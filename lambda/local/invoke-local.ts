@@ -12,6 +12,7 @@ import { begin, type Invocation } from '../function/adapters/invocation.js';
 import { recordBatch } from '../function/adapters/metrics.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { EXIT_CODES } from './exit-codes.js';
+import { lambdaContext } from './lambda-context.js';
 import type { LocalEngine } from './local-engine.js';
 import { startLocalRuntime } from './setup.js';
 
@@ -30,25 +31,6 @@ S3_ENDPOINT when set), and its answer is printed on stdout; logs at WARN and abo
 (POWERTOOLS_LOG_LEVEL=INFO for all of them, on stdout as in Lambda). A batch the answer starts
 runs here, on the batch state machine's own definition, before the command exits; so does the
 schedule's payload ({"kind":"picsum-batch.run",...}), which starts the state machine as Scheduler does.`;
-
-/** A Lambda context for one local invocation: its name, its request id, and its clock. */
-function localContext(timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'picsum-batch-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:picsum-batch-local',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/picsum-batch-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 /** The event: a file's JSON, or standard input's with `-`; a RequestError naming `--event` otherwise. */
 async function readEvent(path: string): Promise<unknown> {
@@ -202,7 +184,7 @@ export async function invokeLocal(
   try {
     let answer: unknown;
     try {
-      answer = await answerAs(name, event, localContext(timeoutS * 1000), {
+      answer = await answerAs(name, event, lambdaContext('picsum-batch-local', timeoutS * 1000), {
         ...(await runtime.invocation()),
         engine: runtime.engine,
       });

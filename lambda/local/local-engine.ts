@@ -1,7 +1,6 @@
 // The batch state machine in this process: the definition a deployment runs
 // (batch-definition.json, written by `npm run definition` from the CDK construct), walked by
 // aws-local-stepfunctions, its tasks calling the workflow function's own handler.
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalStep } from '../function/adapters/answer-step.js';
@@ -10,6 +9,7 @@ import type { Progress } from '../function/contracts/result.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
 import { type BatchEngine, type Execution, ExecutionExistsError } from '../function/orchestration/engine.js';
 import definition from './batch-definition.json' with { type: 'json' };
+import { lambdaContext } from './lambda-context.js';
 
 /** Locally there is no Lambda clock: each step gets Lambda's own maximum. */
 const STEP_BUDGET_MS = 15 * 60_000;
@@ -17,24 +17,8 @@ const STEP_BUDGET_MS = 15 * 60_000;
 /** The Lambda tasks of the definition, by state name: each sends its payload to the workflow handler. */
 const STEP_STATES = ['Admit', 'Plan', 'RunChunk', 'Aggregate', 'RecordFailure', 'ClaimHeal'] as const;
 
-/** A Lambda context for one local step: its clock, and names for its logs. */
-export function stepContext(): Context {
-  const deadline = Date.now() + STEP_BUDGET_MS;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'picsum-batch-workflow-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:picsum-batch-workflow-local',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/picsum-batch-workflow-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+/** A Lambda context for one local step: Lambda's longest clock, and the workflow function's name for its logs. */
+export const stepContext = (): Context => lambdaContext('picsum-batch-workflow-local', STEP_BUDGET_MS);
 
 /** Refused when too many executions run here: the API answers 503 with Retry-After, and nothing is recorded. */
 export class QueueFullError extends AppError {
