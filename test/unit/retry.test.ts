@@ -3,7 +3,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
-import type { Execution } from '../../lambda/function/orchestration/engine.js';
+import type { BatchEngine, Execution } from '../../lambda/function/orchestration/engine.js';
 import { mergeRetried } from '../../lambda/function/orchestration/retry.js';
 import { unfinishedIndexes } from '../../lambda/function/orchestration/retry-claim.js';
 import { manifestKey, retryClaimKey, statusKey } from '../../lambda/function/storage/keys.js';
@@ -93,10 +93,13 @@ describe('claimRetry and the status of a batch being retried', () => {
     result: { ...result, retries } as BatchResult,
     items: [stored(0), failed(1, 'timeout', 1), failed(2, 'source_network', 4)],
   });
+  /** A batch service on `s3` (no source: nothing here fetches), with `engine` when given. */
+  const serviceOn = (s3: Pick<ReturnType<typeof memoryS3>, 'send'>, engine?: BatchEngine) =>
+    new BatchService(config, { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } }, engine);
   const setup = async (retries = 0) => {
     const s3 = memoryS3();
     s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(retries)));
-    return new BatchService(config, { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } });
+    return serviceOn(s3);
   };
 
   it('claims the next run for the unfinished items; a second claim meanwhile finds the batch busy', async () => {
@@ -141,11 +144,7 @@ describe('claimRetry and the status of a batch being retried', () => {
       start: async () => {},
       describe: async (name: string) => (name === 'a-retry-1' ? execution : undefined),
     };
-    const service = new BatchService(
-      config,
-      { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } },
-      engine,
-    );
+    const service = serviceOn(s3, engine);
 
     expect(await service.claimRetry('a')).toMatchObject({
       kind: 'busy',
@@ -201,11 +200,7 @@ describe('claimRetry and the status of a batch being retried', () => {
       describe: async (name: string) =>
         name === 'new' ? { status: 'RUNNING' as const, startedAt: 'x', requested: 3 } : undefined,
     };
-    const service = new BatchService(
-      config,
-      { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } },
-      engine,
-    );
+    const service = serviceOn(s3, engine);
     expect(await service.claimRetry('new')).toMatchObject({ kind: 'busy', status: { status: 'accepted' } });
   });
 
@@ -266,10 +261,7 @@ describe('claimRetry and the status of a batch being retried', () => {
         return send(command as never);
       },
     };
-    const service = new BatchService(config, {
-      s3: refusing as never,
-      source: { dispatcher: () => ({}) as never, close: async () => {} },
-    });
+    const service = serviceOn(refusing);
     expect(await service.claimRetry('a')).toMatchObject({ kind: 'claimed', job: { retry: { run: 2 } } });
   });
 

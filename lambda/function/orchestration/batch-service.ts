@@ -172,7 +172,7 @@ export class BatchService {
     if (execution.status === 'SUCCEEDED') {
       return unfinishedStatus(record, `Its execution ${record.execution} succeeded, and no manifest stands`);
     }
-    return failedRecord(record, execution.error ?? execution.status, execution.cause ?? '', execution.stoppedAt);
+    return failedExecution(record, execution, '');
   }
 
   /** Claims the batch's next retry run (see claimRetry). */
@@ -239,10 +239,13 @@ function executionStatus(batchId: string, execution: Execution): BatchStatus | u
   if (execution.status === 'RUNNING')
     return { batchId, status: 'accepted', requested, acceptedAt: execution.startedAt };
   if (execution.status === 'SUCCEEDED') return undefined;
-  return failedRecord(
+  return failedExecution(
     { batchId, requested },
-    execution.error ?? execution.status,
-    execution.cause ?? `Its execution ended ${execution.status} before it planned the batch`,
-    execution.stoppedAt,
+    execution,
+    `Its execution ended ${execution.status} before it planned the batch`,
   );
 }
+
+/** A batch whose execution stopped without success: Step Functions' error (or the status itself) and cause, when it stopped. */
+const failedExecution = (batch: { batchId: string; requested: number }, execution: Execution, noCause: string) =>
+  failedRecord(batch, execution.error ?? execution.status, execution.cause ?? noCause, execution.stoppedAt);
