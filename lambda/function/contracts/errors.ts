@@ -5,7 +5,7 @@
  * nothing below it chooses one.
  *
  * Two contracts sit beside these codes and never mix with them. Failure reasons (`FailureReason`,
- * lower case: `source_status`, and a batch's `launch_failed`) say what became of an item or a
+ * lower case: `source_status`, or the state machine's error for a batch) say what became of an item or a
  * batch, in results, manifests and status records. A StoreError's code is S3's own (`SlowDown`),
  * a SourceError's the failure reason it ends its item with: both end as an item's reason.
  */
