@@ -63,16 +63,11 @@ export function localEngine(options: {
   retryAtOnce?: boolean;
 }): LocalEngine {
   // Loaded on the first start: importing the library costs a fifth of a second, which a batch
-  // answered here (or `--list`) should not pay.
-  let library: Promise<typeof import('aws-local-stepfunctions')> | undefined;
-  const machine = async () => {
-    library ??= import('aws-local-stepfunctions');
-    const { StateMachine, ExecutionError } = await library;
-    const stateMachine = new StateMachine(definition as unknown as StateMachineDefinition, {
-      // Task resources are the deployed function's ARN, a CloudFormation token in the file.
-      validationOptions: { checkArn: false, checkPaths: false },
-    });
-    return { stateMachine, ExecutionError };
+  // answered here (or `--list`) should not pay. One machine serves every execution.
+  let loaded: ReturnType<typeof loadMachine> | undefined;
+  const machine = () => {
+    loaded ??= loadMachine();
+    return loaded;
   };
   const executions = new Map<string, { state: Execution; input: string; ended: Promise<Execution> }>();
   const watchers = new Map<string, (counts: RunCounts) => void>();
@@ -198,4 +193,17 @@ export function localEngine(options: {
       await Promise.allSettled([...executions.values()].map((execution) => execution.ended));
     },
   };
+}
+
+/**
+ * The library's StateMachine on the committed definition, built without validating it: validation
+ * compiles the ASL schema, 28 MB of a batch's memory for a file that cannot change at run time.
+ * A test validates the committed file (test/integration/local-engine.test.ts).
+ */
+async function loadMachine() {
+  const { StateMachine, ExecutionError } = await import('aws-local-stepfunctions');
+  const stateMachine = new StateMachine(definition as unknown as StateMachineDefinition, {
+    validationOptions: { noValidate: true },
+  });
+  return { stateMachine, ExecutionError };
 }

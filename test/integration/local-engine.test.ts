@@ -1,5 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import definition from '../../lambda/local/batch-definition.json' with { type: 'json' };
 import { localEngine } from '../../lambda/local/local-engine.js';
 
 /** An engine whose steps answer as `step` says, by kind. */
@@ -45,6 +46,17 @@ describe('the local engine', () => {
       code: 'QUEUE_FULL',
     });
     expect(engine.names()).toEqual([]);
+  });
+
+  // The engine builds its machine with validation off (it costs 28 MB of a batch's memory), so the
+  // committed definition is validated here, by the same library, as it would be at run time.
+  it('runs a definition the library validates, and the validation refuses a broken one', () => {
+    const validated = (checked: object) => () =>
+      new StateMachine(checked as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    expect(validated(definition)).not.toThrow();
+    const broken = structuredClone(definition) as { States: Record<string, { Next?: string }> };
+    broken.States.Plan = { ...broken.States.Plan, Next: 'NoSuchState' };
+    expect(validated(broken)).toThrow();
   });
 });
 
