@@ -31,10 +31,19 @@ module.exports = {
     },
     {
       name: 'bundle-stays-deployable',
-      comment: 'What the Lambda bundles never imports local commands, emulators, infra or tests.',
+      comment:
+        'What the Lambda bundles never imports local commands, emulators, the API description, infra or tests.',
       severity: 'error',
       from: { path: '^lambda/function/' },
-      to: { path: '^(lambda/local|lambda/emulators|infra|test)/' },
+      to: { path: '^(lambda/local|lambda/emulators|lambda/api-description|infra|test)/' },
+    },
+    {
+      name: 'bundle-holds-what-runs',
+      comment:
+        "Every module under lambda/function is reached from a Lambda entry: code only infra/ or local/ uses lives there, not in the bundled tree. Types-only modules count: the schemas' types are read by the entries.",
+      severity: 'error',
+      from: { path: '^lambda/function/handlers/(api|workflow)\\.ts$' },
+      to: { path: '^lambda/function/', pathNot: '^lambda/function/handlers/(api|workflow)\\.ts$', reachable: false },
     },
     {
       name: 'zod-mini-in-the-bundle',

@@ -15,7 +15,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { GATEWAY_ANSWERS, gatewayTemplate, statusOf } from '../lambda/function/adapters/http-api/gateway-answers.js';
+import { GATEWAY_ANSWERS, gatewayTemplate, statusOf } from '../lambda/api-description/gateway-answers.js';
 import { requestModelSchema } from './request-model.js';
 import type { StackSettings } from './settings.js';
 

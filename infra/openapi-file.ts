@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openApiDocument } from '../lambda/function/adapters/http-api/openapi.js';
+import { openApiDocument } from '../lambda/api-description/openapi.js';
 import { loadConfig } from '../lambda/function/contracts/config.js';
 import { functionLimits, readSettings } from './settings.js';
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../function/adapters/http-api/gateway-answers.js';
+import { GATEWAY_MAX_BODY_BYTES, gatewayAnswer } from '../api-description/gateway-answers.js';
 import { errorResponse, json } from '../function/adapters/http-api/responses.js';
 import { type ApiLog, handleApiEvent } from '../function/adapters/http-api/routes.js';
 import { integerVar } from '../function/contracts/config.js';

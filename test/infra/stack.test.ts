@@ -4,7 +4,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchDefinition, DEFINITION_PATH, definitionFileText } from '../../infra/definition-file.js';
 import { readSettings } from '../../infra/settings.js';
-import { GATEWAY_ANSWERS } from '../../lambda/function/adapters/http-api/gateway-answers.js';
+import { GATEWAY_ANSWERS } from '../../lambda/api-description/gateway-answers.js';
 import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
 import { ERROR_CODES } from '../../lambda/function/contracts/errors.js';
 import { definitionOf } from '../support/state-machine.js';

@@ -599,7 +599,8 @@ describe('the chunked path, at its edges', () => {
       chunk: plan.chunks[0] as (typeof plan.chunks)[number],
     };
 
-    await expect(runChunk(unplanned, { ...options, deadlineAt: later() })).rejects.toMatchObject({
+    // A task the workflow entry would refuse (startedAt is required): runChunk refuses it too.
+    await expect(runChunk(unplanned as never, { ...options, deadlineAt: later() })).rejects.toMatchObject({
       name: 'NotPlannedError',
     });
     s3.objects.delete('images/cb/status.json');

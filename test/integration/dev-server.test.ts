@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayAnswer } from '../../lambda/function/adapters/http-api/gateway-answers.js';
+import { gatewayAnswer } from '../../lambda/api-description/gateway-answers.js';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { ENGINE_LIMIT, startDevServer } from '../../lambda/local/dev-server.js';

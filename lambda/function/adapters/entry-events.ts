@@ -3,60 +3,18 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
-import { BATCH_ID_PATTERN, parseRequest, type RequestLimits } from '../contracts/request.js';
-import type { BatchJob } from '../orchestration/batch.js';
-import { type BatchPlan, type ChunkTask, STEP_KINDS, type StepEvent } from '../orchestration/chunked/index.js';
-import { MAX_CHUNKS } from '../orchestration/plan.js';
+import { parseRequest, type RequestLimits } from '../contracts/request.js';
+import { type BatchJob, type Chunk, STEP_SHAPES } from '../contracts/steps.js';
+import { STEP_KINDS, type StepEvent } from '../orchestration/chunked/index.js';
 import type { RunEvent } from '../orchestration/schedule.js';
 import { describeEvent, InvalidEventError, isObject, UnrecognizedEventError } from './event-refusal.js';
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
-const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
-const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value))));
-const retry = z.object({ run: int(1), items: int(1) });
-const chunk = z.object({ chunk: int(0, MAX_CHUNKS - 1), start: int(0), end: int(1), retry: z.optional(int(1)) });
-
-/** The parts of a job every job-carrying event holds; `request` is checked by parseRequest, as the API's body is. */
-const jobShape = { batchId, request: z.unknown(), retry: z.optional(retry), scheduled: z.optional(z.literal(true)) };
-const shapes = {
-  api: z.looseObject({
-    httpMethod: z.string(),
-    path: z.string(),
-    headers: z.nullable(z.record(z.string(), z.unknown())),
-  }),
-  run: z.object({
-    kind: z.literal('picsum-batch.run'),
-    request: z.optional(z.unknown()),
-    scheduleName: z.optional(z.unknown()),
-    scheduledTime: z.optional(z.unknown()),
-  }),
-  plan: z.object({
-    kind: z.literal('picsum-batch.plan'),
-    job: z.object(jobShape),
-    execution: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
-  }),
-  chunk: z.object({
-    kind: z.literal('picsum-batch.chunk'),
-    task: z.object({ batchId, request: z.unknown(), concurrency: int(1), startedAt: isoTime, chunk }),
-  }),
-  aggregate: z.object({
-    kind: z.literal('picsum-batch.aggregate'),
-    plan: z.object({
-      ...jobShape,
-      concurrency: int(1),
-      parallelChunks: int(1),
-      startedAt: isoTime,
-      chunks: z.array(chunk).check(z.minLength(1), z.maxLength(MAX_CHUNKS)),
-    }),
-  }),
-  failed: z.object({
-    kind: z.literal('picsum-batch.failed'),
-    batchId,
-    requested: int(0),
-    failure: z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) }),
-  }),
-  heal: z.object({ kind: z.literal('picsum-batch.heal'), batchId }),
-};
+/** The API entry's event: a REST API (v1) proxy event, as far as the router reads it. */
+const apiShape = z.looseObject({
+  httpMethod: z.string(),
+  path: z.string(),
+  headers: z.nullable(z.record(z.string(), z.unknown())),
+});
 
 /** `value` parsed by `schema`, or an InvalidEventError naming the first field that failed and its value. */
 function parsed<T>(kind: string, schema: z.ZodMiniType<T>, value: unknown): T {
@@ -95,7 +53,7 @@ function checkedJob<T extends { request: unknown; retry?: { run: number; items: 
 }
 
 /** Chunks within the items the job runs (its request, or its retry's), each of the job's own run. */
-function checkChunks(kind: string, chunks: readonly z.infer<typeof chunk>[], job: Pick<BatchJob, 'request' | 'retry'>) {
+function checkChunks(kind: string, chunks: readonly Chunk[], job: Pick<BatchJob, 'request' | 'retry'>) {
   const size = job.retry?.items ?? job.request.count;
   for (const [i, each] of chunks.entries()) {
     if (each.end <= each.start || each.end > size) {
@@ -125,7 +83,7 @@ export const WORKFLOW_ANSWERS = `only the batch state machine's steps (${STEP_KI
 
 /** The API entry's event: a REST API (v1) proxy event, with a method, a path and headers (an object, or null). */
 export function parseApiEvent(event: unknown): APIGatewayProxyEvent {
-  if (!shapes.api.safeParse(event).success) throw new UnrecognizedEventError(describeEvent(event), API_ANSWERS);
+  if (!apiShape.safeParse(event).success) throw new UnrecognizedEventError(describeEvent(event), API_ANSWERS);
   return event as APIGatewayProxyEvent;
 }
 
@@ -136,7 +94,7 @@ export function parseApiEvent(event: unknown): APIGatewayProxyEvent {
  */
 function parseRunEnvelope(event: unknown, config: Config): RunEvent {
   const kind = 'picsum-batch.run';
-  const run = parsed(kind, shapes.run, event);
+  const run = parsed(kind, STEP_SHAPES[kind], event);
   const { request } = checkedJob(kind, { request: run.request ?? {} }, config, 'event');
   const { scheduleName, scheduledTime } = run;
   if (scheduleName === undefined && scheduledTime === undefined) return { kind, request };
@@ -178,11 +136,11 @@ export function parseStepEvent(event: unknown, config: Config): StepEvent {
     case 'picsum-batch.run':
       return parseRunEnvelope(event, config);
     case 'picsum-batch.plan': {
-      const { job, execution } = parsed(kind, shapes.plan, event);
+      const { job, execution } = parsed(kind, STEP_SHAPES[kind], event);
       return { kind, job: checkedJob(kind, job, config, 'event.job'), execution };
     }
     case 'picsum-batch.chunk': {
-      const task = checkedJob(kind, parsed(kind, shapes.chunk, event).task, config, 'event.task');
+      const task = checkedJob(kind, parsed(kind, STEP_SHAPES[kind], event).task, config, 'event.task');
       if (task.concurrency > config.maxConcurrency) {
         throw new InvalidEventError(
           kind,
@@ -191,16 +149,16 @@ export function parseStepEvent(event: unknown, config: Config): StepEvent {
       }
       const { retry: run } = task.chunk;
       checkChunks(kind, [task.chunk], { ...task, ...(run ? { retry: { run, items: task.request.count } } : {}) });
-      return { kind, task: task as ChunkTask };
+      return { kind, task };
     }
     case 'picsum-batch.aggregate': {
-      const plan = checkedJob(kind, parsed(kind, shapes.aggregate, event).plan, config, 'event.plan');
+      const plan = checkedJob(kind, parsed(kind, STEP_SHAPES[kind], event).plan, config, 'event.plan');
       checkChunks(kind, plan.chunks, plan);
-      return { kind, plan: plan as BatchPlan };
+      return { kind, plan };
     }
     case 'picsum-batch.failed':
-      return parsed(kind, shapes.failed, event);
+      return parsed(kind, STEP_SHAPES[kind], event);
     case 'picsum-batch.heal':
-      return parsed(kind, shapes.heal, event);
+      return parsed(kind, STEP_SHAPES[kind], event);
   }
 }

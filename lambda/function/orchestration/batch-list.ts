@@ -1,4 +1,6 @@
 import pMap from 'p-map';
+import type * as z from 'zod/mini';
+import type { batchPage, readableBatch, unreadableBatch } from '../contracts/answers.js';
 import { RecordError } from '../contracts/errors.js';
 import { BATCH_ID_PATTERN } from '../contracts/request.js';
 import type { BatchFailure, BatchStatus } from '../contracts/result.js';
@@ -6,34 +8,9 @@ import type { BatchRecords } from './batch-records.js';
 
 /** One batch in a listing: what it is doing or did, in counts, and when; or a batch whose record cannot be read. */
 export type BatchSummary = ReadableBatch | UnreadableBatch;
-
-/** A listed batch whose record is not what this project writes (see RecordError): one bad row, not a failed listing. */
-export type UnreadableBatch = { batchId: string; status: 'unreadable'; createdAt: string; error: string };
-
-export type ReadableBatch = {
-  batchId: string;
-  status: BatchStatus['status'];
-  requested: number;
-  /** Items stored and failed so far (a running batch), or in the end. */
-  succeeded: number;
-  failed: number;
-  /** When the batch was created (a scheduled batch: its scheduled time), from its id. */
-  createdAt: string;
-  /** When its latest run finished (done, cancelled), or when it failed. */
-  finishedAt?: string;
-  /** Why it failed as a whole (`failed` only). */
-  error?: BatchFailure;
-  /**
-   * A failed batch with no manifest: images its folder holds that no record vouches for (a run that
-   * died, or could not write its manifest); `succeeded` stays 0, since none of them is accounted for.
-   */
-  unrecorded?: number;
-  /** Retry runs it has had. */
-  retries?: number;
-};
-
-/** A page of batches, newest first; `next` is the cursor of the page after it, when there is one. */
-export type BatchPage = { batches: BatchSummary[]; next?: string };
+export type UnreadableBatch = z.output<typeof unreadableBatch>;
+export type ReadableBatch = z.output<typeof readableBatch>;
+export type BatchPage = z.output<typeof batchPage>;
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

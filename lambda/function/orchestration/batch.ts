@@ -3,6 +3,7 @@ import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
+import type { BatchJob } from '../contracts/steps.js';
 import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
 import { type ItemsRun, indexRange, type RunOptions, runItems, tally } from '../pipeline/run-items.js';
@@ -11,17 +12,7 @@ import { batchPrefix, manifestKey, nameInBatch, photoOfKey } from '../storage/ke
 import { BatchRecords } from './batch-records.js';
 import { planPhotos } from './photos.js';
 
-/**
- * A batch to run: its id and its request (a 202 batch's background job, a scheduled run), and for
- * a retry, which run it is (the items are in the run's claim: see retry.ts).
- */
-export type BatchJob = {
-  batchId: string;
-  request: BatchRequest;
-  retry?: RetryRun;
-  /** Started by the schedule: left with failed items, it retries them once (HEAL_DELAY_S later). */
-  scheduled?: true;
-};
+export type { BatchJob } from '../contracts/steps.js';
 
 /** How many items a job runs: the whole request, or the unfinished items its retry runs again. */
 export const jobSize = (job: BatchJob): number => job.retry?.items ?? job.request.count;

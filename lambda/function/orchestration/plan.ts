@@ -1,13 +1,13 @@
 import { type Config, MAX_CHUNKS } from '../contracts/config.js';
-
-export { MAX_CHUNKS };
+import type { Chunk } from '../contracts/steps.js';
 
 /**
  * A contiguous run of a batch's work, `start` included and `end` excluded, run by one invocation:
  * item indexes for the batch's first run; for retry run `retry`, positions in its claim's list of
  * unfinished items.
  */
-export type Chunk = { chunk: number; start: number; end: number; retry?: number };
+export type { Chunk } from '../contracts/steps.js';
+export { MAX_CHUNKS };
 
 /**
  * Splits items 0..count-1 into chunks of at most `chunkSize`, as even as possible: 5000 at 2000

@@ -1,5 +1,5 @@
+import { type JsonSchema, requestJsonSchema } from '../../api-description/json-schemas.js';
 import type { Config } from '../../function/contracts/config.js';
-import { requestFields } from '../../function/contracts/request.js';
 import type { BatchSummary } from '../../function/orchestration/batch-list.js';
 import { escapeHtml as e } from '../../function/report/html.js';
 import { listedBatch } from '../summary.js';
@@ -18,21 +18,22 @@ const HINTS: Record<string, string> = {
   ids: 'exactly these photos, in order (comma-separated ids)',
 };
 
-function field(name: string, spec: ReturnType<typeof requestFields>[keyof ReturnType<typeof requestFields>]): string {
+/** A form field for a request property, from its JSON Schema: a number, a checkbox, a choice or text. */
+function field(name: string, schema: JsonSchema): string {
   const label = `<label for="f-${name}">${name}</label>`;
   const hint = `<small id="h-${name}">${e(HINTS[name] ?? '')}</small>`;
   const error = `<small class="error" id="e-${name}" data-error-for="${name}" role="alert"></small>`;
   const described = `aria-describedby="h-${name} e-${name}"`;
-  switch (spec.kind) {
-    case 'integer':
-      return `<p>${label}<input id="f-${name}" name="${name}" type="number" min="${spec.min}" max="${spec.max}" step="1" ${described}>${hint}${error}</p>`;
-    case 'boolean':
-      return `<p class="check"><input id="f-${name}" name="${name}" type="checkbox" ${described}>${label}${hint}${error}</p>`;
-    case 'enum':
-      return `<p>${label}<select id="f-${name}" name="${name}" ${described}><option value="">default</option>${spec.values.map((value) => `<option>${e(value)}</option>`).join('')}</select>${hint}${error}</p>`;
-    default:
-      return `<p>${label}<input id="f-${name}" name="${name}" type="text" ${described}>${hint}${error}</p>`;
+  if (schema.type === 'integer') {
+    return `<p>${label}<input id="f-${name}" name="${name}" type="number" min="${schema.minimum}" max="${schema.maximum}" step="1" ${described}>${hint}${error}</p>`;
   }
+  if (schema.type === 'boolean') {
+    return `<p class="check"><input id="f-${name}" name="${name}" type="checkbox" ${described}>${label}${hint}${error}</p>`;
+  }
+  if (Array.isArray(schema.enum)) {
+    return `<p>${label}<select id="f-${name}" name="${name}" ${described}><option value="">default</option>${schema.enum.map((value) => `<option>${e(String(value))}</option>`).join('')}</select>${hint}${error}</p>`;
+  }
+  return `<p>${label}<input id="f-${name}" name="${name}" type="text" ${described}>${hint}${error}</p>`;
 }
 
 /** The newest batches, each linking to its view: what a person comes back to the page for. */
@@ -52,7 +53,7 @@ function recentBatches(batches: readonly BatchSummary[]): string {
  * is /assets/page.js, built from pages/browser/page.ts.
  */
 export function renderHomePage(config: Config, recent: readonly BatchSummary[] = []): string {
-  const fields = Object.entries(requestFields(config));
+  const fields = Object.entries(requestJsonSchema(config, 'draft-2020-12').properties as Record<string, JsonSchema>);
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

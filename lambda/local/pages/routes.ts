@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { openApiDocument } from '../../function/adapters/http-api/openapi.js';
+import { openApiDocument } from '../../api-description/openapi.js';
 import type { LocalRuntime } from '../setup.js';
 import { batchObject, batchView } from './batch-pages.js';
 import { renderHomePage } from './home-page.js';

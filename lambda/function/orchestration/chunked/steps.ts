@@ -1,39 +1,19 @@
 import type { Config } from '../../contracts/config.js';
-import type { BatchRequest } from '../../contracts/request.js';
-import type { BatchResult, RetryRun } from '../../contracts/result.js';
+import type { BatchResult } from '../../contracts/result.js';
+import type {
+  AggregateEvent,
+  BatchPlan,
+  ChunkEvent,
+  ChunkTask,
+  FailedEvent,
+  HealEvent,
+  PlanEvent,
+} from '../../contracts/steps.js';
 import type { Deps } from '../../pipeline/item-context.js';
 import type { BatchJob } from '../batch.js';
-import type { Chunk } from '../plan.js';
 import type { RunEvent } from '../schedule.js';
 
-/**
- * A batch too large for one invocation, split into chunks: what the plan step hands to the map
- * (Step Functions, deployed) or to the loop over chunks (locally).
- */
-export type BatchPlan = {
-  batchId: string;
-  request: BatchRequest;
-  /** A retry run's plan: its chunks cover the unfinished items its claim lists. */
-  retry?: RetryRun;
-  /** A scheduled batch's plan: it heals itself once (see BatchJob). */
-  scheduled?: true;
-  /** Requests in flight per chunk. */
-  concurrency: number;
-  /** Chunks that may run at once. */
-  parallelChunks: number;
-  startedAt: string;
-  chunks: Chunk[];
-};
-
-/** One chunk's work, as the map sends it. */
-export type ChunkTask = {
-  batchId: string;
-  request: BatchRequest;
-  concurrency: number;
-  chunk: Chunk;
-  /** When the batch was planned: items' timelines count from it (a task without it counts from its chunk's start). */
-  startedAt?: string;
-};
+export type { BatchPlan, ChunkTask } from '../../contracts/steps.js';
 
 export type { ChunkProgress, ChunkRecord, ChunkSummary } from '../records.js';
 
@@ -50,19 +30,7 @@ export type Options = { config: Config; deps: Deps };
  * the templates below (infra/batch-workflow.ts uses them as they are), so the events the function
  * parses and the ones the state machine sends are defined here once.
  */
-/** `execution`: the name of the execution that plans the run, so its status can ask the engine about it. */
-export type PlanEvent = { kind: 'picsum-batch.plan'; job: BatchJob; execution: string };
-export type ChunkEvent = { kind: 'picsum-batch.chunk'; task: ChunkTask };
-export type AggregateEvent = { kind: 'picsum-batch.aggregate'; plan: BatchPlan };
-/** Sent by the state machine's catch when plan or aggregate failed for good: Step Functions' error. */
-export type FailedEvent = {
-  kind: 'picsum-batch.failed';
-  batchId: string;
-  requested: number;
-  failure: { Error?: string; Cause?: string };
-};
-/** A scheduled batch's heal, once its delay has passed: claim a retry run of its unfinished items. */
-export type HealEvent = { kind: 'picsum-batch.heal'; batchId: string };
+export type { AggregateEvent, ChunkEvent, FailedEvent, HealEvent, PlanEvent } from '../../contracts/steps.js';
 export type WorkflowEvent = PlanEvent | ChunkEvent | AggregateEvent | FailedEvent;
 /** The schedule's run envelope, as Scheduler starts the machine with it: admitted, it becomes a job. */
 export type AdmitEvent = RunEvent;

@@ -1,15 +1,20 @@
-// The API as an OpenAPI 3.1 document, made from the contracts the function answers with: docs/openapi.json and the dev server's /openapi.json.
-import type { RequestLimits } from '../../contracts/request.js';
-import { type JsonSchema, requestJsonSchema } from '../../contracts/request-schema.js';
-import { MAX_PAGE_SIZE } from '../../orchestration/batch-list.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../../orchestration/idempotency.js';
-import { batchId, integer, ref, SCHEMAS, string } from './openapi-schemas.js';
-import { RETRY_AFTER_S } from './responses.js';
+// The API as an OpenAPI 3.1 document, made from the schemas the function validates and answers
+// with: docs/openapi.json and the dev server's /openapi.json.
+import { HTTP_STATUS, RETRY_AFTER_S } from '../function/adapters/http-api/responses.js';
+import { ERROR_CODES, type ErrorCode } from '../function/contracts/errors.js';
+import type { RequestLimits } from '../function/contracts/request.js';
+import { BATCH_ID_PATTERN } from '../function/contracts/request.js';
+import { MAX_PAGE_SIZE } from '../function/orchestration/batch-list.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../function/orchestration/idempotency.js';
+import { answerJsonSchemas, type JsonSchema, ref, requestJsonSchema } from './json-schemas.js';
+
+const string: JsonSchema = { type: 'string' };
+const batchId: JsonSchema = { type: 'string', pattern: BATCH_ID_PATTERN.source };
 
 const header = (description: string, schema: JsonSchema = string) => ({ description, schema });
 const HEADERS = {
   Location: header("The batch's status URL (the body's `statusUrl` from the API's root)"),
-  RetryAfter: header('Seconds to wait before repeating the request', integer(1)),
+  RetryAfter: header('Seconds to wait before repeating the request', { type: 'integer', minimum: 1 }),
   Replayed: header('`true`: the answer of the batch this Idempotency-Key already started', {
     type: 'string',
     const: 'true',
@@ -114,7 +119,7 @@ export function openApiDocument(limits: RequestLimits): JsonSchema {
       },
     },
     components: {
-      schemas: { BatchRequest: requestJsonSchema(limits), ...SCHEMAS },
+      schemas: { BatchRequest: requestJsonSchema(limits, 'draft-2020-12'), ...answers() },
       responses: RESPONSES,
       headers: HEADERS,
       securitySchemes: {
@@ -127,4 +132,14 @@ export function openApiDocument(limits: RequestLimits): JsonSchema {
       },
     },
   };
+}
+
+/** The answers' schemas, the error codes described with the status each is answered with (the HTTP adapter's choice). */
+function answers(): Record<string, JsonSchema> {
+  const schemas = answerJsonSchemas();
+  const error = schemas.Error as { properties: { error: { properties: { code: JsonSchema } } } };
+  error.properties.error.properties.code.description = (Object.entries(ERROR_CODES) as [ErrorCode, string][])
+    .map(([code, meaning]) => `- \`${code}\` (${HTTP_STATUS[code]}): ${meaning}`)
+    .join('\n');
+  return schemas;
 }

@@ -1,8 +1,8 @@
 // What API Gateway answers on its own, in the API's one error shape. The stack makes a gateway
 // response of each (infra/batch-api.ts); the dev server answers from the same table.
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorCode } from '../../contracts/errors.js';
-import { HTTP_STATUS, json } from './responses.js';
+import { HTTP_STATUS, json } from '../function/adapters/http-api/responses.js';
+import type { ErrorCode } from '../function/contracts/errors.js';
 
 /** One of API Gateway's gateway response types this API answers in its own shape. */
 export type GatewayAnswer = {
