@@ -3,7 +3,7 @@ import type * as z from 'zod/mini';
 import type { batchPage, readableBatch, unreadableBatch } from '../contracts/answers.js';
 import { RecordError } from '../contracts/errors.js';
 import { BATCH_ID_PATTERN } from '../contracts/request.js';
-import type { BatchFailure, BatchStatus } from '../contracts/result.js';
+import type { BatchStatus } from '../contracts/result.js';
 import type { BatchRecords } from './batch-records.js';
 
 /** One batch in a listing: what it is doing or did, in counts, and when; or a batch whose record cannot be read. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../contracts/config.js';
 import { messageOf } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
-import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
+import type { BatchResult, ItemOutcome, Manifest, RunTime } from '../contracts/result.js';
 import type { BatchJob } from '../contracts/steps.js';
 import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger, type StoredPhoto } from '../pipeline/photo-ledger.js';
