@@ -31,7 +31,7 @@ export async function digestObject(
     );
     body = response.Body as Readable;
   } catch (error) {
-    if (error instanceof StoreError && error.code === 'NoSuchKey') return undefined;
+    if (error instanceof StoreError && error.s3Code === 'NoSuchKey') return undefined;
     throw error;
   }
   const hash = createHash('sha256');

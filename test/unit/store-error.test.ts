@@ -12,7 +12,7 @@ describe('toStoreError', () => {
     expect(error).toBeInstanceOf(StoreError);
     expect(error.name).toBe('StoreError');
     expect(error.message).toBe('S3 PutObject failed: SlowDown (HTTP 503): SlowDown said no');
-    expect(error).toMatchObject({ code: 'SlowDown', status: 503, retryable: true });
+    expect(error).toMatchObject({ code: 'STORE_FAILED', s3Code: 'SlowDown', s3Status: 503, retryable: true });
     expect(error.cause).toBe(cause);
   });
 
@@ -48,8 +48,8 @@ describe('toStoreError', () => {
       $metadata: { httpStatusCode: 503 },
     });
     expect(toStoreError(aborted, 'S3 CopyObject')).toMatchObject({
-      code: 'InternalError',
-      status: 503,
+      s3Code: 'InternalError',
+      s3Status: 503,
       retryable: true,
       message: 'S3 CopyObject failed: InternalError (HTTP 503): S3 aborted request',
     });
@@ -59,14 +59,14 @@ describe('toStoreError', () => {
     for (const code of ['ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) {
       const error = toStoreError(Object.assign(new Error('down'), { code }), 'S3 GetObject') as StoreError;
       expect(error.message).toBe(`S3 GetObject failed: S3 could not be reached: down (${code})`);
-      expect(error).toMatchObject({ code, status: undefined, retryable: true });
+      expect(error).toMatchObject({ s3Code: code, s3Status: undefined, retryable: true });
     }
     for (const name of ['TimeoutError', 'RequestTimeout']) {
       const error = toStoreError(Object.assign(new Error('slow'), { name }), 'x') as StoreError;
-      expect(error).toMatchObject({ code: name, retryable: true });
+      expect(error).toMatchObject({ s3Code: name, retryable: true });
     }
     const credentials = toStoreError(Object.assign(new Error('none'), { name: 'CredentialsProviderError' }), 'x');
-    expect(credentials).toMatchObject({ code: 'CredentialsProviderError', retryable: false });
+    expect(credentials).toMatchObject({ s3Code: 'CredentialsProviderError', retryable: false });
   });
 
   it('leaves bugs, aborts, odd codes and non-objects as they were', () => {
@@ -113,14 +113,14 @@ describe('isAbortError and storeCall', () => {
       storeCall('S3 GetObject', async () => Promise.reject(serviceError('NoSuchKey', 404))),
     ).rejects.toMatchObject({
       name: 'StoreError',
-      code: 'NoSuchKey',
+      s3Code: 'NoSuchKey',
     });
   });
 });
 
 describe('toStoreError, at the edges', () => {
   it('leaves a StoreError, null and non-objects as they are', () => {
-    const stored = new StoreError('S3 PutObject failed: ECONNRESET', { code: 'ECONNRESET', cause: undefined });
+    const stored = new StoreError('S3 PutObject failed: ECONNRESET', { s3Code: 'ECONNRESET', cause: undefined });
     expect(toStoreError(stored, 'S3 GetObject')).toBe(stored);
     expect(toStoreError(null, 'S3 GetObject')).toBeNull();
     expect(toStoreError('text', 'S3 GetObject')).toBe('text');
@@ -153,7 +153,7 @@ describe('toStoreError, S3 codes and transport failures', () => {
   it('names the code and status, and leaves bugs and aborts as they were', () => {
     const refused = toStoreError(s3Error('AccessDenied', 403), 'S3 PutObject');
     expect(refused).toBeInstanceOf(StoreError);
-    expect(refused).toMatchObject({ code: 'AccessDenied', status: 403 });
+    expect(refused).toMatchObject({ s3Code: 'AccessDenied', s3Status: 403 });
     const bug = new TypeError('Cannot read properties of undefined');
     expect(toStoreError(bug, 'S3 PutObject')).toBe(bug);
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });

@@ -114,7 +114,7 @@ describe('streamThrough', () => {
 
     await expect(storing).rejects.toMatchObject({
       name: 'StoreError',
-      code: 'AccessDenied',
+      s3Code: 'AccessDenied',
       message: 'S3 PutObject failed: AccessDenied (HTTP 403): no',
     });
     await expect.poll(() => image.body.destroyed).toBe(true);

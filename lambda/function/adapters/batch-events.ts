@@ -1,5 +1,5 @@
 import type { Config } from '../contracts/config.js';
-import type { FailureReason } from '../contracts/errors.js';
+import { AppError, type FailureReason } from '../contracts/errors.js';
 import type { BatchResult, BatchStatus } from '../contracts/result.js';
 import type { Ended } from '../orchestration/batch-service.js';
 import { reportKey } from '../storage/keys.js';
@@ -98,7 +98,10 @@ export function eventBridgePutter(options: AwsClientOptions & { busName: string;
     );
     const [entry] = answer.Entries ?? [];
     if ((answer.FailedEntryCount ?? 0) > 0 || entry?.ErrorCode) {
-      throw new Error(`EventBridge refused the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`.trim());
+      throw new AppError(
+        'EVENT_REFUSED',
+        `EventBridge refused the event: ${entry?.ErrorCode} ${entry?.ErrorMessage ?? ''}`.trim(),
+      );
     }
   };
 }

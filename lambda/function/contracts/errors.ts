@@ -1,13 +1,13 @@
 /**
  * Every error this project throws on purpose is an AppError with a stable `code`, each documented
- * once below. Callers branch on `code`; users see `code` and `message`, never a stack. Which HTTP
- * status a code is answered with is the API adapter's choice (adapters/http-api/responses.ts):
- * nothing below it chooses one.
+ * once below, and says whether trying again can help (`retryable`). Callers branch on `code`;
+ * users see `code` and `message`, never a stack. Which HTTP status a code is answered with is the
+ * API adapter's choice (adapters/http-api/responses.ts): nothing below it chooses one.
  *
- * Two contracts sit beside these codes and never mix with them. Failure reasons (`FailureReason`,
- * lower case: `source_status`, or the state machine's error for a batch) say what became of an item or a
- * batch, in results, manifests and status records. A StoreError's code is S3's own (`SlowDown`),
- * a SourceError's the failure reason it ends its item with: both end as an item's reason.
+ * Failure reasons (`FailureReason`, lower case: `source_status`) are a contract beside these codes
+ * and never mix with them: they say what became of an item, in results, manifests and status
+ * records. A SourceError carries the reason its item ends with; a StoreError, S3's own code
+ * (`SlowDown`) as `s3Code`.
  */
 export const ERROR_CODES = {
   INVALID_REQUEST: 'the request as a whole is not valid (not a JSON object)',
@@ -28,6 +28,12 @@ export const ERROR_CODES = {
   NOTHING_TO_RETRY: 'the batch ended without a manifest, so no item of it is recorded to retry',
   OTHER_SOURCE: 'the batch was fetched from another source than this one; a batch keeps to one',
   LAUNCH_FAILED: 'a background batch could not be started; nothing is recorded, and repeating the request starts it',
+  TOO_MANY_RETRIES: 'the batch has retry runs that never finished, as many as it may have; no more are started',
+  EXECUTION_EXISTS: 'an execution of that name ran already (Step Functions keeps names 90 days)',
+  STORE_FAILED: 'S3 refused a call or could not be reached (after its retries)',
+  SOURCE_FAILED: 'the image source failed; the item it was for ends with the reason it carries',
+  RUN_STOPPED: 'a run stopped early: its deadline came, or it was cancelled',
+  EVENT_REFUSED: "EventBridge refused a batch's event (logged and counted; the batch is not failed)",
   UNAUTHENTICATED: 'API Gateway: the request is not signed (SigV4), or its signature or token is invalid or expired',
   FORBIDDEN: 'the caller may not call this API (API Gateway: no execute-api:Invoke; the dev server: another origin)',
   THROTTLED: "API Gateway: over the stage's rate or burst limit; `Retry-After` says when to try again",
@@ -48,16 +54,25 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The base of every error with a code; `field` names what it is about, where one thing is. */
+/**
+ * The base of every error thrown on purpose: a stable code, whether trying again can help, and
+ * `field`, what it is about where one thing is.
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { field?: string | undefined }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: ErrorOptions & { field?: string | undefined; retryable?: boolean },
+  ) {
     super(message, options);
     this.name = 'AppError';
     this.code = code;
     this.field = options?.field;
+    this.retryable = options?.retryable ?? false;
   }
 }
 

@@ -1,5 +1,7 @@
 // The engine that runs batches beyond one request: Step Functions when deployed, the same
 // definition in-process locally (local/local-engine.ts). Its executions are the batches' state.
+
+import { AppError } from '../contracts/errors.js';
 import type { BatchJob } from './batch.js';
 
 /** What the engine knows of one execution, as Step Functions' DescribeExecution says it. */
@@ -26,9 +28,9 @@ export type BatchEngine = {
 };
 
 /** A start refused because an execution of that name ran already (Step Functions keeps names 90 days). */
-export class ExecutionExistsError extends Error {
+export class ExecutionExistsError extends AppError {
   constructor(name: string) {
-    super(`An execution named ${name} has run already`);
+    super('EXECUTION_EXISTS', `An execution named ${name} has run already`);
     this.name = 'ExecutionExistsError';
   }
 }

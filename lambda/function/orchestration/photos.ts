@@ -100,21 +100,31 @@ export async function planPhotos(
   batchId: string,
   options: { config: Config; deps: Pick<Deps, 'source' | 's3'>; deadlineAt?: number },
 ): Promise<PhotoPlan> {
-  let catalog: Catalog;
-  try {
-    // Within the batch's deadline: a batch out of time reads nothing.
-    const readMs = Math.min(CATALOG_READ_MS, (options.deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now());
-    if (!options.config.catalog) throw new Error('PICSUM_CATALOG is off');
-    if (readMs <= 0) throw new Error('The batch deadline came before the catalog was read');
-    catalog = await catalogFor(options.config, options.deps, readMs);
-  } catch (error) {
-    const unavailable = { unavailable: messageOf(error).slice(0, 300) };
+  const catalog = await catalogOrWhy(options);
+  if ('unavailable' in catalog) {
     // Photos named by id are still fetched by id; the others are left to picsum's own routes.
     const { ids } = request;
-    return ids ? { pick: (index) => idOnly(ids[index]), catalog: unavailable } : { catalog: unavailable };
+    return ids ? { pick: (index) => idOnly(ids[index]), catalog } : { catalog };
   }
   checkAgainstCatalog(request, catalog);
   return { pick: photoPicker(request, catalog, batchId), catalog: { photos: catalog.photos.length } };
+}
+
+/** The catalog, or why it was not read: it is off, the batch's deadline came, or reading it failed. */
+async function catalogOrWhy(options: {
+  config: Config;
+  deps: Pick<Deps, 'source' | 's3'>;
+  deadlineAt?: number;
+}): Promise<Catalog | { unavailable: string }> {
+  // Within the batch's deadline: a batch out of time reads nothing.
+  const readMs = Math.min(CATALOG_READ_MS, (options.deadlineAt ?? Number.POSITIVE_INFINITY) - Date.now());
+  if (!options.config.catalog) return { unavailable: 'PICSUM_CATALOG is off' };
+  if (readMs <= 0) return { unavailable: 'The batch deadline came before the catalog was read' };
+  try {
+    return await catalogFor(options.config, options.deps, readMs);
+  } catch (error) {
+    return { unavailable: messageOf(error).slice(0, 300) };
+  }
 }
 
 /**

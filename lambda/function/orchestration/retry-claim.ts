@@ -1,4 +1,5 @@
 import type { Config } from '../contracts/config.js';
+import { AppError } from '../contracts/errors.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun } from '../contracts/result.js';
 import type { BatchJob } from './batch.js';
 import type { BatchRecords } from './batch-records.js';
@@ -98,5 +99,8 @@ export async function claimRetry(batchId: string, batches: Batches): Promise<Ret
     if (execution?.status === 'RUNNING' || (!execution && now - Date.parse(held.claimedAt) < CLAIM_GRACE_MS))
       return { kind: 'busy', status: busyStatus(batchId, manifest, held) };
   }
-  throw new Error(`Batch ${batchId} has ${MAX_DEAD_CLAIMS} retry runs that never finished; not starting another`);
+  throw new AppError(
+    'TOO_MANY_RETRIES',
+    `Batch ${batchId} has ${MAX_DEAD_CLAIMS} retry runs that never finished; not starting another`,
+  );
 }

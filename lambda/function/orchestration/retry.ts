@@ -1,4 +1,5 @@
 import type { Config } from '../contracts/config.js';
+import { AppError } from '../contracts/errors.js';
 import type { BatchResult, ItemOutcome, Manifest, RetryRun, RunTime } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import { PhotoLedger } from '../pipeline/photo-ledger.js';
@@ -15,7 +16,7 @@ type Options = { config: Config; deps: Deps };
 /** Retry run `run`'s claim: the items it runs again. */
 export async function readClaim(batchId: string, run: number, options: Options): Promise<RetryClaim> {
   const claim = await new BatchRecords(options).retryClaim(batchId, run);
-  if (!claim) throw new Error(`Retry ${run} of batch ${batchId} has no claim to run from`);
+  if (!claim) throw new AppError('NOT_PLANNED', `Retry ${run} of batch ${batchId} has no claim to run from`);
   return claim;
 }
 
@@ -25,7 +26,7 @@ export async function readRetry(batchId: string, run: number, options: Options) 
     readClaim(batchId, run, options),
     new BatchRecords(options).manifest(batchId),
   ]);
-  if (!manifest) throw new Error(`Retry ${run} of batch ${batchId} has no manifest to run from`);
+  if (!manifest) throw new AppError('NOT_PLANNED', `Retry ${run} of batch ${batchId} has no manifest to run from`);
   return { claim, manifest };
 }
 
@@ -42,7 +43,10 @@ export function mergeRetried(
   for (const now of retried) {
     const before = items[now.index];
     if (before?.index !== now.index || before.ok) {
-      throw new Error(`Retry ${retry.run} ran item ${now.index}, which the manifest does not hold unfinished`);
+      throw new AppError(
+        'NOT_PLANNED',
+        `Retry ${retry.run} ran item ${now.index}, which the manifest does not hold unfinished`,
+      );
     }
     const waitMs = Math.max(0, retry.startedAt + (now.startMs ?? 0) - retry.previousFinishedAt);
     const retries = [

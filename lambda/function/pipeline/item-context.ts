@@ -1,4 +1,5 @@
 import type { Config } from '../contracts/config.js';
+import { AppError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { PhotoChoice } from '../source/photo-picks.js';
 import type { SourcePool } from '../source/picsum.js';
@@ -14,9 +15,9 @@ export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
 export type Deps = { s3: S3Sender; source: SourcePool; log?: ErrorLog };
 
 /** Why a run stopped early: its deadline came, or it was cancelled (Ctrl-C, SIGTERM). */
-export class RunStopped extends Error {
+export class RunStopped extends AppError {
   constructor(readonly reason: 'timeout' | 'cancelled') {
-    super(reason === 'timeout' ? 'batch deadline' : 'batch cancelled');
+    super('RUN_STOPPED', reason === 'timeout' ? 'batch deadline' : 'batch cancelled');
     this.name = 'RunStopped';
   }
 }

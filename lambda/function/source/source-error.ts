@@ -1,9 +1,8 @@
-import type { FailureReason } from '../contracts/errors.js';
+import { AppError, type FailureReason } from '../contracts/errors.js';
 
-/** A failure while fetching from the image source. */
-export class SourceError extends Error {
+/** A failure while fetching from the image source: `reason` is the one its item ends with. */
+export class SourceError extends AppError {
   readonly reason: FailureReason;
-  readonly retryable: boolean;
   /** From a Retry-After header, when the source sent one. */
   readonly retryAfterMs: number | undefined;
 
@@ -12,10 +11,9 @@ export class SourceError extends Error {
     message: string,
     options: { retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
+    super('SOURCE_FAILED', message, { cause: options.cause, retryable: options.retryable ?? false });
     this.name = 'SourceError';
     this.reason = reason;
-    this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
   }
 }

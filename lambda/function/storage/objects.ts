@@ -68,7 +68,7 @@ export async function getJson<T>(
       throw new RecordError(`s3://${config.bucket}/${key} is not valid JSON`);
     }
   } catch (error) {
-    if (error instanceof StoreError && error.code === 'NoSuchKey') return undefined;
+    if (error instanceof StoreError && error.s3Code === 'NoSuchKey') return undefined;
     throw error;
   }
 }
@@ -91,7 +91,7 @@ export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string,
     await withRetries(config, 'S3 conditional PutObject', () => s3.send(put));
     return true;
   } catch (error) {
-    if (error instanceof StoreError && (error.status === 412 || error.status === 409)) return false;
+    if (error instanceof StoreError && (error.s3Status === 412 || error.s3Status === 409)) return false;
     throw error;
   }
 }

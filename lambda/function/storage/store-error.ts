@@ -1,21 +1,21 @@
+import { AppError } from '../contracts/errors.js';
+
 /**
  * A failure at the storage boundary: S3 answered with an error, or could not be reached. Anything
  * else thrown from an S3 call is not a storage failure but a bug, and is left as it is.
  */
-export class StoreError extends Error {
+export class StoreError extends AppError {
   /** S3's error code (`SlowDown`, `AccessDenied`, ...) or the transport's (`ECONNREFUSED`, `TimeoutError`). */
-  readonly code: string;
+  readonly s3Code: string;
   /** S3's HTTP status, when it answered. */
-  readonly status: number | undefined;
-  /** Whether trying again can help: throttling, 5xx, timeouts and broken connections can. */
-  readonly retryable: boolean;
+  readonly s3Status: number | undefined;
 
-  constructor(message: string, options: { code: string; status?: number | undefined; cause: unknown }) {
-    super(message, { cause: options.cause });
+  /** Retryable when trying again can help: throttling, 5xx, timeouts and broken connections can. */
+  constructor(message: string, options: { s3Code: string; s3Status?: number | undefined; cause: unknown }) {
+    super('STORE_FAILED', message, { cause: options.cause, retryable: isRetryable(options.s3Code, options.s3Status) });
     this.name = 'StoreError';
-    this.code = options.code;
-    this.status = options.status;
-    this.retryable = isRetryable(options.code, options.status);
+    this.s3Code = options.s3Code;
+    this.s3Status = options.s3Status;
   }
 }
 
@@ -77,14 +77,17 @@ export function toStoreError(error: unknown, what: string): unknown {
     const status = (sdk.$metadata as { httpStatusCode?: number }).httpStatusCode;
     const code = typeof sdk.name === 'string' ? sdk.name : 'Unknown';
     return new StoreError(`${what} failed: ${code}${status ? ` (HTTP ${status})` : ''}: ${message}`, {
-      code,
-      status,
+      s3Code: code,
+      s3Status: status,
       cause: error,
     });
   }
   if (isTransportError(sdk)) {
     const code = typeof sdk.code === 'string' ? sdk.code : String(sdk.name);
-    return new StoreError(`${what} failed: S3 could not be reached: ${message} (${code})`, { code, cause: error });
+    return new StoreError(`${what} failed: S3 could not be reached: ${message} (${code})`, {
+      s3Code: code,
+      cause: error,
+    });
   }
   return error;
 }

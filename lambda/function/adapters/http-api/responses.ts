@@ -24,6 +24,12 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOTHING_TO_RETRY: 409,
   OTHER_SOURCE: 409,
   LAUNCH_FAILED: 503,
+  TOO_MANY_RETRIES: 409,
+  EXECUTION_EXISTS: 409,
+  STORE_FAILED: 503,
+  SOURCE_FAILED: 502,
+  RUN_STOPPED: 503,
+  EVENT_REFUSED: 502,
   UNAUTHENTICATED: 403,
   FORBIDDEN: 403,
   THROTTLED: 429,
@@ -66,13 +72,21 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
+/**
+ * Codes whose message speaks of this deployment's insides (S3's own words, which can name the
+ * bucket, a key or a role): a caller is told this instead, and the log keeps the rest.
+ */
+const FIXED_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = {
+  STORE_FAILED: 'The bucket could not be read or written; the function logs say why',
+};
+
 /** `{error: {code, message, field?}}` for an error with a code; a generic 500 for anything else, never a stack. */
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   if (error instanceof AppError) {
     const field = error.field === undefined ? {} : { field: error.field };
     return json(
       HTTP_STATUS[error.code],
-      { error: { code: error.code, message: error.message, ...field } },
+      { error: { code: error.code, message: FIXED_MESSAGES[error.code] ?? error.message, ...field } },
       { ...errorHeaders(error.code), ...headers },
     );
   }
