@@ -12,7 +12,7 @@ import { BatchService, type Ended } from '../function/orchestration/batch-servic
 import { executionOf } from '../function/orchestration/engine.js';
 import type { Deps } from '../function/pipeline/item-context.js';
 import { createSourcePool } from '../function/source/picsum.js';
-import { createS3Client } from '../function/storage/s3-client.js';
+import { createS3Clients } from '../function/storage/s3-client.js';
 import { type LocalEngine, localEngine, type RunCounts, stepContext } from './local-engine.js';
 
 export const EMBEDDED_BUCKET = 'picsum-batch';
@@ -165,14 +165,15 @@ export async function startLocalRuntime(
     }
 
     const config = loadConfig(env, { requireBucket: true, offlineSource: useOffline });
-    const s3 = createS3Client(config, credentials ? { credentials } : {});
+    const clients = createS3Clients(config, credentials ? { credentials } : {});
     const source = createSourcePool(config);
     closers.push(async () => {
-      s3.destroy();
+      clients.s3.destroy();
+      clients.transfer.destroy();
       await source.close();
     });
     const deps = {
-      s3,
+      ...clients,
       source,
       log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) },
     };

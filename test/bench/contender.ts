@@ -9,7 +9,7 @@ import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
-import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { createS3Clients } from '../../lambda/function/storage/s3-client.js';
 import { BENCH_S3_CREDENTIALS } from './credentials.js';
 
 export type ContenderSpec = {
@@ -55,7 +55,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
     MAX_COUNT: '100000',
     PICSUM_CATALOG: spec.kind === 'ours-no-catalog' ? 'off' : 'on',
   });
-  const s3 = createS3Client(config, { credentials: BENCH_S3_CREDENTIALS });
+  const s3 = createS3Clients(config, { credentials: BENCH_S3_CREDENTIALS }).transfer;
   const source = createSourcePool(config);
   // Each contender loads only its own modules, before the clock (as a Lambda's init would): the
   // floors' minimal clients import undici, and must not load it for this project's cold batch.
@@ -89,7 +89,7 @@ async function main(spec: ContenderSpec): Promise<ContenderReport> {
         const sender = spec.kind === 'ours-signed-put' ? loaded(signedPut) : s3;
         const result = await runBatch(
           { ...ourRequest, count },
-          { config, deps: { s3: sender, source }, deadlineAt: Date.now() + 3_600_000 },
+          { config, deps: { s3: sender, transfer: sender, source }, deadlineAt: Date.now() + 3_600_000 },
         );
         if (result.failed > 0)
           throw new Error(`ours: ${result.failed} failed, first: ${JSON.stringify(result.failures[0])}`);

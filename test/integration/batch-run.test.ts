@@ -35,7 +35,7 @@ async function setUp(options: { delayMs?: number } = {}) {
   });
   const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
   const s3 = memoryS3();
-  return { config, s3, seen, deps: { s3, source: sources.pool(config) } };
+  return { config, s3, seen, deps: { s3, transfer: s3, source: sources.pool(config) } };
 }
 
 /** `s3`, except that a PutObject of a key ending in `suffix` throws `error`. */
@@ -212,7 +212,8 @@ describe('runItems', () => {
       RETRY_BASE_MS: '200',
       RETRY_MAX_MS: '200',
     });
-    const deps = { s3: memoryS3(), source: sources.pool(config) };
+    const memory = memoryS3();
+    const deps = { s3: memory, transfer: memory, source: sources.pool(config) };
     const count = config.maxConcurrency;
     const request = parseRequest({ count, seed: 'w', width: 8, concurrency: count }, config);
     const { warnings } = await warningsDuring(() =>

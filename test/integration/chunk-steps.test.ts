@@ -63,7 +63,7 @@ async function setUp(
   pool = createSourcePool(config);
   const s3 = memoryS3();
   const json = (key: string) => JSON.parse(s3.objects.get(key) ?? 'null');
-  return { config, s3, json, options: { config, deps: { s3, source: pool } } };
+  return { config, s3, json, options: { config, deps: { s3, transfer: s3, source: pool } } };
 }
 
 /** `send` with each GetObject held 5 ms, counting how many are open at once. */

@@ -21,7 +21,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../lambda/emulators/s3/embedded-s3.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
-import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { createS3Clients } from '../../lambda/function/storage/s3-client.js';
 import { TEST_S3_CREDENTIALS } from '../support/s3-credentials.js';
 
 const run = promisify(execFile);
@@ -91,9 +91,9 @@ describe('the embedded S3 answers only the project', () => {
     root = await mkdtemp(join(tmpdir(), 'picsum-batch-door-'));
     s3 = await startEmbeddedS3({ directory: join(root, 's3'), bucket: 'door' });
     port = Number(new URL(s3.endpoint).port);
-    client = createS3Client(loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint }), {
+    client = createS3Clients(loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint }), {
       credentials: s3.credentials,
-    });
+    }).transfer;
   });
   afterAll(async () => {
     client.destroy();
@@ -190,8 +190,10 @@ describe('the embedded S3 answers only the project', () => {
 
   it('refuses its own key id with a wrong secret, and a key id it does not know', async () => {
     const config = loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint });
-    const wrongSecret = createS3Client(config, { credentials: { ...s3.credentials, secretAccessKey: 'guessed' } });
-    const otherKey = createS3Client(config, { credentials: { ...s3.credentials, accessKeyId: 'someone' } });
+    const wrongSecret = createS3Clients(config, {
+      credentials: { ...s3.credentials, secretAccessKey: 'guessed' },
+    }).transfer;
+    const otherKey = createS3Clients(config, { credentials: { ...s3.credentials, accessKeyId: 'someone' } }).transfer;
 
     const refusals = await Promise.all(
       [wrongSecret, otherKey].map((other) =>
@@ -234,10 +236,10 @@ describe('the embedded S3 answers only the project', () => {
   });
 
   it('refuses an aws-chunked upload, naming the client setting that avoids it', async () => {
-    const chunking = createS3Client(loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint }), {
+    const chunking = createS3Clients(loadConfig({ BUCKET_NAME: 'door', S3_ENDPOINT: s3.endpoint }), {
       credentials: s3.credentials,
       requestChecksumCalculation: 'WHEN_SUPPORTED',
-    });
+    }).transfer;
     const refusal = await chunking
       .send(
         new PutObjectCommand({
@@ -403,9 +405,9 @@ describe.runIf(namespaces)('the embedded S3 on a full disk', () => {
     );
     const [line] = (await once(createInterface({ input: child.stdout as Readable }), 'line')) as [string];
     const { endpoint } = JSON.parse(line) as { endpoint: string };
-    disk = createS3Client(loadConfig({ BUCKET_NAME: 'disk', S3_ENDPOINT: endpoint }), {
+    disk = createS3Clients(loadConfig({ BUCKET_NAME: 'disk', S3_ENDPOINT: endpoint }), {
       credentials: TEST_S3_CREDENTIALS,
-    });
+    }).transfer;
   });
   afterAll(async () => {
     disk?.destroy();

@@ -42,7 +42,7 @@ async function run(answer: Answer, input: object, env: Record<string, string> = 
   const request = parseRequest({ width: 8, seed: 's', ...input }, config);
   const items = await runItems(request, indexRange(0, request.count), {
     config,
-    deps: { s3, source: pool },
+    deps: { s3, transfer: s3, source: pool },
     batchId: 'b1',
     deadlineAt: Date.now() + deadlineMs,
   });
@@ -452,7 +452,7 @@ describe('a run of items', () => {
 
     await runItems(parseRequest({ count: 4, seed: 's', width: 8, concurrency: 1 }, config), indexRange(0, 4), {
       config,
-      deps: { s3: { send: async () => ({}) as never }, source: pool },
+      deps: { s3: { send: async () => ({}) as never }, transfer: { send: async () => ({}) as never }, source: pool },
       batchId: 'b',
       deadlineAt: Date.now() + 10_000,
       onProgress: (progress) => seen.push(progress),
@@ -471,7 +471,11 @@ describe('a run of items', () => {
     const config = loadConfig({ BUCKET_NAME: 'b', PICSUM_BASE_URL: source.url, PICSUM_REDIRECT_HOSTS: '' });
     pool = createSourcePool(config);
     const request = parseRequest({ count: 3, width: 8 }, config);
-    const base = { config, deps: { s3: { send: async () => ({}) as never }, source: pool }, batchId: 'b' };
+    const base = {
+      config,
+      deps: { s3: { send: async () => ({}) as never }, transfer: { send: async () => ({}) as never }, source: pool },
+      batchId: 'b',
+    };
 
     const cancelled = await runItems(request, indexRange(1, 3), {
       ...base,
@@ -528,7 +532,7 @@ describe('large images, streamed into S3', () => {
     const request = parseRequest({ count, concurrency, width: 8, seed: 'L' }, config);
     const run = await runItems(request, indexRange(0, count), {
       config,
-      deps: { s3, source: pool },
+      deps: { s3, transfer: s3, source: pool },
       batchId: 'b',
       deadlineAt: Date.now() + 10_000,
     });
@@ -592,6 +596,7 @@ describe('an unexpected error', () => {
       config,
       deps: {
         s3: { send: async () => Promise.reject(bug) },
+        transfer: { send: async () => Promise.reject(bug) },
         source: pool,
         log: { error: (...line) => logged.push(line) },
       },
@@ -639,7 +644,7 @@ describe('items of one photo', () => {
     };
     const run = await runItems(request, indexRange(0, request.count), {
       config,
-      deps: { s3, source: pool },
+      deps: { s3, transfer: s3, source: pool },
       batchId: 'b1',
       deadlineAt: Date.now() + 10_000,
       photos,

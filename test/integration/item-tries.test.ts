@@ -57,7 +57,12 @@ async function runOne(options: Options = {}): Promise<{ item: ItemOutcome; items
     indexRange(0, options.count ?? 1),
     {
       config,
-      deps: { s3: { send: send as S3Sender['send'] }, source: pool, log: options.log },
+      deps: {
+        s3: { send: send as S3Sender['send'] },
+        transfer: { send: send as S3Sender['send'] },
+        source: pool,
+        log: options.log,
+      },
       batchId: 'b',
       deadlineAt: Date.now() + (options.deadlineMs ?? 10_000),
       cancel: options.cancel,

@@ -4,7 +4,8 @@ import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { copyImage, MAX_METADATA_BYTES, putImage, putImageStream } from '../../lambda/function/storage/images.js';
-import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { putJson } from '../../lambda/function/storage/objects.js';
+import { createS3Clients } from '../../lambda/function/storage/s3-client.js';
 import { startSigV4Server, TEST_CREDENTIALS } from '../support/sigv4-server.js';
 
 /** A sender that keeps each command and the options it was sent with. */
@@ -54,7 +55,7 @@ describe('putImage', () => {
   it('signs each body with its own known SHA-256 through the client, never hashing it again', async () => {
     const s3Server = await startSigV4Server('s3', 'us-east-1', (_request, res) => res.writeHead(200).end());
     const config = loadConfig({ BUCKET_NAME: 'bk', S3_ENDPOINT: s3Server.url, AWS_REGION: 'us-east-1' });
-    const s3 = createS3Client(config, { credentials: TEST_CREDENTIALS });
+    const s3 = createS3Clients(config, { credentials: TEST_CREDENTIALS }).transfer;
     // Not the body's hash: had the SDK hashed the body itself, the header would say so.
     const claimed = 'f'.repeat(64);
     try {
@@ -174,7 +175,7 @@ describe('copyImage', () => {
   });
 });
 
-describe('createS3Client', () => {
+describe('createS3Clients', () => {
   it('signs each call with the credentials of the moment', async () => {
     const s3Server = await startSigV4Server('s3', 'us-east-1', (_request, res) => res.writeHead(200).end());
     const config = loadConfig({ BUCKET_NAME: 'bk', S3_ENDPOINT: s3Server.url, AWS_REGION: 'us-east-1' });
@@ -182,7 +183,7 @@ describe('createS3Client', () => {
     const rotated = { accessKeyId: 'AKIDROTATED', secretAccessKey: 'rotated-secret' };
     let current: { accessKeyId: string; secretAccessKey: string } = TEST_CREDENTIALS;
     const credentials = async () => ({ ...current, expiration: new Date(Date.now() + 60_000) });
-    const s3 = createS3Client(config, { credentials });
+    const s3 = createS3Clients(config, { credentials }).transfer;
     try {
       const signal = new AbortController().signal;
       for (const index of [1, 2, 3]) {
@@ -198,6 +199,45 @@ describe('createS3Client', () => {
       expect(s3Server.seen[0]?.signatureValid).toBe(true);
     } finally {
       s3.destroy();
+      await s3Server.close();
+    }
+  });
+
+  it('retries a record through the SDK (MAX_ATTEMPTS tries), and sends an image once for the item to retry', async () => {
+    // S3 throttling every call: 503 SlowDown, as S3 answers it.
+    const slowDown =
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>';
+    const s3Server = await startSigV4Server('s3', 'us-east-1', (_request, res) =>
+      res.writeHead(503, { 'content-type': 'application/xml' }).end(slowDown),
+    );
+    const config = loadConfig({
+      BUCKET_NAME: 'bk',
+      S3_ENDPOINT: s3Server.url,
+      AWS_REGION: 'us-east-1',
+      MAX_ATTEMPTS: '3',
+      RETRY_BASE_MS: '1',
+      RETRY_MAX_MS: '5',
+    });
+    const clients = createS3Clients(config, { credentials: TEST_CREDENTIALS });
+    try {
+      await expect(putJson(clients.s3, config, 'images/b/status.json', { ok: true })).rejects.toMatchObject({
+        name: 'StoreError',
+        s3Code: 'SlowDown',
+        retryable: true,
+      });
+      expect(s3Server.seen.map((request) => request.headers['amz-sdk-request'])).toEqual([
+        'attempt=1; max=3',
+        'attempt=2; max=3',
+        'attempt=3; max=3',
+      ]);
+
+      await expect(
+        putImage(clients.transfer, config, { ...image, body, sha256 }, new AbortController().signal),
+      ).rejects.toMatchObject({ name: 'StoreError', s3Code: 'SlowDown' });
+      expect(s3Server.seen).toHaveLength(4);
+    } finally {
+      clients.s3.destroy();
+      clients.transfer.destroy();
       await s3Server.close();
     }
   });

@@ -8,7 +8,7 @@ import { parseRequest } from '../../lambda/function/contracts/request.js';
 import { runBatch } from '../../lambda/function/orchestration/batch.js';
 import { STREAM_THRESHOLD_BYTES } from '../../lambda/function/pipeline/transfer.js';
 import { getJson, putJsonIfAbsent } from '../../lambda/function/storage/objects.js';
-import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { createS3Clients } from '../../lambda/function/storage/s3-client.js';
 import {
   documentsOf,
   type Harness,
@@ -32,7 +32,7 @@ async function s3StandIn(answer: (req: IncomingMessage, res: ServerResponse) => 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const config = { ...harness.config, s3Endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-  const s3 = createS3Client(config, { credentials: TEST_S3_CREDENTIALS });
+  const s3 = createS3Clients(config, { credentials: TEST_S3_CREDENTIALS }).transfer;
   return {
     config,
     deps: { ...harness.deps, s3 },

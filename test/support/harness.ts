@@ -15,7 +15,7 @@ import type { BatchRequest } from '../../lambda/function/contracts/request.js';
 import type { Deps } from '../../lambda/function/pipeline/item-context.js';
 import { createSourcePool, imageUrl } from '../../lambda/function/source/picsum.js';
 import { photoOfKey } from '../../lambda/function/storage/keys.js';
-import { createS3Client } from '../../lambda/function/storage/s3-client.js';
+import { createS3Clients } from '../../lambda/function/storage/s3-client.js';
 import type { LocalRuntime } from '../../lambda/local/setup.js';
 import { composeLocal } from '../../lambda/local/setup.js';
 import { TEST_S3_CREDENTIALS } from './s3-credentials.js';
@@ -72,7 +72,8 @@ export async function startHarness(
     SOURCE_BODY_TIMEOUT_MS: '2000',
     ...options.env,
   });
-  const s3 = createS3Client(config, { credentials: TEST_S3_CREDENTIALS });
+  const clients = createS3Clients(config, { credentials: TEST_S3_CREDENTIALS });
+  const { s3 } = clients;
   const source = offLoopback.guard(createSourcePool(config));
   const harness: Harness = {
     s3server,
@@ -80,7 +81,7 @@ export async function startHarness(
     offLoopback,
     config,
     s3,
-    deps: { s3, source },
+    deps: { ...clients, source },
     async keys(under) {
       // ListObjects v1 with markers: s3rver makes v2 continuation tokens with DES, which Node's
       // OpenSSL 3 no longer has, so a truncated v2 listing fails there (InternalError).
@@ -105,8 +106,8 @@ export async function startHarness(
     },
     runtime: () => ({
       config,
-      deps: { s3, source },
-      ...composeLocal(config, { s3, source }),
+      deps: { ...clients, source },
+      ...composeLocal(config, { ...clients, source }),
       storageNote: 'test',
       sourceNote: 'test',
       dataDirectory: undefined,

@@ -67,7 +67,7 @@ function serviceWith(options: { engine?: false } = {}) {
   const engine = memoryEngine();
   const service = new BatchService(
     config,
-    { s3, source },
+    { s3, transfer: s3, source },
     options.engine === false ? undefined : engine.engine,
     async (ended) => void announced.push(ended),
   );
@@ -195,7 +195,7 @@ describe('BatchService: where a batch runs', () => {
     await service.ended(failed);
     expect(announced).toEqual([whole, failed]);
     // Without an announcer (no EVENT_SOURCE) batches end as ever.
-    const unannounced = new BatchService(config, { s3: memoryS3(), source });
+    const unannounced = new BatchService(config, { s3: memoryS3(), transfer: memoryS3(), source });
     await expect(unannounced.run(jobOf('quiet', 2), cancelledHere(100))).resolves.toMatchObject({ batchId: 'quiet' });
     await expect(unannounced.ended(failed)).resolves.toBeUndefined();
   });
@@ -507,7 +507,7 @@ describe('BatchService: listing', () => {
         throw new TypeError('down');
       },
     };
-    const failing = new BatchService(config, { s3: s3 as never, source });
+    const failing = new BatchService(config, { s3: s3 as never, transfer: s3 as never, source });
 
     await expect(failing.list()).rejects.toThrow('down');
   });

@@ -25,7 +25,11 @@ function finished(id: string, retries = 0) {
   };
   s3.objects.set(manifestKey(config, id), JSON.stringify(manifest));
   const before = new Map(s3.objects);
-  return { s3, options: { config, deps: { s3, source } }, unchanged: () => expect(s3.objects).toEqual(before) };
+  return {
+    s3,
+    options: { config, deps: { s3, transfer: s3, source } },
+    unchanged: () => expect(s3.objects).toEqual(before),
+  };
 }
 
 describe('nothing but a claimed retry changes a finished batch', () => {

@@ -95,7 +95,11 @@ describe('claimRetry and the status of a batch being retried', () => {
   });
   /** A batch service on `s3` (no source: nothing here fetches), with `engine` when given. */
   const serviceOn = (s3: Pick<ReturnType<typeof memoryS3>, 'send'>, engine?: BatchEngine) =>
-    new BatchService(config, { s3, source: { dispatcher: () => ({}) as never, close: async () => {} } }, engine);
+    new BatchService(
+      config,
+      { s3, transfer: s3, source: { dispatcher: () => ({}) as never, close: async () => {} } },
+      engine,
+    );
   const setup = async (retries = 0) => {
     const s3 = memoryS3();
     s3.objects.set(manifestKey(config, 'a'), JSON.stringify(manifest(retries)));

@@ -8,7 +8,7 @@ import { stepFunctionsEngine } from '../adapters/step-functions-engine.js';
 import { loadConfig } from '../contracts/config.js';
 import { BatchService } from '../orchestration/batch-service.js';
 import { createSourcePool } from '../source/picsum.js';
-import { createS3Client } from '../storage/s3-client.js';
+import { createS3Clients } from '../storage/s3-client.js';
 
 /**
  * The entry's batch service, log and metrics. Batches it does not run itself go to the batch state
@@ -20,7 +20,7 @@ export function coldStart(): Invocation {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'picsum-batch';
   const log = new Logger({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
-  const deps = { s3: createS3Client(config), source: createSourcePool(config), log };
+  const deps = { ...createS3Clients(config), source: createSourcePool(config), log };
   const { region, stateMachineArn } = config;
   const engine = stateMachineArn ? stepFunctionsEngine({ region, stateMachineArn }) : undefined;
   const announce = config.eventSource

@@ -11,8 +11,11 @@ import type { UploadSlots } from './upload-slots.js';
 /** Where errors nobody expected are reported, with their stack (Powertools' Logger, or the console). */
 export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
 
-/** Clients shared by every item, created once per process. */
-export type Deps = { s3: S3Sender; source: SourcePool; log?: ErrorLog };
+/**
+ * Clients shared by every item, created once per process: S3 for records (the SDK retries them) and
+ * for images (`transfer`: one attempt a call, the item's own loop retries; see storage/s3-client.ts).
+ */
+export type Deps = { s3: S3Sender; transfer: S3Sender; source: SourcePool; log?: ErrorLog };
 
 /** Why a run stopped early: its deadline came, or it was cancelled (Ctrl-C, SIGTERM). */
 export class RunStopped extends AppError {

@@ -65,7 +65,7 @@ async function fetchItem(
     // Stryker restore BlockStatement,CallExpression
     if (shouldStream(image)) {
       try {
-        return tries.stored({ ...(await streamThrough(deps.s3, config, image, item, deadline)), ...credit });
+        return tries.stored({ ...(await streamThrough(deps.transfer, config, image, item, deadline)), ...credit });
       } finally {
         context.uploads.release();
       }
@@ -103,7 +103,7 @@ async function fetchItem(
   // what it already holds, so nothing stored is missing from the manifest.
   const upload = async () => {
     try {
-      const stored = await tries.run(() => putImage(deps.s3, config, image, deadline), {
+      const stored = await tries.run(() => putImage(deps.transfer, config, image, deadline), {
         continues: true,
         signal: deadline,
       });
@@ -163,7 +163,7 @@ async function copyPhoto(
       () => {
         // Nothing to download: the photo's bytes are already in the bucket.
         tries.downloaded();
-        return copyImage(deps.s3, config, from.key, image, deadline);
+        return copyImage(deps.transfer, config, from.key, image, deadline);
       },
       // Stryker disable next-line ObjectLiteral: equivalent — Tries starts no wait that would end past the deadline, and copyImage is aborted by it itself
       { signal: deadline },

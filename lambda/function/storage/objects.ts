@@ -1,33 +1,15 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { backoffMs, sleep } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 import { RecordError } from '../contracts/errors.js';
 import type { S3Sender } from './s3-client.js';
 import { StoreError, storeCall } from './store-error.js';
 
-type RetryConfig = Pick<Config, 'retryBaseMs' | 'retryMaxMs' | 'maxAttempts'>;
-
-/**
- * Runs a small S3 call (a JSON document, a listing) up to MAX_ATTEMPTS times. Only storage
- * failures that can heal are retried; S3's refusals and anything unexpected are thrown at once.
- */
-async function withRetries<T>(config: RetryConfig, what: string, call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await storeCall(what, call);
-    } catch (error) {
-      if (attempt >= config.maxAttempts || !(error instanceof StoreError && error.retryable)) throw error;
-      await sleep(backoffMs(attempt, config));
-    }
-  }
-}
-
-/** Writes a JSON document (the manifest, a status record), retrying transient failures. */
+/** Writes a JSON document (the manifest, a status record), retried by the SDK (see s3-client.ts). */
 export async function putJson(s3: S3Sender, config: Config, key: string, value: unknown): Promise<void> {
   await putText(s3, config, key, JSON.stringify(value), 'application/json');
 }
 
-/** Writes a text document of `contentType` (a batch's report page), retrying transient failures. */
+/** Writes a text document of `contentType` (a batch's report page), retried by the SDK (see s3-client.ts). */
 export async function putText(
   s3: S3Sender,
   config: Config,
@@ -35,7 +17,7 @@ export async function putText(
   body: string,
   contentType: string,
 ): Promise<void> {
-  await withRetries(config, 'S3 PutObject', () =>
+  await storeCall('S3 PutObject', () =>
     s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentType: contentType })),
   );
 }
@@ -53,7 +35,7 @@ export async function getJson<T>(
 ): Promise<T | undefined> {
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   try {
-    const text = await withRetries(config, 'S3 GetObject', async () => {
+    const text = await storeCall('S3 GetObject', async () => {
       const response = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
       if ((response.ContentLength ?? 0) > maxBytes) {
         (response.Body as { destroy?(): void } | undefined)?.destroy?.();
@@ -88,7 +70,7 @@ export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string,
   });
   try {
     // 409 and 412 are 4xx: never retried, they are answers.
-    await withRetries(config, 'S3 conditional PutObject', () => s3.send(put));
+    await storeCall('S3 conditional PutObject', () => s3.send(put));
     return true;
   } catch (error) {
     if (error instanceof StoreError && (error.s3Status === 412 || error.s3Status === 409)) return false;
@@ -101,7 +83,7 @@ export async function listKeys(s3: S3Sender, config: Config, prefix: string): Pr
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await withRetries(config, 'S3 ListObjectsV2', () =>
+    const page = await storeCall('S3 ListObjectsV2', () =>
       s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token })),
     );
     for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
@@ -118,7 +100,7 @@ export async function listFolders(s3: S3Sender, config: Config, prefix: string):
   const folders: string[] = [];
   let token: string | undefined;
   do {
-    const page = await withRetries(config, 'S3 ListObjectsV2', () =>
+    const page = await storeCall('S3 ListObjectsV2', () =>
       s3.send(
         new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }),
       ),

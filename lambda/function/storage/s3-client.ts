@@ -1,6 +1,8 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RetryStrategy } from '@smithy/types';
+import { backoffMs } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
@@ -9,15 +11,31 @@ export type S3Sender = Pick<S3Client, 'send'>;
 /** The SDK's retry step, reduced to the one attempt. */
 const SINGLE_ATTEMPT: RetryStrategy = { retry: (next, args) => next(args) };
 
+/** The two clients of one S3: the same sockets, each with the retries its calls can take. */
+export type S3Clients = {
+  /**
+   * Records, listings and heads: every body can be sent again, so the SDK's standard strategy
+   * retries them (MAX_ATTEMPTS tries, this project's backoff), throttling and 5xx included.
+   */
+  s3: S3Client;
+  /**
+   * Images: one attempt per call. A streamed body cannot be replayed, so the item's own loop
+   * (pipeline/tries.ts) tries the whole item again, download and upload, bounded and counted; a
+   * copy or a buffered PUT of that item is one of its attempts too, so that no call is tried
+   * MAX_ATTEMPTS times inside each of the item's MAX_ATTEMPTS tries.
+   */
+  transfer: S3Client;
+};
+
 /**
- * The S3 client for this config. For an S3-compatible endpoint it uses path-style addressing and
- * sends checksums only when an operation requires them: since SDK 3.729 the default wraps streamed
+ * The S3 clients for this config. For an S3-compatible endpoint they use path-style addressing and
+ * send checksums only when an operation requires them: since SDK 3.729 the default wraps streamed
  * bodies in aws-chunked framing, which MinIO and R2 store as part of the object (the embedded S3 refuses it).
  * On AWS S3 the default stays on, so every upload carries a checksum that S3 verifies.
  */
-export function createS3Client(config: Config, overrides: Partial<S3ClientConfig> = {}): S3Client {
+export function createS3Clients(config: Config, overrides: Partial<S3ClientConfig> = {}): S3Clients {
   const agentOptions = { keepAlive: true, maxSockets: config.maxConcurrency + 8, scheduling: 'lifo' as const };
-  return new S3Client({
+  const shared: S3ClientConfig = {
     region: config.region,
     ...(config.s3Endpoint
       ? {
@@ -27,11 +45,6 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
           responseChecksumValidation: 'WHEN_REQUIRED' as const,
         }
       : {}),
-    // One attempt per call: a streamed body cannot be replayed, so retries happen a level up,
-    // where the whole item (download and upload) is tried again, bounded and counted. A strategy
-    // that only calls on (rather than maxAttempts: 1) also skips the SDK's retry tokens and its
-    // console warning for every failed streamed upload.
-    retryStrategy: SINGLE_ATTEMPT,
     // No logger on purpose: with any logger but the SDK's own no-op one, every call walks its input
     // to redact it for the log, which was a third of the SDK's CPU per PutObject here.
     // The SDK's own node:http handler, with keep-alive sockets enough for every upload at once,
@@ -44,5 +57,14 @@ export function createS3Client(config: Config, overrides: Partial<S3ClientConfig
       httpsAgent: agentOptions,
     }),
     ...overrides,
-  });
+  };
+  return {
+    s3: new S3Client({
+      ...shared,
+      retryStrategy: new ConfiguredRetryStrategy(config.maxAttempts, (attempt) => backoffMs(attempt, config)),
+    }),
+    // A strategy that only calls on (rather than maxAttempts: 1) also skips the SDK's retry
+    // tokens and its console warning for every failed streamed upload.
+    transfer: new S3Client({ ...shared, retryStrategy: SINGLE_ATTEMPT }),
+  };
 }
