@@ -1,4 +1,4 @@
-import { loadConfig } from '../lambda/function/contracts/config.js';
+import { integerSetting, LIMITS, type Limits, loadConfig, readLimits } from '../lambda/function/contracts/config.js';
 import { parseRequest } from '../lambda/function/contracts/request.js';
 
 /**
@@ -48,12 +48,17 @@ export type StackSettings = {
 
 type Context = (key: string) => unknown;
 
-function number(context: Context, key: string, fallback: number, min: number, max: number): number {
+/** An integer of the context, by the parser the function reads its environment with. */
+const integer = (context: Context, key: string, fallback: number, min: number, max: number): number =>
+  integerSetting(context(key), `context \`${key}\``, fallback, min, max);
+
+/** A share from 0 to 1 (the one setting that is not a whole number). */
+function share(context: Context, key: string, fallback: number): number {
   const raw = context(key);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`Expected context \`${key}\` to be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value < 0 || value > 1) {
+    throw new Error(`Expected context \`${key}\` to be a number from 0 to 1, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -96,15 +101,12 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** The limits the function reads from its environment, as the stack sets them. */
+/** The limits the function reads from its environment, as the stack sets them: by the function's own table. */
 export function functionLimits(settings: StackSettings): Record<string, string> {
-  return {
-    MAX_COUNT: String(settings.maxCount),
-    SYNC_MAX_COUNT: String(settings.syncMaxCount),
-    CHUNK_SIZE: String(settings.chunkSize),
-    MAP_MAX_CONCURRENCY: String(settings.mapConcurrency),
-    SOURCE_MAX_CONCURRENCY: String(settings.sourceMaxConcurrency),
-  };
+  const limits: Limits = { ...settings, mapMaxConcurrency: settings.mapConcurrency };
+  return Object.fromEntries(
+    (Object.keys(LIMITS) as (keyof Limits)[]).map((name) => [LIMITS[name].env, String(limits[name])]),
+  );
 }
 
 /** Reads and checks the context; a bad value fails synth with a message naming it. */
@@ -113,30 +115,34 @@ export function readSettings(context: Context): StackSettings {
   if (auth !== 'iam' && auth !== 'none') {
     throw new Error(`Expected context \`auth\` to be "iam" or "none", got ${JSON.stringify(auth)}`);
   }
-  const maxCount = number(context, 'maxCount', 100_000, 1, 100_000);
+  // The function's limits, read from the context with the function's own defaults, bounds and parser.
+  const limits = readLimits(
+    (limit) => context(limit.context),
+    (limit) => `context \`${limit.context}\``,
+  );
   const settings: StackSettings = {
     dev: flag(context, 'dev', false),
     auth,
     keyPrefix: String(context('keyPrefix') ?? 'images/'),
-    expireDays: number(context, 'expireDays', 30, 1, 3650),
-    memoryMb: number(context, 'memoryMb', 1024, 128, 10_240),
-    timeoutSeconds: number(context, 'timeoutSeconds', 300, 30, 900),
+    expireDays: integer(context, 'expireDays', 30, 1, 3650),
+    memoryMb: integer(context, 'memoryMb', 1024, 128, 10_240),
+    timeoutSeconds: integer(context, 'timeoutSeconds', 300, 30, 900),
     reservedConcurrency:
-      context('reservedConcurrency') === undefined ? undefined : number(context, 'reservedConcurrency', 0, 1, 1000),
-    throttleRate: number(context, 'throttleRate', 10, 1, 10_000),
-    throttleBurst: number(context, 'throttleBurst', 20, 1, 5_000),
-    logRetentionDays: number(context, 'logRetentionDays', 30, 1, 3653),
-    maxCount,
-    syncMaxCount: number(context, 'syncMaxCount', Math.min(100, maxCount), 1, maxCount),
-    chunkSize: number(context, 'chunkSize', Math.min(2000, maxCount), 1, maxCount),
-    mapConcurrency: number(context, 'mapConcurrency', 8, 1, 1000),
-    sourceMaxConcurrency: number(context, 'sourceMaxConcurrency', 128, 1, 100_000),
-    toleratedChunkFailurePercent: number(context, 'toleratedChunkFailurePercent', 10, 0, 100),
+      context('reservedConcurrency') === undefined ? undefined : integer(context, 'reservedConcurrency', 0, 1, 1000),
+    throttleRate: integer(context, 'throttleRate', 10, 1, 10_000),
+    throttleBurst: integer(context, 'throttleBurst', 20, 1, 5_000),
+    logRetentionDays: integer(context, 'logRetentionDays', 30, 1, 3653),
+    maxCount: limits.maxCount,
+    syncMaxCount: limits.syncMaxCount,
+    chunkSize: limits.chunkSize,
+    mapConcurrency: limits.mapMaxConcurrency,
+    sourceMaxConcurrency: limits.sourceMaxConcurrency,
+    toleratedChunkFailurePercent: integer(context, 'toleratedChunkFailurePercent', 10, 0, 100),
     scheduleEnabled: flag(context, 'scheduleEnabled', true),
     scheduleExpression: String(context('scheduleExpression') ?? 'rate(1 day)'),
     scheduleRequest: object(context, 'scheduleRequest', { count: 15, width: 600, height: 400 }),
-    healDelaySeconds: number(context, 'healDelaySeconds', 900, 0, 86_400),
-    failedRatioThreshold: number(context, 'failedRatioThreshold', 0.1, 0, 1),
+    healDelaySeconds: integer(context, 'healDelaySeconds', 900, 0, 86_400),
+    failedRatioThreshold: share(context, 'failedRatioThreshold', 0.1),
     alarmEmails: emails(context),
     apiLogs: flag(context, 'apiLogs', false),
   };
@@ -150,14 +156,7 @@ export function readSettings(context: Context): StackSettings {
       `Expected context \`mapConcurrency\` (${settings.mapConcurrency}) to be at most \`reservedConcurrency\` (${settings.reservedConcurrency}), the workflow function's cap: chunks over it would be throttled`,
     );
   }
-  // The function reads these limits from its environment: they must pass its own checks, and the
-  // scheduled request its own validation, or every run would fail.
-  let limits: ReturnType<typeof loadConfig>;
-  try {
-    limits = loadConfig(functionLimits(settings));
-  } catch (error) {
-    throw new Error(`The context gives the function limits it refuses: ${(error as Error).message}`);
-  }
-  parseRequest(settings.scheduleRequest, limits);
+  // The scheduled request must pass the function's own validation, with these limits, or every run would fail.
+  parseRequest(settings.scheduleRequest, loadConfig(functionLimits(settings)));
   return settings;
 }

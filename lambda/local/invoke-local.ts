@@ -4,12 +4,10 @@ import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { answerApiEvent } from '../function/adapters/answer-api.js';
 import { answerStepEvent } from '../function/adapters/answer-step.js';
 import type { BatchEvent } from '../function/adapters/batch-events.js';
-import { parseApiEvent } from '../function/adapters/entry-events.js';
-import { handleApiEvent } from '../function/adapters/http-api/routes.js';
-import { begin, type Invocation } from '../function/adapters/invocation.js';
-import { recordBatch } from '../function/adapters/metrics.js';
+import type { Invocation } from '../function/adapters/invocation.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { lambdaContext } from './lambda-context.js';
@@ -70,15 +68,7 @@ async function answerAs(
 ): Promise<unknown> {
   switch (name) {
     case 'api':
-      return handleApiEvent(
-        begin(app, context, () => parseApiEvent(event)),
-        {
-          batches: app.batches,
-          remainingMs: context.getRemainingTimeInMillis(),
-          log: app.log,
-          onResult: (result) => recordBatch(app.metrics, result),
-        },
-      );
+      return answerApiEvent(event, context, app);
     case 'workflow':
       return answerStepEvent(event, context, app);
     case 'machine':

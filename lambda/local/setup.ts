@@ -7,12 +7,11 @@ import type { Invocation } from '../function/adapters/invocation.js';
 import type { MetricsSink } from '../function/adapters/metrics.js';
 import { type Config, loadConfig, PICSUM_URL } from '../function/contracts/config.js';
 import type { BatchResult } from '../function/contracts/result.js';
+import { createDeps } from '../function/handlers/deps.js';
 import type { BatchJob } from '../function/orchestration/batch.js';
 import { BatchService, type Ended } from '../function/orchestration/batch-service.js';
 import { executionOf } from '../function/orchestration/engine.js';
 import type { Deps } from '../function/pipeline/item-context.js';
-import { createSourcePool } from '../function/source/picsum.js';
-import { createS3Clients } from '../function/storage/s3-client.js';
 import { type LocalEngine, localEngine, type RunCounts, stepContext } from './local-engine.js';
 
 export const EMBEDDED_BUCKET = 'picsum-batch';
@@ -165,18 +164,12 @@ export async function startLocalRuntime(
     }
 
     const config = loadConfig(env, { requireBucket: true, offlineSource: useOffline });
-    const clients = createS3Clients(config, credentials ? { credentials } : {});
-    const source = createSourcePool(config);
-    closers.push(async () => {
-      clients.s3.destroy();
-      clients.transfer.destroy();
-      await source.close();
-    });
-    const deps = {
-      ...clients,
-      source,
-      log: { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) },
-    };
+    const deps = createDeps(
+      config,
+      { error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) },
+      credentials ? { credentials } : {},
+    );
+    closers.push(deps.close);
     const app = composeLocal(config, deps, options);
     closers.push(app.stopBatches);
     return {

@@ -328,9 +328,11 @@ describe('the schedule', () => {
 
   it("refuses, at synth, limits the function would refuse or chunks over the workflow function's cap", () => {
     expect(() => synthesize({ syncMaxCount: '500', chunkSize: '300' })).toThrow(
-      /function limits it refuses: Expected CHUNK_SIZE to be an integer from 500/,
+      /Expected context `chunkSize` to be an integer from 500 to 100000, got "300"/,
     );
-    expect(() => synthesize({ mapConcurrency: '20', sourceMaxConcurrency: '10' })).toThrow(/SOURCE_MAX_CONCURRENCY/);
+    expect(() => synthesize({ mapConcurrency: '20', sourceMaxConcurrency: '10' })).toThrow(
+      /Expected context `sourceMaxConcurrency` to be an integer from 20 to 100000/,
+    );
     expect(() => synthesize({ alarmEmail: 'ops@example.com,not-an-address' })).toThrow(
       /`alarmEmail` to be email addresses separated by commas, got "not-an-address"/,
     );

@@ -437,7 +437,7 @@ describe('the chunked path with the catalog', () => {
       }
       return s3.send(command);
     };
-    const options = { ...fast, deps: { ...fast.deps, s3: { send: slowCopies as typeof s3.send } } };
+    const options = { ...fast, deps: { ...fast.deps, transfer: { send: slowCopies as typeof s3.send } } };
     // Chunks of 3: [1 2 1] [2 3] [1 2]; photo 2's first item is in chunk 0, photo 3's in chunk 1.
     const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2'], width: 8, concurrency: 4 }, config);
     const plan = await planBatch({ batchId: 'cb', request }, 1, options);
@@ -662,7 +662,7 @@ describe('the chunked path, at its edges', () => {
       }
       return send(command);
     };
-    const here = { config, deps: { ...options.deps, s3: { send: refusing as typeof send } } };
+    const here = { config, deps: { ...options.deps, transfer: { send: refusing as typeof send } } };
     const request = parseRequest({ ids: ['1', '2', '1', '2', '3', '1', '2', '3'], width: 8, concurrency: 4 }, config);
     const first = await runOnLocalEngine({ batchId: 'cr', request }, { ...here, deadlineAt: later() });
     expect(first).toMatchObject({ succeeded: 1, failed: 7 });

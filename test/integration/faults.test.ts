@@ -245,7 +245,7 @@ describe('bugs and cancellation', () => {
         return harness.s3.send(command as never, options as never);
       },
     };
-    const deps = { ...harness.deps, s3, log: { error: (...line: unknown[]) => logged.push(line) } };
+    const deps = { ...harness.deps, transfer: s3, log: { error: (...line: unknown[]) => logged.push(line) } };
 
     const result = await runBatch(parseRequest({ seed: 'bug', width: 40, count: 2 }, harness.config), {
       config: harness.config,
@@ -280,7 +280,7 @@ describe('bugs and cancellation', () => {
 
     const result = await runBatch(parseRequest({ seed: 'slow', width: 40, count: 1 }, harness.config), {
       config: harness.config,
-      deps: { ...harness.deps, s3 },
+      deps: { ...harness.deps, transfer: s3 },
       deadlineAt: Date.now() + 20_000,
     });
 

@@ -35,7 +35,7 @@ async function s3StandIn(answer: (req: IncomingMessage, res: ServerResponse) => 
   const s3 = createS3Clients(config, { credentials: TEST_S3_CREDENTIALS }).transfer;
   return {
     config,
-    deps: { ...harness.deps, s3 },
+    deps: { ...harness.deps, s3, transfer: s3 },
     close() {
       s3.destroy();
       server.closeAllConnections();
@@ -188,7 +188,7 @@ describe('storing in an S3-compatible server', () => {
   it('signs each small upload with the SHA-256 of its bytes, computed once', async () => {
     harness = await startHarness();
     const signedHashes: string[] = [];
-    harness.s3.middlewareStack.add(
+    harness.transfer.middlewareStack.add(
       (next) => async (args) => {
         const headers = (args.request as { headers: Record<string, string> }).headers;
         if (headers['content-type']?.startsWith('image/')) signedHashes.push(headers['x-amz-content-sha256'] ?? '');

@@ -40,7 +40,10 @@ export type Harness = {
   /** Requests the source made for hosts off loopback (sent to a local counter instead). */
   offLoopback: ContactCounter;
   config: Config;
+  /** The records client (the SDK retries its calls). */
   s3: S3Client;
+  /** The images client (one attempt a call): what a batch stores its images with. */
+  transfer: S3Client;
   deps: Deps;
   /** Every object key under the prefix (or under `under`, when given). */
   keys(under?: string): Promise<string[]>;
@@ -81,6 +84,7 @@ export async function startHarness(
     offLoopback,
     config,
     s3,
+    transfer: clients.transfer,
     deps: { ...clients, source },
     async keys(under) {
       // ListObjects v1 with markers: s3rver makes v2 continuation tokens with DES, which Node's

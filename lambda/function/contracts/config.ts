@@ -63,15 +63,87 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const MB = 1024 * 1024;
 
-/** An integer variable from `min` to `max`, `fallback` when unset or blank; a ConfigError naming it otherwise. */
-export function integerVar(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
+/**
+ * An integer setting from `min` to `max`, `fallback` when unset or blank; a ConfigError naming it
+ * (`label`: the variable, or the stack's context key) otherwise. The function's environment and the
+ * stack's context are both read with it.
+ */
+export function integerSetting(raw: unknown, label: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || String(raw).trim() === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`Expected ${name} to be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`Expected ${label} to be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** An integer variable of `env`: see integerSetting. */
+export const integerVar = (env: Env, name: string, fallback: number, min: number, max: number): number =>
+  integerSetting(env[name], name, fallback, min, max);
+
+/** The limits a deployment chooses: the stack passes them to the function's environment. */
+export type Limits = Pick<
+  Config,
+  'maxCount' | 'syncMaxCount' | 'chunkSize' | 'mapMaxConcurrency' | 'sourceMaxConcurrency'
+>;
+
+/** One limit: its variable in the function's environment, its key in the stack's context (and PicsumBatch's props), its bounds. */
+type Limit = {
+  env: string;
+  context: string;
+  /** Its default and bounds, given the limits read before it (the table's order). */
+  bounds(before: Limits): { fallback: number; min: number; max: number };
+};
+
+/**
+ * Every limit, defined once, each with its default and bounds: the function reads them from its
+ * environment, the stack from its context (checked at synth by the same parser), then writes them
+ * into the function's environment (infra/settings.ts).
+ */
+export const LIMITS: Record<keyof Limits, Limit> = {
+  /** The largest batch a request may ask for. */
+  maxCount: { env: 'MAX_COUNT', context: 'maxCount', bounds: () => ({ fallback: 100_000, min: 1, max: 100_000 }) },
+  /** The largest batch answered inside its request; larger ones run on the state machine. */
+  syncMaxCount: {
+    env: 'SYNC_MAX_COUNT',
+    context: 'syncMaxCount',
+    bounds: ({ maxCount }) => ({ fallback: Math.min(100, maxCount), min: 1, max: maxCount }),
+  },
+  /**
+   * The most images one invocation runs; larger batches are split into chunks of at most this. At
+   * least SYNC_MAX_COUNT (a synchronous batch is one chunk), and few enough chunks for the map's input.
+   */
+  chunkSize: {
+    env: 'CHUNK_SIZE',
+    context: 'chunkSize',
+    bounds: ({ maxCount, syncMaxCount }) => ({
+      fallback: Math.max(syncMaxCount, Math.min(2000, maxCount)),
+      min: Math.max(syncMaxCount, Math.ceil(maxCount / MAX_CHUNKS)),
+      max: maxCount,
+    }),
+  },
+  /** Chunks running side by side (the Distributed Map's MaxConcurrency). */
+  mapMaxConcurrency: {
+    env: 'MAP_MAX_CONCURRENCY',
+    context: 'mapConcurrency',
+    bounds: () => ({ fallback: 8, min: 1, max: 1000 }),
+  },
+  /** Requests in flight on the source across all chunks of one batch. */
+  sourceMaxConcurrency: {
+    env: 'SOURCE_MAX_CONCURRENCY',
+    context: 'sourceMaxConcurrency',
+    bounds: ({ mapMaxConcurrency }) => ({ fallback: 128, min: mapMaxConcurrency, max: 100_000 }),
+  },
+};
+
+/** Reads the limits in the table's order: `raw` gives each one's text, `label` its name in errors. */
+export function readLimits(raw: (limit: Limit) => unknown, label: (limit: Limit) => string): Limits {
+  const read = {} as { -readonly [K in keyof Limits]: Limits[K] };
+  for (const [name, limit] of Object.entries(LIMITS) as [keyof Limits, Limit][]) {
+    const { fallback, min, max } = limit.bounds(read);
+    read[name] = integerSetting(raw(limit), label(limit), fallback, min, max);
+  }
+  return read;
 }
 
 function urlVar(env: Env, name: string, fallback: string): URL {
@@ -141,19 +213,11 @@ export function loadConfig(
       `Expected KEY_PREFIX not to start with "/" and to be at most 200 characters, got ${JSON.stringify(keyPrefix)}`,
     );
   }
-  const maxCount = integerVar(env, 'MAX_COUNT', 100_000, 1, 100_000);
-  const maxConcurrency = integerVar(env, 'MAX_CONCURRENCY', 64, 1, 1024);
-  const syncMaxCount = integerVar(env, 'SYNC_MAX_COUNT', Math.min(100, maxCount), 1, maxCount);
-  // At least SYNC_MAX_COUNT (a synchronous batch is one chunk), and few enough chunks for the map's input.
-  const chunkSize = integerVar(
-    env,
-    'CHUNK_SIZE',
-    Math.max(syncMaxCount, Math.min(2000, maxCount)),
-    Math.max(syncMaxCount, Math.ceil(maxCount / MAX_CHUNKS)),
-    maxCount,
+  const limits = readLimits(
+    (limit) => env[limit.env],
+    (limit) => limit.env,
   );
-  const mapMaxConcurrency = integerVar(env, 'MAP_MAX_CONCURRENCY', 8, 1, 1000);
-  const sourceMaxConcurrency = integerVar(env, 'SOURCE_MAX_CONCURRENCY', 128, mapMaxConcurrency, 100_000);
+  const maxConcurrency = integerVar(env, 'MAX_CONCURRENCY', 64, 1, 1024);
   const retryBaseMs = integerVar(env, 'RETRY_BASE_MS', 200, 1, 60_000);
   const maxImageBytes = integerVar(env, 'MAX_IMAGE_BYTES', 20 * MB, 1, 5 * 1024 * MB);
   const picsumBaseUrl = urlVar(env, 'PICSUM_BASE_URL', PICSUM_URL);
@@ -165,11 +229,7 @@ export function loadConfig(
     picsumBaseUrl,
     source: options.offlineSource ? 'offline' : sourceName(picsumBaseUrl),
     redirectHosts: Object.freeze(hostListVar(env, 'PICSUM_REDIRECT_HOSTS', 'fastly.picsum.photos')),
-    maxCount,
-    syncMaxCount,
-    chunkSize,
-    mapMaxConcurrency,
-    sourceMaxConcurrency,
+    ...limits,
     stateMachineArn: env.STATE_MACHINE_ARN?.trim() || undefined,
     eventSource: env.EVENT_SOURCE?.trim() || undefined,
     eventBusName: env.EVENT_BUS_NAME?.trim() || 'default',

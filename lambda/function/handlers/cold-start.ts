@@ -7,8 +7,7 @@ import { METRIC_NAMES, METRICS_NAMESPACE } from '../adapters/metrics.js';
 import { stepFunctionsEngine } from '../adapters/step-functions-engine.js';
 import { loadConfig } from '../contracts/config.js';
 import { BatchService } from '../orchestration/batch-service.js';
-import { createSourcePool } from '../source/picsum.js';
-import { createS3Clients } from '../storage/s3-client.js';
+import { createDeps } from './deps.js';
 
 /**
  * The entry's batch service, log and metrics. Batches it does not run itself go to the batch state
@@ -20,7 +19,7 @@ export function coldStart(): Invocation {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'picsum-batch';
   const log = new Logger({ serviceName });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
-  const deps = { ...createS3Clients(config), source: createSourcePool(config), log };
+  const deps = createDeps(config, log);
   const { region, stateMachineArn } = config;
   const engine = stateMachineArn ? stepFunctionsEngine({ region, stateMachineArn }) : undefined;
   const announce = config.eventSource
