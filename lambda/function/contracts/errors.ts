@@ -117,7 +117,6 @@ export class ConfigError extends AppError {
  * - `chunk_failed`: the invocation running this item's chunk failed before recording any outcome
  *   (a batch split over Step Functions; its images may be stored, but none is vouched for).
  * - `cancelled`: the run was told to stop (Ctrl-C, SIGTERM) before this item was stored.
- * - `interrupted`: the invocation running the item died before recording its outcome.
  * - `internal`: a bug in this function (an unexpected error); not retried, logged with its stack.
  */
 export const FAILURE_REASONS = [
@@ -131,7 +130,6 @@ export const FAILURE_REASONS = [
   'store_failed',
   'chunk_failed',
   'cancelled',
-  'interrupted',
   'internal',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
