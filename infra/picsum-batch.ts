@@ -9,6 +9,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
 import { loadConfig } from '../lambda/function/contracts/config.js';
@@ -59,6 +60,10 @@ export class PicsumBatch extends Construct {
 
   constructor(scope: Construct, id: string, props: PicsumBatchProps = {}) {
     super(scope, id);
+    // The access-log bucket takes S3's log delivery through its bucket policy, whatever the app's
+    // feature flags say: without this flag CDK grants it by ACL, which a bucket that enforces its
+    // owner (every bucket here) refuses. Context set here holds for this construct's children only.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const { bucket, eventBus, alarmTopic, ...rest } = props;
     const settings = readSettings((key) => (rest as Record<string, unknown>)[key]);
     this.settings = settings;

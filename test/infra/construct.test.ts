@@ -160,3 +160,55 @@ describe('PicsumBatch, twice in one stack', () => {
     });
   });
 });
+
+describe('PicsumBatch in an app without this project’s cdk.json', () => {
+  // An app with no feature flags at all (an older app, or one made without cdk init): the
+  // construct must synthesize there with the posture it has in a current one.
+  it('synthesizes with no feature flag set: access logs by bucket policy, TLS only, no public access, nothing for cdk-nag', () => {
+    const plainOut = mkdtempSync(join(tmpdir(), 'picsum-plain-'));
+    try {
+      const app = new App({ outdir: plainOut });
+      const plain = new Stack(app, 'Plain', { env: { account: '123456789012', region: 'eu-west-1' } });
+      new PicsumBatch(plain, 'Images');
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+      const assembly = app.synth();
+      const report = JSON.parse(readFileSync(join(plainOut, 'validation-report.json'), 'utf8')) as {
+        pluginReports: { violations?: unknown[] }[];
+      };
+      expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([]);
+
+      const synthesized = Template.fromJSON(assembly.getStackByName('Plain').template);
+      for (const each of [synthesized, template]) {
+        const buckets = Object.values(each.findResources('AWS::S3::Bucket')).map(
+          (bucket) => bucket.Properties as Record<string, unknown>,
+        );
+        for (const bucket of buckets) {
+          expect(bucket.PublicAccessBlockConfiguration).toEqual({
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          });
+          expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+          expect(bucket).not.toHaveProperty('AccessControl');
+        }
+        expect(buckets.filter((bucket) => bucket.LoggingConfiguration)).toHaveLength(1);
+        // The log bucket lets S3's log delivery write, by its policy.
+        each.hasResourceProperties('AWS::S3::BucketPolicy', {
+          PolicyDocument: Match.objectLike({
+            Statement: Match.arrayWith([
+              Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+            ]),
+          }),
+        });
+        // Every bucket refuses plain HTTP.
+        const tlsOnly = Object.values(each.findResources('AWS::S3::BucketPolicy')).filter((policy) =>
+          JSON.stringify(policy).includes('"aws:SecureTransport":"false"'),
+        );
+        expect(tlsOnly.length).toBeGreaterThanOrEqual(2);
+      }
+    } finally {
+      rmSync(plainOut, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -227,9 +227,10 @@ describe('claimRetry and the status of a batch being retried', () => {
     for (let run = 1; run <= 20; run++) {
       s3Of(options).objects.set(retryClaimKey(config, 'a', run), JSON.stringify({ run, claimedAt: old, indexes: [1] }));
     }
-    await expect(options.claimRetry('a')).rejects.toThrow(
-      'Batch a has 20 retry runs that never finished; not starting another',
-    );
+    await expect(options.claimRetry('a')).rejects.toMatchObject({
+      code: 'TOO_MANY_RETRIES',
+      message: 'Batch a has 20 retry runs that never finished; not starting another',
+    });
     expect(s3Of(options).objects.has(retryClaimKey(config, 'a', 21))).toBe(false);
   });
 

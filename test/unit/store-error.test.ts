@@ -126,6 +126,15 @@ describe('toStoreError, at the edges', () => {
     expect(toStoreError('text', 'S3 GetObject')).toBe('text');
   });
 
+  it('leaves an abort as it is, even one the SDK marked with its fault and metadata', () => {
+    const aborted = Object.assign(new Error('The operation was aborted'), {
+      name: 'AbortError',
+      $fault: 'client',
+      $metadata: { attempts: 1 },
+    });
+    expect(toStoreError(aborted, 'S3 PutObject')).toBe(aborted);
+  });
+
   it('takes only whole transport codes: node’s ERR_ codes are bugs, not network failures', () => {
     const bug = Object.assign(new TypeError('bad argument'), { code: 'ERR_INVALID_ARG_TYPE' });
     expect(toStoreError(bug, 'S3 PutObject')).toBe(bug);
