@@ -2,10 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   type Alarm,
+  type CfnDashboard,
   ComparisonOperator,
   type Dashboard,
-  MathExpression,
+  type MathExpression,
   type Metric,
+  type MetricOptions,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -19,12 +21,13 @@ import {
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
+import { DASHBOARD_UNTAGGED_REGIONS, untaggedIn } from './regional-gaps.js';
 
 export type BatchMonitoringProps = {
   /** The instance's unique name: the dashboard's and every alarm's name start with it. */
   name: string;
-  /** One of the instance's batch metrics (PicsumBatch's own, under its `service` dimension). */
-  batchMetric: (metricName: string, options: { statistic: string; label: string }) => Metric;
+  /** The instance's batch metrics: PicsumBatch's own metric methods, which the dashboard draws. */
+  metrics: BatchMetrics;
   api: RestApi;
   /** Each function with the name its widgets and alarms carry. */
   functions: Record<string, IFunction>;
@@ -35,8 +38,25 @@ export type BatchMonitoringProps = {
   alarmTopic: ITopic;
 };
 
+/** What PicsumBatch measures of its batches, under its `service` dimension (its public metric methods). */
+export type BatchMetrics = {
+  metricImagesStored(options?: MetricOptions): Metric;
+  metricImagesFailed(options?: MetricOptions): Metric;
+  metricFailedImageRatio(options?: MetricOptions): MathExpression;
+  metricBatchDuration(options?: MetricOptions): Metric;
+  metricItemLatencyP50(options?: MetricOptions): Metric;
+  metricItemLatencyP99(options?: MetricOptions): Metric;
+  metricEventsNotPut(options?: MetricOptions): Metric;
+};
+
 /** Any one of these in a period is worth a person's attention. */
 const ANY = { Critical: { maxErrorCount: 0 } };
+
+/** The API's p99 latency that alarms: the function stops fetching at 25 s, API Gateway cuts at 29 s. */
+export const API_LATENCY_ALARM = Duration.seconds(25);
+
+/** A function's p99 duration that alarms, as a share of its timeout. */
+export const DURATION_ALARM_PERCENT_OF_TIMEOUT = 90;
 
 /**
  * The instance's CloudWatch dashboard and alarms, with cdklabs' cdk-monitoring-constructs: its
@@ -49,7 +69,7 @@ export class BatchMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: BatchMonitoringProps) {
     super(scope, id);
-    const { name, batchMetric: metricOf } = props;
+    const { name, metrics } = props;
     const dashboards = new DefaultDashboardFactory(this, 'Dashboards', {
       dashboardNamePrefix: name,
       createDashboard: true,
@@ -67,10 +87,8 @@ export class BatchMonitoring extends Construct {
     });
 
     const period = Duration.minutes(5);
-    const batchMetric = (metricName: string, statistic: string, label: string) =>
-      metricOf(metricName, { statistic, label });
-    const stored = batchMetric(METRIC_NAMES.stored, 'Sum', 'Stored');
-    const failed = batchMetric(METRIC_NAMES.failed, 'Sum', 'Failed');
+    const stored = metrics.metricImagesStored({ label: 'Stored' });
+    const failed = metrics.metricImagesFailed({ label: 'Failed' });
     monitoring.addLargeHeader(`Batches: ${name}`).monitorCustom({
       humanReadableName: 'Batches',
       alarmFriendlyName: 'Batches',
@@ -91,12 +109,7 @@ export class BatchMonitoring extends Construct {
           title: 'Failed-image ratio',
           metrics: [
             {
-              metric: new MathExpression({
-                expression: 'IF(stored + failed > 0, failed / (stored + failed), 0)',
-                usingMetrics: { stored, failed },
-                label: 'Failed / all',
-                period,
-              }),
+              metric: metrics.metricFailedImageRatio(),
               alarmFriendlyName: 'FailedImageRatio',
               addAlarm: {
                 Critical: {
@@ -110,23 +123,27 @@ export class BatchMonitoring extends Construct {
         },
         {
           title: 'Batch duration (ms)',
-          metrics: [batchMetric(METRIC_NAMES.elapsed, 'p50', 'p50'), batchMetric(METRIC_NAMES.elapsed, 'p99', 'p99')],
+          metrics: [
+            metrics.metricBatchDuration({ label: 'p50' }),
+            metrics.metricBatchDuration({ statistic: 'p99', label: 'p99' }),
+          ],
         },
         {
           // Each batch reports its own items' percentiles: the lines are their average and maximum.
           title: 'Item latency (ms), per batch',
-          metrics: [
-            batchMetric(METRIC_NAMES.itemLatencyP50, 'Average', 'p50'),
-            batchMetric(METRIC_NAMES.itemLatencyP99, 'Maximum', 'p99'),
-          ],
+          metrics: [metrics.metricItemLatencyP50({ label: 'p50' }), metrics.metricItemLatencyP99({ label: 'p99' })],
         },
-        { title: 'Batch events not put', metrics: [batchMetric(METRIC_NAMES.eventsFailed, 'Sum', 'Not put')] },
+        { title: 'Batch events not put', metrics: [metrics.metricEventsNotPut({ label: 'Not put' })] },
       ],
     });
 
-    monitoring
-      .addLargeHeader('Parts')
-      .monitorApiGateway({ api: props.api, alarmFriendlyName: 'Api', add5XXFaultCountAlarm: ANY });
+    monitoring.addLargeHeader('Parts').monitorApiGateway({
+      api: props.api,
+      alarmFriendlyName: 'Api',
+      add5XXFaultCountAlarm: ANY,
+      // API Gateway cuts an integration at 29 s; the API function stops fetching at 25 s.
+      addLatencyP99Alarm: { Critical: { maxLatency: API_LATENCY_ALARM } },
+    });
     for (const [friendly, fn] of Object.entries(props.functions)) {
       monitoring.monitorLambdaFunction({
         lambdaFunction: fn,
@@ -134,6 +151,8 @@ export class BatchMonitoring extends Construct {
         humanReadableName: `${friendly} function`,
         addFaultCountAlarm: ANY,
         addThrottlesCountAlarm: ANY,
+        // A function running close to its timeout is about to be cut off mid-batch.
+        addLatencyP99Alarm: { Critical: { maxLatencyPercentageOfTimeout: DURATION_ALARM_PERCENT_OF_TIMEOUT } },
       });
     }
     monitoring
@@ -143,6 +162,8 @@ export class BatchMonitoring extends Construct {
         humanReadableName: 'Batch state machine',
         addFailedExecutionCountAlarm: ANY,
         addTimedOutExecutionCountAlarm: ANY,
+        addThrottledExecutionCountAlarm: ANY,
+        addAbortedExecutionCountAlarm: ANY,
       })
       .monitorSqsQueue({
         queue: props.failedDeliveries,
@@ -153,6 +174,7 @@ export class BatchMonitoring extends Construct {
 
     if (!dashboards.dashboard) throw new Error('cdk-monitoring-constructs made no dashboard');
     this.dashboard = dashboards.dashboard;
+    untaggedIn(this.dashboard.node.defaultChild as CfnDashboard, DASHBOARD_UNTAGGED_REGIONS);
     this.alarms = monitoring.createdAlarms().map((created) => created.alarm as Alarm);
   }
 }

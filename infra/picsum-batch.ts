@@ -1,10 +1,11 @@
-import { ArnFormat, Duration, Names, Stack, Tags } from 'aws-cdk-lib';
-import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { ArnFormat, Duration, Names, Size, Stack, Tags } from 'aws-cdk-lib';
+import { AuthorizationType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
+import { type Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -17,20 +18,91 @@ import { BatchApi } from './batch-api.js';
 import { BatchFunctions } from './batch-functions.js';
 import { BatchSchedule } from './batch-schedule.js';
 import { BatchWorkflow } from './batch-workflow.js';
-import { BatchMonitoring } from './monitoring.js';
+import { type BatchMetrics, BatchMonitoring } from './monitoring.js';
 import { acknowledgeFindings } from './nag.js';
 import { functionLimits, readSettings, type StackSettings } from './settings.js';
 import { ImageStorage } from './storage.js';
 
-/** Every setting is optional, with the defaults docs/deploy.md lists; the same names as the app's context keys. */
-export type PicsumBatchProps = Partial<StackSettings> & {
-  /** Bring your own bucket: the functions read and write only under `keyPrefix`. Default: a private bucket of its own. */
+/** Settings whose props take CDK's own types (Size, Duration, RetentionDays, a schedule, an authorization type). */
+type TypedSettings =
+  | 'memoryMb'
+  | 'timeoutSeconds'
+  | 'logRetentionDays'
+  | 'expireDays'
+  | 'scheduleExpression'
+  | 'healDelaySeconds'
+  | 'auth';
+
+/**
+ * Every setting is optional. Counts and switches keep the app's context keys (docs/deploy.md lists
+ * them with their defaults); sizes, times, retention, the schedule and the authorization take CDK's
+ * types.
+ */
+export type PicsumBatchProps = Partial<Omit<StackSettings, TypedSettings>> & {
+  /** Bring your own bucket: the functions read and write only under `keyPrefix`. @default a private bucket of its own */
   bucket?: IBucket;
-  /** Where each batch's event goes when it ends (`Batch Done`, `Batch Failed`, `Batch Cancelled`). Default: the account's default bus. */
+  /** Where each batch's event goes when it ends (`Batch Done`, `Batch Failed`, `Batch Cancelled`). @default the account's default bus */
   eventBus?: IEventBus;
-  /** Where every alarm goes. Default: a topic of its own (`alarmEmails` subscribe to either). */
+  /** Where every alarm goes (`alarmEmails` subscribe to either). @default a topic of its own */
   alarmTopic?: ITopic;
+  /** Each function's memory (128 MiB to 10 GiB). @default Size.mebibytes(1024) */
+  memorySize?: Size;
+  /** The workflow function's timeout: the longest one chunk may run (30 s to 15 minutes). @default Duration.minutes(5) */
+  timeout?: Duration;
+  /** How long the functions', the state machine's and the API's logs are kept. @default RetentionDays.ONE_MONTH */
+  logRetention?: RetentionDays;
+  /** How long images are kept before they expire (1 to 3,650 days). @default Duration.days(30) */
+  imageExpiry?: Duration;
+  /** When the scheduled batch runs (`scheduleEnabled` turns it off). @default ScheduleExpression.rate(Duration.days(1)) */
+  schedule?: ScheduleExpression;
+  /** How long after a scheduled batch ends with failed items before they are retried once; zero: never. @default Duration.minutes(15) */
+  healDelay?: Duration;
+  /**
+   * Who may call the API: `IAM` (SigV4-signed calls of principals allowed execute-api:Invoke, see
+   * grantInvoke) or `NONE` (anyone with the URL: a throwaway stack only). @default AuthorizationType.IAM
+   */
+  authorizationType?: AuthorizationType.IAM | AuthorizationType.NONE;
 };
+
+/** The props in the settings' own terms, checked by the same rules as the app's context. */
+function settingsOf(props: Omit<PicsumBatchProps, 'bucket' | 'eventBus' | 'alarmTopic'>): StackSettings {
+  const { memorySize, timeout, logRetention, imageExpiry, schedule, healDelay, authorizationType, ...rest } = props;
+  const typed: Partial<Record<TypedSettings, unknown>> = {
+    memoryMb: memorySize?.toMebibytes(),
+    timeoutSeconds: timeout?.toSeconds(),
+    logRetentionDays: logRetention,
+    expireDays: imageExpiry?.toDays(),
+    scheduleExpression: schedule?.expressionString,
+    healDelaySeconds: healDelay?.toSeconds(),
+    auth: authorizationType === undefined ? undefined : authorizationType === AuthorizationType.NONE ? 'none' : 'iam',
+  };
+  const given: Record<string, unknown> = { ...rest, ...typed };
+  return readSettings((key) => given[key]);
+}
+
+/** PicsumBatch's props for settings read from an app's context (the app's own stack uses it). */
+export function propsOf(settings: StackSettings): PicsumBatchProps {
+  const {
+    memoryMb,
+    timeoutSeconds,
+    logRetentionDays,
+    expireDays,
+    scheduleExpression,
+    healDelaySeconds,
+    auth,
+    ...rest
+  } = settings;
+  return {
+    ...rest,
+    memorySize: Size.mebibytes(memoryMb),
+    timeout: Duration.seconds(timeoutSeconds),
+    logRetention: logRetentionDays as RetentionDays,
+    imageExpiry: Duration.days(expireDays),
+    schedule: ScheduleExpression.expression(scheduleExpression),
+    healDelay: Duration.seconds(healDelaySeconds),
+    authorizationType: auth === 'none' ? AuthorizationType.NONE : AuthorizationType.IAM,
+  };
+}
 
 /**
  * A batch fetcher in one construct: two functions (the API's, the state machine's steps), a REST
@@ -39,7 +111,7 @@ export type PicsumBatchProps = Partial<StackSettings> & {
  * dashboard and alarms on an SNS topic, and a bucket unless one is given. Every physical name and metric dimension derives from the construct's path, so any
  * number of them live in one stack; it creates no account-wide resource.
  */
-export class PicsumBatch extends Construct {
+export class PicsumBatch extends Construct implements BatchMetrics {
   /** Where the images go: the bucket given, or the construct's own. */
   readonly bucket: IBucket;
   readonly api: RestApi;
@@ -65,7 +137,7 @@ export class PicsumBatch extends Construct {
     // owner (every bucket here) refuses. Context set here holds for this construct's children only.
     this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const { bucket, eventBus, alarmTopic, ...rest } = props;
-    const settings = readSettings((key) => (rest as Record<string, unknown>)[key]);
+    const settings = settingsOf(rest);
     this.settings = settings;
     // Unique in the app and stable across deploys: the construct's path, shortened with a hash.
     const name = Names.uniqueResourceName(this, { maxLength: 48, separator: '-' });
@@ -126,7 +198,7 @@ export class PicsumBatch extends Construct {
     for (const address of settings.alarmEmails) this.alarmTopic.addSubscription(new EmailSubscription(address));
     this.monitoring = new BatchMonitoring(this, 'Monitoring', {
       name,
-      batchMetric: (metricName, options) => this.batchMetric(metricName, options),
+      metrics: this,
       api: this.api,
       functions: { Api: api, Workflow: workflow },
       stateMachine: this.stateMachine,
@@ -146,6 +218,14 @@ export class PicsumBatch extends Construct {
     });
   }
 
+  /**
+   * Lets `grantee` read what the batches stored: their images, manifests and reports, every object
+   * under the key prefix (a caller given the API's answers can then open the keys they name).
+   */
+  grantReadImages(grantee: IGrantable): Grant {
+    return this.bucket.grantRead(grantee, `${this.settings.keyPrefix}*`);
+  }
+
   /** Images stored, summed over the period (default 5 minutes). */
   metricImagesStored(options?: MetricOptions): Metric {
     return this.batchMetric(METRIC_NAMES.stored, { statistic: 'Sum', ...options });
@@ -159,6 +239,33 @@ export class PicsumBatch extends Construct {
   /** Batch duration in milliseconds, p50 over the period unless told otherwise. */
   metricBatchDuration(options?: MetricOptions): Metric {
     return this.batchMetric(METRIC_NAMES.elapsed, { statistic: 'p50', ...options });
+  }
+
+  /** The share of images that failed over the period (default 5 minutes): what the failed-image alarm watches. */
+  metricFailedImageRatio(options?: MetricOptions): MathExpression {
+    const stored = this.metricImagesStored(options);
+    const failed = this.metricImagesFailed(options);
+    return new MathExpression({
+      expression: 'IF(stored + failed > 0, failed / (stored + failed), 0)',
+      usingMetrics: { stored, failed },
+      label: 'Failed / all',
+      period: stored.period,
+    });
+  }
+
+  /** Each batch's item latency p50 in milliseconds, averaged over the period unless told otherwise. */
+  metricItemLatencyP50(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.itemLatencyP50, { statistic: 'Average', ...options });
+  }
+
+  /** Each batch's item latency p99 in milliseconds, the largest over the period unless told otherwise. */
+  metricItemLatencyP99(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.itemLatencyP99, { statistic: 'Maximum', ...options });
+  }
+
+  /** Batch events EventBridge did not take, summed over the period (default 5 minutes). */
+  metricEventsNotPut(options?: MetricOptions): Metric {
+    return this.batchMetric(METRIC_NAMES.eventsFailed, { statistic: 'Sum', ...options });
   }
 
   private batchMetric(metricName: string, options: MetricOptions): Metric {

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { PicsumBatch } from './picsum-batch.js';
+import { PicsumBatch, propsOf } from './picsum-batch.js';
 import type { StackSettings } from './settings.js';
 
 export type PicsumBatchStackProps = StackProps & { settings: StackSettings };
@@ -11,7 +11,7 @@ export class PicsumBatchStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PicsumBatchStackProps) {
     super(scope, id, props);
-    this.batches = new PicsumBatch(this, 'Batches', props.settings);
+    this.batches = new PicsumBatch(this, 'Batches', propsOf(props.settings));
     const { api, bucket, schedule, stateMachine } = this.batches;
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'POST {ApiUrl}batches' });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });

@@ -19,15 +19,16 @@ export class ImageStorage extends Construct {
       ? { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true }
       : { removalPolicy: RemovalPolicy.RETAIN };
     const common = {
+      // The bucket owner owns every object, and ACLs are off, whatever the app's feature flags.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       ...removal,
     };
     this.logBucket = new Bucket(this, 'AccessLogs', {
-      ...common,
       // S3 server access logging writes with the bucket owner's permissions, not ACLs.
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...common,
       lifecycleRules: [{ expiration: Duration.days(Math.max(props.expireDays, 90)) }],
     });
     this.bucket = new Bucket(this, 'Images', {

@@ -1,15 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AuthorizationType } from 'aws-cdk-lib/aws-apigateway';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicsumBatch } from '../../infra/index.js';
+import { DASHBOARD_UNTAGGED_REGIONS } from '../../infra/regional-gaps.js';
 import { CDK_JSON_CONTEXT } from './synth.js';
 
 const outdir = mkdtempSync(join(tmpdir(), 'picsum-construct-'));
@@ -37,6 +41,20 @@ beforeAll(() => {
   });
   const caller = new Role(stack, 'Caller', { assumedBy: new AccountRootPrincipal() });
   first.grantInvoke(caller);
+  // A second caller opens what the API names: the images, manifests and reports under the prefix.
+  const reader = new Role(stack, 'Reader', { assumedBy: new AccountRootPrincipal() });
+  second.grantReadImages(reader);
+  // The reader's policy is the app's too: reading under the prefix (and the bucket's key, if any) is the point.
+  for (const finding of [
+    'Action::s3:GetBucket*',
+    'Action::s3:GetObject*',
+    'Action::s3:List*',
+    'Resource::arn:aws:s3:::team-images/thumbs/*',
+  ])
+    Validations.of(reader).acknowledge({
+      id: `AwsSolutions-IAM5[${finding}]`,
+      reason: 'grantReadImages: reading under the key prefix',
+    });
   // The caller's policy is the app's: every route of the API (`/*/*`) is what grantInvoke is for.
   Validations.of(caller).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::arn:aws:execute-api:eu-west-1:123456789012:<NightlyHttpApi6FF53414>/<NightlyHttpApiDeploymentStagev11C9C89A1>/*/*]',
@@ -112,6 +130,25 @@ describe('PicsumBatch, twice in one stack', () => {
     expect(first.metricImagesFailed().metricName).toBe('ImagesFailed');
     expect(first.metricBatchDuration().statistic).toBe('p50');
     expect(second.metricImagesStored().dimensions).toEqual({ service: second.serviceName });
+    expect(first.metricItemLatencyP99().statistic).toBe('Maximum');
+    expect(first.metricEventsNotPut().metricName).toBe('BatchEventsFailed');
+    expect(first.metricFailedImageRatio().expression).toBe('IF(stored + failed > 0, failed / (stored + failed), 0)');
+  });
+
+  it('grants a caller reading its objects under its key prefix, and nothing else of the bucket', () => {
+    const [policy] = Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Reader') }] },
+      }),
+    );
+    const statements = stack.resolve(policy?.Properties.PolicyDocument.Statement) as {
+      Action: string[];
+      Resource: unknown[];
+    }[];
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:List*']));
+    expect(statements[0]?.Action.some((action) => /Put|Delete/.test(action))).toBe(false);
+    expect(JSON.stringify(statements[0]?.Resource)).toContain('team-images/thumbs/*');
   });
 
   it('puts each batch event on its own bus, with its own source, and may put on that bus only', () => {
@@ -144,11 +181,11 @@ describe('PicsumBatch, twice in one stack', () => {
     );
     const ofSecond = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${second.serviceName}-`));
     const ofFirst = alarms.filter((alarm) => alarm.AlarmName.startsWith(`${first.serviceName}-`));
-    expect([ofFirst.length, ofSecond.length]).toEqual([9, 9]);
+    expect([ofFirst.length, ofSecond.length]).toEqual([14, 14]);
     for (const alarm of ofSecond)
       expect(alarm.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:team-alarms']);
     for (const alarm of ofFirst) expect(JSON.stringify(alarm.AlarmActions)).toMatch(/^\[\{"Ref":"NightlyAlarmTopic/);
-    expect(new Set(alarms.map((alarm) => alarm.AlarmName)).size).toBe(18);
+    expect(new Set(alarms.map((alarm) => alarm.AlarmName)).size).toBe(28);
   });
 
   it('tags what it makes with its instance', () => {
@@ -158,7 +195,36 @@ describe('PicsumBatch, twice in one stack', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       Tags: Match.arrayWith([{ Key: 'picsum-batch:instance', Value: first.serviceName }]),
     });
+    // eu-west-1 has tags on dashboards: the dashboard is tagged too.
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      Tags: Match.arrayWith([{ Key: 'picsum-batch:instance', Value: first.serviceName }]),
+    });
   });
+
+  // AWS's resource schemas give AWS::CloudWatch::Dashboard no Tags in these regions: a tagged
+  // dashboard would fail the deploy there (cfn-lint E3002), so it is left untagged there only.
+  it('leaves the dashboard untagged where the region has no dashboard tags (or may be one), and tags it elsewhere', () => {
+    // Each in an app of its own: an app synthesizes once.
+    const bound = (region: string) => {
+      const app = new App({ context: CDK_JSON_CONTEXT });
+      const stack = new Stack(app, `In-${region}`, { env: { account: '123456789012', region } });
+      new PicsumBatch(stack, 'Images');
+      return Template.fromStack(stack);
+    };
+    for (const region of DASHBOARD_UNTAGGED_REGIONS) {
+      const [dashboard] = Object.values(bound(region).findResources('AWS::CloudWatch::Dashboard'));
+      expect(dashboard?.Properties).not.toHaveProperty('Tags');
+    }
+    bound('us-east-1').hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      Tags: Match.arrayWith([Match.objectLike({ Key: 'picsum-batch:instance' })]),
+    });
+
+    // Region-agnostic: it may be deployed anywhere, so the dashboard is left untagged.
+    const agnostic = new Stack(new App({ context: CDK_JSON_CONTEXT }), 'Anywhere');
+    new PicsumBatch(agnostic, 'Images');
+    const [dashboard] = Object.values(Template.fromStack(agnostic).findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard?.Properties).not.toHaveProperty('Tags');
+  }, 180_000);
 });
 
 describe('PicsumBatch in an app without this project’s cdk.json', () => {
@@ -210,5 +276,38 @@ describe('PicsumBatch in an app without this project’s cdk.json', () => {
     } finally {
       rmSync(plainOut, { recursive: true, force: true });
     }
+  }, 180_000);
+});
+
+describe("PicsumBatch's props in CDK's types", () => {
+  it('takes Size, Duration, RetentionDays, a schedule and an authorization type, checked as the context is', () => {
+    const app = new App({ context: CDK_JSON_CONTEXT });
+    const typed = new Stack(app, 'Typed', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const images = new PicsumBatch(typed, 'Images', {
+      memorySize: Size.gibibytes(2),
+      timeout: Duration.minutes(10),
+      logRetention: RetentionDays.THREE_MONTHS,
+      imageExpiry: Duration.days(7),
+      schedule: ScheduleExpression.rate(Duration.hours(6)),
+      healDelay: Duration.minutes(30),
+      authorizationType: AuthorizationType.IAM,
+    });
+    expect(images.settings).toMatchObject({
+      memoryMb: 2048,
+      timeoutSeconds: 600,
+      logRetentionDays: 90,
+      expireDays: 7,
+      scheduleExpression: 'rate(6 hours)',
+      healDelaySeconds: 1800,
+      auth: 'iam',
+    });
+    const synthesized = Template.fromStack(typed);
+    synthesized.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 2048, Timeout: 600 });
+    synthesized.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(6 hours)' });
+    synthesized.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+
+    // Out of range, as a context value would be: refused at synth, naming the setting.
+    expect(() => new PicsumBatch(typed, 'Huge', { memorySize: Size.gibibytes(20) })).toThrow(/`memoryMb`/);
+    expect(() => new PicsumBatch(typed, 'Short', { timeout: Duration.seconds(5) })).toThrow(/`timeoutSeconds`/);
   }, 180_000);
 });

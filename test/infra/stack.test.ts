@@ -355,6 +355,8 @@ describe('the schedule', () => {
 
 describe('observability', () => {
   type AlarmProperties = {
+    AlarmName: string;
+    Threshold?: number;
     AlarmActions?: unknown[];
     OKActions?: unknown[];
     MetricName?: string;
@@ -378,14 +380,14 @@ describe('observability', () => {
 
   it('sends every alarm, and its return to OK, to the alarm topic', () => {
     const alarms = alarmsOf(template);
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(14);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([topicRef()]);
       expect(alarm.OKActions).toEqual([topicRef()]);
     }
   });
 
-  it("alarms on API 5XX, function errors and throttles, failed or timed-out executions, the schedule's failed deliveries and the failed-image ratio", () => {
+  it("alarms on API 5XX and p99 latency, function errors, throttles and duration near the timeout, failed, timed-out, throttled or aborted executions, the schedule's failed deliveries and the failed-image ratio", () => {
     const reads = alarmsOf(template).map(readsOf);
     const alarmsReading = (metric: string) => reads.filter((read) => read.includes(metric)).length;
     expect(alarmsReading('AWS/ApiGateway/5XXError')).toBe(1);
@@ -393,6 +395,22 @@ describe('observability', () => {
     expect(alarmsReading('AWS/Lambda/Throttles')).toBe(2);
     expect(alarmsReading('AWS/States/ExecutionsFailed')).toBe(1);
     expect(alarmsReading('AWS/States/ExecutionsTimedOut')).toBe(1);
+    expect(alarmsReading('AWS/States/ExecutionThrottled')).toBe(1);
+    expect(alarmsReading('AWS/States/ExecutionsAborted')).toBe(1);
+    // Each function near its timeout (90% of it), and the API near the integration's 29 s.
+    expect(alarmsReading('AWS/Lambda/Duration')).toBe(2);
+    expect(alarmsReading('AWS/ApiGateway/Latency')).toBe(1);
+    const thresholds = Object.fromEntries(
+      alarmsOf(template).map((alarm) => [
+        alarm.AlarmName.replace(/^PicsumBatch-Batches-[0-9A-F]{8}-/, ''),
+        alarm.Threshold,
+      ]),
+    );
+    expect(thresholds).toMatchObject({
+      'Api-Latency-P99-Critical': 25_000,
+      'ApiFunction-Latency-P99-Critical': 27_000,
+      'WorkflowFunction-Latency-P99-Critical': 270_000,
+    });
     expect(alarmsReading('AWS/SQS/ApproximateNumberOfMessagesVisible')).toBe(1);
     const ratio = alarmsOf(template).filter((alarm) =>
       readsOf(alarm).includes('IF(stored + failed > 0, failed / (stored + failed), 0)'),
