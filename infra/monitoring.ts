@@ -20,7 +20,7 @@ import {
   SnsAlarmActionStrategy,
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/adapters/metrics.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambda/function/contracts/metric-names.js';
 import { DASHBOARD_UNTAGGED_REGIONS, untaggedIn } from './regional-gaps.js';
 
 export type BatchMonitoringProps = {

@@ -1,7 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { METRICS_NAMESPACE, recordBatch } from '../../lambda/function/adapters/metrics.js';
+import { recordBatch } from '../../lambda/function/adapters/metrics.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
+import { METRICS_NAMESPACE } from '../../lambda/function/contracts/metric-names.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { ItemOutcome } from '../../lambda/function/contracts/result.js';
 import { summarize } from '../../lambda/function/orchestration/batch.js';

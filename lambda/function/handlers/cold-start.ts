@@ -3,9 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { announcer, eventBridgePutter } from '../adapters/batch-events.js';
 import type { Invocation } from '../adapters/invocation.js';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../adapters/metrics.js';
 import { stepFunctionsEngine } from '../adapters/step-functions-engine.js';
 import { loadConfig } from '../contracts/config.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../contracts/metric-names.js';
 import { BatchService } from '../orchestration/batch-service.js';
 import { createDeps } from './deps.js';
 

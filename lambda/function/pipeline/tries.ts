@@ -143,7 +143,10 @@ export class Tries {
  * here as an attempt that never timed out), and a composite stays listening on `stop` until
  * collected. `done` clears both.
  */
-export function attemptSignal(stop: AbortSignal, ms: number) {
+export function attemptSignal(
+  stop: AbortSignal,
+  ms: number,
+): { signal: AbortSignal; timedOut(): boolean; done(): void } {
   const { controller, unfollow } = followAbort(stop);
   let timedOut = false;
   const timer = setTimeout(() => {
