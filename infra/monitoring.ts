@@ -49,8 +49,8 @@ export type BatchMetrics = {
   metricEventsNotPut(options?: MetricOptions): Metric;
 };
 
-/** Any one of these in a period is worth a person's attention. */
-const ANY = { Critical: { maxErrorCount: 0 } };
+/** Any one of these in five minutes is worth a person's attention: one period decides. */
+const ANY = { Critical: { maxErrorCount: 0, datapointsToAlarm: 1, evaluationPeriods: 1 } };
 
 /** The API's p99 latency that alarms: the function stops fetching at 25 s, API Gateway cuts at 29 s. */
 export const API_LATENCY_ALARM = Duration.seconds(25);
@@ -169,7 +169,7 @@ export class BatchMonitoring extends Construct {
         queue: props.failedDeliveries,
         alarmFriendlyName: 'FailedDeliveries',
         humanReadableName: 'Scheduled runs that never started the state machine',
-        addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+        addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0, datapointsToAlarm: 1, evaluationPeriods: 1 } },
       });
 
     if (!dashboards.dashboard) throw new Error('cdk-monitoring-constructs made no dashboard');

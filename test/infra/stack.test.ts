@@ -357,6 +357,8 @@ describe('observability', () => {
   type AlarmProperties = {
     AlarmName: string;
     Threshold?: number;
+    EvaluationPeriods?: number;
+    DatapointsToAlarm?: number;
     AlarmActions?: unknown[];
     OKActions?: unknown[];
     MetricName?: string;
@@ -406,6 +408,11 @@ describe('observability', () => {
         alarm.Threshold,
       ]),
     );
+    // Counts alarm on one 5-minute period; latency and the failed-image ratio on three in a row.
+    for (const alarm of alarmsOf(template)) {
+      const periods = /Latency|Ratio/.test(alarm.AlarmName) ? 3 : 1;
+      expect([alarm.EvaluationPeriods, alarm.DatapointsToAlarm], alarm.AlarmName).toEqual([periods, periods]);
+    }
     expect(thresholds).toMatchObject({
       'Api-Latency-P99-Critical': 25_000,
       'ApiFunction-Latency-P99-Critical': 27_000,
