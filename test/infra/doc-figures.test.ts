@@ -47,7 +47,9 @@ describe('the figures docs/ states', () => {
     for (const [, keys, values] of rows) {
       const names = [...(keys ?? '').matchAll(/`(\w+)`/g)].map(([, key]) => key ?? '');
       const given = (values ?? '').trim().split(/, (?=\S)/);
-      names.forEach((name, i) => documented.set(name, (names.length > 1 ? given[i] : values)?.trim() ?? ''));
+      for (const [i, name] of names.entries()) {
+        documented.set(name, (names.length > 1 ? given[i] : values)?.trim() ?? '');
+      }
     }
     const shown = (value: unknown) =>
       value === undefined || (Array.isArray(value) && value.length === 0)
