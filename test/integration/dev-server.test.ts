@@ -227,6 +227,20 @@ describe('the dev server, as API Gateway would call the handler', () => {
     expect(json.error.field).toBe(field);
   });
 
+  it('refuses a query parameter a route does not take, naming it, as it refuses an unknown body field', async () => {
+    for (const [path, name] of [
+      ['/batches?limit=1&x=42', 'x'],
+      ['/batches?limt=5', 'limt'],
+      ['/batches/20200101T000000Z-00000000?verbose=1', 'verbose'],
+    ] as const) {
+      const { status, json } = await call('GET', path);
+      expect(status).toBe(400);
+      expect(json.error).toMatchObject({ code: 'UNKNOWN_FIELD', field: name });
+    }
+    // The parameters GET /batches takes are still taken.
+    expect((await call('GET', '/batches?limit=1&cursor=20991231T000000Z-00000000')).status).toBe(200);
+  });
+
   it('answers 404 for an unknown batch and 400 for an id that cannot be one', async () => {
     expect((await call('GET', '/batches/20200101T000000Z-00000000')).status).toBe(404);
     const bad = await call('GET', '/batches/..%2F..%2Fsecret');

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../lambda/api-description/openapi.js';
 import { HTTP_STATUS } from '../../lambda/function/adapters/http-api/responses.js';
+import { LIST_QUERY } from '../../lambda/function/adapters/http-api/routes.js';
 import { batchResult, readableBatch } from '../../lambda/function/contracts/answers.js';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { ERROR_CODES, FAILURE_REASONS } from '../../lambda/function/contracts/errors.js';
@@ -47,6 +48,11 @@ describe('docs/api.md, against the schemas the API is made of', () => {
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect([...documented].sort()).toEqual(operations.sort());
+    // The query parameters the document gives GET /batches are the ones the route takes.
+    const list = document.paths['/batches']?.get as { parameters: { name: string; in: string }[] };
+    expect(list.parameters.filter((parameter) => parameter.in === 'query').map(({ name }) => name)).toEqual([
+      ...LIST_QUERY,
+    ]);
   });
 
   it("lists the request's fields, the result's, a listed batch's and every failure reason, as the schemas have them", () => {

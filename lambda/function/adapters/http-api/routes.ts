@@ -30,11 +30,16 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, given: ApiCont
   const context: ApiContext = { ...given, basePath };
   try {
     if (path === '/batches') {
-      if (method === 'GET') return await getBatches(event, context);
+      if (method === 'GET') {
+        onlyQuery(event, LIST_QUERY);
+        return await getBatches(event, context);
+      }
+      onlyQuery(event, []);
       return method === 'POST' ? await postBatch(event, context) : methodNotAllowed('GET, POST', method);
     }
     const match = /^\/batches\/([^/]+)(\/retry)?$/.exec(path);
     if (match?.[1] !== undefined) {
+      onlyQuery(event, []);
       const batchId = event.pathParameters?.batchId ?? decodeSegment(match[1]);
       if (match[2] !== undefined) {
         return method === 'POST' ? await retryBatch(batchId, event, context) : methodNotAllowed('POST', method);
@@ -46,6 +51,23 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, given: ApiCont
     if (!(error instanceof RequestError)) context.log.error('Request failed', { method, path, error });
     return errorResponse(error);
   }
+}
+
+/** The query parameters `GET /batches` takes; no other route takes any. */
+export const LIST_QUERY = ['limit', 'cursor'] as const;
+
+/**
+ * Refuses a query parameter the route does not take, naming it, as an unknown body field is
+ * refused: a misspelt `limt=5` must not be read as no limit at all.
+ */
+function onlyQuery(event: APIGatewayProxyEvent, allowed: readonly string[]): void {
+  const unknown = Object.keys(event.queryStringParameters ?? {}).find((name) => !allowed.includes(name));
+  if (unknown === undefined) return;
+  const takes = allowed.length ? `; it takes ${allowed.map((name) => `\`${name}\``).join(', ')}` : '; it takes none';
+  throw new RequestError(`Unknown query parameter \`${unknown.slice(0, 60)}\`${takes}`, {
+    field: unknown.slice(0, 60),
+    code: 'UNKNOWN_FIELD',
+  });
 }
 
 // POST /batches: a new batch, or the one an Idempotency-Key already names (replayed).
