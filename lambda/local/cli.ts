@@ -63,12 +63,18 @@ async function main(argv: string[]): Promise<number> {
     options.out === undefined ? undefined : await checkOutFolder(options.out, join(process.cwd(), DATA_DIRECTORY));
   const cancel = cancelOnSignals((line) => process.stderr.write(`${line}\n`));
   // Warnings (a fallback to placeholders) reach stderr with --json too: they change what is stored.
-  const runtime = await startLocalRuntime({ source: options.source, cancel });
+  // They are held until work starts: a retry refused (no such batch) stores nothing, and says so alone.
+  const warnings: string[] = [];
+  const runtime = await startLocalRuntime({ source: options.source, cancel, warn: (line) => warnings.push(line) });
+  const warnNow = () => {
+    for (const line of warnings.splice(0)) process.stderr.write(`${line}\n`);
+  };
   try {
     const mode = options.json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain';
     const progress = progressReporter(mode, (text) => process.stderr.write(text));
     const { chunkSize, syncMaxCount } = runtime.config;
     const run = async (job: BatchJob): Promise<BatchResult> => {
+      warnNow();
       const size = jobSize(job);
       const what = job.retry
         ? `Retry ${job.retry.run} of batch ${job.batchId}: fetching its ${size} unfinished`

@@ -142,7 +142,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
   }
   return {
     input,
-    source: values.source,
+    source: values.source === undefined ? undefined : sourceFlag(values.source),
     json: values.json ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
@@ -154,6 +154,30 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     list: values.list ?? false,
     cursor: values.cursor,
   };
+}
+
+/** The named sources `--source` takes besides a URL. */
+const NAMED_SOURCES = ['picsum', 'offline'];
+
+/**
+ * `--source` as given: `picsum`, `offline`, or an http(s) URL of a picsum-compatible server; anything
+ * else is a usage error (exit 2) with the name it is a typo of, when it is one.
+ */
+function sourceFlag(value: string): string {
+  if (NAMED_SOURCES.includes(value)) return value;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return value;
+  const near = closest(value, NAMED_SOURCES);
+  const hint = distance(value, near) <= 2 ? ` (did you mean --source ${near}?)` : '';
+  throw new RequestError(
+    `Expected --source to be picsum, offline or an http(s) URL, got ${JSON.stringify(value.slice(0, 80))}${hint}`,
+    { code: 'INVALID_FLAG', field: 'source' },
+  );
 }
 
 function parse(argv: string[]) {

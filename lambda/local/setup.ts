@@ -41,12 +41,15 @@ export type LocalRuntime = {
   close(): Promise<void>;
 };
 
-/** Why picsum.photos can't be used from here, or undefined when it answers. */
-async function unreachable(baseUrl: string): Promise<string | undefined> {
+/**
+ * Why a source can't be used from here, or undefined when it answers: picsum.photos must answer
+ * without a server error; any other source, with anything at all (a test server's faults are its own).
+ */
+async function unreachable(baseUrl: string, options: { anyAnswer?: boolean } = {}): Promise<string | undefined> {
   try {
     const response = await request(`${baseUrl}/id/0/8/8`, { method: 'HEAD', signal: AbortSignal.timeout(3_000) });
     await response.body.dump();
-    return response.statusCode < 500 ? undefined : `it answered HTTP ${response.statusCode}`;
+    return response.statusCode < 500 || options.anyAnswer ? undefined : `it answered HTTP ${response.statusCode}`;
   } catch (error) {
     const code = (error as { code?: string }).code;
     return code ?? (error as Error).name;
@@ -83,6 +86,9 @@ async function chooseSource(
       env.PICSUM_BASE_URL = PICSUM_URL;
     }
   } else if (!useOffline) {
+    // A source that does not answer is refused before anything is recorded, as picsum.photos is.
+    const why = await unreachable(choice.replace(/\/+$/, ''), { anyAnswer: true });
+    if (why) throw new Error(`${choice} can't be reached (${why})`);
     env.PICSUM_BASE_URL = choice;
   }
   if (useOffline) {

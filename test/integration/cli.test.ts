@@ -195,11 +195,22 @@ describe('npm start', () => {
   });
 
   it('exits 4 when nothing was stored and 3 when some items failed, writing the manifest either way', async () => {
-    const nothing = await start(['--source', 'http://127.0.0.1:1', '--count', '2', '--width', '8', '--json']);
-    expect(nothing.code).toBe(4);
-    const none = JSON.parse(nothing.stdout);
-    expect(none).toMatchObject({ succeeded: 0, failed: 2 });
-    expect(await harness.keys()).toContain(none.manifestKey);
+    // A source that answers, and has none of the photos asked for.
+    const empty = await startOfflinePicsum({
+      faults: (r) => (r.hop === 'base' ? { kind: 'status', status: 404 } : undefined),
+    });
+    try {
+      const env = cliEnv({ PICSUM_BASE_URL: empty.baseUrl, PICSUM_REDIRECT_HOSTS: empty.imageHost });
+      const nothing = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8', '--json'], {
+        env,
+      }).catch((error: { code: number; stdout: string }) => error);
+      expect('code' in nothing ? nothing.code : 0).toBe(4);
+      const none = JSON.parse(nothing.stdout);
+      expect(none).toMatchObject({ succeeded: 0, failed: 2 });
+      expect(await harness.keys()).toContain(none.manifestKey);
+    } finally {
+      await empty.close();
+    }
 
     // Two of the four photos asked for are missing at the source.
     const half = await startOfflinePicsum({
@@ -234,6 +245,20 @@ describe('npm start', () => {
     );
     const version = await start(['--version']);
     expect(version.stdout).toMatch(/^picsum-batch \d+\.\d+\.\d+ \(Node\.js 24\.\d+\.\d+\)\n$/);
+  });
+
+  it('refuses a --source that is no source with exit 2 and the name it is a typo of; an unreachable one with exit 1; neither records a batch', async () => {
+    const before = await harness.keys();
+    const typo = await start(['--source', 'picsm', '--count', '1']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(
+      'picsum-batch: Expected --source to be picsum, offline or an http(s) URL, got "picsm" (did you mean --source picsum?)\n',
+    );
+    const closed = await start(['--source', 'http://127.0.0.1:1', '--count', '1']);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toBe("picsum-batch: http://127.0.0.1:1 can't be reached (ECONNREFUSED)\n");
+    expect(closed.stdout).toBe('');
+    expect(await harness.keys()).toEqual(before);
   });
 
   it('refuses a bad flag value by name with exit code 2, starting nothing', async () => {

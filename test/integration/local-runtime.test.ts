@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,12 +72,24 @@ describe('the local runtime, picsum.photos unreachable', () => {
     }
   });
 
-  it('names any other source by its URL', async () => {
-    const runtime = await startLocalRuntime({ env: configuredBucket(), source: 'http://127.0.0.1:9/pics/' });
+  it('names any other source by its URL, and refuses one that does not answer', async () => {
+    // Any answer will do (a 404 here): the source is there.
+    const server = createServer((_request, response) => response.writeHead(404).end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pics/`;
     try {
-      expect(runtime.config.source).toBe('http://127.0.0.1:9/pics/');
+      const runtime = await startLocalRuntime({ env: configuredBucket(), source: url });
+      try {
+        expect(runtime.config.source).toBe(url);
+      } finally {
+        await runtime.close();
+      }
     } finally {
-      await runtime.close();
+      server.close();
     }
+    await expect(startLocalRuntime({ env: configuredBucket(), source: 'http://127.0.0.1:9/pics/' })).rejects.toThrow(
+      "http://127.0.0.1:9/pics/ can't be reached (ECONNREFUSED)",
+    );
   });
 });
