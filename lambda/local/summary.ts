@@ -2,9 +2,8 @@ import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BatchResult } from '../function/contracts/result.js';
 import type { BatchPage, BatchSummary } from '../function/orchestration/batch-list.js';
+import { byteSize } from '../function/report/byte-size.js';
 import type { BatchFolder } from './batch-folder.js';
-
-const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** The command that runs a batch's unfinished items again, from the same source. */
 export function retryCommand(result: Pick<BatchResult, 'batchId' | 'source'>): string {
@@ -32,7 +31,7 @@ export function summarize(
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   const lines = [
     ...(result.status === 'cancelled' ? ['Cancelled: unfinished items are listed as cancelled in the manifest.'] : []),
-    `Stored ${result.succeeded} of ${result.requested} images (${megabytes(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${result.source}.`,
+    `Stored ${result.succeeded} of ${result.requested} images (${byteSize(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${result.source}.`,
     result.succeeded === 0
       ? 'Item latency: no item was stored.'
       : `Item latency ms (stored items): p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import { byteSize } from '../../lambda/function/report/byte-size.js';
 import { EXIT_CODES, exitCodeOf } from '../../lambda/local/exit-codes.js';
 import { retryCommand, summarize } from '../../lambda/local/summary.js';
 
@@ -62,5 +63,18 @@ describe('exitCodeOf', () => {
     expect(exitCodeOf({ status: 'done', succeeded: 2, failed: 3 })).toBe(3);
     expect(exitCodeOf({ status: 'done', succeeded: 0, failed: 5 })).toBe(4);
     expect(exitCodeOf({ status: 'cancelled', succeeded: 5, failed: 0 })).toBe(130);
+  });
+});
+
+describe('sizes', () => {
+  // The summary and the page said 5.6 MB and 5.9 MB of the same 5,866,510 bytes, and 0.0 MB of a small batch.
+  it('are decimal everywhere, in a unit that shows them', () => {
+    expect(byteSize(5_866_510)).toBe('5.9 MB');
+    expect(byteSize(0)).toBe('0 B');
+    expect(byteSize(999)).toBe('999 B');
+    expect(byteSize(18_800)).toBe('18.8 kB');
+    expect(byteSize(999_949)).toBe('999.9 kB');
+    expect(byteSize(2_500_000_000)).toBe('2.5 GB');
+    expect(byteSize(3_000_000_000_000)).toBe('3000.0 GB');
   });
 });

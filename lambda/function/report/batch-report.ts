@@ -1,5 +1,6 @@
 import type { ItemOutcome, Manifest, RunTime } from '../contracts/result.js';
 import { photoOfKey } from '../storage/keys.js';
+import { byteSize } from './byte-size.js';
 import { histogramSvg, waterfallSvg } from './charts.js';
 import { escapeHtml as e } from './html.js';
 
@@ -20,7 +21,6 @@ export function sampled(items: readonly ItemOutcome[], max = MAX_REPORT_ROWS): I
   return Array.from({ length: max }, (_, row) => items[Math.floor(row * step)] as ItemOutcome);
 }
 
-const size = (bytes: number) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} KB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function thumbnail(item: ItemOutcome, options: ReportOptions): string {
@@ -128,7 +128,7 @@ export function renderReport(manifest: Manifest, options: ReportOptions): string
   const facts: [string, string][] = [
     ['stored', `${result.succeeded} of ${result.requested}`],
     ['failed', String(result.failed)],
-    ['bytes', size(result.bytes)],
+    ['bytes', byteSize(result.bytes)],
     [runs.length > 1 ? 'elapsed, all runs' : 'elapsed', seconds(result.elapsedMs)],
     ['concurrency', String(result.concurrency)],
     ['retries', String(result.retries ?? 0)],
