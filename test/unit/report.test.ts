@@ -141,6 +141,19 @@ describe('renderReport', () => {
     expect(page).toContain('data-fact="elapsed, all runs"');
   });
 
+  it('says a batch with nothing stored stored nothing, and draws no empty latency chart', () => {
+    const failed = (index: number) =>
+      ({ index, ok: false, reason: 'source_status', message: 'HTTP 404', attempts: 1, latencyMs: 10 }) as ItemOutcome;
+    const manifest = manifestOf([failed(0), failed(1)]);
+    manifest.result.latencyMs = { p50: 0, p90: 0, p99: 0, max: 0 };
+    const html = renderReport(manifest, options);
+
+    expect(html).toContain('data-fact="status">done, nothing stored<');
+    expect(html).toContain('data-fact="latency p50 / p99">none stored<');
+    expect(html).toContain('No item was stored: there is no latency to draw.');
+    expect(count(html, /<svg class="histogram"/g)).toBe(0);
+  });
+
   it('never lets what a source said become markup, and needs no script', () => {
     expect(html).not.toContain('<script');
     expect(html).toContain('HTTP 503 &lt;script&gt;');

@@ -132,9 +132,14 @@ export function renderReport(manifest: Manifest, options: ReportOptions): string
     [runs.length > 1 ? 'elapsed, all runs' : 'elapsed', seconds(result.elapsedMs)],
     ['concurrency', String(result.concurrency)],
     ['retries', String(result.retries ?? 0)],
-    ['latency p50 / p99', `${result.latencyMs.p50} / ${result.latencyMs.p99} ms`],
-    ['status', result.status],
+    // Latency is of stored items: with none, there is none to give (not 0 ms).
+    [
+      'latency p50 / p99',
+      result.succeeded > 0 ? `${result.latencyMs.p50} / ${result.latencyMs.p99} ms` : 'none stored',
+    ],
+    ['status', result.succeeded > 0 || result.requested === 0 ? result.status : `${result.status}, nothing stored`],
   ];
+  const latencies = manifest.items.flatMap((item) => (item.ok ? [item.latencyMs] : []));
   const failures = Object.entries(result.failureCounts ?? {})
     .map(([reason, count]) => `${e(reason)}: ${count}`)
     .join(', ');
@@ -155,8 +160,7 @@ ${failures ? `<p>Failed by reason: ${failures}</p>` : ''}
 <p class="legend" aria-hidden="true"><span style="background:#d9dce3"></span>waiting<span style="background:#5b8def"></span>downloading<span style="background:#2fb380"></span>writing<span style="background:#e0474c"></span>failed / retry</p>
 ${waterfalls(rows, runs)}
 <h2>Item latency</h2>
-${notDrawn(manifest.items)}
-${histogramSvg(manifest.items.flatMap((item) => (item.ok ? [item.latencyMs] : [])))}
+${latencies.length ? `${notDrawn(manifest.items)}\n${histogramSvg(latencies)}` : '<p class="note">No item was stored: there is no latency to draw. The reasons are above, and each item below.</p>'}
 <h2>Items</h2>${sampleNote}
 <table><thead><tr><th>#</th><th>outcome</th><th>attempts</th><th>latency ms</th><th>manifest entry</th></tr></thead>
 <tbody>${rows.map(entryRow).join('')}</tbody></table>
