@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { BatchResult } from '../function/contracts/result.js';
 import type { BatchPage, BatchSummary } from '../function/orchestration/batch-list.js';
 import { byteSize } from '../function/report/byte-size.js';
+import { sourceName } from '../function/report/source-name.js';
 import type { BatchFolder } from './batch-folder.js';
 
 /** The command that runs a batch's unfinished items again, from the same source. */
@@ -31,7 +32,7 @@ export function summarize(
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   const lines = [
     ...(result.status === 'cancelled' ? ['Cancelled: unfinished items are listed as cancelled in the manifest.'] : []),
-    `Stored ${result.succeeded} of ${result.requested} images (${byteSize(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${result.source}.`,
+    `Stored ${result.succeeded} of ${result.requested} images (${byteSize(result.bytes)}) in ${seconds} s at concurrency ${result.concurrency}, from ${sourceName(result.source)}.`,
     result.succeeded === 0
       ? 'Item latency: no item was stored.'
       : `Item latency ms (stored items): p50 ${result.latencyMs.p50}, p90 ${result.latencyMs.p90}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}.`,

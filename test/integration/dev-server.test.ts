@@ -93,6 +93,16 @@ describe('the dev server, as API Gateway would call the handler', () => {
     ]);
   });
 
+  it("shows the form's defaults in its fields, and names the source the images come from", async () => {
+    const html = await (await request(`${server.url}/`)).body.text();
+
+    expect(html).toMatch(/id="f-count"[^>]*placeholder="15"/);
+    expect(html).toMatch(/id="f-width"[^>]*placeholder="600"/);
+    expect(html).toMatch(new RegExp(`id="f-concurrency"[^>]*placeholder="${harness.config.defaultConcurrency}"`));
+    expect(html).toContain('<option value="">default (jpg)</option>');
+    expect(html).toContain(`<span data-fact="source">${harness.config.source}</span>`);
+  });
+
   it('answers its home page and the listing when one record is unreadable, listing that batch as such', async () => {
     const badId = '20261206T000001Z-badbad01';
     const bad = { Bucket: harness.config.bucket, Key: `images/${badId}/manifest.json` };

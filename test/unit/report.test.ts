@@ -154,6 +154,15 @@ describe('renderReport', () => {
     expect(count(html, /<svg class="histogram"/g)).toBe(0);
   });
 
+  it('names where the images came from: picsum.photos, the offline placeholders, or the URL', () => {
+    const manifest = manifestOf([stored(0)]);
+    expect(renderReport(manifest, options)).toContain('data-fact="source">picsum.photos<');
+    manifest.result.source = 'offline';
+    expect(renderReport(manifest, options)).toContain(
+      'data-fact="source">the offline server&#39;s placeholders (not photos)<',
+    );
+  });
+
   it('never lets what a source said become markup, and needs no script', () => {
     expect(html).not.toContain('<script');
     expect(html).toContain('HTTP 503 &lt;script&gt;');

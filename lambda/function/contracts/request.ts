@@ -49,8 +49,24 @@ export const FORMATS = ['jpg', 'webp'] as const;
 /** A picsum photo id: digits, as its catalog lists them (`"0"` to `"1084"` today). */
 export const PHOTO_ID_PATTERN = /^\d{1,10}$/;
 
-const integer = (min: number, max: number) =>
-  z.int().check(z.minimum(min), z.maximum(max), z.describe(`an integer from ${min} to ${max}`));
+/** The defaults a request's fields take when left out: parseRequest fills them in, and the schema says them. */
+export function requestDefaults(limits: RequestLimits) {
+  return {
+    count: 15,
+    width: 600,
+    concurrency: limits.defaultConcurrency,
+    grayscale: false,
+    format: 'jpg',
+    distinct: false,
+  } as const;
+}
+
+/** A field's description (what an error says was expected) and its default, when it has one. */
+const about = (description: string, fallback?: unknown) =>
+  z.meta({ description, ...(fallback === undefined ? {} : { default: fallback }) });
+
+const integer = (min: number, max: number, fallback?: number) =>
+  z.int().check(z.minimum(min), z.maximum(max), about(`an integer from ${min} to ${max}`, fallback));
 
 /**
  * The request body, one schema: the function validates with it, and the OpenAPI document and the
@@ -58,18 +74,21 @@ const integer = (min: number, max: number) =>
  * error message says was expected of it.
  */
 export function requestSchema(limits: RequestLimits) {
+  const defaults = requestDefaults(limits);
   return z.strictObject({
-    count: z.optional(integer(1, limits.maxCount)),
-    width: z.optional(integer(1, 5000)),
+    count: z.optional(integer(1, limits.maxCount, defaults.count)),
+    width: z.optional(integer(1, 5000, defaults.width)),
     height: z.optional(integer(1, 5000)),
-    concurrency: z.optional(integer(1, limits.maxConcurrency)),
-    grayscale: z.optional(z.boolean().check(z.describe('a boolean'))),
+    concurrency: z.optional(integer(1, limits.maxConcurrency, defaults.concurrency)),
+    grayscale: z.optional(z.boolean().check(about('a boolean', defaults.grayscale))),
     blur: z.optional(integer(1, 10)),
-    format: z.optional(z.enum(FORMATS).check(z.describe(FORMATS.map((value) => JSON.stringify(value)).join(' or ')))),
+    format: z.optional(
+      z.enum(FORMATS).check(about(FORMATS.map((value) => JSON.stringify(value)).join(' or '), defaults.format)),
+    ),
     seed: z.optional(
       z.string().check(z.regex(SEED_PATTERN), z.describe('a string of 1 to 64 characters from A-Z, a-z, 0-9, _ and -')),
     ),
-    distinct: z.optional(z.boolean().check(z.describe('a boolean'))),
+    distinct: z.optional(z.boolean().check(about('a boolean', defaults.distinct))),
     // Ids as the catalog lists them (strings) or as numbers.
     ids: z.optional(
       z
@@ -136,7 +155,8 @@ export function parseRequest(input: unknown, limits: RequestLimits): BatchReques
     });
   }
   const body = parsed.data;
-  const width = body.width ?? 600;
+  const defaults = requestDefaults(limits);
+  const width = body.width ?? defaults.width;
   const ids = body.ids?.map(String);
   if (ids && body.count !== undefined && body.count !== ids.length) {
     throw new RequestError(`Expected \`count\` to be the number of \`ids\` (${ids.length}), got ${body.count}`, {
@@ -152,15 +172,15 @@ export function parseRequest(input: unknown, limits: RequestLimits): BatchReques
     });
   }
   return {
-    count: ids?.length ?? body.count ?? 15,
+    count: ids?.length ?? body.count ?? defaults.count,
     width,
     height: body.height ?? width,
-    concurrency: body.concurrency ?? limits.defaultConcurrency,
-    grayscale: body.grayscale ?? false,
+    concurrency: body.concurrency ?? defaults.concurrency,
+    grayscale: body.grayscale ?? defaults.grayscale,
     blur: body.blur,
-    format: body.format ?? 'jpg',
+    format: body.format ?? defaults.format,
     seed: body.seed,
-    distinct: body.distinct ?? false,
+    distinct: body.distinct ?? defaults.distinct,
     ids,
   };
 }

@@ -3,6 +3,7 @@ import { photoOfKey } from '../storage/keys.js';
 import { byteSize } from './byte-size.js';
 import { histogramSvg, waterfallSvg } from './charts.js';
 import { escapeHtml as e } from './html.js';
+import { sourceName } from './source-name.js';
 
 /** Rows a report draws at most: a 100,000-item batch's page must still open. */
 export const MAX_REPORT_ROWS = 2000;
@@ -131,6 +132,7 @@ export function renderReport(manifest: Manifest, options: ReportOptions): string
     ['bytes', byteSize(result.bytes)],
     [runs.length > 1 ? 'elapsed, all runs' : 'elapsed', seconds(result.elapsedMs)],
     ['concurrency', String(result.concurrency)],
+    ['source', sourceName(result.source)],
     ['retries', String(result.retries ?? 0)],
     // Latency is of stored items: with none, there is none to give (not 0 ms).
     [

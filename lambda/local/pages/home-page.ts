@@ -2,6 +2,7 @@ import { type JsonSchema, requestJsonSchema } from '../../api-description/json-s
 import type { Config } from '../../function/contracts/config.js';
 import type { BatchSummary } from '../../function/orchestration/batch-list.js';
 import { escapeHtml as e } from '../../function/report/html.js';
+import { sourceName } from '../../function/report/source-name.js';
 import { listedBatch } from '../summary.js';
 
 /** What each request field is, in the form's words. */
@@ -25,13 +26,15 @@ function field(name: string, schema: JsonSchema): string {
   const error = `<small class="error" id="e-${name}" data-error-for="${name}" role="alert"></small>`;
   const described = `aria-describedby="h-${name} e-${name}"`;
   if (schema.type === 'integer') {
-    return `<p>${label}<input id="f-${name}" name="${name}" type="number" min="${schema.minimum}" max="${schema.maximum}" step="1" ${described}>${hint}${error}</p>`;
+    // The default shows in the empty field: left empty, it is what the batch gets.
+    const placeholder = schema.default === undefined ? '' : ` placeholder="${e(String(schema.default))}"`;
+    return `<p>${label}<input id="f-${name}" name="${name}" type="number" min="${schema.minimum}" max="${schema.maximum}" step="1"${placeholder} ${described}>${hint}${error}</p>`;
   }
   if (schema.type === 'boolean') {
     return `<p class="check"><input id="f-${name}" name="${name}" type="checkbox" ${described}>${label}${hint}${error}</p>`;
   }
   if (Array.isArray(schema.enum)) {
-    return `<p>${label}<select id="f-${name}" name="${name}" ${described}><option value="">default</option>${schema.enum.map((value) => `<option>${e(String(value))}</option>`).join('')}</select>${hint}${error}</p>`;
+    return `<p>${label}<select id="f-${name}" name="${name}" ${described}><option value="">default${schema.default === undefined ? '' : ` (${e(String(schema.default))})`}</option>${schema.enum.map((value) => `<option>${e(String(value))}</option>`).join('')}</select>${hint}${error}</p>`;
   }
   return `<p>${label}<input id="f-${name}" name="${name}" type="text" ${described}>${hint}${error}</p>`;
 }
@@ -72,7 +75,7 @@ table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:left}td:nth-
 <body>
 <main>
 <h1>picsum-batch</h1>
-<p>Fetch images from ${e(config.picsumBaseUrl.host)} into the bucket <code>${e(config.bucket)}</code>, then look at the batch.</p>
+<p>Fetch images from <span data-fact="source">${e(sourceName(config.source))}</span> into the bucket <code>${e(config.bucket)}</code>, then look at the batch.</p>
 <form id="batch" novalidate>
 ${fields.map(([name, spec]) => field(name, spec)).join('\n')}
 <p><button type="submit">Run batch</button></p>
