@@ -19,6 +19,27 @@ export const EXIT_CODES = {
   cancelled: 130,
 } as const;
 
+/**
+ * What each exit code means, in the words the README's table and `--help` both give: one table.
+ * In the order a script meets them most.
+ */
+export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT_CODES, string>> = {
+  stored: 'every item is stored',
+  someFailed: 'some items failed, the rest are stored',
+  noneStored: 'no item was stored',
+  usage:
+    'a bad flag or request (one line naming it, `did you mean --count?` or `--source picsum?` for a typo); nothing started',
+  error:
+    "nothing could run: an unusable variable or bucket, a source that can't be reached (however it was named), a batch that cannot be retried (or whose manifest does not check out); nothing recorded",
+  cancelled: 'cancelled with Ctrl-C or SIGTERM',
+};
+
+/** The exit codes for `--help`: the same table as the README's. */
+export const EXIT_USAGE = `Exit codes:
+${(Object.keys(EXIT_MEANINGS) as (keyof typeof EXIT_CODES)[])
+  .map((name) => `  ${String(EXIT_CODES[name]).padEnd(5)}${EXIT_MEANINGS[name].replaceAll('`', '')}`)
+  .join('\n')}`;
+
 /** The exit code a batch's result calls for. */
 export function exitCodeOf(result: Pick<BatchResult, 'status' | 'succeeded' | 'failed'>): number {
   if (result.status === 'cancelled') return EXIT_CODES.cancelled;

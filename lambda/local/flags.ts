@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { closest, distance } from 'fastest-levenshtein';
 import { RequestError } from '../function/contracts/errors.js';
+import { EXIT_USAGE } from './exit-codes.js';
 
 export type CliOptions = {
   input: Record<string, unknown>;
@@ -54,14 +55,18 @@ ${REQUEST_USAGE}
   --source S           picsum, offline, or the URL of a picsum-compatible server
   --out DIR            copy the batch into DIR/BATCH_ID/: its images, manifest.json and report.html
                        (default with the embedded S3: .data/batches)
-  --list               the bucket's batches, newest first (20; --cursor C for the page after)`;
+  --list               the bucket's batches, newest first (20; --cursor C for the page after)
+
+${EXIT_USAGE}`;
 
 export const INVOKE_USAGE = `Usage: npm run invoke -- --url <ApiUrl> [options]
 
   --url URL            the stack's ApiUrl output (https://....execute-api.REGION.amazonaws.com/v1/)
   --region R           signing region (default: from the URL, else AWS_REGION)
   --idempotency-key K  run it again with the same K and get the same batch, not a second one
-${REQUEST_USAGE}`;
+${REQUEST_USAGE}
+
+${EXIT_USAGE}`;
 
 /** Every option of every command, as node:util's parseArgs takes them. */
 const OPTIONS = {

@@ -8,6 +8,8 @@ import { batchResult, readableBatch } from '../../lambda/function/contracts/answ
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { ERROR_CODES, FAILURE_REASONS } from '../../lambda/function/contracts/errors.js';
 import { requestSchema } from '../../lambda/function/contracts/request.js';
+import { EXIT_CODES, EXIT_MEANINGS, EXIT_USAGE } from '../../lambda/local/exit-codes.js';
+import { USAGE } from '../../lambda/local/flags.js';
 
 /** The reference under docs/ kept to the code it describes. */
 describe('docs/', () => {
@@ -71,5 +73,20 @@ describe('docs/api.md, against the schemas the API is made of', () => {
     const result = section('### The result');
     for (const field of properties(batchResult)) expect(named(result), `\`${field}\` in The result`).toContain(field);
     for (const reason of FAILURE_REASONS) expect(named(result), `reason \`${reason}\``).toContain(reason);
+  });
+});
+
+describe('README.md', () => {
+  it('states the exit codes as the one table --help prints them from', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf('| code | when |'));
+    const rows = [...table.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map(([, code, meaning]) => [Number(code), meaning]);
+    expect(rows).toEqual(
+      (Object.keys(EXIT_MEANINGS) as (keyof typeof EXIT_CODES)[]).map((name) => [
+        EXIT_CODES[name],
+        EXIT_MEANINGS[name],
+      ]),
+    );
+    expect(USAGE).toContain(EXIT_USAGE);
   });
 });
