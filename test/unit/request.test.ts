@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { RequestError } from '../../lambda/function/contracts/errors.js';
-import { parseBatchId, parseRequest, show } from '../../lambda/function/contracts/request.js';
+import {
+  parseBatchId,
+  parseRequest,
+  requestDefaults,
+  requestSchema,
+  show,
+} from '../../lambda/function/contracts/request.js';
 
 const limits = { maxCount: 1000, maxConcurrency: 64, defaultConcurrency: 16 };
 
@@ -254,5 +262,28 @@ describe('ids, exactly', () => {
 
   it('refuses an id that only ends in digits', () => {
     expect(refusal({ ids: ['x1'] })).toMatchObject({ field: 'ids', code: 'INVALID_FIELD' });
+  });
+});
+
+describe('requestSchema', () => {
+  // The schema says the defaults parseRequest fills in: docs/openapi.json and the dev page's form show them.
+  it('gives each field with a default that default, and the others none', () => {
+    const limits = loadConfig({ MAX_CONCURRENCY: '32', DEFAULT_CONCURRENCY: '12' });
+    const properties = (z.toJSONSchema(requestSchema(limits)) as { properties: Record<string, { default?: unknown }> })
+      .properties;
+    const defaults = Object.fromEntries(
+      Object.entries(properties).flatMap(([name, schema]) => ('default' in schema ? [[name, schema.default]] : [])),
+    );
+    expect(defaults).toEqual({
+      count: 15,
+      width: 600,
+      concurrency: 12,
+      grayscale: false,
+      format: 'jpg',
+      distinct: false,
+    });
+    expect(defaults).toEqual(requestDefaults(limits));
+    const parsed = parseRequest({}, limits);
+    for (const [name, value] of Object.entries(defaults)) expect(parsed[name as keyof typeof parsed]).toBe(value);
   });
 });
