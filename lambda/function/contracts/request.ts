@@ -61,9 +61,8 @@ export function requestDefaults(limits: RequestLimits) {
   } as const;
 }
 
-/** A field's description (what an error says was expected) and its default, when it has one. */
-const about = (description: string, fallback?: unknown) =>
-  z.meta({ description, ...(fallback === undefined ? {} : { default: fallback }) });
+/** A field's description (what an error says was expected) and its default (JSON Schema leaves out none). */
+const about = (description: string, fallback?: unknown) => z.meta({ description, default: fallback });
 
 const integer = (min: number, max: number, fallback?: number) =>
   z.int().check(z.minimum(min), z.maximum(max), about(`an integer from ${min} to ${max}`, fallback));
