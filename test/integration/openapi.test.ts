@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import fc from 'fast-check';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAPI_PATH, openApiFileText } from '../../infra/openapi-file.js';
@@ -123,6 +124,66 @@ describe('the dev server against docs/openapi.json', () => {
     expect(status).toBe(200);
     expect(json).toEqual(JSON.parse(JSON.stringify(openApiDocument(harness.runtime().config))));
   });
+
+  // Generated requests to every operation of the document, valid and not: each answer must be one
+  // the document describes (its status, or its range's, with a body its schema takes).
+  it('answers generated requests to every route within the document (fast-check)', async () => {
+    const known = ((await call('POST', '/batches', JSON.stringify({ count: 1, width: 8 }))).json as { batchId: string })
+      .batchId;
+    const operations = Object.entries(document.paths).flatMap(([route, methods]) =>
+      Object.keys(methods).map((method) => ({ route, method })),
+    );
+    // Valid requests kept small (a few 16-pixel images, run within the request), and anything at all.
+    const body = fc.oneof(
+      fc.record(
+        {
+          count: fc.integer({ min: 1, max: 3 }),
+          width: fc.integer({ min: 1, max: 16 }),
+          format: fc.constantFrom('jpg', 'webp'),
+          grayscale: fc.boolean(),
+          seed: fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/),
+        },
+        { requiredKeys: ['width'] },
+      ),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    const batchId = fc.oneof(
+      fc.constant(known),
+      fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/),
+      fc.string({ maxLength: 8 }),
+    );
+    const query = fc.dictionary(
+      fc.constantFrom('limit', 'cursor', 'x'),
+      fc.oneof(fc.string({ maxLength: 6 }), fc.nat(200).map(String)),
+      {
+        maxKeys: 2,
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...operations),
+        body,
+        batchId,
+        query,
+        async ({ route, method }, sent, id, params) => {
+          const path = route.replace('{batchId}', encodeURIComponent(id));
+          const search = new URLSearchParams(params).toString();
+          const answer =
+            method === 'post'
+              ? await call('POST', path, JSON.stringify(sent))
+              : await call('GET', search ? `${path}?${search}` : path);
+          expect([method, path, sent, answer.status, conforms(route, method, answer.status, answer.json)]).toEqual([
+            method,
+            path,
+            sent,
+            answer.status,
+            [],
+          ]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 120_000);
 
   it('answers every route as the document says: results, 202s, statuses, pages and errors', async () => {
     const seen: [string, number, string[]][] = [];
