@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayAnswer } from '../../lambda/api-description/gateway-answers.js';
-import type { BatchResult } from '../../lambda/function/contracts/result.js';
+import type { BatchResult, Manifest } from '../../lambda/function/contracts/result.js';
 import { BatchService } from '../../lambda/function/orchestration/batch-service.js';
 import { ENGINE_LIMIT, startDevServer } from '../../lambda/local/dev-server.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -91,6 +91,41 @@ describe('the dev server, as API Gateway would call the handler', () => {
         }),
       ],
     ]);
+  });
+
+  it("offers Retry on a batch's view only when this server can run it; from another source, the command that can", async () => {
+    const ran = await call('POST', '/batches', JSON.stringify({ count: 2, width: 8 }));
+    const { batchId } = ran.json as BatchResult;
+    const key = `images/${batchId}/manifest.json`;
+    const stored = await harness.s3.send(new GetObjectCommand({ Bucket: harness.config.bucket, Key: key }));
+    const manifest = JSON.parse((await stored.Body?.transformToString()) ?? '{}') as Manifest;
+    // One item left unfinished, as a batch with a failure is.
+    const [first] = manifest.items;
+    manifest.items[0] = {
+      index: first?.index ?? 0,
+      ok: false,
+      reason: 'source_status',
+      message: 'HTTP 503',
+      attempts: 4,
+      latencyMs: 9,
+    };
+    const view = async () => (await request(`${server.url}/batches/${batchId}/view`)).body.text();
+    await harness.s3.send(
+      new PutObjectCommand({ Bucket: harness.config.bucket, Key: key, Body: JSON.stringify(manifest) }),
+    );
+    expect(await view()).toContain('<button id="retry"');
+
+    manifest.result.source = 'https://elsewhere.example/';
+    await harness.s3.send(
+      new PutObjectCommand({ Bucket: harness.config.bucket, Key: key, Body: JSON.stringify(manifest) }),
+    );
+    const elsewhere = await view();
+    expect(elsewhere).not.toContain('<button id="retry"');
+    expect(elsewhere).toContain(`<code>npm start -- --retry ${batchId} --source https://elsewhere.example/</code>`);
+    // The server would refuse it: the page no longer offers what it cannot do.
+    expect((await call('POST', `/batches/${batchId}/retry`, '{}')).json).toMatchObject({
+      error: { code: 'OTHER_SOURCE' },
+    });
   });
 
   it("shows the form's defaults in its fields, and names the source the images come from", async () => {

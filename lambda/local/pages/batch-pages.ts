@@ -3,6 +3,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseBatchId } from '../../function/contracts/request.js';
 import { renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
+import { sourceName } from '../../function/report/source-name.js';
 import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';
 import type { LocalRuntime } from '../setup.js';
 
@@ -47,12 +48,18 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
     imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(nameInBatch(key))}`,
     manifestHref: `/batches/${batchId}/objects/manifest.json`,
   });
-  // Unfinished items: a button that retries them (the page script posts to the retry route and follows the run).
+  // Unfinished items: a button that retries them (the page script posts to the retry route and
+  // follows the run), when this server can run it. A batch keeps to its source: from another one
+  // than this server's, the button would only be refused (OTHER_SOURCE), so the page gives the
+  // command that runs it instead.
   const unfinished = manifest.items.filter((item) => !item.ok).length;
+  const { source } = manifest.result;
   const retry =
     unfinished === 0
       ? ''
-      : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><p id="status" role="status" aria-live="polite"></p><progress id="progress" hidden></progress><script type="module" src="/assets/page.js"></script>`;
+      : source !== options.batches.config.source
+        ? `<p id="retry-elsewhere">Its ${unfinished} unfinished item(s) came from ${e(sourceName(source))}, and this server fetches from ${e(sourceName(options.batches.config.source))}: a batch keeps to one source. Retry them with <code>npm start -- --retry ${e(batchId)} --source ${e(source === 'picsum.photos' ? 'picsum' : source)}</code></p>`
+        : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><p id="status" role="status" aria-live="polite"></p><progress id="progress" hidden></progress><script type="module" src="/assets/page.js"></script>`;
   html(res, 200, report.replace('</main>', `${retry}<p><a href="/">New batch</a></p></main>`));
 }
 
