@@ -13,7 +13,7 @@ import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { DATA_DIRECTORY, type LocalRuntime, runOnEngine, startLocalRuntime } from './setup.js';
-import { batchTable, summarize } from './summary.js';
+import { batchTable, sourceOption, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const localBudgetMs = (env: NodeJS.ProcessEnv) => integerVar(env, 'LOCAL_TIME_BUDGET_MS', 15 * 60_000, 1, 86_400_000);
@@ -162,8 +162,7 @@ async function claimRetryHere(
     case 'no-manifest':
       return noManifest(batchId, runtime);
     case 'other-source': {
-      const flag = retry.source === 'picsum.photos' ? 'picsum' : retry.source;
-      return `batch ${batchId} was fetched from ${retry.source}, and this run's source is ${runtime.config.source}: a batch keeps to one source, so retry it with --source ${flag}`;
+      return `batch ${batchId} was fetched from ${retry.source}, and this run's source is ${runtime.config.source}: a batch keeps to one source, so retry it with --source ${sourceOption(retry.source)}`;
     }
     case 'busy':
       return `batch ${batchId} is ${retry.status.status}; retry it once it has finished`;

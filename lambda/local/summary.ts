@@ -6,9 +6,18 @@ import { byteSize } from '../function/report/byte-size.js';
 import { sourceName } from '../function/report/source-name.js';
 import type { BatchFolder } from './batch-folder.js';
 
-/** The command that runs a batch's unfinished items again, from the same source. */
-export function retryCommand(result: Pick<BatchResult, 'batchId' | 'source'>): string {
-  const source = result.source === undefined || result.source === 'picsum.photos' ? '' : ` --source ${result.source}`;
+/** The `--source` value that names a batch's source: `picsum` for picsum.photos, else the source itself. */
+export const sourceOption = (source: string): string => (source === 'picsum.photos' ? 'picsum' : source);
+
+/**
+ * The command that runs a batch's unfinished items again, from the same source: `--source` only
+ * where the default (picsum.photos) would not be it, unless `always` (a server of another source).
+ */
+export function retryCommand(result: Pick<BatchResult, 'batchId' | 'source'>, always = false): string {
+  const source =
+    result.source === undefined || (result.source === 'picsum.photos' && !always)
+      ? ''
+      : ` --source ${sourceOption(result.source)}`;
   return `npm start -- --retry ${result.batchId}${source}`;
 }
 

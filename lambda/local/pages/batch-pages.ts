@@ -6,6 +6,7 @@ import { escapeHtml as e } from '../../function/report/html.js';
 import { sourceName } from '../../function/report/source-name.js';
 import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';
 import type { LocalRuntime } from '../setup.js';
+import { retryCommand } from '../summary.js';
 
 type Options = Pick<LocalRuntime, 'config' | 'deps' | 'batches'>;
 
@@ -58,7 +59,7 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
     unfinished === 0
       ? ''
       : source !== options.batches.config.source
-        ? `<p id="retry-elsewhere">Its ${unfinished} unfinished item(s) came from ${e(sourceName(source))}, and this server fetches from ${e(sourceName(options.batches.config.source))}: a batch keeps to one source. Retry them with <code>npm start -- --retry ${e(batchId)} --source ${e(source === 'picsum.photos' ? 'picsum' : source)}</code></p>`
+        ? `<p id="retry-elsewhere">Its ${unfinished} unfinished item(s) came from ${e(sourceName(source))}, and this server fetches from ${e(sourceName(options.batches.config.source))}: a batch keeps to one source. Retry them with <code>${e(retryCommand({ batchId, source }, true))}</code></p>`
         : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><p id="status" role="status" aria-live="polite"></p><progress id="progress" hidden></progress><script type="module" src="/assets/page.js"></script>`;
   html(res, 200, report.replace('</main>', `${retry}<p><a href="/">New batch</a></p></main>`));
 }
