@@ -103,9 +103,14 @@ const OPTION_NAMES = Object.keys(OPTIONS).map((name) => `--${name}`);
 function suggestion(message: string, command: 'start' | 'invoke'): string {
   const help = `; npm ${command === 'start' ? 'start' : 'run invoke'} -- --help lists the options`;
   const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
-  if (unknown === undefined) return help;
-  const near = closest(unknown, OPTION_NAMES);
-  return distance(unknown, near) <= 2 ? ` (did you mean ${near}?)` : help;
+  const near = unknown === undefined ? undefined : typoOf(unknown, OPTION_NAMES);
+  return near === undefined ? help : ` (did you mean ${near}?)`;
+}
+
+/** The one of `names` that `value` is a typo of (within two edits), if any. */
+function typoOf(value: string, names: readonly string[]): string | undefined {
+  const near = closest(value, names as string[]);
+  return distance(value, near) <= 2 ? near : undefined;
 }
 
 /**
@@ -177,8 +182,8 @@ function sourceFlag(value: string): string {
     url = undefined;
   }
   if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return value;
-  const near = closest(value, NAMED_SOURCES);
-  const hint = distance(value, near) <= 2 ? ` (did you mean --source ${near}?)` : '';
+  const near = typoOf(value, NAMED_SOURCES);
+  const hint = near === undefined ? '' : ` (did you mean --source ${near}?)`;
   throw new RequestError(
     `Expected --source to be picsum, offline or an http(s) URL, got ${JSON.stringify(value.slice(0, 80))}${hint}`,
     { code: 'INVALID_FLAG', field: 'source' },
