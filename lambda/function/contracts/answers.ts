@@ -3,17 +3,13 @@
 // The function imports only their types, so none of this is built at a cold start.
 import * as z from 'zod/mini';
 import { ERROR_CODES, FAILURE_REASONS } from './errors.js';
-import { BATCH_ID_PATTERN } from './request.js';
-import { retryRun } from './steps.js';
+import { batchId, retryRun } from './steps.js';
 
 const count = (min = 0) => z.int().check(z.minimum(min));
 const time = z.iso.datetime();
 const about = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description));
 
-export const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
 const reason = z.enum(FAILURE_REASONS);
-
-export { retryRun };
 
 /**
  * One run of a batch: its first (run 0) or a retry. Each run's item timelines count from its own

@@ -1,8 +1,9 @@
 // The shapes the API answers with are defined once, as schemas in answers.ts; these are their types.
 import type * as z from 'zod/mini';
-import type { batchResult, batchStatus, catalogUse, retryRun, runTime } from './answers.js';
+import type { batchResult, batchStatus, catalogUse, runTime } from './answers.js';
 import type { FailureReason } from './errors.js';
 import type { BatchRequest } from './request.js';
+import type { retryRun } from './steps.js';
 
 /**
  * When an item's steps happened, in ms from the start of the run it last ran in (the batch's first

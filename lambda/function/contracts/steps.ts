@@ -7,7 +7,8 @@ import type { BatchRequest } from './request.js';
 import { BATCH_ID_PATTERN } from './request.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().check(z.minimum(min), z.maximum(max));
-const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
+/** A batch id as this project makes them (see BATCH_ID_PATTERN): in every payload and answer that names one. */
+export const batchId = z.string().check(z.regex(BATCH_ID_PATTERN));
 const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value))));
 
 /** A retry run of a batch: its number (1, 2, ...) and how many unfinished items it runs again. */
