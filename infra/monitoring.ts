@@ -86,7 +86,6 @@ export class BatchMonitoring extends Construct {
       dashboardFactory: dashboards,
     });
 
-    const period = Duration.minutes(5);
     const stored = metrics.metricImagesStored({ label: 'Stored' });
     const failed = metrics.metricImagesFailed({ label: 'Failed' });
     monitoring.addLargeHeader(`Batches: ${name}`).monitorCustom({
@@ -101,7 +100,8 @@ export class BatchMonitoring extends Construct {
               searchQuery: METRIC_NAMES.failedByReason,
               dimensionsMap: { ...stored.dimensions, reason: undefined as unknown as string },
               statistic: MetricStatistic.SUM,
-              period,
+              // The batch metrics' own period (PicsumBatch's), not a second five minutes written here.
+              period: stored.period,
             },
           ],
         },
