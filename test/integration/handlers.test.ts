@@ -688,8 +688,9 @@ describe('the Lambda handlers', () => {
 
   it('starts a batch whose start failed once, however many repeats race, and answers every one', async () => {
     states.refuseWith(refusingStarts('ThrottlingException'));
+    // Eight different photos: random picks from the catalog may repeat one, which is then copied, not fetched.
     const request = {
-      ...post({ count: 8, width: 8 }),
+      ...post({ count: 8, width: 8, distinct: true }),
       headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-restart' },
     };
     const refused = (await handler(request, context)) as APIGatewayProxyResult;
@@ -710,9 +711,10 @@ describe('the Lambda handlers', () => {
   }, 30_000);
 
   it('starts a batch whose request died before recording anything once, however many repeats race after it', async () => {
-    await bindKeyLongAgo('racing-unrecorded', 'unrecorded-race', { count: 8, width: 8 });
+    // Eight different photos, so that each download is one image (a repeated photo would be copied).
+    await bindKeyLongAgo('racing-unrecorded', 'unrecorded-race', { count: 8, width: 8, distinct: true });
     const repeat = {
-      ...post({ count: 8, width: 8 }),
+      ...post({ count: 8, width: 8, distinct: true }),
       headers: { 'content-type': 'application/json', 'idempotency-key': 'racing-unrecorded' },
     };
     const fetched = harness.picsum.requests.length;
