@@ -194,6 +194,25 @@ describe('npm start', () => {
     expect((await start(['--list', '--count', '3'])).code).toBe(2);
   });
 
+  it('pipes `npm start -- --json`, `--list --json` and `npm run verify -- ID --json` to a JSON parser: npm prints no banner on stdout', async () => {
+    // As a user runs it, with no loglevel of an outer npm (npm test's) passed down.
+    const { npm_config_loglevel: _outer, ...env } = cliEnv();
+    const npm = async (args: string[]) => {
+      const ran = await exec('npm', args, { env }).catch((error: { stdout: string; code: number }) => error);
+      // Everything on stdout is the one JSON document, as `| jq .` reads it.
+      return { code: 'code' in ran ? ran.code : 0, json: JSON.parse(ran.stdout) };
+    };
+
+    const run = await npm(['start', '--', '--count', '1', '--width', '8', '--source', 'offline', '--json']);
+    const list = await npm(['start', '--', '--list', '--json']);
+    const verify = await npm(['run', 'verify', '--', run.json.batchId, '--json']);
+
+    expect(run).toMatchObject({ code: 0, json: { succeeded: 1 } });
+    expect(list.json.batches).toContainEqual(expect.objectContaining({ batchId: run.json.batchId }));
+    expect(verify.code).toBe(0);
+    expect(verify.json).toMatchObject({ batchId: run.json.batchId });
+  });
+
   it('exits 4 when nothing was stored and 3 when some items failed, writing the manifest either way', async () => {
     // A source that answers, and has none of the photos asked for.
     const empty = await startOfflinePicsum({
