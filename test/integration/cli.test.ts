@@ -196,7 +196,8 @@ describe('npm start', () => {
 
   it('pipes `npm start -- --json`, `--list --json` and `npm run verify -- ID --json` to a JSON parser: npm prints no banner on stdout', async () => {
     // As a user runs it, with no loglevel of an outer npm (npm test's) passed down.
-    const { npm_config_loglevel: _outer, ...env } = cliEnv();
+    const env: NodeJS.ProcessEnv = cliEnv();
+    delete env.npm_config_loglevel;
     const npm = async (args: string[]) => {
       const ran = await exec('npm', args, { env }).catch((error: { stdout: string; code: number }) => error);
       // Everything on stdout is the one JSON document, as `| jq .` reads it.

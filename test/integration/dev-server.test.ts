@@ -343,13 +343,24 @@ describe('the dev server stopping', () => {
 });
 
 describe('the dev server against web pages and bursts', () => {
-  it('refuses a body-less POST without Content-Type (a CORS simple request), starting nothing', async () => {
+  it('runs the defaults for a body-less POST without Content-Type, and refuses the same POST from another origin, starting nothing', async () => {
     const before = harness.picsum.requests.length;
-    const response = await request(`${server.url}/batches`, { method: 'POST' });
-
-    expect(response.statusCode).toBe(415);
-    await response.body.dump();
+    const foreign = await request(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { origin: 'https://example.com' },
+    });
+    expect(foreign.statusCode).toBe(403);
+    await foreign.body.dump();
     expect(harness.picsum.requests.length).toBe(before);
+
+    // The default count, 15, is over this server's SYNC_MAX_COUNT: accepted, then done.
+    const response = await request(`${server.url}/batches`, { method: 'POST' });
+    expect(response.statusCode).toBe(202);
+    const { statusUrl } = (await response.body.json()) as { statusUrl: string };
+    await expect
+      .poll(async () => (await call('GET', statusUrl)).json.status, { timeout: 10_000, interval: 50 })
+      .toBe('done');
+    expect((await call('GET', statusUrl)).json.result).toMatchObject({ requested: 15, succeeded: 15 });
   });
 
   it('refuses a foreign Host (DNS rebinding) and a cross-origin request, and serves its own origin', async () => {

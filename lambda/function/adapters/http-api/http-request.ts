@@ -25,15 +25,16 @@ export function readJsonBody(event: APIGatewayProxyEvent): unknown {
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
     throw new RequestError(`Request body is over ${MAX_BODY_BYTES} bytes`, { code: 'BODY_TOO_LARGE' });
   }
+  // No body is the empty request: every field its default (the OpenAPI document marks the body
+  // optional). Web pages cannot send one unasked: the deployed API takes only SigV4-signed calls,
+  // and the dev server refuses any Origin but its own.
+  if (text.trim() === '') return {};
   const contentType = header(event, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  // A body-less POST needs the type too: without one it is a CORS "simple request", which any web
-  // page open in a browser may send (to the dev server on localhost, say) without asking first.
   if (contentType !== 'application/json') {
     throw new RequestError(`Expected Content-Type application/json, got ${JSON.stringify(contentType ?? '')}`, {
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });
   }
-  if (text.trim() === '') return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
