@@ -2,7 +2,7 @@
  * `npm run bench`: picsum-batch against the network's floor and its peers, all on loopback.
  *   npm run bench                 every scenario (about 30 minutes on 2 cores)
  *   npm run bench -- cold large   only the named scenarios: first, sweep, near, wide, large, cold,
- *                                 catalog, tutorial, memory, unsized, coldstart, cpu
+ *                                 catalog, tutorial, memory, unsized, coldstart, cpu, page
  * picsum-batch asks for N different photos (`distinct`) wherever it is compared with contenders that
  * download N images; the catalog scenario alone runs plain random batches, where photos repeat.
  * Servers (offline picsum with latency per hop, the embedded S3) and every contender run in processes of
@@ -31,6 +31,7 @@ import {
   withServers,
 } from './measure.js';
 import { startRss } from './memory.js';
+import { pageLoad } from './page-load.js';
 
 const only = new Set(process.argv.slice(2));
 const wanted = (name: string) => only.size === 0 || only.has(name);
@@ -336,6 +337,25 @@ async function main() {
     console.log(
       `  (reported) bundle ${fmt(cold.bundleBytes / 1e6, 2)} MB in all, ${fmt(cold.entryBytes / 1e6, 2)} MB read at every cold start (S3-client-only reference ${fmt(cold.referenceBytes / 1e6, 2)} MB); import ${fmt(cold.importMs)} ms (reference ${fmt(cold.referenceImportMs)} ms) on Node ${cold.node}, medians of 15 alternating`,
     );
+  }
+
+  if (wanted('page')) {
+    console.log("\nTarget 7: a batch's view in Chromium, 5,000 images against 100, medians of 7 loads");
+    const loads = await pageLoad([100, 5000]);
+    results.pageLoad = loads;
+    for (const size of loads.sizes) {
+      console.log(
+        `  ${size.count} images: load event at ${fmt(size.loadMs)} ms, ${fmt(size.htmlBytes / 1e3)} kB of HTML`,
+      );
+    }
+    const [small, large] = loads.sizes;
+    if (small && large) {
+      verdict(
+        '7 view of 5,000 images <= 1.5 x view of 100',
+        large.loadMs <= 1.5 * small.loadMs,
+        `${fmt(large.loadMs / small.loadMs, 2)} x (${fmt(large.loadMs)} vs ${fmt(small.loadMs)} ms)`,
+      );
+    }
   }
 
   if (wanted('cpu')) {

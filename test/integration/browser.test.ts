@@ -1,6 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,19 +14,8 @@ import type { BatchResult, Manifest } from '../../lambda/function/contracts/resu
 import { BatchRecords } from '../../lambda/function/orchestration/batch-records.js';
 import { writeBatchFolder } from '../../lambda/local/batch-folder.js';
 import { startDevServer } from '../../lambda/local/dev-server.js';
+import { chromiumPath } from '../support/chromium.js';
 import { type Harness, startHarness } from '../support/harness.js';
-
-/** Debian's chromium (`.ci/run` installs it when missing); never a downloaded browser. */
-function chromiumPath(): string | undefined {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser'])
-    if (existsSync(candidate)) return candidate;
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const executablePath = chromiumPath();
 // In CI a missing browser is a failure (the suite must run); on a laptop without it, a skip that says so.
