@@ -77,6 +77,29 @@ describe('the dev server pages', () => {
   });
 });
 
+describe("a large batch's view", () => {
+  it('lists a page of its items at a time (?page=N), each page linking the next, and answers 404 for a page it does not have', async () => {
+    const call = await devServer();
+    // Over the default SYNC_MAX_COUNT (100): it runs on the local engine.
+    const batch = JSON.parse((await call('/batches', { method: 'POST', body: { count: 150, width: 8 } })).text);
+    await expect
+      .poll(async () => JSON.parse((await call(`/batches/${batch.batchId}`)).text).status, { timeout: 20_000 })
+      .toBe('done');
+    const view = `/batches/${batch.batchId}/view`;
+    const images = (text: string) => [...text.matchAll(/<img src="[^"]+"/g)].length;
+
+    const first = await call(view);
+    const second = await call(`${view}?page=2`);
+
+    expect([first.status, images(first.text)]).toEqual([200, 100]);
+    expect(first.text).toContain(`<a href="${view}?page=2#images" rel="next">Next</a>`);
+    expect([second.status, images(second.text)]).toEqual([200, 50]);
+    expect(second.text).toContain('<tr id="item-149">');
+    expect(second.text).toContain('Items 101–150 of 150 (page 2 of 2)');
+    for (const page of ['3', '0', 'x', '-1']) expect((await call(`${view}?page=${page}`)).status).toBe(404);
+  });
+});
+
 describe("a batch's objects on the dev server's origin", () => {
   it('serves only what a batch writes, each as its own type, never sniffed, never running script', async () => {
     const call = await devServer();

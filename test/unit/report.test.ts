@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/function/contracts/config.js';
 import { parseRequest } from '../../lambda/function/contracts/request.js';
 import type { BatchResult, ItemOutcome, Manifest } from '../../lambda/function/contracts/result.js';
-import { MAX_REPORT_ROWS, renderReport, sampled } from '../../lambda/function/report/batch-report.js';
+import {
+  MAX_WATERFALL_ROWS,
+  REPORT_PAGE_SIZE,
+  renderReport,
+  sampled,
+} from '../../lambda/function/report/batch-report.js';
 
 const stored = (index: number, extra: Partial<ItemOutcome> = {}): ItemOutcome =>
   ({
@@ -168,15 +173,49 @@ describe('renderReport', () => {
     expect(html).toContain('HTTP 503 &lt;script&gt;');
   });
 
-  it('samples a batch larger than MAX_REPORT_ROWS, and says so', () => {
-    const many = Array.from({ length: 5000 }, (_, index) => stored(index));
+  it('samples the waterfall of a batch larger than MAX_WATERFALL_ROWS, and says so, counting every item in flight', () => {
+    const many = Array.from({ length: 5000 }, (_, index) =>
+      stored(index, { startMs: 0, downloadedMs: 30, storedMs: 40 }),
+    );
     const large = renderReport(manifestOf(many), options);
-    expect(count(large, /<g class="row"/g)).toBe(MAX_REPORT_ROWS);
-    expect(large).toContain('5000 items: every 2.5th is drawn (2000)');
+    expect(count(large, /<g class="row"/g)).toBe(MAX_WATERFALL_ROWS);
+    expect(large).toContain('5000 items: every 10.0th is drawn (500)');
     expect(
       sampled(many)
         .map((item) => item.index)
         .slice(0, 3),
-    ).toEqual([0, 2, 5]);
+    ).toEqual([0, 10, 20]);
+    // All 5,000 download at once: the strip counts them all, not the 500 rows drawn.
+    expect(/class="downloads" data-limit="4" data-most="(\d+)"/.exec(large)?.[1]).toBe('5000');
+  });
+
+  it('lists one page of items, the summary and waterfall before them, and links the pages around it', () => {
+    const many = Array.from({ length: 250 }, (_, index) => stored(index));
+    const href = (page: number) => `?page=${page}`;
+    const second = renderReport(manifestOf(many), { ...options, page: { number: 2, href } });
+
+    expect(count(second, /<ul class="grid"><li>|<\/li><li>/g)).toBe(REPORT_PAGE_SIZE);
+    expect(count(second, /<tr id="item-/g)).toBe(REPORT_PAGE_SIZE);
+    expect(second).toContain('<tr id="item-100">');
+    expect(second).toContain('<tr id="item-199">');
+    expect(second).not.toContain('<tr id="item-200">');
+    expect(second).toContain('Items 101–200 of 250 (page 2 of 3)');
+    expect(second).toContain('<a href="?page=1" rel="prev">Previous</a> <a href="?page=3" rel="next">Next</a>');
+    const order = ['data-fact="stored"', 'class="waterfall"', 'class="histogram"', 'class="grid"', '<tr id="item-'];
+    const at = order.map((marker) => second.indexOf(marker));
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(at.every((position) => position >= 0)).toBe(true);
+
+    const last = renderReport(manifestOf(many), { ...options, page: { number: 3, href } });
+    expect(count(last, /<tr id="item-/g)).toBe(50);
+    expect(last).not.toContain('rel="next"');
+    // A static report (no pages to link): the first page, and where every item is.
+    const report = renderReport(manifestOf(many), options);
+    expect(count(report, /<tr id="item-/g)).toBe(REPORT_PAGE_SIZE);
+    expect(report).toContain(
+      'Items 1–100 of 250 (page 1 of 3). <a href="#manifest">manifest.json</a> lists every item.',
+    );
+    // A batch that fits one page has no pager.
+    expect(html).not.toContain('page 1 of');
   });
 });

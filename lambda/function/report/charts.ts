@@ -70,10 +70,16 @@ function inFlightStrip(
  * One row per item of one run: waiting for a slot (from the run's start), downloading, writing (a
  * failed item: its time until it failed), a red mark per retry. Above them, downloads in flight
  * against the run's concurrency, and writes in flight against its upload slots (as many: a body
- * takes one once its headers are in and keeps it until S3 has it), each on its own scale.
+ * takes one once its headers are in and keeps it until S3 has it), each on its own scale. The
+ * counts are of `inFlight` (every item of the run) where `items` are a sample of them.
  */
-export function waterfallSvg(items: readonly ItemOutcome[], concurrency: number): string {
-  const extent = Math.max(1, ...items.map(endOf));
+export function waterfallSvg(
+  items: readonly ItemOutcome[],
+  concurrency: number,
+  inFlight: readonly ItemOutcome[] = items,
+): string {
+  // (A loop, not Math.max(...): a run may have 100,000 items, too many arguments for one call.)
+  const extent = inFlight.reduce((most, item) => Math.max(most, endOf(item)), 1);
   const x = (ms: number) => GUTTER + (ms / extent) * PLOT;
   const rowHeight = items.length <= 100 ? 12 : items.length <= 500 ? 4 : 2;
   const strip = 60;
@@ -112,7 +118,7 @@ export function waterfallSvg(items: readonly ItemOutcome[], concurrency: number)
     })
     .join('');
   const downloads = inFlightStrip(
-    items,
+    inFlight,
     downloading,
     { extent, x, top: 0, height: strip },
     {
@@ -123,7 +129,7 @@ export function waterfallSvg(items: readonly ItemOutcome[], concurrency: number)
     },
   );
   const writes = inFlightStrip(
-    items,
+    inFlight,
     writing,
     { extent, x, top: strip + 10, height: strip },
     { name: 'writes in flight', className: 'writes', limit: concurrency, limitText: `upload slots ${concurrency}` },

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseBatchId } from '../../function/contracts/request.js';
-import { renderReport } from '../../function/report/batch-report.js';
+import { pagesOf, renderReport } from '../../function/report/batch-report.js';
 import { escapeHtml as e } from '../../function/report/html.js';
 import { sourceName } from '../../function/report/source-name.js';
 import { batchPrefix, nameInBatch } from '../../function/storage/keys.js';
@@ -20,9 +20,15 @@ const page = (title: string, body: string, refresh = false) =>
 
 /**
  * `GET /batches/{batchId}` as HTML (or `/batches/{batchId}/view`): the batch's view once it has a
- * manifest (the report, images from this server), a page that refreshes itself while it runs.
+ * manifest (the report, images from this server, `?page=N` of its items), a page that refreshes
+ * itself while it runs.
  */
-export async function batchView(rawId: string, res: ServerResponse, options: Options): Promise<void> {
+export async function batchView(
+  rawId: string,
+  res: ServerResponse,
+  options: Options,
+  rawPage: string | null = null,
+): Promise<void> {
   const batchId = parseBatchId(rawId);
   const status = await options.batches.status(batchId);
   if (!status) return html(res, 404, page('No such batch', `<h1>No batch ${e(batchId)}</h1>`));
@@ -45,9 +51,16 @@ export async function batchView(rawId: string, res: ServerResponse, options: Opt
       page(`Batch ${batchId}`, `<h1>Batch <code>${e(batchId)}</code> has no manifest</h1><p>${e(why)}</p>`),
     );
   }
+  // `?page=N` pages through the items; anything but a page the batch has is not found.
+  const number = rawPage === null ? 1 : /^[1-9]\d{0,5}$/.test(rawPage) ? Number(rawPage) : 0;
+  if (number < 1 || number > pagesOf(manifest.items.length)) {
+    const body = `<h1>Batch <code>${e(batchId)}</code> has no page ${e(rawPage ?? '')}</h1><p><a href="/batches/${e(batchId)}/view">Its first page</a></p>`;
+    return html(res, 404, page('No such page', body));
+  }
   const report = renderReport(manifest, {
     imageHref: (key) => `/batches/${batchId}/objects/${encodeURIComponent(nameInBatch(key))}`,
     manifestHref: `/batches/${batchId}/objects/manifest.json`,
+    page: { number, href: (to) => `/batches/${batchId}/view?page=${to}#images` },
   });
   // Unfinished items: a button that retries them (the page script posts to the retry route and
   // follows the run), when this server can run it. A batch keeps to its source: from another one

@@ -31,7 +31,8 @@ const wantsHtml = (req: IncomingMessage) => /^\s*text\/html/.test(req.headers.ac
  */
 export async function servePage(req: IncomingMessage, res: ServerResponse, runtime: LocalRuntime): Promise<boolean> {
   if (req.method !== 'GET') return false;
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
   const options = runtime;
   if (path === '/') {
     // The listing first: a head sent before it could fail would leave no way to answer.
@@ -61,7 +62,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse, runti
     res.end('The path is not valid percent-encoding');
     return true;
   }
-  if (view) await batchView(batchId, res, options);
+  if (view) await batchView(batchId, res, options, url.searchParams.get('page'));
   else await batchObject(batchId, name ?? '', res, options);
   return true;
 }
