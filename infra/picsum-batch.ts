@@ -31,6 +31,7 @@ type TypedSettings =
   | 'expireDays'
   | 'scheduleExpression'
   | 'healDelaySeconds'
+  | 'linkExpirySeconds'
   | 'auth';
 
 /**
@@ -57,6 +58,8 @@ export type PicsumBatchProps = Partial<Omit<StackSettings, TypedSettings>> & {
   schedule?: ScheduleExpression;
   /** How long after a scheduled batch ends with failed items before they are retried once; zero: never. @default Duration.minutes(15) */
   healDelay?: Duration;
+  /** How long the presigned URLs the API answers a finished batch with stay valid (1 minute to 7 days). @default Duration.hours(1) */
+  linkExpiry?: Duration;
   /**
    * Who may call the API: `IAM` (SigV4-signed calls of principals allowed execute-api:Invoke, see
    * grantInvoke) or `NONE` (anyone with the URL: a throwaway stack only). @default AuthorizationType.IAM
@@ -66,7 +69,8 @@ export type PicsumBatchProps = Partial<Omit<StackSettings, TypedSettings>> & {
 
 /** The props in the settings' own terms, checked by the same rules as the app's context. */
 function settingsOf(props: Omit<PicsumBatchProps, 'bucket' | 'eventBus' | 'alarmTopic'>): StackSettings {
-  const { memorySize, timeout, logRetention, imageExpiry, schedule, healDelay, authorizationType, ...rest } = props;
+  const { memorySize, timeout, logRetention, imageExpiry, schedule, healDelay, linkExpiry, authorizationType, ...rest } =
+    props;
   const typed: Partial<Record<TypedSettings, unknown>> = {
     memoryMb: memorySize?.toMebibytes(),
     timeoutSeconds: timeout?.toSeconds(),
@@ -74,6 +78,7 @@ function settingsOf(props: Omit<PicsumBatchProps, 'bucket' | 'eventBus' | 'alarm
     expireDays: imageExpiry?.toDays(),
     scheduleExpression: schedule?.expressionString,
     healDelaySeconds: healDelay?.toSeconds(),
+    linkExpirySeconds: linkExpiry?.toSeconds(),
     auth: authorizationType === undefined ? undefined : authorizationType === AuthorizationType.NONE ? 'none' : 'iam',
   };
   const given: Record<string, unknown> = { ...rest, ...typed };
@@ -89,6 +94,7 @@ export function propsOf(settings: StackSettings): PicsumBatchProps {
     expireDays,
     scheduleExpression,
     healDelaySeconds,
+    linkExpirySeconds,
     auth,
     ...rest
   } = settings;
@@ -100,6 +106,7 @@ export function propsOf(settings: StackSettings): PicsumBatchProps {
     imageExpiry: Duration.days(expireDays),
     schedule: ScheduleExpression.expression(scheduleExpression),
     healDelay: Duration.seconds(healDelaySeconds),
+    linkExpiry: Duration.seconds(linkExpirySeconds),
     authorizationType: auth === 'none' ? AuthorizationType.NONE : AuthorizationType.IAM,
   };
 }

@@ -27,6 +27,8 @@ export type StackSettings = {
   mapConcurrency: number;
   /** Requests in flight on picsum across all chunks of one batch. */
   sourceMaxConcurrency: number;
+  /** How long the presigned URLs of the API's `links` stay valid. */
+  linkExpirySeconds: number;
   /** Share of chunks that may fail before the map (and the execution) fails. */
   toleratedChunkFailurePercent: number;
   scheduleEnabled: boolean;
@@ -137,6 +139,7 @@ export function readSettings(context: Context): StackSettings {
     chunkSize: limits.chunkSize,
     mapConcurrency: limits.mapMaxConcurrency,
     sourceMaxConcurrency: limits.sourceMaxConcurrency,
+    linkExpirySeconds: limits.linkExpirySeconds,
     toleratedChunkFailurePercent: integer(context, 'toleratedChunkFailurePercent', 10, 0, 100),
     scheduleEnabled: flag(context, 'scheduleEnabled', true),
     scheduleExpression: String(context('scheduleExpression') ?? 'rate(1 day)'),

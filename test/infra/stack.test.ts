@@ -28,6 +28,7 @@ beforeAll(() => {
     timeoutSeconds: '600',
     reservedConcurrency: '5',
     mapConcurrency: '2',
+    linkExpirySeconds: '600',
     chunkSize: '250',
     toleratedChunkFailurePercent: '0',
     throttleRate: '3',
@@ -159,13 +160,20 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('takes memory, timeout and reserved concurrency from context', () => {
+  it("takes memory, timeout, reserved concurrency, limits and the links' lifetime from context", () => {
     custom.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       MemorySize: 2048,
       Timeout: 600,
       ReservedConcurrentExecutions: 5,
-      Environment: { Variables: Match.objectLike({ MAX_COUNT: '500', CHUNK_SIZE: '250', MAP_MAX_CONCURRENCY: '2' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_COUNT: '500',
+          CHUNK_SIZE: '250',
+          MAP_MAX_CONCURRENCY: '2',
+          LINK_EXPIRY_S: '600',
+        }),
+      },
     });
   });
 

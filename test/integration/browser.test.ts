@@ -198,6 +198,24 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     }
   }, 60_000);
 
+  it("opens a finished batch's presigned report link, with its images and manifest, with no credentials", async () => {
+    const response = await fetch(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 4, width: 40 }),
+    });
+    const { links } = (await response.json()) as BatchResult;
+    const page = await browser.newPage();
+    await page.goto(links?.report ?? 'about:blank');
+    await page.waitForFunction(ALL_IMAGES_LOADED);
+
+    const widths = await page.$$eval('img', (images) => images.map((image) => image.naturalWidth));
+    expect(widths).toEqual([40, 40, 40, 40]);
+    await page.click('#manifest');
+    expect(JSON.parse((await page.textContent('body')) ?? '')).toMatchObject({ batchId: expect.any(String) });
+    await page.close();
+  }, 60_000);
+
   it('gives a page on another origin no way in: no form upload to the embedded S3, no HTML served as the dev server, no batch started', async () => {
     // A batch to plant beside, then the attacker's page on another loopback port.
     const planted = (await (

@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { devServers } from '../support/dev-servers.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, sha256, startHarness } from '../support/harness.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -74,6 +74,53 @@ describe('the dev server pages', () => {
     expect((await call(`/batches/${batch.batchId}/objects/manifest.json`)).type).toBe('application/json');
     expect((await call('/batches/20260101T000000Z-00000000/view')).status).toBe(404);
     expect((await call(`/batches/${batch.batchId}/objects/..%2Fsecret`)).status).toBe(404);
+  });
+});
+
+describe('links a caller opens without credentials', () => {
+  it('answers a finished batch with presigned URLs of its manifest and its page, whose images open too', async () => {
+    harness = await startHarness({ env: { LINK_EXPIRY_S: '900' } });
+    const server = await servers.start(harness);
+    const api = async (path: string, init: RequestInit = {}) => (await fetch(`${server.url}${path}`, init)).json();
+    const ran = await api('/batches', {
+      method: 'POST',
+      body: JSON.stringify({ count: 3, width: 16 }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const status = await api(`/batches/${ran.batchId}`);
+    const manifest = JSON.parse((await harness.object(ran.manifestKey)).bytes.toString());
+
+    // The 200 of the batch and its status both carry links, as the result's `links` (never the manifest's).
+    expect(Object.keys(ran.links)).toEqual(['manifest', 'report', 'expiresAt']);
+    expect(Object.keys(status.result.links)).toEqual(['manifest', 'report', 'expiresAt']);
+    expect(manifest.result.links).toBeUndefined();
+    const { links } = status.result;
+    expect(new URL(links.manifest).searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(
+      Date.parse(links.expiresAt) -
+        Date.parse(
+          new URL(links.manifest).searchParams
+            .get('X-Amz-Date')
+            ?.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z') ?? '',
+        ),
+    ).toBe(900_000);
+    // Plain GETs, no credentials: what a browser or curl does with them.
+    expect(await (await fetch(links.manifest)).json()).toEqual(manifest);
+    const page = await fetch(links.report);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    const images = [...html.matchAll(/<img src="([^"]+)"/g)].map((match) => (match[1] ?? '').replaceAll('&amp;', '&'));
+    expect(images).toHaveLength(3);
+    for (const [i, url] of images.entries()) {
+      const image = await fetch(url);
+      expect(image.status).toBe(200);
+      const item = manifest.items[i];
+      expect(sha256(Buffer.from(await image.arrayBuffer()))).toBe(item.sha256);
+    }
+    // The same object without the signature is refused: the bucket stays private.
+    const unsigned = new URL(links.manifest);
+    unsigned.search = '';
+    expect((await fetch(unsigned)).status).toBe(403);
   });
 });
 

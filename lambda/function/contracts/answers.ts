@@ -69,6 +69,20 @@ export const batchResult = z.object({
   /** Each run: the first, then every retry, with its own start, time and item count. */
   runs: z.optional(z.array(runTime)),
   catalog: z.optional(catalogUse),
+  /** The API's answers only (not the manifest, not `--json`): short-lived URLs that open the batch without credentials. */
+  links: z.optional(
+    about(
+      z.object({
+        manifest: about(z.url(), 'a presigned GET URL of manifest.json'),
+        report: about(
+          z.url(),
+          "a presigned GET URL of the batch's page, its first images linked by presigned URLs too",
+        ),
+        expiresAt: about(time, 'when these URLs (and the image URLs in the page) stop working'),
+      }),
+      "the API's answers only: presigned URLs that open the batch without credentials, for LINK_EXPIRY_S",
+    ),
+  ),
 });
 
 /**

@@ -57,6 +57,8 @@ export type Config = Readonly<{
   retryMaxMs: number;
   /** The longest Retry-After we wait for; longer ones fail the item. */
   maxRetryAfterMs: number;
+  /** How long the presigned URLs an answer links a finished batch with (`links`) stay valid. */
+  linkExpirySeconds: number;
 }>;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -84,7 +86,7 @@ export const integerVar = (env: Env, name: string, fallback: number, min: number
 /** The limits a deployment chooses: the stack passes them to the function's environment. */
 export type Limits = Pick<
   Config,
-  'maxCount' | 'syncMaxCount' | 'chunkSize' | 'mapMaxConcurrency' | 'sourceMaxConcurrency'
+  'maxCount' | 'syncMaxCount' | 'chunkSize' | 'mapMaxConcurrency' | 'sourceMaxConcurrency' | 'linkExpirySeconds'
 >;
 
 /** One limit: its variable in the function's environment, its key in the stack's context (and PicsumBatch's props), its bounds. */
@@ -133,6 +135,15 @@ export const LIMITS: Record<keyof Limits, Limit> = {
     env: 'SOURCE_MAX_CONCURRENCY',
     context: 'sourceMaxConcurrency',
     bounds: ({ mapMaxConcurrency }) => ({ fallback: 128, min: mapMaxConcurrency, max: 100_000 }),
+  },
+  /**
+   * Seconds the presigned URLs of an answer's `links` stay valid: an hour, up to the 7 days SigV4
+   * allows (a URL signed by a Lambda role's session ends with it, if sooner).
+   */
+  linkExpirySeconds: {
+    env: 'LINK_EXPIRY_S',
+    context: 'linkExpirySeconds',
+    bounds: () => ({ fallback: 3600, min: 60, max: 604_800 }),
   },
 };
 

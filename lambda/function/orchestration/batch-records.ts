@@ -9,6 +9,7 @@ import {
   chunkKey,
   idempotencyKey,
   isImageKeyOf,
+  linkedReportKey,
   manifestKey,
   progressKey,
   progressPrefix,
@@ -99,6 +100,11 @@ export class BatchRecords {
 
   putReport(batchId: string, html: string): Promise<void> {
     return putText(this.s3, this.config, reportKey(this.config, batchId), html, 'text/html; charset=utf-8');
+  }
+
+  /** Writes the report whose links are presigned (see BatchService.links). */
+  putLinkedReport(batchId: string, html: string): Promise<void> {
+    return putText(this.s3, this.config, linkedReportKey(this.config, batchId), html, 'text/html; charset=utf-8');
   }
 
   retryClaim(batchId: string, run: number): Promise<RetryClaim | undefined> {

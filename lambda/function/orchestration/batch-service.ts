@@ -4,6 +4,7 @@ import type { BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import type { RunOptions } from '../pipeline/run-items.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
+import { type BatchLinks, batchLinks } from './batch-links.js';
 import { type BatchPage, listBatches } from './batch-list.js';
 import { BatchRecords } from './batch-records.js';
 import { chunkedProgress } from './chunked/progress.js';
@@ -118,6 +119,15 @@ export class BatchService {
       acceptedAt: new Date().toISOString(),
       ...(job.retry ? { retry: job.retry } : {}),
     };
+  }
+
+  /**
+   * Presigned URLs of a finished batch (see batchLinks), from `manifest` or its own read; undefined
+   * when it has no manifest, or nothing here signs URLs.
+   */
+  async links(batchId: string, manifest?: Manifest): Promise<BatchLinks | undefined> {
+    const read = manifest ?? (await this.records.manifest(batchId));
+    return read && batchLinks(read, { config: this.config, deps: this.deps, records: this.records });
   }
 
   /** What the engine knows of an execution; undefined without an engine, or for a name it never started. */

@@ -3,6 +3,7 @@ import { AppError } from '../contracts/errors.js';
 import type { BatchRequest } from '../contracts/request.js';
 import type { PhotoChoice } from '../source/photo-picks.js';
 import type { SourcePool } from '../source/picsum.js';
+import type { UrlSigner } from '../storage/presigned-urls.js';
 import type { S3Sender } from '../storage/s3-client.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { PhotoLedger } from './photo-ledger.js';
@@ -15,7 +16,14 @@ export type ErrorLog = { error(message: string, ...extra: unknown[]): void };
  * Clients shared by every item, created once per process: S3 for records (the SDK retries them) and
  * for images (`transfer`: one attempt a call, the item's own loop retries; see storage/s3-client.ts).
  */
-export type Deps = { s3: S3Sender; transfer: S3Sender; source: SourcePool; log?: ErrorLog };
+export type Deps = {
+  s3: S3Sender;
+  transfer: S3Sender;
+  source: SourcePool;
+  log?: ErrorLog;
+  /** Signs GET URLs of the bucket's objects; without it, answers carry no links. */
+  signUrl?: UrlSigner;
+};
 
 /** Why a run stopped early: its deadline came, or it was cancelled (Ctrl-C, SIGTERM). */
 export class RunStopped extends AppError {

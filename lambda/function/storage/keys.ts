@@ -4,6 +4,7 @@
  *   {batchId}/{index padded}-{picsumId}.{ext}   an image, byte-identical to what the source served
  *   {batchId}/manifest.json                     the request, the result and every item
  *   {batchId}/report.html                       the batch as a page (images, waterfall), self-contained
+ *   {batchId}/linked-report.html                the same with presigned links, rewritten whenever links are given
  *   {batchId}/status.json                       accepted / running / done / failed, for GET
  *   {batchId}/chunks/{n}.json                   a finished chunk of a batch split over Step Functions
  *   {batchId}/progress/{n}.json                 a running chunk's counts
@@ -45,6 +46,10 @@ export const manifestKey = (config: Prefixed, batchId: string): string =>
   `${batchPrefix(config, batchId)}manifest.json`;
 
 export const reportKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}report.html`;
+
+/** report.html with presigned URLs of its images and manifest: a page that opens from its own presigned URL. */
+export const linkedReportKey = (config: Prefixed, batchId: string): string =>
+  `${batchPrefix(config, batchId)}linked-report.html`;
 
 export const statusKey = (config: Prefixed, batchId: string): string => `${batchPrefix(config, batchId)}status.json`;
 

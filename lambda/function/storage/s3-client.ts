@@ -4,6 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { RetryStrategy } from '@smithy/types';
 import { backoffMs } from '../contracts/backoff.js';
 import type { Config } from '../contracts/config.js';
+import { type UrlSigner, urlSigner } from './presigned-urls.js';
 
 /** The narrow slice of S3Client the core uses, so tests can pass any real client. */
 export type S3Sender = Pick<S3Client, 'send'>;
@@ -25,6 +26,8 @@ export type S3Clients = {
    * MAX_ATTEMPTS times inside each of the item's MAX_ATTEMPTS tries.
    */
   transfer: S3Client;
+  /** GET URLs of the bucket's objects, signed with the records client's credentials (see batch-links.ts). */
+  signUrl: UrlSigner;
 };
 
 /**
@@ -58,13 +61,15 @@ export function createS3Clients(config: Config, overrides: Partial<S3ClientConfi
     }),
     ...overrides,
   };
+  const s3 = new S3Client({
+    ...shared,
+    retryStrategy: new ConfiguredRetryStrategy(config.maxAttempts, (attempt) => backoffMs(attempt, config)),
+  });
   return {
-    s3: new S3Client({
-      ...shared,
-      retryStrategy: new ConfiguredRetryStrategy(config.maxAttempts, (attempt) => backoffMs(attempt, config)),
-    }),
+    s3,
     // A strategy that only calls on (rather than maxAttempts: 1) also skips the SDK's retry
     // tokens and its console warning for every failed streamed upload.
     transfer: new S3Client({ ...shared, retryStrategy: SINGLE_ATTEMPT }),
+    signUrl: urlSigner(s3, config.bucket),
   };
 }

@@ -4,6 +4,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { AppError, type ErrorCode, RequestError } from '../../contracts/errors.js';
 import { BATCH_ID_PATTERN, type BatchRequest, parseBatchId, parseRequest } from '../../contracts/request.js';
+import type { BatchResult, Manifest } from '../../contracts/result.js';
 import { type BatchJob, newBatchId } from '../../orchestration/batch.js';
 import { createdAt, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../orchestration/batch-list.js';
 import { LaunchError, type Started } from '../../orchestration/batch-service.js';
@@ -104,7 +105,7 @@ export async function replay(
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
   if ((status.status === 'done' || status.status === 'cancelled') && request.count <= batches.config.syncMaxCount) {
-    return json(200, status.result, headers);
+    return json(200, await linked(status.result, context), headers);
   }
   return acceptedAnswer(batchId, status.status, context, headers);
 }
@@ -129,9 +130,31 @@ export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext
 
 export async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
   parseBatchId(batchId);
-  const status = await context.batches.status(batchId);
+  // The manifest is read once, whether the status or the links need it first.
+  let manifest: Promise<Manifest | undefined> | undefined;
+  const manifestOf = () => {
+    manifest ??= context.batches.records.manifest(batchId);
+    return manifest;
+  };
+  const status = await context.batches.status(batchId, manifestOf);
   if (!status) throw noSuchBatch(batchId);
-  return json(200, status);
+  if (status.status !== 'done' && status.status !== 'cancelled') return json(200, status);
+  return json(200, { ...status, result: await linked(status.result, context, await manifestOf()) });
+}
+
+/**
+ * A finished batch's result as the API answers it: with `links`, presigned URLs of its manifest
+ * and page (BatchService.links). A batch without them (no manifest; a write of the linked page
+ * failed, which is logged) is answered as it is: the result is true without them.
+ */
+export async function linked(result: BatchResult, context: ApiContext, manifest?: Manifest): Promise<BatchResult> {
+  try {
+    const links = await context.batches.links(result.batchId, manifest);
+    return links ? { ...result, links } : result;
+  } catch (error) {
+    context.log.error('Links of a batch could not be made', { batchId: result.batchId, error });
+    return result;
+  }
 }
 
 /**
@@ -178,7 +201,7 @@ export async function retryBatch(
       );
     case 'nothing':
       context.log.info('Retry asked for a batch with nothing unfinished', { batchId });
-      return json(200, retry.result);
+      return json(200, await linked(retry.result, context));
     case 'claimed':
       context.log.info('Retrying batch', { batchId, retry: retry.job.retry });
       return start(retry.job, context, 'repeat the retry to start it');
@@ -290,7 +313,7 @@ export async function start(
   const { succeeded, failed, elapsedMs } = result;
   context.log.info('Batch finished', { batchId, succeeded, failed, elapsedMs });
   context.onResult?.(result);
-  return json(200, result);
+  return json(200, await linked(result, context));
 }
 
 /** A batch that ended without a result: the client learns so, and that a new key runs it afresh. */
