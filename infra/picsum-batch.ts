@@ -69,8 +69,17 @@ export type PicsumBatchProps = Partial<Omit<StackSettings, TypedSettings>> & {
 
 /** The props in the settings' own terms, checked by the same rules as the app's context. */
 function settingsOf(props: Omit<PicsumBatchProps, 'bucket' | 'eventBus' | 'alarmTopic'>): StackSettings {
-  const { memorySize, timeout, logRetention, imageExpiry, schedule, healDelay, linkExpiry, authorizationType, ...rest } =
-    props;
+  const {
+    memorySize,
+    timeout,
+    logRetention,
+    imageExpiry,
+    schedule,
+    healDelay,
+    linkExpiry,
+    authorizationType,
+    ...rest
+  } = props;
   const typed: Partial<Record<TypedSettings, unknown>> = {
     memoryMb: memorySize?.toMebibytes(),
     timeoutSeconds: timeout?.toSeconds(),
