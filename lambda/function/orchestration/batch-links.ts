@@ -26,16 +26,19 @@ export async function batchLinks(
   // In whole seconds, as SigV4 dates are: `expiresAt` is then exactly when the URLs stop working.
   const signing = { expiresIn: config.linkExpirySeconds, signingDate: new Date(Math.floor(Date.now() / 1000) * 1000) };
   const shown = manifest.items.slice(0, REPORT_PAGE_SIZE).flatMap((item) => (item.ok ? [item.key] : []));
-  const imageUrls = new Map(await Promise.all(shown.map(async (key) => [key, await signUrl(key, signing)] as const)));
-  const manifestUrl = await signUrl(manifestKey(config, batchId), signing);
+  const [manifestUrl = '', reportUrl = '', ...imageUrls] = await signUrl(
+    [manifestKey(config, batchId), linkedReportKey(config, batchId), ...shown],
+    signing,
+  );
+  const imageUrlOf = new Map(shown.map((key, i) => [key, imageUrls[i] ?? '']));
   const page = renderReport(manifest, {
-    imageHref: (key) => imageUrls.get(key) ?? nameInBatch(key),
+    imageHref: (key) => imageUrlOf.get(key) ?? nameInBatch(key),
     manifestHref: manifestUrl,
   });
   await records.putLinkedReport(batchId, page);
   return {
     manifest: manifestUrl,
-    report: await signUrl(linkedReportKey(config, batchId), signing),
+    report: reportUrl,
     expiresAt: new Date(signing.signingDate.getTime() + signing.expiresIn * 1000).toISOString(),
   };
 }
