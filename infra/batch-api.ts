@@ -115,6 +115,12 @@ export class BatchApi extends Construct {
       requestValidator: validator,
       requestParameters: { 'method.request.path.batchId': true },
     });
+    // Every object of a batch that has ended; the function refuses a running one (409).
+    batch.addMethod('DELETE', integration, {
+      authorizationType,
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.batchId': true },
+    });
     // The batch's unfinished items again, into the same batch; the function checks the (empty) body.
     const retry = batch.addResource('retry');
     retry.addMethod('POST', integration, {

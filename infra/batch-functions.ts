@@ -48,7 +48,8 @@ export class BatchFunctions extends Construct {
     const make = (
       name: string,
       entry: string,
-      options: Pick<FunctionProps, 'timeout' | 'description'> & Partial<FunctionProps> & { env?: object },
+      options: Pick<FunctionProps, 'timeout' | 'description'> &
+        Partial<FunctionProps> & { env?: object; deletes?: boolean },
     ) => {
       const logGroup = new LogGroup(this, `${name}Logs`, {
         retention: settings.logRetentionDays as RetentionDays,
@@ -66,7 +67,8 @@ export class BatchFunctions extends Construct {
       );
       role.addToPolicy(
         new PolicyStatement({
-          actions: ['s3:PutObject', 's3:GetObject'],
+          // The API's function also deletes batches (DELETE /batches/{batchId}); the workflow's never does.
+          actions: ['s3:PutObject', 's3:GetObject', ...(options.deletes ? ['s3:DeleteObject'] : [])],
           resources: [bucket.arnForObjects(`${settings.keyPrefix}*`)],
         }),
       );
@@ -82,7 +84,7 @@ export class BatchFunctions extends Construct {
       role.addToPolicy(
         new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [props.executionsArn] }),
       );
-      const { env, ...rest } = options;
+      const { env, deletes: _deletes, ...rest } = options;
       return new LambdaFunction(this, name, {
         ...rest,
         code,
@@ -108,6 +110,7 @@ export class BatchFunctions extends Construct {
     };
 
     this.api = make('Api', 'api', {
+      deletes: true,
       timeout: Duration.seconds(API_TIMEOUT_SECONDS),
       description: "picsum-batch: answers the HTTPS API's requests",
     });

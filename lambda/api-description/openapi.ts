@@ -100,6 +100,18 @@ export function openApiDocument(limits: RequestLimits): JsonSchema {
           parameters: [batchIdParameter],
           responses: { '200': { description: 'The batch', content: jsonOf(ref('BatchStatus')) }, ...errors },
         },
+        delete: {
+          operationId: 'deleteBatch',
+          summary: 'Delete every object of a batch that has ended; 409 while it runs. Idempotent',
+          parameters: [batchIdParameter],
+          responses: {
+            '200': {
+              description: 'What was removed (nothing, when it was gone already)',
+              content: jsonOf(ref('BatchDeleted')),
+            },
+            ...errors,
+          },
+        },
       },
       '/batches/{batchId}/retry': {
         post: {

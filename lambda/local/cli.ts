@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { integerVar, loadConfig } from '../function/contracts/config.js';
 import { messageOf, RequestError } from '../function/contracts/errors.js';
@@ -13,7 +14,7 @@ import { EXIT_CODES, exitCodeOf } from './exit-codes.js';
 import { type CliOptions, parseFlags, USAGE } from './flags.js';
 import { progressReporter } from './progress.js';
 import { DATA_DIRECTORY, type LocalRuntime, runOnEngine, startLocalRuntime } from './setup.js';
-import { batchTable, sourceOption, summarize } from './summary.js';
+import { batchTable, deletedText, sourceOption, summarize } from './summary.js';
 
 /** Locally there is no Lambda clock: allow as long as Lambda's own maximum, unless told otherwise. */
 const localBudgetMs = (env: NodeJS.ProcessEnv) => integerVar(env, 'LOCAL_TIME_BUDGET_MS', 15 * 60_000, 1, 86_400_000);
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     if (!options.json) process.stderr.write(`${line}\n`);
   };
   if (options.list) return listHere(options);
+  if (options.delete !== undefined) return deleteHere(options.delete, options.json);
   // Validate before starting any server: a typo should cost nothing.
   const budgetMs = localBudgetMs(process.env);
   const retryOf = options.retry === undefined ? undefined : parseBatchId(options.retry, '--retry');
@@ -120,6 +122,35 @@ async function listHere(options: CliOptions): Promise<number> {
   try {
     const page = await runtime.batches.list(cursor === undefined ? {} : { cursor });
     process.stdout.write(`${options.json ? JSON.stringify(page) : batchTable(page)}\n`);
+    return EXIT_CODES.stored;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/**
+ * `--delete BATCH_ID`: every object of a batch that has ended, as `DELETE /batches/{batchId}` does,
+ * and its copy beside the embedded S3's data (`.data/batches/{batchId}`). A batch gone already is
+ * deleted again, removing nothing; one that may still run is refused (exit 1), deleting nothing.
+ */
+async function deleteHere(rawId: string, json: boolean): Promise<number> {
+  const batchId = parseBatchId(rawId, '--delete');
+  const runtime = await startLocalRuntime({ storageOnly: true });
+  try {
+    const outcome = await runtime.batches.delete(batchId);
+    if ('running' in outcome) {
+      process.stderr.write(
+        `picsum-batch: batch ${batchId} is ${outcome.running.status}; delete it once it has ended\n`,
+      );
+      return EXIT_CODES.error;
+    }
+    const copy = runtime.dataDirectory && join(dirname(runtime.dataDirectory), 'batches', batchId);
+    const hadCopy = copy !== undefined && existsSync(copy);
+    if (copy) await rm(copy, { recursive: true, force: true });
+    const answer = { batchId, status: 'deleted', deleted: outcome.deleted };
+    process.stdout.write(
+      `${json ? JSON.stringify(answer) : deletedText(answer.deleted, `s3://${runtime.config.bucket}/${batchPrefix(runtime.config, batchId)}`, hadCopy ? copy : undefined)}\n`,
+    );
     return EXIT_CODES.stored;
   } finally {
     await runtime.close();

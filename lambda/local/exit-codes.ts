@@ -7,7 +7,7 @@ import type { BatchResult } from '../function/contracts/result.js';
 export const EXIT_CODES = {
   /** Every item is stored. */
   stored: 0,
-  /** Nothing could run: a bucket or source that cannot be used, a batch that cannot be retried. */
+  /** Nothing could run: a bucket or source that cannot be used, a batch that cannot be retried or deleted. */
   error: 1,
   /** A bad flag or request: nothing was started. */
   usage: 2,
@@ -30,7 +30,7 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT_CODES, string>> = 
   usage:
     'a bad flag or request (one line naming it, `did you mean --count?` or `--source picsum?` for a typo); nothing started',
   error:
-    "nothing could run: an unusable variable or bucket, a source that can't be reached (however it was named), a batch that cannot be retried (or whose manifest does not check out); nothing recorded",
+    "nothing could run: an unusable variable or bucket, a source that can't be reached (however it was named), a batch that cannot be retried (or whose manifest does not check out) or deleted (it runs); nothing recorded",
   cancelled: 'cancelled with Ctrl-C or SIGTERM',
 };
 

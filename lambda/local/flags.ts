@@ -18,6 +18,8 @@ export type CliOptions = {
   retry: string | undefined;
   /** `npm start` only: list the bucket's batches, newest first, a page from `cursor` on. */
   list: boolean;
+  /** `npm start` only: the batch to delete, every object of it. */
+  delete: string | undefined;
   cursor: string | undefined;
   /** `npm start` only: the folder that receives each batch's own folder of images, manifest and report. */
   out: string | undefined;
@@ -29,6 +31,7 @@ const NUMERIC = new Set(['count', 'concurrency', 'width', 'height', 'blur']);
 const ONLY_FOR = {
   source: 'start',
   out: 'start',
+  delete: 'start',
   url: 'invoke',
   region: 'invoke',
   'idempotency-key': 'invoke',
@@ -56,6 +59,7 @@ ${REQUEST_USAGE}
   --out DIR            copy the batch into DIR/BATCH_ID/: its images, manifest.json and report.html
                        (default with the embedded S3: .data/batches)
   --list               the bucket's batches, newest first (20; --cursor C for the page after)
+  --delete BATCH_ID    delete every object of a batch that has ended (and its copy under .data/batches)
 
 ${EXIT_USAGE}`;
 
@@ -88,6 +92,7 @@ const OPTIONS = {
   out: { type: 'string' },
   list: { type: 'boolean' },
   cursor: { type: 'string' },
+  delete: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -144,6 +149,13 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     const flag = requestFlag ?? 'retry';
     throw new RequestError(`--list runs no batch; --${flag} cannot go with it`, { code: 'INVALID_FLAG', field: flag });
   }
+  if (values.delete !== undefined && (requestFlag !== undefined || values.retry !== undefined || values.list)) {
+    const flag = requestFlag ?? (values.retry !== undefined ? 'retry' : 'list');
+    throw new RequestError(`--delete runs no batch; --${flag} cannot go with it`, {
+      code: 'INVALID_FLAG',
+      field: flag,
+    });
+  }
   if (values.retry !== undefined && requestFlag !== undefined) {
     throw new RequestError(`--retry runs the batch's own request; --${requestFlag} cannot go with it`, {
       code: 'INVALID_FLAG',
@@ -163,6 +175,7 @@ export function parseFlags(argv: string[], command: 'start' | 'invoke' = 'start'
     out: values.out,
     list: values.list ?? false,
     cursor: values.cursor,
+    delete: values.delete,
   };
 }
 

@@ -141,3 +141,16 @@ export function batchTable(page: BatchPage): string {
   if (page.next) lines.push(`More: npm start -- --list --cursor ${page.next}`);
   return lines.join('\n');
 }
+
+/** What `--delete` removed, as a line: its objects by kind and size, where they were, and the local copy. */
+export function deletedText(
+  deleted: { images: number; documents: number; bytes: number },
+  where: string,
+  copy: string | undefined,
+): string {
+  const what =
+    deleted.images + deleted.documents === 0
+      ? `Nothing left to delete under ${where}`
+      : `Deleted ${deleted.images} image(s) and ${deleted.documents} other object(s) (${byteSize(deleted.bytes)}) under ${where}`;
+  return `${what}${copy ? `; removed the copy ${copy}` : ''}.`;
+}

@@ -200,6 +200,21 @@ describe('the functions', () => {
     expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['images/*'] } });
   });
 
+  it("lets the API's function alone delete, and only objects under the key prefix (DELETE /batches/{batchId})", () => {
+    const statements = functionRoleStatements(template, 'Api');
+    const s3Actions = statements.flatMap(actionsOf).filter((action) => action.startsWith('s3:'));
+    expect(s3Actions.sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    const deletes = statements.find((s) => actionsOf(s).includes('s3:DeleteObject'));
+    expect(deletes?.Resource).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^BatchesStorageImages/), 'Arn'] }, '/images/*']],
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'DELETE',
+      AuthorizationType: 'AWS_IAM',
+      ResourceId: { Ref: Match.stringLikeRegexp('batchId') },
+    });
+  });
+
   it('grants "*" resources only for X-Ray, which has no resource-level permissions', () => {
     const wide = functionRoleStatements(template).filter((s) => s.Resource === '*');
     expect(wide.flatMap(actionsOf).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
@@ -226,10 +241,10 @@ describe('the functions', () => {
 });
 
 describe('the API', () => {
-  it('is a regional REST API with IAM authorization on its four routes, and on every other method and path, by default', () => {
+  it('is a regional REST API with IAM authorization on its five routes, and on every other method and path, by default', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-    // Four routes, and ANY on /, /{proxy+}, /batches, /batches/{batchId} and its /retry: the function answers 404 and 405.
-    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 9);
+    // Five routes, and ANY on /, /{proxy+}, /batches, /batches/{batchId} and its /retry: the function answers 404 and 405.
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'AWS_IAM' }, 10);
     template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'ANY' }, 5);
     // GET /batches: the listing, its page parameters optional
     template.hasResourceProperties('AWS::ApiGateway::Method', {
@@ -251,7 +266,7 @@ describe('the API', () => {
   });
 
   it('opens only when auth=none is asked for', () => {
-    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 9);
+    custom.template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 10);
   });
 
   it('leaves the body to the function, documenting it with a model that mirrors the request schema', () => {

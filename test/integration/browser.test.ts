@@ -216,6 +216,28 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     await page.close();
   }, 60_000);
 
+  it("deletes a batch from its view's Delete button, once asked, and goes back to the form without it", async () => {
+    const response = await fetch(`${server.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 2, width: 24 }),
+    });
+    const { batchId, prefix } = (await response.json()) as BatchResult;
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/batches/${batchId}/view`);
+    // Dismissed first: nothing is deleted.
+    page.once('dialog', (dialog) => dialog.dismiss());
+    await page.click('#delete');
+    expect((await harness.keys(prefix)).length).toBeGreaterThan(0);
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click('#delete');
+    await page.waitForURL(`${server.url}/`);
+
+    expect(await harness.keys(prefix)).toEqual([]);
+    expect(await page.content()).not.toContain(batchId);
+    await page.close();
+  }, 60_000);
+
   it('gives a page on another origin no way in: no form upload to the embedded S3, no HTML served as the dev server, no batch started', async () => {
     // A batch to plant beside, then the attacker's page on another loopback port.
     const planted = (await (

@@ -214,6 +214,28 @@ describe('npm start', () => {
     expect(verify.json).toMatchObject({ batchId: run.json.batchId });
   });
 
+  it('deletes a batch with --delete: every object of it, what was removed as a line or as JSON, nothing more the second time', async () => {
+    const ran = await start(['--count', '2', '--width', '8', '--source', 'offline', '--json']);
+    const { batchId, prefix } = JSON.parse(ran.stdout);
+    const objects = await harness.keys(prefix);
+
+    const deleted = await start(['--delete', batchId, '--json']);
+    expect(deleted.code).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({
+      batchId,
+      status: 'deleted',
+      deleted: { images: 2, documents: objects.length - 2 },
+    });
+    expect(await harness.keys(prefix)).toEqual([]);
+    const again = await start(['--delete', batchId]);
+    expect([again.code, again.stdout.trim()]).toEqual([
+      0,
+      `Nothing left to delete under s3://${harness.config.bucket}/${prefix}.`,
+    ]);
+    expect((await start(['--delete', batchId, '--count', '3'])).code).toBe(2);
+    expect((await start(['--delete', 'not an id'])).code).toBe(2);
+  });
+
   it('exits 4 when nothing was stored and 3 when some items failed, writing the manifest either way', async () => {
     // A source that answers, and has none of the photos asked for.
     const empty = await startOfflinePicsum({

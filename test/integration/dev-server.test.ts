@@ -192,11 +192,44 @@ describe('the dev server, as API Gateway would call the handler', () => {
     expect(json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('deletes every object of a finished batch, answers what it removed, and deletes it again as nothing', async () => {
+    const ran = await call('POST', '/batches', JSON.stringify({ count: 3, width: 16 }));
+    const { batchId, prefix } = ran.json as BatchResult;
+    await call('GET', `/batches/${batchId}`); // (its links: linked-report.html is one of its objects too)
+    const objects = await harness.keys(prefix);
+    const bytes = (await Promise.all(objects.map((key) => harness.object(key)))).reduce(
+      (sum, object) => sum + object.bytes.length,
+      0,
+    );
+    const other = await call('POST', '/batches', JSON.stringify({ count: 1, width: 16 }));
+
+    const deleted = await call('DELETE', `/batches/${batchId}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.json).toEqual({
+      batchId,
+      status: 'deleted',
+      deleted: { images: 3, documents: objects.length - 3, bytes },
+    });
+    expect(await harness.keys(prefix)).toEqual([]);
+    expect((await call('GET', `/batches/${batchId}`)).status).toBe(404);
+    const listed = (await call('GET', '/batches?limit=100')).json.batches.map(
+      (batch: { batchId: string }) => batch.batchId,
+    );
+    expect(listed).not.toContain(batchId);
+    expect(listed).toContain(other.json.batchId);
+    expect((await harness.keys(other.json.prefix)).length).toBeGreaterThan(1);
+    // Idempotent: deleting it again removes nothing, and says so.
+    const again = await call('DELETE', `/batches/${batchId}`);
+    expect([again.status, again.json.deleted]).toEqual([200, { images: 0, documents: 0, bytes: 0 }]);
+    expect((await call('DELETE', '/batches/no.such')).status).toBe(400);
+  });
+
   it('answers 405 with Allow for a wrong method and 404 for an unknown route', async () => {
     const wrongMethod = await call('DELETE', '/batches');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.allow).toBe('GET, POST');
-    expect((await call('POST', '/batches/abc')).status).toBe(405);
+    const onBatch = await call('POST', '/batches/abc');
+    expect([onBatch.status, onBatch.headers.allow]).toEqual([405, 'GET, DELETE']);
     expect((await call('GET', '/images')).status).toBe(404);
   });
 
@@ -412,6 +445,42 @@ describe('the dev server against web pages and bursts', () => {
       );
       // Each batch it ran ends with its manifest, cancelled; the refused one left nothing at all.
       expect(states.map((state) => state?.status)).toEqual([...Array(ENGINE_LIMIT).fill('cancelled'), undefined]);
+    } finally {
+      await own.close();
+      await slow.close();
+    }
+  });
+
+  it('refuses to delete a batch while it runs (409, nothing removed), and deletes it once it has ended', async () => {
+    const slow = await startHarness({ env: { SYNC_MAX_COUNT: '1' }, picsum: { latencyMs: 30 } });
+    const own = await startDevServer(slow.runtime(), { port: 0, log: { info() {}, error() {} } });
+    const send = async (method: 'POST' | 'GET' | 'DELETE', path: string, body?: object) => {
+      const response = await request(`${own.url}${path}`, {
+        method,
+        ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+      });
+      return {
+        status: response.statusCode,
+        json: (await response.body.json()) as { batchId: string; status: string; result?: unknown },
+      };
+    };
+    try {
+      const accepted = await send('POST', '/batches', { count: 20, concurrency: 1, width: 8 });
+      const { batchId } = accepted.json;
+      await expect.poll(async () => (await slow.keys()).length).toBeGreaterThan(0);
+
+      const refused = await send('DELETE', `/batches/${batchId}`);
+      expect(refused.status).toBe(409);
+      expect(refused.json).toMatchObject({ error: { code: 'BATCH_RUNNING' }, batchId });
+      await expect
+        .poll(async () => (await send('GET', `/batches/${batchId}`)).json.status, { timeout: 20_000 })
+        .toBe('done');
+      expect((await send('GET', `/batches/${batchId}`)).json.result).toMatchObject({ succeeded: 20 });
+
+      const deleted = await send('DELETE', `/batches/${batchId}`);
+      expect(deleted.status).toBe(200);
+      expect(deleted.json).toMatchObject({ status: 'deleted', deleted: { images: 20 } });
+      expect(await slow.keys(`${slow.config.keyPrefix}${batchId}/`)).toEqual([]);
     } finally {
       await own.close();
       await slow.close();

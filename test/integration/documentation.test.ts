@@ -41,7 +41,7 @@ describe('docs/api.md, against the schemas the API is made of', () => {
   it('names every route of the OpenAPI document, and none it does not have', () => {
     const routes = section('## Routes');
     const documented = new Set(
-      [...routes.matchAll(/^\| `(GET|POST) (\/[^`?\s]*)/gm)].map(([, method, path]) => `${method} ${path}`),
+      [...routes.matchAll(/^\| `(GET|POST|DELETE) (\/[^`?\s]*)/gm)].map(([, method, path]) => `${method} ${path}`),
     );
     const document = openApiDocument(loadConfig({ BUCKET_NAME: 'b' })) as {
       paths: Record<string, Record<string, unknown>>;

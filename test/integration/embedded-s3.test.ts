@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -356,6 +357,28 @@ describe('the embedded S3 answers only the project', () => {
     await client.send(new DeleteObjectCommand({ Bucket: 'door', Key: 'gone/soon' }));
     await client.send(new DeleteObjectCommand({ Bucket: 'door', Key: 'gone/soon' }));
     expect(await statusOf(client.send(new GetObjectCommand({ Bucket: 'door', Key: 'gone/soon' })))).toBe(404);
+  });
+
+  it('deletes many objects in one DeleteObjects, key by key: a key never there is deleted, a . segment is refused', async () => {
+    for (const key of ['many/a', 'many/b c', 'many/keep']) {
+      await client.send(new PutObjectCommand({ Bucket: 'door', Key: key, Body: 'x' }));
+    }
+    const answer = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: 'door',
+        Delete: { Objects: [{ Key: 'many/a' }, { Key: 'many/b c' }, { Key: 'many/never' }, { Key: 'many/../keep' }] },
+      }),
+    );
+
+    expect(answer.Deleted?.map((deleted) => deleted.Key)).toEqual(['many/a', 'many/b c', 'many/never']);
+    expect(answer.Errors).toEqual([expect.objectContaining({ Key: 'many/../keep', Code: 'InvalidArgument' })]);
+    const left = await client.send(new ListObjectsV2Command({ Bucket: 'door', Prefix: 'many/' }));
+    expect(left.Contents?.map((object) => object.Key)).toEqual(['many/keep']);
+    // Quiet: only what failed is answered.
+    const quiet = await client.send(
+      new DeleteObjectsCommand({ Bucket: 'door', Delete: { Objects: [{ Key: 'many/keep' }], Quiet: true } }),
+    );
+    expect([quiet.Deleted ?? [], quiet.Errors ?? []]).toEqual([[], []]);
   });
 });
 

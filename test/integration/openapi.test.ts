@@ -110,7 +110,12 @@ describe('the dev server against docs/openapi.json', () => {
     await harness?.close();
   });
 
-  async function call(method: 'GET' | 'POST', path: string, body?: string, contentType = 'application/json') {
+  async function call(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: string,
+    contentType = 'application/json',
+  ) {
     const response = await request(`${server.url}${path}`, {
       method,
       body,
@@ -175,7 +180,9 @@ describe('the dev server against docs/openapi.json', () => {
           const answer =
             method === 'post'
               ? await call('POST', path, sent === undefined ? undefined : JSON.stringify(sent))
-              : await call('GET', search ? `${path}?${search}` : path);
+              : method === 'delete'
+                ? await call('DELETE', path)
+                : await call('GET', search ? `${path}?${search}` : path);
           expect([method, path, sent, answer.status, conforms(route, method, answer.status, answer.json)]).toEqual([
             method,
             path,

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { XMLParser } from 'fast-xml-parser';
 import type { ObjectFiles, ObjectInfo } from './object-files.js';
+import { targetOf } from './own-callers-only.js';
 import { S3Error, xml } from './s3-error.js';
 import type { SignedPayload } from './signature-check.js';
 
@@ -103,6 +106,61 @@ async function putObject(files: ObjectFiles, request: BucketRequest, key: string
   res.end();
 }
 
+/** The largest DeleteObjects body read: 1,000 keys of S3's 1,024 bytes each, in their XML. */
+const MAX_DELETE_BODY_BYTES = 2 * 1024 * 1024;
+
+/**
+ * DeleteObjects (`POST /{bucket}?delete`): up to 1,000 keys, each deleted as DeleteObject deletes it
+ * (a key never there is deleted all the same), answered per key. The body is read whole, within its
+ * bound, and must be what the signature says it is (its SHA-256) or what Content-MD5 says.
+ */
+async function deleteObjects(files: ObjectFiles, request: BucketRequest): Promise<void> {
+  const { req, res, payload } = request;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_DELETE_BODY_BYTES) throw new S3Error('MalformedXML', 'The DeleteObjects body is too large');
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  const md5 = header(req, 'content-md5');
+  if (payload.sha256 !== undefined && createHash('sha256').update(body).digest('hex') !== payload.sha256) {
+    throw new S3Error('XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 does not match the body');
+  }
+  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received');
+  }
+  let parsed: { Delete?: { Object?: { Key?: unknown } | { Key?: unknown }[]; Quiet?: unknown } };
+  try {
+    parsed = new XMLParser({ parseTagValue: false }).parse(body.toString('utf8'));
+  } catch {
+    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed');
+  }
+  const objects = [parsed.Delete?.Object ?? []].flat();
+  const keys = objects.map((object) => object.Key);
+  if (!parsed.Delete || keys.length === 0 || keys.length > MAX_KEYS || !keys.every((key) => typeof key === 'string')) {
+    throw new S3Error('MalformedXML', `A DeleteObjects body names 1 to ${MAX_KEYS} keys`);
+  }
+  const deleted: { Key: string }[] = [];
+  const errors: { Key: string; Code: string; Message: string }[] = [];
+  for (const key of keys as string[]) {
+    try {
+      // Each key by the path rules a single request's key meets (no . or .. segment, no NUL).
+      targetOf(`/bucket/${encodeURIComponent(key)}`);
+      await files.delete(key);
+      deleted.push({ Key: key });
+    } catch (error) {
+      const refusal = error instanceof S3Error ? error : new S3Error('InternalError', (error as Error).message);
+      errors.push({ Key: key, Code: refusal.code, Message: refusal.message });
+    }
+  }
+  const quiet = String(parsed.Delete.Quiet) === 'true';
+  sendXml(res, 200, {
+    DeleteResult: { '@_xmlns': NAMESPACE, ...(quiet ? {} : { Deleted: deleted }), Error: errors },
+  });
+}
+
 /** ListObjects (v1) and ListObjectsV2 (`list-type=2`), with prefix, delimiter and paging. */
 async function listObjects(files: ObjectFiles, request: BucketRequest, bucket: string): Promise<void> {
   const { query, res } = request;
@@ -157,7 +215,7 @@ async function listObjects(files: ObjectFiles, request: BucketRequest, bucket: s
 
 /**
  * Answers a request for the one bucket: the S3 subset the project uses (PutObject with its
- * conditions, CopyObject, GetObject, HeadObject, DeleteObject, ListObjects v1 and v2), and HEAD of
+ * conditions, CopyObject, GetObject, HeadObject, DeleteObject, DeleteObjects, ListObjects v1 and v2), and HEAD of
  * the bucket. Everything else is refused, deleting the bucket first of all.
  */
 export async function answerBucketRequest(files: ObjectFiles, request: BucketRequest, bucket: string): Promise<void> {
@@ -165,6 +223,7 @@ export async function answerBucketRequest(files: ObjectFiles, request: BucketReq
   const method = req.method ?? '';
   if (key === undefined) {
     if (method === 'GET') return listObjects(files, request, bucket);
+    if (method === 'POST' && request.query.has('delete')) return deleteObjects(files, request);
     if (method === 'HEAD') {
       res.writeHead(200, { 'content-length': 0 });
       res.end();

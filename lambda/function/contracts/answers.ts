@@ -188,6 +188,16 @@ export const batchPage = z.object({
   next: z.optional(about(batchId, 'the `cursor` of the next page, when there is one')),
 });
 
+/** What `DELETE /batches/{batchId}` removed: every object of the batch's folder (none, when it was gone already). */
+export const batchDeleted = z.object({
+  batchId,
+  status: z.literal('deleted'),
+  deleted: about(
+    z.object({ images: count(), documents: count(), bytes: count() }),
+    'the objects removed: images, the other objects (manifest, reports, records), and their bytes; 0 when it was gone already',
+  ),
+});
+
 /** Every refusal and failure: `{error: {code, message, field?}}`, and the batch when it is about one. */
 export const errorAnswer = z.object({
   error: z.object({
@@ -205,5 +215,6 @@ export const ANSWERS = {
   BatchStatus: batchStatus,
   BatchAccepted: batchAccepted,
   BatchPage: batchPage,
+  BatchDeleted: batchDeleted,
   Error: errorAnswer,
 };

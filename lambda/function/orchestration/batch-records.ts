@@ -17,9 +17,21 @@ import {
   retryClaimKey,
   statusKey,
 } from '../storage/keys.js';
-import { getJson, listFolders, listKeys, putJson, putJsonIfAbsent, putText } from '../storage/objects.js';
+import {
+  deleteKeys,
+  getJson,
+  listFolders,
+  listKeys,
+  listObjects,
+  putJson,
+  putJsonIfAbsent,
+  putText,
+} from '../storage/objects.js';
 import type { StatusRecord } from './lifecycle.js';
 import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
+
+/** What deleting a batch removed: its images, its other objects (manifest, report, records), and their bytes. */
+export type BatchRemoval = { images: number; documents: number; bytes: number };
 
 /** What a manifest must hold for its readers to trust its paths: its batch's id, and each stored item's key in that batch. */
 const manifestShape = (batchId: string) =>
@@ -105,6 +117,30 @@ export class BatchRecords {
   /** Writes the report whose links are presigned (see BatchService.links). */
   putLinkedReport(batchId: string, html: string): Promise<void> {
     return putText(this.s3, this.config, linkedReportKey(this.config, batchId), html, 'text/html; charset=utf-8');
+  }
+
+  /**
+   * Deletes every object of the batch's folder: its images, then its documents, the manifest and
+   * status last, so that a delete cut short still lists the batch, and a repeat finishes it.
+   * Answers what it removed (nothing, for a batch already gone).
+   */
+  async deleteBatch(batchId: string): Promise<BatchRemoval> {
+    const objects = await listObjects(this.s3, this.config, batchPrefix(this.config, batchId));
+    const records = new Set([manifestKey(this.config, batchId), statusKey(this.config, batchId)]);
+    const keys = objects.map((object) => object.key);
+    await deleteKeys(
+      this.s3,
+      this.config,
+      keys.filter((key) => !records.has(key)),
+    );
+    await deleteKeys(
+      this.s3,
+      this.config,
+      keys.filter((key) => records.has(key)),
+    );
+    const images = keys.filter((key) => isImageKeyOf(this.config, batchId, key)).length;
+    const bytes = objects.reduce((sum, object) => sum + object.size, 0);
+    return { images, documents: keys.length - images, bytes };
   }
 
   retryClaim(batchId: string, run: number): Promise<RetryClaim | undefined> {

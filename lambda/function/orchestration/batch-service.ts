@@ -6,13 +6,14 @@ import type { RunOptions } from '../pipeline/run-items.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
 import { type BatchLinks, batchLinks } from './batch-links.js';
 import { type BatchPage, listBatches } from './batch-list.js';
-import { BatchRecords } from './batch-records.js';
+import { BatchRecords, type BatchRemoval } from './batch-records.js';
 import { chunkedProgress } from './chunked/progress.js';
 import { refuseEndedRun } from './ended-runs.js';
 import { type BatchEngine, type Execution, ExecutionExistsError, executionOf } from './engine.js';
 import {
   type BatchStatus,
   failedRecord,
+  IN_REQUEST_MS,
   type RunRecord,
   runningRecord,
   statusOf,
@@ -119,6 +120,21 @@ export class BatchService {
       acceptedAt: new Date().toISOString(),
       ...(job.retry ? { retry: job.retry } : {}),
     };
+  }
+
+  /**
+   * Deletes every object of a batch that nothing runs (see BatchRecords.deleteBatch): refused while
+   * it is accepted or running, or unfinished so recently that it may still run inside its request.
+   * A batch already gone is deleted again, removing nothing: deleting is idempotent.
+   */
+  async delete(batchId: string): Promise<{ deleted: BatchRemoval } | { running: BatchStatus }> {
+    const status = await this.status(batchId);
+    const mayRun =
+      status?.status === 'accepted' ||
+      status?.status === 'running' ||
+      (status?.status === 'unfinished' && Date.now() - Date.parse(status.startedAt) < IN_REQUEST_MS);
+    if (status && mayRun) return { running: status };
+    return { deleted: await this.records.deleteBatch(batchId) };
   }
 
   /**

@@ -15,6 +15,9 @@ export type { BatchStatus } from '../contracts/result.js';
 /** How often a running batch rewrites its progress: often enough to watch, rarely enough to cost nothing. */
 export const PROGRESS_INTERVAL_MS = 2_000;
 
+/** Past this, a batch run inside a request has surely ended: its request is over (API Gateway's 29 s, and a margin). */
+export const IN_REQUEST_MS = 35_000;
+
 /** What a job is, for its records: its batch, its request and which retry run it is. */
 type JobOf = { batchId: string; request: BatchRequest; retry?: RetryRun };
 

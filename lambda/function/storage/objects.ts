@@ -1,4 +1,5 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import pMap from 'p-map';
 import type { Config } from '../contracts/config.js';
 import { RecordError } from '../contracts/errors.js';
 import type { S3Sender } from './s3-client.js';
@@ -78,18 +79,61 @@ export async function putJsonIfAbsent(s3: S3Sender, config: Config, key: string,
   }
 }
 
-/** Every key under `prefix`, page by page. */
-export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+/** Every object under `prefix`, with its size, page by page. */
+export async function listObjects(
+  s3: S3Sender,
+  config: Config,
+  prefix: string,
+): Promise<{ key: string; size: number }[]> {
+  const objects: { key: string; size: number }[] = [];
   let token: string | undefined;
   do {
     const page = await storeCall('S3 ListObjectsV2', () =>
       s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ContinuationToken: token })),
     );
-    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    for (const object of page.Contents ?? []) if (object.Key) objects.push({ key: object.Key, size: object.Size ?? 0 });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return keys;
+  return objects;
+}
+
+/** Every key under `prefix`, page by page. */
+export async function listKeys(s3: S3Sender, config: Config, prefix: string): Promise<string[]> {
+  return (await listObjects(s3, config, prefix)).map((object) => object.key);
+}
+
+/** Keys one DeleteObjects call takes, S3's most. */
+const DELETE_BATCH = 1000;
+
+/**
+ * Deletes `keys` with S3's DeleteObjects, a thousand a call, a few calls at once (retried by the
+ * SDK: deleting again is harmless). A key S3 answers it could not delete fails the whole, naming it.
+ */
+export async function deleteKeys(s3: S3Sender, config: Config, keys: readonly string[]): Promise<void> {
+  const calls = Array.from({ length: Math.ceil(keys.length / DELETE_BATCH) }, (_, i) =>
+    keys.slice(i * DELETE_BATCH, (i + 1) * DELETE_BATCH),
+  );
+  await pMap(
+    calls,
+    async (batch) => {
+      const answer = await storeCall('S3 DeleteObjects', () =>
+        s3.send(
+          new DeleteObjectsCommand({
+            Bucket: config.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      const [refused] = answer.Errors ?? [];
+      if (refused) {
+        throw new StoreError(`S3 DeleteObjects could not delete ${refused.Key}: ${refused.Code} ${refused.Message}`, {
+          s3Code: refused.Code ?? 'DeleteFailed',
+          cause: refused,
+        });
+      }
+    },
+    { concurrency: 4 },
+  );
 }
 
 /**

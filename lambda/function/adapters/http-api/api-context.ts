@@ -4,8 +4,7 @@ import type { BatchService } from '../../orchestration/batch-service.js';
 /** API Gateway cuts integrations at 29 s: a synchronous batch must be answered well before. */
 export const SYNC_BUDGET_MS = 25_000;
 
-/** Past this, a batch run inside a request has surely ended: its request is over (API Gateway's 29 s, and a margin). */
-export const IN_REQUEST_MS = 35_000;
+export { IN_REQUEST_MS } from '../../orchestration/lifecycle.js';
 
 export type ApiContext = {
   /** How batches run, and their records. */

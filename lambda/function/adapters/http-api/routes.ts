@@ -19,7 +19,7 @@ export type { ApiContext, ApiLog } from './api-context.js';
 
 /**
  * Answers an API Gateway REST proxy event: `GET /batches`, `POST /batches`, `GET /batches/{batchId}`,
- * `POST /batches/{batchId}/retry`.
+ * `DELETE /batches/{batchId}`, `POST /batches/{batchId}/retry`.
  * Every failure is a JSON `{error: {code, message, field?}}`; nothing throws out of here.
  */
 export async function handleApiEvent(event: APIGatewayProxyEvent, given: ApiContext): Promise<APIGatewayProxyResult> {
@@ -45,7 +45,8 @@ export async function handleApiEvent(event: APIGatewayProxyEvent, given: ApiCont
       if (match[2] !== undefined) {
         return method === 'POST' ? await retryBatch(batchId, event, context) : methodNotAllowed('POST', method);
       }
-      return method === 'GET' ? await getBatch(batchId, context) : methodNotAllowed('GET', method);
+      if (method === 'DELETE') return await deleteBatch(batchId, context);
+      return method === 'GET' ? await getBatch(batchId, context) : methodNotAllowed('GET, DELETE', method);
     }
     throw new RequestError(`No route for ${method} ${path}`, { code: 'NOT_FOUND' });
   } catch (error) {
@@ -140,6 +141,21 @@ export async function getBatch(batchId: string, context: ApiContext): Promise<AP
   if (!status) throw noSuchBatch(batchId);
   if (status.status !== 'done' && status.status !== 'cancelled') return json(200, status);
   return json(200, { ...status, result: await linked(status.result, context, await manifestOf()) });
+}
+
+/**
+ * `DELETE /batches/{batchId}`: removes every object of a batch nothing runs, and answers what it
+ * removed; 409 while it may run. Idempotent: a batch gone already is answered as deleted, removing nothing.
+ */
+export async function deleteBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
+  parseBatchId(batchId);
+  const outcome = await context.batches.delete(batchId);
+  if ('running' in outcome) {
+    const message = `Batch ${batchId} cannot be deleted while it is ${outcome.running.status}; delete it once it has ended, or cancel it first`;
+    return batchError('BATCH_RUNNING', message, batchId, {});
+  }
+  context.log.info('Batch deleted', { batchId, ...outcome.deleted });
+  return json(200, { batchId, status: 'deleted', deleted: outcome.deleted });
 }
 
 /**

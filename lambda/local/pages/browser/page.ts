@@ -1,7 +1,7 @@
 // The dev server's page script (served as /assets/page.js): sends the form as the API's JSON
 // request, shows the API's own validation messages beside the field they name, follows a batch
 // while it runs, and opens its view when it is done. On a batch's view, its Retry button posts to
-// the retry route and follows the retry the same way.
+// the retry route and follows the retry the same way; its Delete button deletes the batch.
 
 type ApiError = { error: { code: string; message: string; field?: string } };
 type Status = { batchId: string; status: string; requested?: number; done?: number; failed?: number };
@@ -112,4 +112,22 @@ retryButton?.addEventListener('click', async () => {
     return;
   }
   window.location.assign(`/batches/${encodeURIComponent(batchId)}/view`);
+});
+
+// A finished batch's Delete button: asks first, deletes every object of it, says what went, and
+// goes back to the form (where the batch is no longer listed).
+const deleteButton = document.querySelector<HTMLButtonElement>('#delete');
+deleteButton?.addEventListener('click', async () => {
+  const batchId = deleteButton.dataset.batch ?? '';
+  if (!window.confirm(`Delete batch ${batchId}: its images, manifest and report?`)) return;
+  deleteButton.disabled = true;
+  const response = await fetch(`/batches/${encodeURIComponent(batchId)}`, { method: 'DELETE' });
+  const answer = (await response.json()) as ApiError | { deleted: { images: number; documents: number } };
+  if ('error' in answer) {
+    say(`${answer.error.code}: ${answer.error.message}`);
+    deleteButton.disabled = false;
+    return;
+  }
+  say(`Deleted ${answer.deleted.images} image(s) and ${answer.deleted.documents} other object(s).`);
+  window.location.assign('/');
 });
