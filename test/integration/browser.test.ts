@@ -70,6 +70,16 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
     return /\/batches\/([^/]+)\/view$/.exec(page.url())?.[1] ?? '';
   }
 
+  /** A batch run through the API, as a script would (no page): its result. */
+  const runBatch = async (body: object) =>
+    (await (
+      await fetch(`${server.url}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as BatchResult;
+
   const facts = (page: Page) =>
     page.$$eval('[data-fact]', (nodes) =>
       Object.fromEntries(nodes.map((node) => [node.getAttribute('data-fact'), node.textContent])),
@@ -144,12 +154,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
   }, 60_000);
 
   it('lists the newest batches on the home page, each linking to its view', async () => {
-    const response = await fetch(`${server.url}/batches`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: 1, width: 16 }),
-    });
-    const { batchId } = (await response.json()) as BatchResult;
+    const { batchId } = await runBatch({ count: 1, width: 16 });
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);
 
@@ -176,12 +181,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
   });
 
   it("opens report.html from the batch's folder (npm start's .data/batches/{batchId}, or --out) with its images, from disk", async () => {
-    const response = await fetch(`${server.url}/batches`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: 5, width: 48 }),
-    });
-    const result = (await response.json()) as BatchResult;
+    const result = await runBatch({ count: 5, width: 48 });
     const directory = await mkdtemp(join(tmpdir(), 'picsum-batch-folder-'));
     try {
       const manifest = await new BatchRecords(harness).manifest(result.batchId);
@@ -199,12 +199,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
   }, 60_000);
 
   it("opens a finished batch's presigned report link, with its images and manifest, with no credentials", async () => {
-    const response = await fetch(`${server.url}/batches`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: 4, width: 40 }),
-    });
-    const { links } = (await response.json()) as BatchResult;
+    const { links } = await runBatch({ count: 4, width: 40 });
     const page = await browser.newPage();
     await page.goto(links?.report ?? 'about:blank');
     await page.waitForFunction(ALL_IMAGES_LOADED);
@@ -217,12 +212,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
   }, 60_000);
 
   it("deletes a batch from its view's Delete button, once asked, and goes back to the form without it", async () => {
-    const response = await fetch(`${server.url}/batches`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: 2, width: 24 }),
-    });
-    const { batchId, prefix } = (await response.json()) as BatchResult;
+    const { batchId, prefix } = await runBatch({ count: 2, width: 24 });
     const page = await browser.newPage();
     await page.goto(`${server.url}/batches/${batchId}/view`);
     // Dismissed first: nothing is deleted.
@@ -240,13 +230,7 @@ describe.skipIf(!executablePath && process.env.CI !== 'true')('the page, in a re
 
   it('gives a page on another origin no way in: no form upload to the embedded S3, no HTML served as the dev server, no batch started', async () => {
     // A batch to plant beside, then the attacker's page on another loopback port.
-    const planted = (await (
-      await fetch(`${server.url}/batches`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ count: 1, width: 8 }),
-      })
-    ).json()) as BatchResult;
+    const planted = await runBatch({ count: 1, width: 8 });
     const key = `${planted.prefix}evil.html`;
     const evil = '<script>fetch("/batches",{method:"POST",body:JSON.stringify({count:3,width:9})})</script>';
     const attacker = createServer((_req, res) => {
