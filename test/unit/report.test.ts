@@ -180,6 +180,10 @@ describe('renderReport', () => {
     const large = renderReport(manifestOf(many), options);
     expect(count(large, /<g class="row"/g)).toBe(MAX_WATERFALL_ROWS);
     expect(large).toContain('5000 items: every 10.0th is drawn (500)');
+    // Exactly MAX_WATERFALL_ROWS items are drawn whole.
+    const whole = renderReport(manifestOf(many.slice(0, MAX_WATERFALL_ROWS)), options);
+    expect(count(whole, /<g class="row"/g)).toBe(MAX_WATERFALL_ROWS);
+    expect(whole).not.toContain('is drawn');
     expect(
       sampled(many)
         .map((item) => item.index)
@@ -200,7 +204,14 @@ describe('renderReport', () => {
     expect(second).toContain('<tr id="item-199">');
     expect(second).not.toContain('<tr id="item-200">');
     expect(second).toContain('Items 101–200 of 250 (page 2 of 3)');
-    expect(second).toContain('<a href="?page=1" rel="prev">Previous</a> <a href="?page=3" rel="next">Next</a>');
+    expect(second).toContain(
+      '<nav class="pages" aria-label="Pages of items"><span>Items 101–200 of 250 (page 2 of 3)</span> <a href="?page=1">First</a> <a href="?page=1" rel="prev">Previous</a> <a href="?page=3" rel="next">Next</a> <a href="?page=3">Last</a></nav>',
+    );
+    // The first page links no page before it, nor itself.
+    const first = renderReport(manifestOf(many), { ...options, page: { number: 1, href } });
+    expect(first).toContain(
+      '<span>Items 1–100 of 250 (page 1 of 3)</span> <a href="?page=2" rel="next">Next</a> <a href="?page=3">Last</a></nav>',
+    );
     const order = ['data-fact="stored"', 'class="waterfall"', 'class="histogram"', 'class="grid"', '<tr id="item-'];
     const at = order.map((marker) => second.indexOf(marker));
     expect(at).toEqual([...at].sort((a, b) => a - b));
