@@ -19,7 +19,8 @@ const PLAIN_NAME = /^[A-Za-z0-9._-]+$/;
  * Signs GETs of `bucket`'s objects with `client`'s credentials, region and endpoint. The first key
  * goes through getSignedUrl, which resolves the object's URL and signing scope through the client's
  * whole middleware stack (and builds a new signer) on every call: a page's hundred images cost a
- * cold API request tens of milliseconds that way. The others, when they are plainly named objects
+ * cold API request tens of milliseconds that way (aws/aws-sdk-js-v3#4421, #5421, #5723: the endpoint
+ * is resolved twice per URL). The others, when they are plainly named objects
  * of the same folder, are signed by one S3RequestPresigner (the package's documented way to sign a
  * request of your own) at the first URL's address and scope: the same URL getSignedUrl would give,
  * which test/integration/presigned-urls.test.ts holds them to.
