@@ -10,6 +10,7 @@ import { aggregateBatch, planBatch, runChunk } from '../../lambda/function/orche
 import { devServers } from '../support/dev-servers.js';
 import { type Harness, sha256, startHarness } from '../support/harness.js';
 import { runOnLocalEngine } from '../support/local-engine.js';
+import { sameResult } from '../support/same-result.js';
 
 let harness: Harness;
 afterEach(() => harness?.close());
@@ -122,16 +123,20 @@ describe('POST /batches/{batchId}/retry', () => {
       redirects: [2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1],
     });
     await expectStoredOnceEach(manifest);
+    // The same result, with links of its own (signed in the second it is asked for).
     expect((await call('GET', `/batches/${first.json.batchId}`)).json).toEqual({
       batchId: first.json.batchId,
       status: 'done',
-      result: retried.json,
+      result: {
+        ...answered,
+        links: { manifest: expect.any(String), report: expect.any(String), expiresAt: expect.any(String) },
+      },
     });
 
     // A complete batch: 200 with its result, and nothing fetched.
     const requestsBefore = harness.picsum.requests.length;
     const again = await call('POST', `/batches/${first.json.batchId}/retry`, {});
-    expect({ status: again.status, json: again.json }).toEqual({ status: 200, json: retried.json });
+    expect({ status: again.status, json: again.json }).toEqual({ status: 200, json: sameResult(answered) });
     expect(harness.picsum.requests.length).toBe(requestsBefore);
   });
 
