@@ -147,9 +147,10 @@ async function deleteHere(rawId: string, json: boolean): Promise<number> {
     const copy = runtime.dataDirectory && join(dirname(runtime.dataDirectory), 'batches', batchId);
     const hadCopy = copy !== undefined && existsSync(copy);
     if (copy) await rm(copy, { recursive: true, force: true });
-    const answer = { batchId, status: 'deleted', deleted: outcome.deleted };
+    const { removal } = outcome;
+    const where = `s3://${runtime.config.bucket}/${batchPrefix(runtime.config, batchId)}`;
     process.stdout.write(
-      `${json ? JSON.stringify(answer) : deletedText(answer.deleted, `s3://${runtime.config.bucket}/${batchPrefix(runtime.config, batchId)}`, hadCopy ? copy : undefined)}\n`,
+      `${json ? JSON.stringify(removal) : deletedText(removal.deleted, where, hadCopy ? copy : undefined)}\n`,
     );
     return EXIT_CODES.stored;
   } finally {

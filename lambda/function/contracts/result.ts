@@ -1,6 +1,6 @@
 // The shapes the API answers with are defined once, as schemas in answers.ts; these are their types.
 import type * as z from 'zod/mini';
-import type { batchResult, batchStatus, catalogUse, runTime } from './answers.js';
+import type { batchDeleted, batchResult, batchStatus, catalogUse, runTime } from './answers.js';
 import type { FailureReason } from './errors.js';
 import type { BatchRequest } from './request.js';
 import type { retryRun } from './steps.js';
@@ -77,3 +77,6 @@ export type Progress = { done: number; succeeded: number; failed: number; cancel
 export type BatchFailure = string;
 
 export type BatchStatus = z.output<typeof batchStatus>;
+
+/** What `DELETE /batches/{batchId}` (and `--delete`) answers: the objects it removed. */
+export type BatchDeleted = z.output<typeof batchDeleted>;

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import * as z from 'zod/mini';
 import type { Config } from '../contracts/config.js';
 import { RecordError } from '../contracts/errors.js';
-import type { Manifest } from '../contracts/result.js';
+import type { BatchDeleted, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import {
   batchPrefix,
@@ -29,9 +29,6 @@ import {
 } from '../storage/objects.js';
 import type { StatusRecord } from './lifecycle.js';
 import type { ChunkProgress, ChunkRecord, IdempotencyRecord, RetryClaim } from './records.js';
-
-/** What deleting a batch removed: its images, its other objects (manifest, report, records), and their bytes. */
-export type BatchRemoval = { images: number; documents: number; bytes: number };
 
 /** What a manifest must hold for its readers to trust its paths: its batch's id, and each stored item's key in that batch. */
 const manifestShape = (batchId: string) =>
@@ -124,20 +121,13 @@ export class BatchRecords {
    * status last, so that a delete cut short still lists the batch, and a repeat finishes it.
    * Answers what it removed (nothing, for a batch already gone).
    */
-  async deleteBatch(batchId: string): Promise<BatchRemoval> {
+  async deleteBatch(batchId: string): Promise<BatchDeleted['deleted']> {
     const objects = await listObjects(this.s3, this.config, batchPrefix(this.config, batchId));
-    const records = new Set([manifestKey(this.config, batchId), statusKey(this.config, batchId)]);
+    const last = new Set([manifestKey(this.config, batchId), statusKey(this.config, batchId)]);
     const keys = objects.map((object) => object.key);
-    await deleteKeys(
-      this.s3,
-      this.config,
-      keys.filter((key) => !records.has(key)),
-    );
-    await deleteKeys(
-      this.s3,
-      this.config,
-      keys.filter((key) => records.has(key)),
-    );
+    for (const group of [keys.filter((key) => !last.has(key)), keys.filter((key) => last.has(key))]) {
+      await deleteKeys(this.s3, this.config, group);
+    }
     const images = keys.filter((key) => isImageKeyOf(this.config, batchId, key)).length;
     const bytes = objects.reduce((sum, object) => sum + object.size, 0);
     return { images, documents: keys.length - images, bytes };

@@ -1,12 +1,12 @@
 import type { Config } from '../contracts/config.js';
 import { AppError, ConfigError, messageOf } from '../contracts/errors.js';
-import type { BatchResult, Manifest } from '../contracts/result.js';
+import type { BatchDeleted, BatchResult, Manifest } from '../contracts/result.js';
 import type { Deps } from '../pipeline/item-context.js';
 import type { RunOptions } from '../pipeline/run-items.js';
 import { type BatchJob, type BatchOptions, jobSize, runBatch } from './batch.js';
 import { type BatchLinks, batchLinks } from './batch-links.js';
 import { type BatchPage, listBatches } from './batch-list.js';
-import { BatchRecords, type BatchRemoval } from './batch-records.js';
+import { BatchRecords } from './batch-records.js';
 import { chunkedProgress } from './chunked/progress.js';
 import { refuseEndedRun } from './ended-runs.js';
 import { type BatchEngine, type Execution, ExecutionExistsError, executionOf } from './engine.js';
@@ -127,23 +127,19 @@ export class BatchService {
    * it is accepted or running, or unfinished so recently that it may still run inside its request.
    * A batch already gone is deleted again, removing nothing: deleting is idempotent.
    */
-  async delete(batchId: string): Promise<{ deleted: BatchRemoval } | { running: BatchStatus }> {
+  async delete(batchId: string): Promise<{ removal: BatchDeleted } | { running: BatchStatus }> {
     const status = await this.status(batchId);
     const mayRun =
       status?.status === 'accepted' ||
       status?.status === 'running' ||
       (status?.status === 'unfinished' && Date.now() - Date.parse(status.startedAt) < IN_REQUEST_MS);
     if (status && mayRun) return { running: status };
-    return { deleted: await this.records.deleteBatch(batchId) };
+    return { removal: { batchId, status: 'deleted', deleted: await this.records.deleteBatch(batchId) } };
   }
 
-  /**
-   * Presigned URLs of a finished batch (see batchLinks), from `manifest` or its own read; undefined
-   * when it has no manifest, or nothing here signs URLs.
-   */
-  async links(batchId: string, manifest?: Manifest): Promise<BatchLinks | undefined> {
-    const read = manifest ?? (await this.records.manifest(batchId));
-    return read && batchLinks(read, { config: this.config, deps: this.deps, records: this.records });
+  /** Presigned URLs of a finished batch (see batchLinks); undefined where nothing here signs URLs. */
+  links(manifest: Manifest): Promise<BatchLinks | undefined> {
+    return batchLinks(manifest, { config: this.config, deps: this.deps, records: this.records });
   }
 
   /** What the engine knows of an execution; undefined without an engine, or for a name it never started. */

@@ -58,7 +58,7 @@ export const urlSigner =
       const signed = await presigner.presign(request, options);
       const url = new URL(`${firstUrl.origin}${signed.path}`);
       const query = Object.entries(signed.query ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
-      for (const [name, value] of query) url.searchParams.append(name, String(value));
+      for (const [parameter, value] of query) url.searchParams.append(parameter, String(value));
       return url.href;
     };
     return [firstUrl.href, ...(await Promise.all(rest.map(signNear)))];

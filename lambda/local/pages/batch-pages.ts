@@ -73,14 +73,11 @@ export async function batchView(
       ? ''
       : source !== options.batches.config.source
         ? `<p id="retry-elsewhere">Its ${unfinished} unfinished item(s) came from ${e(sourceName(source))}, and this server fetches from ${e(sourceName(options.batches.config.source))}: a batch keeps to one source. Retry them with <code>${e(retryCommand({ batchId, source }, true))}</code></p>`
-        : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><p id="status" role="status" aria-live="polite"></p><progress id="progress" hidden></progress><script type="module" src="/assets/page.js"></script>`;
-  // Every object of the batch, once nothing runs it (the API refuses a running one, 409).
-  const remove = `<p><button id="delete" data-batch="${e(batchId)}">Delete this batch</button></p>`;
-  // The page script and its status line, unless the Retry button brought them.
-  const script = retry.includes('/assets/page.js')
-    ? ''
-    : '<p id="status" role="status" aria-live="polite"></p><script type="module" src="/assets/page.js"></script>';
-  html(res, 200, report.replace('</main>', `${retry}${remove}${script}<p><a href="/">New batch</a></p></main>`));
+        : `<p><button id="retry" data-batch="${e(batchId)}">Retry ${unfinished} unfinished item(s)</button></p><progress id="progress" hidden></progress>`;
+  // Deleting every object of the batch, once nothing runs it (the API refuses a running one, 409);
+  // the page script sends it (and the retry), and says how each went on the status line.
+  const controls = `<p><button id="delete" data-batch="${e(batchId)}">Delete this batch</button></p><p id="status" role="status" aria-live="polite"></p><script type="module" src="/assets/page.js"></script>`;
+  html(res, 200, report.replace('</main>', `${retry}${controls}<p><a href="/">New batch</a></p></main>`));
 }
 
 /**

@@ -90,7 +90,8 @@ export async function replay(
 ): Promise<APIGatewayProxyResult> {
   const { batchId } = claim;
   const { batches } = context;
-  const status = await batches.status(batchId);
+  const manifestOf = manifestOnce(context, batchId);
+  const status = await batches.status(batchId, manifestOf);
   const headers = { 'idempotent-replayed': 'true' };
   if (!status || status.status === 'unfinished') {
     const job = { batchId, request };
@@ -106,7 +107,7 @@ export async function replay(
   }
   if (status.status === 'failed') return failedAnswer(status, headers);
   if ((status.status === 'done' || status.status === 'cancelled') && request.count <= batches.config.syncMaxCount) {
-    return json(200, await linked(status.result, context), headers);
+    return json(200, await linked(status.result, context, manifestOf), headers);
   }
   return acceptedAnswer(batchId, status.status, context, headers);
 }
@@ -131,16 +132,20 @@ export async function postBatch(event: APIGatewayProxyEvent, context: ApiContext
 
 export async function getBatch(batchId: string, context: ApiContext): Promise<APIGatewayProxyResult> {
   parseBatchId(batchId);
-  // The manifest is read once, whether the status or the links need it first.
-  let manifest: Promise<Manifest | undefined> | undefined;
-  const manifestOf = () => {
-    manifest ??= context.batches.records.manifest(batchId);
-    return manifest;
-  };
+  const manifestOf = manifestOnce(context, batchId);
   const status = await context.batches.status(batchId, manifestOf);
   if (!status) throw noSuchBatch(batchId);
   if (status.status !== 'done' && status.status !== 'cancelled') return json(200, status);
-  return json(200, { ...status, result: await linked(status.result, context, await manifestOf()) });
+  return json(200, { ...status, result: await linked(status.result, context, manifestOf) });
+}
+
+/** Reads the batch's manifest at most once, whether its status or its links need it first (or both). */
+function manifestOnce(context: ApiContext, batchId: string): () => Promise<Manifest | undefined> {
+  let manifest: Promise<Manifest | undefined> | undefined;
+  return () => {
+    manifest ??= context.batches.records.manifest(batchId);
+    return manifest;
+  };
 }
 
 /**
@@ -154,8 +159,8 @@ export async function deleteBatch(batchId: string, context: ApiContext): Promise
     const message = `Batch ${batchId} cannot be deleted while it is ${outcome.running.status}; delete it once it has ended, or cancel it first`;
     return batchError('BATCH_RUNNING', message, batchId, {});
   }
-  context.log.info('Batch deleted', { batchId, ...outcome.deleted });
-  return json(200, { batchId, status: 'deleted', deleted: outcome.deleted });
+  context.log.info('Batch deleted', { batchId, ...outcome.removal.deleted });
+  return json(200, outcome.removal);
 }
 
 /**
@@ -163,9 +168,14 @@ export async function deleteBatch(batchId: string, context: ApiContext): Promise
  * and page (BatchService.links). A batch without them (no manifest; a write of the linked page
  * failed, which is logged) is answered as it is: the result is true without them.
  */
-export async function linked(result: BatchResult, context: ApiContext, manifest?: Manifest): Promise<BatchResult> {
+export async function linked(
+  result: BatchResult,
+  context: ApiContext,
+  manifestOf = () => context.batches.records.manifest(result.batchId),
+): Promise<BatchResult> {
   try {
-    const links = await context.batches.links(result.batchId, manifest);
+    const manifest = await manifestOf();
+    const links = manifest && (await context.batches.links(manifest));
     return links ? { ...result, links } : result;
   } catch (error) {
     context.log.error('Links of a batch could not be made', { batchId: result.batchId, error });
