@@ -43,8 +43,9 @@ const cliEnv = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-async function start(args: string[]) {
-  const env = cliEnv();
+/** `npm start -- ...args` with `extra` variables: its exit code and output, whatever the code. */
+async function start(args: string[], extra: Record<string, string> = {}) {
+  const env = cliEnv(extra);
   try {
     const { stdout, stderr } = await exec(process.execPath, ['.build/cli.mjs', ...args], { env });
     return { code: 0, stdout, stderr };
@@ -160,14 +161,14 @@ describe('npm start', () => {
   it('prints the exact --retry command when items are unfinished, with the source the batch came from', async () => {
     const missing = await startOfflinePicsum({ faults: () => ({ kind: 'status', status: 404 }) });
     try {
-      const env = cliEnv({ PICSUM_BASE_URL: missing.baseUrl, PICSUM_REDIRECT_HOSTS: missing.imageHost });
-      const run = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8'], {
-        env,
-      }).catch((error: { stdout: string; code: number }) => error);
+      const run = await start(['--count', '2', '--width', '8'], {
+        PICSUM_BASE_URL: missing.baseUrl,
+        PICSUM_REDIRECT_HOSTS: missing.imageHost,
+      });
       const { stdout } = run;
       const batchId = /images\/([^/]+)\/manifest\.json/.exec(stdout)?.[1] ?? '';
 
-      expect('code' in run ? run.code : 0).toBe(4);
+      expect(run.code).toBe(4);
 
       expect(stdout).toContain(
         `Unfinished: 2 item(s). Run them again into this batch: npm start -- --retry ${batchId} --source ${missing.baseUrl}/`,
@@ -242,11 +243,11 @@ describe('npm start', () => {
       faults: (r) => (r.hop === 'base' ? { kind: 'status', status: 404 } : undefined),
     });
     try {
-      const env = cliEnv({ PICSUM_BASE_URL: empty.baseUrl, PICSUM_REDIRECT_HOSTS: empty.imageHost });
-      const nothing = await exec(process.execPath, ['.build/cli.mjs', '--count', '2', '--width', '8', '--json'], {
-        env,
-      }).catch((error: { code: number; stdout: string }) => error);
-      expect('code' in nothing ? nothing.code : 0).toBe(4);
+      const nothing = await start(['--count', '2', '--width', '8', '--json'], {
+        PICSUM_BASE_URL: empty.baseUrl,
+        PICSUM_REDIRECT_HOSTS: empty.imageHost,
+      });
+      expect(nothing.code).toBe(4);
       const none = JSON.parse(nothing.stdout);
       expect(none).toMatchObject({ succeeded: 0, failed: 2 });
       expect(await harness.keys()).toContain(none.manifestKey);
@@ -260,11 +261,11 @@ describe('npm start', () => {
         r.hop === 'base' && ['20', '40'].includes(r.photo ?? '') ? { kind: 'status', status: 404 } : undefined,
     });
     try {
-      const env = cliEnv({ PICSUM_BASE_URL: half.baseUrl, PICSUM_REDIRECT_HOSTS: half.imageHost });
-      const some = await exec(process.execPath, ['.build/cli.mjs', '--ids', '10,20,30,40', '--width', '8', '--json'], {
-        env,
-      }).catch((error: { stdout: string; code: number }) => error);
-      expect('code' in some ? some.code : 0).toBe(3);
+      const some = await start(['--ids', '10,20,30,40', '--width', '8', '--json'], {
+        PICSUM_BASE_URL: half.baseUrl,
+        PICSUM_REDIRECT_HOSTS: half.imageHost,
+      });
+      expect(some.code).toBe(3);
       const result = JSON.parse(some.stdout);
       expect(result).toMatchObject({ succeeded: 2, failed: 2 });
       expect(await harness.keys()).toContain(result.manifestKey);
@@ -278,10 +279,8 @@ describe('npm start', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe("picsum-batch: Unknown option '--cout' (did you mean --count?)\n");
     expect((await start(['--help'])).stdout).toMatch(/^Usage: npm start -- \[options\]/);
-    const budget = await exec(process.execPath, ['.build/cli.mjs', '--count', '1'], {
-      env: cliEnv({ LOCAL_TIME_BUDGET_MS: 'soon' }),
-    }).catch((error: { code: number; stderr: string }) => error);
-    expect('code' in budget ? budget.code : 0).toBe(1);
+    const budget = await start(['--count', '1'], { LOCAL_TIME_BUDGET_MS: 'soon' });
+    expect(budget.code).toBe(1);
     expect(budget.stderr).toBe(
       'picsum-batch: Expected LOCAL_TIME_BUDGET_MS to be an integer from 1 to 86400000, got "soon"\n',
     );
